@@ -1,0 +1,254 @@
+//! The one typed configuration struct, its defaults and its validation.
+//!
+//! Loading happens in two phases (as TensorZero does): `sources` layers defaults < TOML < environment
+//! < flags into this raw struct with unknown keys rejected, then [`Config::validate`] checks what serde
+//! cannot (token lengths, origins, log filters) and names the source of each bad value.
+
+mod secret;
+mod sources;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use secret::Secret;
+pub use sources::{ConfigError, Flags, LoadedConfig, load};
+
+use crate::auth::Scope;
+
+/// Minimum length of any bearer token, so that a token cannot be guessed by brute force.
+pub const MIN_TOKEN_LEN: usize = 32;
+
+/// Everything the server can be told. Each section is also settable as `OPENMANAGER_<SECTION>__<KEY>`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    pub log: LogConfig,
+}
+
+/// Where and how the HTTP server listens, and the bounds it keeps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub host: IpAddr,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    /// Exact origins that receive CORS headers; empty means no cross-origin access at all.
+    #[serde(deserialize_with = "sources::string_or_list")]
+    pub allowed_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-For` is believed (a reverse proxy on the same host, say).
+    pub trusted_proxies: Vec<IpAddr>,
+    pub max_body_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub max_concurrent_requests: usize,
+    pub max_connections: usize,
+    pub shutdown_grace_ms: u64,
+    /// Serve `/metrics` without a token (for a Prometheus on a private network).
+    pub public_metrics: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 10000,
+            data_dir: PathBuf::from("./data"),
+            allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_ms: 30_000,
+            max_concurrent_requests: 1024,
+            max_connections: 4096,
+            shutdown_grace_ms: 10_000,
+            public_metrics: false,
+        }
+    }
+}
+
+/// Tokens. The admin token has every scope; others carry the scopes listed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// When absent, a token is generated on first start and kept in the data directory.
+    pub admin_token: Option<Secret>,
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// A scoped token, given either in clear (`token`) or as the hex SHA-256 of the token (`sha256`), so
+/// the file need not hold the secret itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub name: String,
+    #[serde(default)]
+    pub token: Option<Secret>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    pub scopes: Vec<Scope>,
+}
+
+/// Per-client request rate, a token bucket refilled at `per_minute` holding at most `burst`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self { enabled: true, per_minute: 600, burst: 120 }
+    }
+}
+
+/// Log output: filter, format, and optional rotated files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// An `EnvFilter` directive such as `info` or `openmanager=debug,info`.
+    pub filter: String,
+    pub format: LogFormat,
+    /// When set, logs are also written to `openmanager.log` here, rotated by size.
+    pub dir: Option<PathBuf>,
+    pub max_file_mb: u64,
+    pub max_files: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { filter: "info".into(), format: LogFormat::Pretty, dir: None, max_file_mb: 10, max_files: 5 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The effective configuration as TOML, secrets masked, for `check-config`.
+pub fn render(loaded: &LoadedConfig) -> String {
+    let mut out = String::new();
+    match &loaded.file {
+        Some(f) => out.push_str(&format!("# configuration file: {}\n", f.display())),
+        None => out.push_str("# no configuration file; defaults and environment\n"),
+    }
+    if loaded.config.auth.admin_token.is_none() {
+        let path = loaded.config.server.data_dir.join(crate::auth::TOKEN_FILE);
+        out.push_str(&format!("# admin token: kept in {} (generated on first start)\n", path.display()));
+    }
+    match toml::to_string_pretty(&loaded.config) {
+        Ok(t) => out.push_str(&t),
+        Err(e) => out.push_str(&format!("# cannot render: {e}\n")),
+    }
+    out
+}
+
+/// A value that parsed but cannot work, with the key it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub key: String,
+    pub reason: String,
+}
+
+impl Config {
+    /// Checks what types alone cannot. Returns every problem, not just the first.
+    pub fn validate(&self) -> Vec<Invalid> {
+        let mut out = Vec::new();
+        let mut bad = |key: &str, reason: String| out.push(Invalid { key: key.into(), reason });
+        if let Some(token) = &self.auth.admin_token
+            && token.expose().len() < MIN_TOKEN_LEN
+        {
+            bad("auth.admin_token", format!("must be at least {MIN_TOKEN_LEN} characters"));
+        }
+        for (i, t) in self.auth.tokens.iter().enumerate() {
+            let key = format!("auth.tokens[{i}]");
+            match (&t.token, &t.sha256) {
+                (Some(tok), None) if tok.expose().len() < MIN_TOKEN_LEN => {
+                    bad(&format!("{key}.token"), format!("must be at least {MIN_TOKEN_LEN} characters"))
+                }
+                (None, Some(d)) if d.len() != 64 || hex::decode(d).is_err() => {
+                    bad(&format!("{key}.sha256"), "must be 64 hex digits".into())
+                }
+                (Some(_), Some(_)) | (None, None) => bad(&key, "give exactly one of `token` or `sha256`".into()),
+                _ => {}
+            }
+            if t.scopes.is_empty() {
+                bad(&format!("{key}.scopes"), "must name at least one scope".into());
+            }
+        }
+        for origin in &self.server.allowed_origins {
+            if let Err(reason) = check_origin(origin) {
+                bad("server.allowed_origins", format!("`{origin}`: {reason}"));
+            }
+        }
+        if self.server.max_body_bytes < 1024 {
+            bad("server.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.server.request_timeout_ms == 0 {
+            bad("server.request_timeout_ms", "must be positive".into());
+        }
+        if self.server.max_concurrent_requests == 0 {
+            bad("server.max_concurrent_requests", "must be positive".into());
+        }
+        if self.server.max_connections == 0 {
+            bad("server.max_connections", "must be positive".into());
+        }
+        if self.rate_limit.enabled && (self.rate_limit.per_minute == 0 || self.rate_limit.burst == 0) {
+            bad("rate_limit", "per_minute and burst must be positive when enabled".into());
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            bad("log.filter", e.to_string());
+        }
+        if self.log.max_files == 0 || self.log.max_file_mb == 0 {
+            bad("log", "max_files and max_file_mb must be positive".into());
+        }
+        out
+    }
+}
+
+/// An origin is `scheme://host[:port]` exactly, as browsers send it: no path, no trailing slash.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '*']) {
+        return Err("must be scheme://host[:port] with no path or wildcard");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_exact() {
+        assert!(check_origin("https://app.example.com").is_ok());
+        assert!(check_origin("http://localhost:3000").is_ok());
+        assert!(check_origin("https://app.example.com/").is_err());
+        assert!(check_origin("*").is_err());
+        assert!(check_origin("app.example.com").is_err());
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Config::default().validate(), vec![]);
+    }
+
+    #[test]
+    fn short_tokens_are_rejected() {
+        let mut c = Config::default();
+        c.auth.admin_token = Some(Secret::new("short"));
+        let errs = c.validate();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].key, "auth.admin_token");
+    }
+}

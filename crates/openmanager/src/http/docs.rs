@@ -1,0 +1,78 @@
+//! The OpenAPI document (generated from the handlers by utoipa, so it cannot drift) and the JSON 404
+//! that lists the documented endpoints.
+
+use axum::extract::State;
+use axum::http::{Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "OpenManager Backend", description = "Monitoring hub, AI gateway, MCP server and alerting for the OpenManager web app."),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "health", description = "Liveness, readiness and component checks (public)"),
+        (name = "metrics", description = "Server metrics and Prometheus exposition"),
+        (name = "docs", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme("apiKey", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi_json))
+}
+
+/// This OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "docs", responses((status = 200, content_type = "application/json", body = Object)))]
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    let body = state.openapi_json.get().cloned().unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `METHOD /path` for every operation in the document, sorted, for 404 answers.
+pub fn endpoint_list(doc: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, item) in doc.paths.paths.iter() {
+        let ops = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, op) in ops {
+            if op.is_some() {
+                out.push(format!("{method} {path}"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Any path no route matched.
+pub async fn not_found(State(state): State<AppState>, method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound {
+        message: format!("no route for {method} {}", uri.path()),
+        available: state.endpoints.get().cloned().unwrap_or_default(),
+    }
+}

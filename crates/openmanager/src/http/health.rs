@@ -1,0 +1,95 @@
+//! `/api/health`, `/health`, `/api/health/live`, `/api/health/ready`: public, cheap, never rate limited.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::clock;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthBody {
+    /// `healthy`, or `degraded` when a check fails (still 200: `checks` says what is wrong).
+    pub status: &'static str,
+    pub timestamp: String,
+    /// Seconds since the process started.
+    pub uptime: f64,
+    pub memory: MemoryInfo,
+    pub version: &'static str,
+    /// Each component's check: `ok` or what is wrong.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub checks: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryInfo {
+    /// Resident set size in bytes.
+    pub rss: u64,
+    /// Highest resident set size so far, in bytes.
+    pub peak_rss: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProbeBody {
+    pub status: &'static str,
+    pub timestamp: String,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(health_short))
+        .routes(routes!(live))
+        .routes(routes!(ready))
+}
+
+fn body(state: &AppState) -> HealthBody {
+    let (ok, checks) = state.health.report();
+    HealthBody {
+        status: if ok { "healthy" } else { "degraded" },
+        timestamp: clock::now_rfc3339(),
+        uptime: state.started.elapsed().as_secs_f64(),
+        memory: MemoryInfo { rss: state.memory.rss_bytes(), peak_rss: state.memory.peak_rss_bytes() },
+        version: env!("CARGO_PKG_VERSION"),
+        checks,
+    }
+}
+
+/// Health of the server and its components.
+#[utoipa::path(get, path = "/api/health", tag = "health", responses((status = 200, body = HealthBody)))]
+async fn health(State(state): State<AppState>) -> Json<HealthBody> {
+    Json(body(&state))
+}
+
+/// Same as `/api/health` (the path load balancers probe by default).
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = HealthBody)))]
+async fn health_short(State(state): State<AppState>) -> Json<HealthBody> {
+    Json(body(&state))
+}
+
+/// 200 while the process answers.
+#[utoipa::path(get, path = "/api/health/live", tag = "health", responses((status = 200, body = ProbeBody)))]
+async fn live() -> Json<ProbeBody> {
+    Json(ProbeBody { status: "alive", timestamp: clock::now_rfc3339() })
+}
+
+/// 200 once start-up finished and the store is writable; 503 otherwise.
+#[utoipa::path(get, path = "/api/health/ready", tag = "health",
+    responses((status = 200, body = ProbeBody), (status = 503, body = ProbeBody)))]
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.health.ready() {
+        Json(ProbeBody { status: "ready", timestamp: clock::now_rfc3339() }).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(ProbeBody { status: "not_ready", timestamp: clock::now_rfc3339() }))
+            .into_response()
+    }
+}

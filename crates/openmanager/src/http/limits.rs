@@ -1,0 +1,216 @@
+//! Load limits: a per-client token-bucket rate limit (per IP, and per token when one is sent) and a
+//! bound on requests in flight. Both answer with the envelope and `Retry-After` instead of queueing.
+
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::DefaultKeyedRateLimiter;
+use governor::clock::{Clock, DefaultClock};
+use tokio::sync::Semaphore;
+
+use super::error::ApiError;
+use crate::config::RateLimitConfig;
+use crate::state::AppState;
+
+/// Past this many tracked clients, stale ones are pruned on the request path too, not only by the
+/// periodic job, so a flood of source addresses cannot grow memory without bound.
+const MAX_TRACKED_KEYS: usize = 100_000;
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+enum Key {
+    Ip(IpAddr),
+    Token(u64),
+}
+
+pub struct RateLimiter {
+    limiter: Option<DefaultKeyedRateLimiter<Key>>,
+    trusted_proxies: Vec<IpAddr>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl RateLimiter {
+    pub fn new(config: &RateLimitConfig, trusted_proxies: &[IpAddr]) -> Self {
+        let limiter = match (config.enabled, NonZeroU32::new(config.per_minute), NonZeroU32::new(config.burst)) {
+            (true, Some(rate), Some(burst)) => {
+                Some(governor::RateLimiter::keyed(governor::Quota::per_minute(rate).allow_burst(burst)))
+            }
+            _ => None,
+        };
+        Self { limiter, trusted_proxies: trusted_proxies.to_vec(), hasher: Default::default() }
+    }
+
+    /// Seconds to wait if the client at `ip` (sending `token`, if any) is over its rate.
+    fn check(&self, ip: IpAddr, token: Option<&str>) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else { return Ok(()) };
+        if limiter.len() > MAX_TRACKED_KEYS {
+            limiter.retain_recent();
+        }
+        let mut keys = vec![Key::Ip(ip)];
+        if let Some(t) = token {
+            let mut h = self.hasher.build_hasher();
+            h.write(t.as_bytes());
+            keys.push(Key::Token(h.finish()));
+        }
+        for key in keys {
+            if let Err(not_until) = limiter.check_key(&key) {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                return Err(wait.as_secs_f64().ceil().max(1.0) as u64);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets clients whose buckets are full again; run periodically.
+    pub fn prune(&self) {
+        if let Some(l) = &self.limiter {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest address in
+    /// `X-Forwarded-For` that is not itself a trusted proxy. IPv6 clients are grouped by /64, the
+    /// block one subscriber usually holds.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let mut ip = peer.to_canonical();
+        if self.trusted_proxies.contains(&ip) {
+            let forwarded =
+                headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+            for hop in forwarded.rsplit(',') {
+                match hop.trim().parse::<IpAddr>() {
+                    Ok(addr) => {
+                        ip = addr.to_canonical();
+                        if !self.trusted_proxies.contains(&ip) {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        match ip {
+            IpAddr::V6(v6) => {
+                let seg = v6.segments();
+                IpAddr::from([seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0])
+            }
+            v4 => v4,
+        }
+    }
+}
+
+/// Health probes are never limited: a supervisor must always be able to ask.
+fn is_exempt(path: &str) -> bool {
+    path == "/health" || path == "/api/health" || path.starts_with("/api/health/")
+}
+
+/// The token a request carries, if any, from `Authorization: Bearer` or `X-API-Key`.
+pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, rest) = v.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim());
+    }
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+pub async fn rate_limit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !is_exempt(req.uri().path()) {
+        let ip = state.rate_limiter.client_ip(peer.ip(), req.headers());
+        if let Err(retry_after) = state.rate_limiter.check(ip, presented_token(req.headers())) {
+            state.exporter.rate_limited.inc();
+            return ApiError::RateLimited { retry_after }.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// A bound on requests being handled at once; beyond it the answer is 503 at once.
+pub struct ConcurrencyLimit(Arc<Semaphore>);
+
+impl ConcurrencyLimit {
+    pub fn new(max: usize) -> Self {
+        Self(Arc::new(Semaphore::new(max)))
+    }
+}
+
+pub async fn concurrency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = state.concurrency.0.clone().try_acquire_owned() else {
+        return ApiError::Unavailable { message: "the server is at its request limit".into(), retry_after: Some(1) }
+            .into_response();
+    };
+    next.run(req).await
+}
+
+/// Bounds a request's handling time (`server.request_timeout_ms`); applied to every route group except
+/// streams, where a long life is the point.
+pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ms = state.config.server.request_timeout_ms;
+    match tokio::time::timeout(std::time::Duration::from_millis(ms), next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::Timeout(ms).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(per_minute: u32, burst: u32, trusted: &[&str]) -> RateLimiter {
+        let trusted: Vec<IpAddr> = trusted.iter().map(|s| s.parse().unwrap()).collect();
+        RateLimiter::new(&RateLimitConfig { enabled: true, per_minute, burst }, &trusted)
+    }
+
+    #[test]
+    fn burst_then_refused_with_retry_after() {
+        let l = limiter(60, 3, &[]);
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(l.check(ip, None).is_ok());
+        }
+        let wait = l.check(ip, None).unwrap_err();
+        assert!((1..=2).contains(&wait), "{wait}");
+        // Another client is unaffected.
+        assert!(l.check("10.0.0.2".parse().unwrap(), None).is_ok());
+    }
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.9, 127.0.0.1".parse().unwrap());
+        let l = limiter(60, 3, &["127.0.0.1"]);
+        assert_eq!(l.client_ip("127.0.0.1".parse().unwrap(), &h), "203.0.113.9".parse::<IpAddr>().unwrap());
+        let untrusting = limiter(60, 3, &[]);
+        assert_eq!(untrusting.client_ip("127.0.0.1".parse().unwrap(), &h), "127.0.0.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn ipv6_grouped_by_64() {
+        let l = limiter(60, 3, &[]);
+        let a = l.client_ip("2001:db8:1:2:aaaa::1".parse().unwrap(), &HeaderMap::new());
+        let b = l.client_ip("2001:db8:1:2:bbbb::2".parse().unwrap(), &HeaderMap::new());
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn tokens_from_either_header() {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", "Bearer abc".parse().unwrap());
+        assert_eq!(presented_token(&h), Some("abc"));
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", "xyz".parse().unwrap());
+        assert_eq!(presented_token(&h), Some("xyz"));
+        let mut h = HeaderMap::new();
+        h.insert("authorization", "Basic abc".parse().unwrap());
+        assert_eq!(presented_token(&h), None);
+    }
+}

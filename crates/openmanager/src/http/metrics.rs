@@ -1,0 +1,57 @@
+//! `/api/metrics` (the web app's VMMetrics: the `application` section for now) and `/metrics`
+//! (Prometheus text, or OpenMetrics when the scraper asks for it).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::ApiError;
+use crate::clock;
+use crate::state::AppState;
+use crate::telemetry::prometheus::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use crate::telemetry::stats::ApplicationMetrics;
+
+#[derive(Serialize, ToSchema)]
+pub struct MetricsBody {
+    pub application: ApplicationMetrics,
+    pub timestamp: String,
+}
+
+/// `/api/metrics`, behind the `read` scope.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(api_metrics))
+}
+
+/// `/metrics`, public or behind `read` as configured.
+pub fn prometheus_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(prometheus))
+}
+
+/// Server metrics: request counts and response-time percentiles (ms).
+#[utoipa::path(get, path = "/api/metrics", tag = "metrics", security(("bearer" = [])),
+    responses((status = 200, body = MetricsBody), (status = 401, body = super::error::ErrorBody)))]
+async fn api_metrics(State(state): State<AppState>) -> Json<MetricsBody> {
+    Json(MetricsBody { application: state.stats.snapshot(state.started.elapsed()), timestamp: clock::now_rfc3339() })
+}
+
+/// Prometheus exposition of host, HTTP and component series.
+#[utoipa::path(get, path = "/metrics", tag = "metrics", security(("bearer" = [])),
+    responses((status = 200, content_type = "text/plain", body = String)))]
+async fn prometheus(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    state.exporter.resident_memory.set(state.memory.rss_bytes() as i64);
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    let body = state
+        .exporter
+        .encode(openmetrics)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("metrics encoding failed")))?;
+    let ct = if openmetrics { OPENMETRICS_CONTENT_TYPE } else { TEXT_CONTENT_TYPE };
+    Ok(([(header::CONTENT_TYPE, ct)], body).into_response())
+}

@@ -1,0 +1,102 @@
+//! The HTTP layer: the router with every route group and the cross-cutting layers, and `serve`.
+//!
+//! Layer order, outermost first: observe (request id, timing, envelope) > catch-panic > CORS >
+//! compression > rate limit > concurrency limit > body limit > routing > per-group auth and timeout.
+
+pub mod auth;
+pub mod cors;
+pub mod docs;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod limits;
+pub mod listener;
+pub mod metrics;
+pub mod observe;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
+use axum::serve::ListenerExt;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::Scope;
+use crate::state::AppState;
+use error::{ErrorDetail, envelope};
+use listener::BoundedListener;
+
+/// Builds the whole application. Also records the OpenAPI document and endpoint list in `state`.
+pub fn router(state: &AppState) -> Router {
+    let read =
+        |r: OpenApiRouter<AppState>| r.route_layer(from_fn_with_state((state.clone(), Scope::Read), auth::authorize));
+
+    let public = health::router().merge(docs::router());
+    let prometheus = if state.config.server.public_metrics {
+        metrics::prometheus_router()
+    } else {
+        read(metrics::prometheus_router())
+    };
+    let protected = read(metrics::api_router());
+
+    let api = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .merge(public)
+        .merge(prometheus)
+        .merge(protected)
+        .route_layer(from_fn_with_state(state.clone(), limits::timeout));
+
+    let (router, doc) = api.split_for_parts();
+    let _ = state.endpoints.set(docs::endpoint_list(&doc));
+    let _ = state.openapi_json.set(doc.to_json().unwrap_or_default());
+
+    let max_body = state.config.server.max_body_bytes;
+    router
+        .fallback(docs::not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(state.clone(), observe::observe))
+                .layer(CatchPanicLayer::custom(on_panic))
+                .option_layer(cors::layer(&state.config.server.allowed_origins))
+                .layer(CompressionLayer::new())
+                .layer(from_fn_with_state(state.clone(), limits::rate_limit))
+                .layer(from_fn_with_state(state.clone(), limits::concurrency))
+                .layer(DefaultBodyLimit::max(max_body))
+                .layer(RequestBodyLimitLayer::new(max_body)),
+        )
+        .with_state(state.clone())
+}
+
+/// A panicking handler becomes a 500 envelope; the panic text goes to the log only.
+fn on_panic(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".into());
+    let mut res = envelope(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+    res.extensions_mut().insert(ErrorDetail(format!("handler panicked: {detail}")));
+    res
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting and lets in-flight
+/// requests finish (the caller bounds how long).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    max_connections: usize,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // `tap_io` only so that axum's `ConnectInfo<SocketAddr>` applies to our listener type.
+    let listener = BoundedListener::new(listener, max_connections).tap_io(|_| {});
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,95 @@
+//! The outermost layer: gives every request an `X-Request-Id`, times it, counts it (for
+//! `/api/metrics` and Prometheus), logs it (debug; errors at warn/error with the id), and makes sure
+//! every error leaves as the JSON envelope even when it came from a layer that only knows a status.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::error::{ErrorDetail, envelope};
+use crate::state::AppState;
+use crate::telemetry::prometheus::{HttpLabels, RouteLabels};
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A client's id is echoed if it is short printable ASCII; otherwise one is made.
+fn request_id(state: &AppState, req: &Request) -> HeaderValue {
+    if let Some(v) = req.headers().get(&X_REQUEST_ID)
+        && !v.is_empty()
+        && v.len() <= 128
+        && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
+    {
+        return v.clone();
+    }
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::from_str(&format!("{}-{n:08x}", state.request_id_prefix))
+        .unwrap_or(HeaderValue::from_static("unknown"))
+}
+
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let id = request_id(&state, &req);
+    req.headers_mut().insert(X_REQUEST_ID, id.clone());
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let uri = req.uri().clone();
+
+    let mut res = next.run(req).await;
+    let status = res.status();
+    if status.as_u16() >= 400 && !is_json(&res) {
+        res = rewrap(res);
+    }
+    let elapsed = start.elapsed();
+    let rid = id.to_str().unwrap_or_default();
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    if let Some(ErrorDetail(detail)) = res.extensions_mut().remove::<ErrorDetail>() {
+        tracing::error!(request_id = rid, %method, path = uri.path(), status = status.as_u16(), ms, error = detail, "request failed");
+    } else if status.is_server_error() {
+        tracing::warn!(request_id = rid, %method, path = uri.path(), status = status.as_u16(), ms, "request failed");
+    } else {
+        tracing::debug!(request_id = rid, %method, path = uri.path(), status = status.as_u16(), ms, "request");
+    }
+    res.headers_mut().insert(X_REQUEST_ID, id);
+    record(&state, method.as_str(), route, status, elapsed);
+    res
+}
+
+fn record(state: &AppState, method: &str, route: Option<String>, status: StatusCode, elapsed: Duration) {
+    state.stats.record(status.as_u16(), elapsed);
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let labels = RouteLabels { method: method.to_owned(), route };
+    state.exporter.http_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    let labels = HttpLabels { method: labels.method, route: labels.route, status: status.as_u16() };
+    state.exporter.http_requests.get_or_create(&labels).inc();
+}
+
+fn is_json(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("application/problem+json"))
+}
+
+/// Replaces a non-JSON error body (from axum or tower-http) by the envelope, keeping headers such
+/// as `Allow` and `Retry-After`.
+fn rewrap(res: Response) -> Response {
+    let (parts, _) = res.into_parts();
+    let message = match parts.status {
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed for this route".to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => "request body is too large".to_string(),
+        s => s.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut fresh = envelope(parts.status, &message);
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fresh
+}

@@ -1,0 +1,14 @@
+//! OpenManager Backend as a library, so the binary, the tests and later tools share one code path.
+//! `main.rs` only parses the command line and calls in here.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod lifecycle;
+pub mod logging;
+pub mod server;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,62 @@
+//! The `openmanager` binary: parse the command line, load the configuration, run the command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use openmanager::cli::{Cli, Command, ServeArgs};
+use openmanager::config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.as_ref().unwrap_or(&Command::Serve(ServeArgs::default())) {
+        Command::Version => {
+            println!("openmanager {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig(args) => match config::load(&cli.flags(args)) {
+            Ok(loaded) => {
+                print!("{}", config::render(&loaded));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("openmanager: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve(args) => serve(cli.flags(args)),
+    }
+}
+
+fn serve(flags: config::Flags) -> ExitCode {
+    let loaded = match config::load(&flags) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("openmanager: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _log_guard = match openmanager::logging::init(&loaded.config.log) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("openmanager: cannot start logging: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(file) = &loaded.file {
+        tracing::info!(file = %file.display(), "configuration loaded");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(openmanager::server::run(loaded.config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! `openmanager serve`: prepares the data directory and token, starts the background jobs, binds,
+//! serves, and on SIGTERM/SIGINT drains within a bound and exits 0.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{self, AdminTokenOrigin, TokenSet};
+use crate::config::Config;
+use crate::health::Check;
+use crate::lifecycle::supervisor::Supervisor;
+use crate::lifecycle::{shutdown, systemd};
+use crate::state::AppState;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let data_dir = config.server.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let (admin_token, origin) = auth::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
+    let tokens = TokenSet::new(&admin_token, &config.auth);
+
+    let cancel = CancellationToken::new();
+    let supervisor = Supervisor::new(cancel.clone());
+    let state = AppState::new(config, tokens, supervisor.clone());
+    start_jobs(&state, &data_dir);
+    let app = crate::http::router(&state);
+
+    let addr = SocketAddr::new(state.config.server.host, state.config.server.port);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, version = env!("CARGO_PKG_VERSION"), "listening");
+    announce_token(&origin, &admin_token, local);
+    state.health.mark_started();
+    systemd::notify_ready();
+
+    let server = tokio::spawn(crate::http::serve(
+        listener,
+        state.config.server.max_connections,
+        app,
+        cancel.clone().cancelled_owned(),
+    ));
+    shutdown::on_signal(cancel.clone()).await;
+    systemd::notify_stopping();
+
+    let grace = Duration::from_millis(state.config.server.shutdown_grace_ms);
+    match tokio::time::timeout(grace, server).await {
+        Ok(Ok(Ok(()))) => tracing::info!("in-flight requests finished"),
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "server stopped with an error"),
+        Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
+        Err(_) => tracing::warn!(
+            grace_ms = grace.as_millis() as u64,
+            "requests still in flight after the grace period; closing them"
+        ),
+    }
+    if !supervisor.shutdown(grace).await {
+        tracing::warn!("some background jobs did not stop within the grace period");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Jobs every server runs: keep the memory figure fresh, forget idle rate-limit buckets, and check
+/// that the data directory stays writable.
+fn start_jobs(state: &AppState, data_dir: &Path) {
+    let s = state.clone();
+    state.supervisor.spawn_periodic("process-memory", Duration::from_secs(1), move || {
+        s.memory.refresh();
+        async { Ok(()) }
+    });
+    let s = state.clone();
+    state.supervisor.spawn_periodic("rate-limit-prune", Duration::from_secs(60), move || {
+        s.rate_limiter.prune();
+        async { Ok(()) }
+    });
+    let writable = Arc::new(AtomicBool::new(probe_writable(data_dir)));
+    let w = writable.clone();
+    let dir = data_dir.to_path_buf();
+    state.supervisor.spawn_periodic("data-dir-probe", Duration::from_secs(10), move || {
+        let (w, dir) = (w.clone(), dir.clone());
+        async move {
+            let ok = tokio::task::spawn_blocking(move || probe_writable(&dir)).await.unwrap_or(false);
+            w.store(ok, Ordering::Relaxed);
+            Ok(())
+        }
+    });
+    state.health.register("dataDir", true, move || {
+        if writable.load(Ordering::Relaxed) {
+            Check::Ok
+        } else {
+            Check::Failing("data directory is not writable".into())
+        }
+    });
+}
+
+fn probe_writable(dir: &Path) -> bool {
+    let probe = dir.join(".write-probe");
+    let ok = std::fs::write(&probe, b"ok").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
+}
+
+/// Says once where the admin token is. Like Jupyter, a first start on a terminal also prints the
+/// sign-in URL with the token; that goes to the terminal only, never to a log.
+fn announce_token(origin: &AdminTokenOrigin, token: &str, local: SocketAddr) {
+    let host = if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() };
+    let host = if host.contains(':') { format!("[{host}]") } else { host };
+    let url = format!("http://{host}:{}/", local.port());
+    match origin {
+        AdminTokenOrigin::Generated(path) => {
+            tracing::info!(file = %path.display(), dashboard = %url, "generated an admin token and saved it (mode 0600); it will not be logged");
+            if std::io::stderr().is_terminal() {
+                eprintln!("\n    Sign in to the dashboard at:\n        {url}?token={token}\n");
+            }
+        }
+        AdminTokenOrigin::File(path) => {
+            tracing::info!(file = %path.display(), dashboard = %url, "admin token is in the data directory")
+        }
+        AdminTokenOrigin::Configured => {}
+    }
+}

@@ -1,0 +1,70 @@
+//! The one shared application state handed to every handler and middleware.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use crate::auth::TokenSet;
+use crate::config::Config;
+use crate::health::Health;
+use crate::http::limits::{ConcurrencyLimit, RateLimiter};
+use crate::lifecycle::supervisor::Supervisor;
+use crate::telemetry::process::ProcessMemory;
+use crate::telemetry::prometheus::Exporter;
+use crate::telemetry::stats::RequestStats;
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub config: Config,
+    pub tokens: TokenSet,
+    pub started: Instant,
+    pub health: Health,
+    pub stats: RequestStats,
+    pub exporter: Arc<Exporter>,
+    pub memory: ProcessMemory,
+    pub rate_limiter: RateLimiter,
+    pub concurrency: ConcurrencyLimit,
+    pub supervisor: Supervisor,
+    /// `METHOD /path` of every documented route, for 404 answers; filled once the router is built.
+    pub endpoints: OnceLock<Vec<String>>,
+    /// The OpenAPI document as served, made once at start.
+    pub openapi_json: OnceLock<String>,
+    /// Prefix of generated request ids, random per process so ids from two runs do not collide.
+    pub request_id_prefix: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config, tokens: TokenSet, supervisor: Supervisor) -> Self {
+        let mut prefix = [0u8; 4];
+        let _ = getrandom::fill(&mut prefix);
+        let rate_limiter = RateLimiter::new(&config.rate_limit, &config.server.trusted_proxies);
+        let concurrency = ConcurrencyLimit::new(config.server.max_concurrent_requests);
+        let exporter = Exporter::new(crate::clock::now_millis() / 1000);
+        let memory = ProcessMemory::default();
+        memory.refresh();
+        Self(Arc::new(Shared {
+            config,
+            tokens,
+            started: Instant::now(),
+            health: Health::default(),
+            stats: RequestStats::new(),
+            exporter,
+            memory,
+            rate_limiter,
+            concurrency,
+            supervisor,
+            endpoints: OnceLock::new(),
+            openapi_json: OnceLock::new(),
+            request_id_prefix: hex::encode(prefix),
+        }))
+    }
+}

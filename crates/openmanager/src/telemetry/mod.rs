@@ -1,0 +1,6 @@
+//! What the server knows about itself: request counts and latency percentiles, the process's memory,
+//! and the Prometheus registry every component adds its series to.
+
+pub mod process;
+pub mod prometheus;
+pub mod stats;
