@@ -13,6 +13,8 @@ pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod observe;
+#[cfg(test)]
+mod tests;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -57,9 +59,13 @@ pub fn router(state: &AppState) -> Router {
     let _ = state.endpoints.set(docs::endpoint_list(&doc));
     let _ = state.openapi_json.set(doc.to_json().unwrap_or_default());
 
+    with_layers(router.fallback(docs::not_found), state)
+}
+
+/// Wraps routes in the cross-cutting layers (also used by the layer tests with test-only routes).
+fn with_layers(router: Router<AppState>, state: &AppState) -> Router {
     let max_body = state.config.server.max_body_bytes;
     router
-        .fallback(docs::not_found)
         .layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), observe::observe))

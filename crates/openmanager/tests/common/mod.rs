@@ -1,0 +1,251 @@
+//! The one test harness: starts the real `openmanager` binary on port 0 with a temporary data
+//! directory and config, waits for readiness by polling with a deadline, and kills it on drop.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// The admin token every harness server gets unless a test asks for a generated one.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghijklmnop";
+
+/// How long start-up may take before a test fails (generous: CI machines are shared).
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_openmanager")
+}
+
+/// A command for the binary with a clean environment: no `OPENMANAGER_*`, `PORT`, `HOST` or
+/// `ALLOWED_ORIGINS` leaking in from the machine running the tests.
+pub fn command() -> Command {
+    let mut cmd = Command::new(binary());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OPENMANAGER_") || ["PORT", "HOST", "ALLOWED_ORIGINS", "NOTIFY_SOCKET"].contains(&k.as_str()) {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+pub struct Builder {
+    config: String,
+    env: Vec<(String, String)>,
+    admin_token: bool,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Builder {
+    /// Extra TOML appended to the harness config (sections other than `[server]` and `[auth]`, or
+    /// use [`Builder::server`] for `[server]` keys).
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config.push_str(toml);
+        self.config.push('\n');
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Start without a configured admin token, so the server generates one.
+    pub fn generated_token(mut self) -> Self {
+        self.admin_token = false;
+        self
+    }
+
+    /// Reuse a data directory (to restart a server on the same data).
+    pub fn in_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    pub fn start(self) -> Server {
+        let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let data = dir.path().join("data");
+        let mut toml = format!("[server]\nhost = \"127.0.0.1\"\nport = 0\ndata_dir = \"{}\"\n", data.display());
+        toml.push_str(&self.config);
+        if self.admin_token && !self.config.contains("[auth]") {
+            toml.push_str(&format!("\n[auth]\nadmin_token = \"{ADMIN_TOKEN}\"\n"));
+        }
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, toml).unwrap();
+
+        let mut cmd = command();
+        cmd.arg("--config").arg(&config).env("OPENMANAGER_LOG_FORMAT", "json");
+        if !self.env.iter().any(|(k, _)| k == "OPENMANAGER_LOG") {
+            cmd.env("OPENMANAGER_LOG", "info");
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let started = Instant::now();
+        let mut child = cmd.spawn().expect("spawn openmanager");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = listening_addr(&line) {
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(START_DEADLINE) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not report its address; logs:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        };
+        let mut server = Server { child: Some(child), addr, dir, logs, token: String::new(), started };
+        server.token = if self.admin_token { ADMIN_TOKEN.to_string() } else { server.generated_token() };
+        server.wait_ready();
+        server
+    }
+}
+
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    if v["fields"]["message"] != "listening" {
+        return None;
+    }
+    v["fields"]["addr"].as_str()?.parse().ok()
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    logs: Arc<Mutex<Vec<String>>>,
+    pub token: String,
+    pub started: Instant,
+}
+
+impl Server {
+    pub fn builder() -> Builder {
+        Builder { config: String::new(), env: Vec::new(), admin_token: true, dir: None }
+    }
+
+    pub fn start() -> Server {
+        Self::builder().start()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// All log lines so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    fn generated_token(&self) -> String {
+        let path = self.data_dir().join("admin.token");
+        std::fs::read_to_string(path).expect("generated admin.token").trim().to_string()
+    }
+
+    /// Polls `/api/health/ready` until 200, with a deadline; no fixed sleeps.
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if let Ok(mut s) = std::net::TcpStream::connect(self.addr) {
+                use std::io::{Read, Write};
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = write!(s, "GET /api/health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "server not ready in time; logs:\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`, `USR2`).
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                // Let the log reader thread drain the last lines.
+                std::thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit in time; logs:\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops the process and hands back its data directory, for a restart on the same data.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(20));
+        self.child = None;
+        let placeholder = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, placeholder)
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder().no_gzip().no_brotli().timeout(Duration::from_secs(30)).build().unwrap()
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client().get(self.url(path))
+    }
+
+    /// A GET with the admin token.
+    pub fn get_auth(&self, path: &str) -> reqwest::RequestBuilder {
+        self.get(path).bearer_auth(&self.token)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Asserts the error envelope of API.md and returns the body.
+pub async fn assert_envelope(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    assert!(ct.starts_with("application/json"), "content-type {ct}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(body["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
+    body
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

@@ -1,0 +1,67 @@
+//! End-to-end tests of start-up and shutdown: the generated admin token, readiness time, systemd's
+//! READY=1, and exit 0 on SIGTERM and SIGINT.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::Server;
+
+#[tokio::test]
+async fn first_start_generates_a_private_token_and_reuses_it() {
+    let s = Server::builder().generated_token().start();
+    let path = s.data_dir().join("admin.token");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let token = s.token.clone();
+    assert!(token.len() >= 32);
+    assert_eq!(s.get("/api/metrics").bearer_auth(&token).send().await.unwrap().status(), 200);
+    let logs = s.logs();
+    assert!(logs.contains("admin.token") && logs.contains("dashboard"), "{logs}");
+    assert!(!logs.contains(&token), "the token itself must not be logged");
+
+    let dir = s.stop();
+    let again = Server::builder().generated_token().in_dir(dir).start();
+    assert_eq!(again.token, token, "the same token after a restart");
+    assert!(!again.logs().contains(&token));
+}
+
+#[tokio::test]
+async fn sigterm_and_sigint_stop_gracefully_with_exit_zero() {
+    for sig in ["TERM", "INT"] {
+        let mut s = Server::start();
+        assert_eq!(s.get("/api/health").send().await.unwrap().status(), 200);
+        s.signal(sig);
+        let status = s.wait_exit(Duration::from_secs(20));
+        assert!(status.success(), "{sig}: {status:?}\n{}", s.logs());
+        assert!(s.logs().contains("\"stopped\""), "{}", s.logs());
+    }
+}
+
+#[tokio::test]
+async fn notifies_systemd_when_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut s = Server::builder().env("NOTIFY_SOCKET", sock_path.to_str().unwrap()).start();
+    let mut buf = [0u8; 512];
+    let n = sock.recv(&mut buf).unwrap();
+    let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(msg.contains("READY=1"), "{msg}");
+    s.signal("TERM");
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+    assert!(s.wait_exit(Duration::from_secs(20)).success());
+}
+
+#[tokio::test]
+async fn bad_config_fails_start_with_a_named_key() {
+    let out = common::command().env("PORT", "70000").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.port") && err.contains("PORT"), "{err}");
+}
