@@ -1,7 +1,8 @@
 //! The HTTP layer: the router with every route group and the cross-cutting layers, and `serve`.
 //!
 //! Layer order, outermost first: observe (request id, timing, envelope) > catch-panic > CORS >
-//! compression > rate limit > concurrency limit > body limit > routing > per-group auth and timeout.
+//! compression > admission (rate limit, in-flight bound) > body limit > routing > per-group auth and
+//! timeout.
 
 pub mod auth;
 pub mod cors;
@@ -49,11 +50,12 @@ pub fn router(state: &AppState) -> Router {
     };
     let protected = read(metrics::api_router());
 
+    // Health answers from memory and is probed often: no timeout timer for it.
     let api = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
-        .merge(public)
         .merge(prometheus)
         .merge(protected)
-        .route_layer(from_fn_with_state(state.clone(), limits::timeout));
+        .route_layer(from_fn_with_state(state.clone(), limits::timeout))
+        .merge(public);
 
     let (router, doc) = api.split_for_parts();
     let _ = state.endpoints.set(docs::endpoint_list(&doc));
@@ -72,8 +74,7 @@ fn with_layers(router: Router<AppState>, state: &AppState) -> Router {
                 .layer(CatchPanicLayer::custom(on_panic))
                 .option_layer(cors::layer(&state.config.server.allowed_origins))
                 .layer(CompressionLayer::new())
-                .layer(from_fn_with_state(state.clone(), limits::rate_limit))
-                .layer(from_fn_with_state(state.clone(), limits::concurrency))
+                .layer(from_fn_with_state(state.clone(), limits::admit))
                 .layer(DefaultBodyLimit::max(max_body))
                 .layer(RequestBodyLimitLayer::new(max_body)),
         )

@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use super::error::{ErrorDetail, envelope};
 use crate::state::AppState;
-use crate::telemetry::prometheus::{HttpLabels, RouteLabels};
+use crate::telemetry::prometheus::{HttpLabels, RouteLabels, method_label};
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -37,7 +37,10 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     let id = request_id(&state, &req);
     req.headers_mut().insert(X_REQUEST_ID, id.clone());
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = match req.extensions().get::<MatchedPath>() {
+        Some(p) => state.exporter.routes.get(p.as_str()),
+        None => "unmatched",
+    };
     let uri = req.uri().clone();
 
     let mut res = next.run(req).await;
@@ -56,17 +59,14 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         tracing::debug!(request_id = rid, %method, path = uri.path(), status = status.as_u16(), ms, "request");
     }
     res.headers_mut().insert(X_REQUEST_ID, id);
-    record(&state, method.as_str(), route, status, elapsed);
+    record(&state, method_label(&method), route, status, elapsed);
     res
 }
 
-fn record(state: &AppState, method: &str, route: Option<String>, status: StatusCode, elapsed: Duration) {
+fn record(state: &AppState, method: &'static str, route: &'static str, status: StatusCode, elapsed: Duration) {
     state.stats.record(status.as_u16(), elapsed);
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    let labels = RouteLabels { method: method.to_owned(), route };
-    state.exporter.http_duration.get_or_create(&labels).observe(elapsed.as_secs_f64());
-    let labels = HttpLabels { method: labels.method, route: labels.route, status: status.as_u16() };
-    state.exporter.http_requests.get_or_create(&labels).inc();
+    state.exporter.http_duration.get_or_create(&RouteLabels { method, route }).observe(elapsed.as_secs_f64());
+    state.exporter.http_requests.get_or_create(&HttpLabels { method, route, status: status.as_u16() }).inc();
 }
 
 fn is_json(res: &Response) -> bool {

@@ -10,18 +10,56 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+// Labels are `&'static str` so that counting a request allocates nothing (see `RouteNames`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    pub method: String,
+    pub method: &'static str,
     /// The route template (`/api/servers/{id}`), never the raw path, so cardinality stays bounded.
-    pub route: String,
+    pub route: &'static str,
     pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub method: String,
-    pub route: String,
+    pub method: &'static str,
+    pub route: &'static str,
+}
+
+/// Route templates as `&'static str`. The router has a fixed, small set of routes, so each template
+/// is leaked once (bounded by `MAX_ROUTES`) instead of allocated on every request.
+#[derive(Default)]
+pub struct RouteNames(std::sync::RwLock<std::collections::HashMap<Box<str>, &'static str>>);
+
+const MAX_ROUTES: usize = 512;
+
+impl RouteNames {
+    pub fn get(&self, template: &str) -> &'static str {
+        if let Some(name) = self.0.read().ok().and_then(|m| m.get(template).copied()) {
+            return name;
+        }
+        let Ok(mut map) = self.0.write() else { return "other" };
+        if map.len() >= MAX_ROUTES {
+            return "other";
+        }
+        let name: &'static str = Box::leak(template.to_owned().into_boxed_str());
+        map.insert(template.into(), name);
+        name
+    }
+}
+
+/// The method as a static label; extension methods share one label.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -36,6 +74,7 @@ pub struct Exporter {
     pub http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub rate_limited: Counter,
     pub resident_memory: Gauge,
+    pub routes: RouteNames,
 }
 
 impl Exporter {
@@ -76,6 +115,7 @@ impl Exporter {
             http_duration,
             rate_limited,
             resident_memory,
+            routes: RouteNames::default(),
         })
     }
 
@@ -109,9 +149,9 @@ mod tests {
     #[test]
     fn both_formats_carry_http_series() {
         let e = Exporter::new(1);
-        e.http_requests
-            .get_or_create(&HttpLabels { method: "GET".into(), route: "/api/health".into(), status: 200 })
-            .inc();
+        let route = e.routes.get("/api/health");
+        assert!(std::ptr::eq(route, e.routes.get("/api/health")), "interned once");
+        e.http_requests.get_or_create(&HttpLabels { method: "GET", route, status: 200 }).inc();
         let text = e.encode(false).unwrap();
         assert!(
             text.contains("openmanager_http_requests_total{method=\"GET\",route=\"/api/health\",status=\"200\"} 1"),

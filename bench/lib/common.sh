@@ -1,0 +1,58 @@
+# Shared helpers for the bench/ scripts: build, start and stop processes, read memory, parse wrk.
+# Every load goes to 127.0.0.1 only; every loop is bounded.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SHARED=${SHARED:-$(cd "$ROOT/../shared" 2>/dev/null && pwd || echo "$ROOT/../shared")}
+PEERS_DIR=${PEERS_DIR:-/tmp/openmanager-peers}
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/openmanager"
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+build_release() {
+  (cd "$ROOT" && cargo build --release -q -p openmanager)
+}
+
+# rss_kb PID...: summed VmRSS in kB of the given processes and their children
+rss_kb() {
+  local total=0 pid kids
+  for pid in "$@"; do
+    kids=$(pgrep -P "$pid" 2>/dev/null || true)
+    for p in $pid $kids; do
+      v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+      total=$((total + ${v:-0}))
+    done
+  done
+  echo "$total"
+}
+
+# wait_http URL [seconds]: poll until the URL answers 200 (bounded)
+wait_http() {
+  local url=$1 limit=${2:-30} i=0
+  while [ $i -lt $((limit * 20)) ]; do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.05; i=$((i + 1))
+  done
+  echo "timed out waiting for $url" >&2
+  return 1
+}
+
+# run_wrk NAME URL [extra wrk args...]: prints "NAME rps p50_ms p99_ms" and sets WRK_RPS
+run_wrk() {
+  local name=$1 url=$2; shift 2
+  local out
+  out=$(wrk -t2 -c64 -d5s --latency "$@" "$url")
+  WRK_RPS=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  local p50 p99
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  local errors
+  errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
+  printf '%-10s %12s req/s   p50 %-9s p99 %-9s %s\n' "$name" "$WRK_RPS" "$p50" "$p99" "$errors"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
