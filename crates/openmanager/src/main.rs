@@ -45,7 +45,9 @@ fn serve(flags: config::Flags) -> ExitCode {
     if let Some(file) = &loaded.file {
         tracing::info!(file = %file.display(), "configuration loaded");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // HTTP is served by its own per-core threads (http::workers); this runtime runs start-up, signals
+    // and the background jobs, which are light or move their heavy parts to blocking threads.
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the async runtime");

@@ -32,31 +32,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = crate::http::router(&state);
 
     let addr = SocketAddr::new(state.config.server.host, state.config.server.port);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, version = env!("CARGO_PKG_VERSION"), "listening");
+    let workers = match state.config.server.workers {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
+    let server = crate::http::workers::spawn(listener, workers, state.config.server.max_connections, app, cancel.clone())
+        .context("cannot start HTTP workers")?;
+    tracing::info!(addr = %local, workers, version = env!("CARGO_PKG_VERSION"), "listening");
     announce_token(&origin, &admin_token, local);
     state.health.mark_started();
     systemd::notify_ready();
 
-    let server = tokio::spawn(crate::http::serve(
-        listener,
-        state.config.server.max_connections,
-        app,
-        cancel.clone().cancelled_owned(),
-    ));
     shutdown::on_signal(cancel.clone()).await;
     systemd::notify_stopping();
 
     let grace = Duration::from_millis(state.config.server.shutdown_grace_ms);
-    match tokio::time::timeout(grace, server).await {
-        Ok(Ok(Ok(()))) => tracing::info!("in-flight requests finished"),
-        Ok(Ok(Err(e))) => tracing::error!(error = %e, "server stopped with an error"),
-        Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
-        Err(_) => tracing::warn!(
-            grace_ms = grace.as_millis() as u64,
-            "requests still in flight after the grace period; closing them"
-        ),
+    if server.join(grace).await {
+        tracing::info!("in-flight requests finished");
+    } else {
+        let grace_ms = grace.as_millis() as u64;
+        tracing::warn!(grace_ms, "requests still in flight after the grace period; closing them");
     }
     if !supervisor.shutdown(grace).await {
         tracing::warn!("some background jobs did not stop within the grace period");

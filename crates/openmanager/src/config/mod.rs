@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     pub max_concurrent_requests: usize,
     pub max_connections: usize,
+    /// Threads serving HTTP, each with its own event loop; 0 means one per CPU.
+    pub workers: usize,
     pub shutdown_grace_ms: u64,
     /// Serve `/metrics` without a token (for a Prometheus on a private network).
     pub public_metrics: bool,
@@ -63,6 +65,7 @@ impl Default for ServerConfig {
             request_timeout_ms: 30_000,
             max_concurrent_requests: 1024,
             max_connections: 4096,
+            workers: 0,
             shutdown_grace_ms: 10_000,
             public_metrics: false,
         }
@@ -196,6 +199,9 @@ impl Config {
         }
         if self.server.max_concurrent_requests == 0 {
             bad("server.max_concurrent_requests", "must be positive".into());
+        }
+        if self.server.workers > 64 {
+            bad("server.workers", "at most 64 (0 means one per CPU)".into());
         }
         if self.server.max_connections == 0 {
             bad("server.max_connections", "must be positive".into());

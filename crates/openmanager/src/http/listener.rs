@@ -17,8 +17,9 @@ pub struct BoundedListener {
 }
 
 impl BoundedListener {
-    pub fn new(inner: TcpListener, max: usize) -> Self {
-        Self { inner, permits: Arc::new(Semaphore::new(max)) }
+    /// `permits` is shared by every worker's listener, so the bound is for the whole process.
+    pub fn new(inner: TcpListener, permits: Arc<Semaphore>) -> Self {
+        Self { inner, permits }
     }
 }
 

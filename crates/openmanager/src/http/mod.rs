@@ -14,17 +14,14 @@ pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod observe;
+pub mod workers;
 #[cfg(test)]
 mod tests;
-
-use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
-use axum::serve::ListenerExt;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -35,7 +32,6 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::Scope;
 use crate::state::AppState;
 use error::{ErrorDetail, envelope};
-use listener::BoundedListener;
 
 /// Builds the whole application. Also records the OpenAPI document and endpoint list in `state`.
 pub fn router(state: &AppState) -> Router {
@@ -91,19 +87,4 @@ fn on_panic(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let mut res = envelope(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error");
     res.extensions_mut().insert(ErrorDetail(format!("handler panicked: {detail}")));
     res
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then stops accepting and lets in-flight
-/// requests finish (the caller bounds how long).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    max_connections: usize,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // `tap_io` only so that axum's `ConnectInfo<SocketAddr>` applies to our listener type.
-    let listener = BoundedListener::new(listener, max_connections).tap_io(|_| {});
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -158,7 +158,8 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cancel = CancellationToken::new();
-    let server = tokio::spawn(super::serve(listener, 16, app, cancel.clone().cancelled_owned()));
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let server = tokio::spawn(super::workers::serve(listener, permits, app, cancel.clone().cancelled_owned()));
     let request = tokio::spawn(async move { reqwest::get(format!("http://{addr}/work")).await?.text().await });
     started_rx.await.unwrap();
     cancel.cancel();
