@@ -1,0 +1,12 @@
+//! Integration tests of the store's public API (one test binary, split by topic).
+
+// Helpers outside #[test] fns panic on failure on purpose, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod migration;
+mod query;
+mod retention;
+mod rollup;
+mod size;
+mod write;
