@@ -24,6 +24,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve(args) => serve(cli.flags(args)),
+        Command::Agent(args) => match openmanager::agent::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("openmanager agent: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -25,10 +25,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (admin_token, origin) = auth::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
     let tokens = TokenSet::new(&admin_token, &config.auth);
 
+    let store = open_store(&config, &data_dir)?;
     let cancel = CancellationToken::new();
     let supervisor = Supervisor::new(cancel.clone());
-    let state = AppState::new(config, tokens, supervisor.clone());
+    let state = AppState::new(config, tokens, supervisor.clone(), store);
+    restore_fleet(&state).await?;
     start_jobs(&state, &data_dir);
+    crate::monitor::start(&state);
+    crate::http::ws::hub::start(&state);
     let app = crate::http::router(&state);
 
     let addr = SocketAddr::new(state.config.server.host, state.config.server.port);
@@ -58,7 +62,36 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if !supervisor.shutdown(grace).await {
         tracing::warn!("some background jobs did not stop within the grace period");
     }
+    // Last: everything acknowledged or queued reaches the disk before exit.
+    if let Err(e) = state.store.close().await {
+        tracing::error!(error = %e, "closing the store failed");
+    }
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn open_store(config: &Config, data_dir: &Path) -> anyhow::Result<store::Store> {
+    let path = data_dir.join(&config.store.path);
+    let mut cfg = store::Config::new(&path);
+    cfg.durability = match config.store.durability {
+        crate::config::Durability::Full => store::Durability::Full,
+        crate::config::Durability::Normal => store::Durability::Normal,
+    };
+    // A small page cache per connection: the VM has 1 GB and the OS caches the file anyway.
+    cfg.cache_kib = 2048;
+    store::Store::open(cfg).with_context(|| format!("cannot open the store at {}", path.display()))
+}
+
+/// Servers registered by hand and agents seen before, from the store's key-value table.
+async fn restore_fleet(state: &AppState) -> anyhow::Result<()> {
+    let keys = state.store.kv_keys("fleet/").await?;
+    for key in keys {
+        let Some(value) = state.store.get_kv(&key).await? else { continue };
+        match serde_json::from_value::<crate::fleet::model::ServerMeta>(value) {
+            Ok(meta) => state.fleet.upsert(meta),
+            Err(e) => tracing::warn!(key, error = %e, "skipping an unreadable server record"),
+        }
+    }
     Ok(())
 }
 
@@ -85,6 +118,36 @@ fn start_jobs(state: &AppState, data_dir: &Path) {
             w.store(ok, Ordering::Relaxed);
             Ok(())
         }
+    });
+    let s = state.clone();
+    state.supervisor.spawn_periodic("store-rollup", Duration::from_secs(60), move || {
+        let store = s.store.clone();
+        async move {
+            store.rollup(crate::clock::now_millis()).await?;
+            Ok(())
+        }
+    });
+    let s = state.clone();
+    state.supervisor.spawn_periodic("store-retention", Duration::from_secs(3600), move || {
+        let store = s.store.clone();
+        async move {
+            store.apply_retention(crate::clock::now_millis()).await?;
+            Ok(())
+        }
+    });
+    // Readiness means the store is writable: prove it with a small write every 15 s.
+    let store_ok = Arc::new(AtomicBool::new(true));
+    let (s, ok) = (state.clone(), store_ok.clone());
+    state.supervisor.spawn_periodic("store-probe", Duration::from_secs(15), move || {
+        let (store, ok) = (s.store.clone(), ok.clone());
+        async move {
+            let result = store.put_kv("health/probe", &serde_json::json!(crate::clock::now_millis())).await;
+            ok.store(result.is_ok(), Ordering::Relaxed);
+            Ok(result?)
+        }
+    });
+    state.health.register("store", true, move || {
+        if store_ok.load(Ordering::Relaxed) { Check::Ok } else { Check::Failing("the store cannot write".into()) }
     });
     state.health.register("dataDir", true, move || {
         if writable.load(Ordering::Relaxed) {

@@ -5,8 +5,11 @@ use std::time::Instant;
 
 use crate::auth::TokenSet;
 use crate::config::Config;
+use crate::fleet::live::LiveRing;
+use crate::fleet::{Fleet, Thresholds};
 use crate::health::Health;
 use crate::http::limits::{ConcurrencyLimit, RateLimiter};
+use crate::http::ws::hub::Hub;
 use crate::lifecycle::supervisor::Supervisor;
 use crate::telemetry::process::ProcessMemory;
 use crate::telemetry::prometheus::Exporter;
@@ -27,6 +30,13 @@ pub struct Shared {
     pub rate_limiter: RateLimiter,
     pub concurrency: ConcurrencyLimit,
     pub supervisor: Supervisor,
+    pub fleet: Fleet,
+    /// 1-second samples of this host for live charts.
+    pub live: LiveRing,
+    /// The WebSocket hub: one serialisation per update for every connection.
+    pub hub: Hub,
+    /// The history database (the only SQL is inside the `store` crate).
+    pub store: store::Store,
     /// `METHOD /path` of every documented route, for 404 answers; filled once the router is built.
     pub endpoints: OnceLock<Vec<String>>,
     /// The OpenAPI document as served, made once at start.
@@ -43,12 +53,20 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, tokens: TokenSet, supervisor: Supervisor) -> Self {
+    pub fn new(config: Config, tokens: TokenSet, supervisor: Supervisor, store: store::Store) -> Self {
         let mut prefix = [0u8; 4];
         let _ = getrandom::fill(&mut prefix);
         let rate_limiter = RateLimiter::new(&config.rate_limit, &config.server.trusted_proxies);
         let concurrency = ConcurrencyLimit::new(config.server.max_concurrent_requests);
         let exporter = Exporter::new(crate::clock::now_millis() / 1000);
+        let thresholds = Thresholds {
+            warning: config.fleet.warning_threshold,
+            critical: config.fleet.critical_threshold,
+            offline_after_ms: (config.fleet.offline_after_seconds as i64).saturating_mul(1000),
+        };
+        let fleet = Fleet::new(thresholds, config.simulation.enabled.then_some(config.simulation.seed));
+        let hub =
+            Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
         let memory = ProcessMemory::default();
         memory.refresh();
         Self(Arc::new(Shared {
@@ -62,6 +80,10 @@ impl AppState {
             rate_limiter,
             concurrency,
             supervisor,
+            fleet,
+            live: LiveRing::default(),
+            hub,
+            store,
             endpoints: OnceLock::new(),
             openapi_json: OnceLock::new(),
             request_id_prefix: hex::encode(prefix),

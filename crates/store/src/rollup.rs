@@ -84,9 +84,10 @@ pub(crate) fn rollup(conn: &Connection, cfg: &Config, now_ms: i64) -> Result<Rol
         conn.prepare_cached("SELECT id FROM server")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     let grace = i64::try_from(cfg.rollup_grace.as_millis()).unwrap_or(i64::MAX);
     let cutoff = floor_to(now_ms.saturating_sub(grace), Tier::M1.step_ms());
+    let silence = i64::try_from(cfg.silence_horizon.as_millis()).unwrap_or(i64::MAX);
     let mut report = RollupReport::default();
     for sid in servers {
-        rollup_raw(conn, sid, cutoff, &scales, &mut report)?;
+        rollup_raw(conn, sid, cutoff, silence, &scales, &mut report)?;
         for tier in [Tier::M10, Tier::H1] {
             rollup_chunks(conn, sid, tier, &scales, &mut report)?;
         }
@@ -99,10 +100,21 @@ fn rollup_raw(
     conn: &Connection,
     sid: i64,
     cutoff: i64,
+    silence_horizon: i64,
     scales: &HashMap<i64, i8>,
     report: &mut RollupReport,
 ) -> Result<()> {
     let step = Tier::M1.step_ms();
+    // Do not roll up over a silence shorter than `silence_horizon` past the server's newest sample:
+    // an agent cut off (or the hub itself down) replays its spool when it is back, and those samples
+    // must land in raw, not be refused as late. A longer silence is closed, so a server that is gone
+    // for good still has its last minutes summarised.
+    let newest: Option<i64> =
+        conn.prepare_cached("SELECT MAX(ts) FROM raw WHERE server_id = ?1")?.query_row([sid], |r| r.get(0))?;
+    let cutoff = match newest {
+        Some(n) => cutoff.min((floor_to(n, step) + step).max(floor_to(cutoff - silence_horizon, step))),
+        None => return Ok(()),
+    };
     let start = match watermark(conn, sid, Tier::M1)? {
         Some(w) => w,
         None => match conn

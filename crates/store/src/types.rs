@@ -188,6 +188,9 @@ pub struct Config {
     /// A minute is rolled up only once it is this far in the past, so samples that arrive a
     /// little late (agent retries, clock skew) still count. Later samples are reported `late`.
     pub rollup_grace: Duration,
+    /// A server silent for less than this is not rolled up past its newest sample, so an agent's
+    /// spooled samples replayed after an outage still count.
+    pub silence_horizon: Duration,
     /// SQLite page cache per connection, KiB (bounded memory on a 1 GB host).
     pub cache_kib: i64,
 }
@@ -210,6 +213,7 @@ impl Config {
             m10_retention: Duration::from_secs(90 * DAY),
             h1_retention: Duration::from_secs(730 * DAY),
             rollup_grace: Duration::from_secs(120),
+            silence_horizon: Duration::from_secs(6 * 3600),
             cache_kib: 8 * 1024,
         }
     }

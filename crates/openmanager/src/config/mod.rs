@@ -28,6 +28,74 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
+    pub fleet: FleetConfig,
+    pub simulation: SimulationConfig,
+    pub store: StoreConfig,
+}
+
+/// Status rules and the hub's own monitoring.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// CPU or memory percent above which a server is `warning`.
+    pub warning_threshold: f64,
+    /// CPU or memory percent above which a server is `critical`.
+    pub critical_threshold: f64,
+    /// Silence after which an agent is `offline` (default: three 5 s report intervals).
+    pub offline_after_seconds: u64,
+    /// Watch this host too (source `self`).
+    pub monitor_self: bool,
+    /// How often this host is sampled for the live view; history keeps one point per 5 s.
+    pub self_interval_ms: u64,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        Self {
+            warning_threshold: 80.0,
+            critical_threshold: 90.0,
+            offline_after_seconds: 15,
+            monitor_self: true,
+            self_interval_ms: 1000,
+        }
+    }
+}
+
+/// The deterministic demo fleet (the ten servers the web app knows).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulationConfig {
+    pub enabled: bool,
+    pub seed: u64,
+}
+
+impl Default for SimulationConfig {
+    fn default() -> Self {
+        Self { enabled: true, seed: 42 }
+    }
+}
+
+/// The embedded history database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Database file; relative paths are inside the data directory.
+    pub path: PathBuf,
+    /// `full` survives power loss for every acknowledged write; `normal` only process crashes.
+    pub durability: Durability,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { path: PathBuf::from("openmanager.db"), durability: Durability::Full }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    Full,
+    Normal,
 }
 
 /// Where and how the HTTP server listens, and the bounds it keeps.
@@ -46,6 +114,10 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     pub max_concurrent_requests: usize,
     pub max_connections: usize,
+    /// Open WebSocket connections; beyond this an upgrade gets 503.
+    pub max_ws_connections: usize,
+    /// How often `/ws` clients get `server_update` and `system_update`.
+    pub ws_interval_ms: u64,
     /// Threads serving HTTP, each with its own event loop; 0 means one per CPU.
     pub workers: usize,
     pub shutdown_grace_ms: u64,
@@ -66,6 +138,8 @@ impl Default for ServerConfig {
             max_concurrent_requests: 1024,
             max_connections: 4096,
             workers: 0,
+            max_ws_connections: 2000,
+            ws_interval_ms: 1000,
             shutdown_grace_ms: 10_000,
             public_metrics: false,
         }
@@ -200,6 +274,9 @@ impl Config {
         if self.server.max_concurrent_requests == 0 {
             bad("server.max_concurrent_requests", "must be positive".into());
         }
+        if !(50..=60_000).contains(&self.server.ws_interval_ms) {
+            bad("server.ws_interval_ms", "must be 50-60000".into());
+        }
         if self.server.workers > 64 {
             bad("server.workers", "at most 64 (0 means one per CPU)".into());
         }
@@ -211,6 +288,18 @@ impl Config {
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
             bad("log.filter", e.to_string());
+        }
+        let f = &self.fleet;
+        if !(0.0..=100.0).contains(&f.warning_threshold) || !(0.0..=100.0).contains(&f.critical_threshold) {
+            bad("fleet", "thresholds are percentages (0-100)".into());
+        } else if f.warning_threshold > f.critical_threshold {
+            bad("fleet.warning_threshold", "must not exceed critical_threshold".into());
+        }
+        if f.offline_after_seconds == 0 {
+            bad("fleet.offline_after_seconds", "must be positive".into());
+        }
+        if !(100..=60_000).contains(&f.self_interval_ms) {
+            bad("fleet.self_interval_ms", "must be 100-60000".into());
         }
         if self.log.max_files == 0 || self.log.max_file_mb == 0 {
             bad("log", "max_files and max_file_mb must be positive".into());

@@ -18,7 +18,8 @@ use crate::state::AppState;
     modifiers(&SecuritySchemes),
     tags(
         (name = "health", description = "Liveness, readiness and component checks (public)"),
-        (name = "metrics", description = "Server metrics and Prometheus exposition"),
+        (name = "metrics", description = "Server metrics, history and Prometheus exposition"),
+        (name = "servers", description = "The fleet: simulated, self, agents and servers registered by hand"),
         (name = "docs", description = "This document"),
     )
 )]

@@ -4,17 +4,21 @@
 //! compression > admission (rate limit, in-flight bound) > body limit > routing > per-group auth and
 //! timeout.
 
+pub mod agents;
 pub mod auth;
 pub mod cors;
 pub mod docs;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod json;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod observe;
+pub mod servers;
 pub mod workers;
+pub mod ws;
 #[cfg(test)]
 mod tests;
 
@@ -35,8 +39,10 @@ use error::{ErrorDetail, envelope};
 
 /// Builds the whole application. Also records the OpenAPI document and endpoint list in `state`.
 pub fn router(state: &AppState) -> Router {
-    let read =
-        |r: OpenApiRouter<AppState>| r.route_layer(from_fn_with_state((state.clone(), Scope::Read), auth::authorize));
+    let scoped = |r: OpenApiRouter<AppState>, scope: Scope| {
+        r.route_layer(from_fn_with_state((state.clone(), scope), auth::authorize))
+    };
+    let read = |r| scoped(r, Scope::Read);
 
     let public = health::router().merge(docs::router());
     let prometheus = if state.config.server.public_metrics {
@@ -44,7 +50,9 @@ pub fn router(state: &AppState) -> Router {
     } else {
         read(metrics::prometheus_router())
     };
-    let protected = read(metrics::api_router());
+    let protected = read(metrics::api_router().merge(servers::read_router()))
+        .merge(scoped(servers::write_router(), Scope::Write))
+        .merge(scoped(agents::router(), Scope::Ingest));
 
     // Health answers from memory and is probed often: no timeout timer for it.
     let api = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
@@ -54,6 +62,8 @@ pub fn router(state: &AppState) -> Router {
         .merge(public);
 
     let (router, doc) = api.split_for_parts();
+    // Streams live outside the OpenAPI router and without the request timeout.
+    let router = router.merge(ws::router());
     let _ = state.endpoints.set(docs::endpoint_list(&doc));
     let _ = state.openapi_json.set(doc.to_json().unwrap_or_default());
 

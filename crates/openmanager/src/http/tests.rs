@@ -28,7 +28,11 @@ struct Payload {
 
 fn state(config: Config) -> AppState {
     let tokens = TokenSet::new(&"a".repeat(40), &config.auth);
-    AppState::new(config, tokens, Supervisor::new(CancellationToken::new()))
+    // The store's file outlives the test's directory handle only as long as the process; that is
+    // enough for these in-process tests.
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = store::Store::open(store::Config::new(dir.join("t.db"))).unwrap();
+    AppState::new(config, tokens, Supervisor::new(CancellationToken::new()), store)
 }
 
 fn app(config: Config) -> Router {

@@ -75,6 +75,9 @@ pub struct Exporter {
     pub rate_limited: Counter,
     pub resident_memory: Gauge,
     pub routes: RouteNames,
+    pub ingest_reports: Counter,
+    pub ingest_samples: Counter,
+    pub ingest_duplicates: Counter,
 }
 
 impl Exporter {
@@ -107,6 +110,10 @@ impl Exporter {
             prometheus_client::registry::Unit::Seconds,
             start,
         );
+        let (ingest_reports, ingest_samples, ingest_duplicates) = (Counter::default(), Counter::default(), Counter::default());
+        registry.register("openmanager_ingest_reports", "Agent reports accepted", ingest_reports.clone());
+        registry.register("openmanager_ingest_samples", "Agent samples stored", ingest_samples.clone());
+        registry.register("openmanager_ingest_duplicate_samples", "Agent samples dropped as already stored", ingest_duplicates.clone());
         let info = prometheus_client::metrics::info::Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         registry.register("openmanager_build", "Build information", info);
         Arc::new(Self {
@@ -116,6 +123,9 @@ impl Exporter {
             rate_limited,
             resident_memory,
             routes: RouteNames::default(),
+            ingest_reports,
+            ingest_samples,
+            ingest_duplicates,
         })
     }
 

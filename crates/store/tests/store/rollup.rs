@@ -58,7 +58,8 @@ async fn averages_are_weighted_by_sample_count() {
     let mut s: Vec<Sample> = (0..12).map(|i| Sample::new("w", T0 + i * 5_000).with("cpu", 0.0)).collect();
     s.push(Sample::new("w", T0 + MIN).with("cpu", 12.0));
     store.write(s).await.unwrap();
-    store.rollup(T0 + 20 * MIN).await.unwrap();
+    // The server then goes quiet: its last minutes are summarised once the silence horizon passed.
+    store.rollup(T0 + 7 * HOUR).await.unwrap();
     let m10 = all_points(&store, Tier::M10, "w", &["cpu"], T0, T0 + HOUR).await;
     assert!((m10[0].values["cpu"].avg - 12.0 / 13.0).abs() < 0.006);
 }
@@ -98,3 +99,17 @@ async fn rollup_catches_up_after_a_gap() {
     let m10 = all_points(&store, Tier::M10, "s", &["cpu"], T0, resume + 3 * HOUR).await;
     assert_eq!(m10.len(), 18);
 }
+
+#[tokio::test]
+async fn a_silent_server_is_not_rolled_past_its_newest_sample_so_replays_still_count() {
+    let dir = TempDir::new().unwrap();
+    let store = open(&dir);
+    write_all(&store, known_series("a", T0, 10)).await;
+    // The agent is cut off for 30 minutes; rollups keep running meanwhile.
+    store.rollup(T0 + 40 * MIN).await.unwrap();
+    // Then it replays its spool: those samples are new, not late.
+    let replay: Vec<Sample> = (0..12 * 30).map(|i| Sample::new("a", T0 + 10 * MIN + i * 5_000).with("cpu", 1.0)).collect();
+    let out = store.write(replay).await.unwrap();
+    assert_eq!((out.inserted, out.late, out.duplicates), (360, 0, 0));
+}
+

@@ -1,0 +1,286 @@
+//! The fleet registry: every server the hub knows, from four sources (`self`, `agent`, `static`,
+//! `simulated`), their latest metrics and detail, and the status rules of API.md. Simulated servers
+//! are computed at read time (pure function of time), so the registry holds only the other three.
+
+pub mod detail;
+pub mod live;
+pub mod model;
+pub mod request;
+pub mod simulated;
+pub mod status;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use protocol::Inventory;
+
+use model::{Live, ServerMeta, ServerView, Source, Status};
+pub use status::Thresholds;
+
+/// One registered server.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub meta: ServerMeta,
+    pub live: Option<Live>,
+    pub detail: Option<Arc<Inventory>>,
+}
+
+/// Why a registry change was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FleetError {
+    #[error("server `{0}` not found")]
+    NotFound(String),
+    #[error("a server named `{0}` already exists")]
+    Duplicate(String),
+    #[error("server `{0}` is simulated; turn the simulation off (`simulation.enabled = false`) to hide it")]
+    Simulated(String),
+    #[error("the registry is full ({0} servers)")]
+    Full(usize),
+}
+
+/// Most servers the registry holds (agents and static), so a flood of registrations cannot grow
+/// memory without bound.
+pub const MAX_SERVERS: usize = 10_000;
+
+pub struct Fleet {
+    thresholds: Thresholds,
+    /// Seed of the simulated fleet, or `None` when the simulation is off.
+    simulation: Option<u64>,
+    entries: RwLock<BTreeMap<String, Entry>>,
+}
+
+/// A server as served by the API: the list item and, for the detail route, what else is known.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub view: ServerView,
+    pub live: Option<Live>,
+    pub detail: Option<Arc<Inventory>>,
+}
+
+impl Fleet {
+    pub fn new(thresholds: Thresholds, simulation: Option<u64>) -> Self {
+        Self { thresholds, simulation, entries: RwLock::default() }
+    }
+
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
+    }
+
+    pub fn simulation_seed(&self) -> Option<u64> {
+        self.simulation
+    }
+
+    /// Adds or replaces a server's description (self, agents, restored static servers).
+    pub fn upsert(&self, meta: ServerMeta) {
+        if let Ok(mut e) = self.entries.write() {
+            match e.get_mut(&meta.id) {
+                Some(entry) => entry.meta = meta,
+                None => {
+                    e.insert(meta.id.clone(), Entry { meta, live: None, detail: None });
+                }
+            }
+        }
+    }
+
+    /// Records the latest metrics (and detail, when sent) of a registered server.
+    pub fn update(&self, id: &str, live: Live, detail: Option<Inventory>) -> bool {
+        let Ok(mut e) = self.entries.write() else { return false };
+        let Some(entry) = e.get_mut(id) else { return false };
+        // Batches may arrive out of order after a replay; keep the newest reading.
+        if entry.live.is_none_or(|l| l.at_ms <= live.at_ms) {
+            entry.live = Some(live);
+        }
+        if let Some(d) = detail {
+            entry.detail = Some(Arc::new(d));
+        }
+        true
+    }
+
+    fn name_taken(&self, entries: &BTreeMap<String, Entry>, name: &str, except: Option<&str>) -> bool {
+        let simulated = self.simulation.is_some() && simulated::is_simulated(name);
+        simulated || entries.values().any(|e| e.meta.name.eq_ignore_ascii_case(name) && Some(e.meta.id.as_str()) != except)
+    }
+
+    /// Registers a static server; its id is its name.
+    pub fn register(&self, meta: ServerMeta) -> Result<ServerMeta, FleetError> {
+        let mut e = self.entries.write().map_err(|_| FleetError::Full(0))?;
+        if self.name_taken(&e, &meta.name, None) || e.contains_key(&meta.id) {
+            return Err(FleetError::Duplicate(meta.name));
+        }
+        if e.len() >= MAX_SERVERS {
+            return Err(FleetError::Full(MAX_SERVERS));
+        }
+        e.insert(meta.id.clone(), Entry { meta: meta.clone(), live: None, detail: None });
+        Ok(meta)
+    }
+
+    /// Changes a registered server's description with `f`; refuses simulated ones and duplicate names.
+    pub fn modify(&self, id: &str, f: impl FnOnce(&mut ServerMeta)) -> Result<ServerMeta, FleetError> {
+        if self.is_simulated(id) {
+            return Err(FleetError::Simulated(id.into()));
+        }
+        let mut e = self.entries.write().map_err(|_| FleetError::NotFound(id.into()))?;
+        let mut meta = e.get(id).map(|x| x.meta.clone()).ok_or_else(|| FleetError::NotFound(id.into()))?;
+        f(&mut meta);
+        if self.name_taken(&e, &meta.name, Some(id)) {
+            return Err(FleetError::Duplicate(meta.name));
+        }
+        if let Some(entry) = e.get_mut(id) {
+            entry.meta = meta.clone();
+        }
+        Ok(meta)
+    }
+
+    pub fn remove(&self, id: &str) -> Result<ServerMeta, FleetError> {
+        if self.is_simulated(id) {
+            return Err(FleetError::Simulated(id.into()));
+        }
+        let mut e = self.entries.write().map_err(|_| FleetError::NotFound(id.into()))?;
+        e.remove(id).map(|x| x.meta).ok_or_else(|| FleetError::NotFound(id.into()))
+    }
+
+    /// The description of a registered (non-simulated) server.
+    pub fn meta(&self, id: &str) -> Option<ServerMeta> {
+        self.entries.read().ok()?.get(id).map(|e| e.meta.clone())
+    }
+
+    pub fn is_simulated(&self, id: &str) -> bool {
+        self.simulation.is_some() && simulated::is_simulated(id)
+    }
+
+    pub fn source_of(&self, id: &str) -> Option<Source> {
+        if self.is_simulated(id) {
+            return Some(Source::Simulated);
+        }
+        self.entries.read().ok()?.get(id).map(|e| e.meta.source)
+    }
+
+    /// Every server at `now_ms`, simulated first (the web app's order), then by id.
+    pub fn snapshots(&self, now_ms: i64) -> Vec<Snapshot> {
+        let mut out = Vec::new();
+        if let Some(seed) = self.simulation {
+            for meta in simulated::metas() {
+                let live = simulated::live(&meta.id, now_ms, seed);
+                out.push(self.snapshot(&meta, live, None, now_ms));
+            }
+        }
+        if let Ok(e) = self.entries.read() {
+            for entry in e.values() {
+                out.push(self.snapshot(&entry.meta, entry.live, entry.detail.clone(), now_ms));
+            }
+        }
+        out
+    }
+
+    pub fn get(&self, id: &str, now_ms: i64) -> Option<Snapshot> {
+        if let Some(seed) = self.simulation
+            && simulated::is_simulated(id)
+        {
+            let meta = simulated::metas().into_iter().find(|m| m.id == id)?;
+            let live = simulated::live(id, now_ms, seed);
+            return Some(self.snapshot(&meta, live, None, now_ms));
+        }
+        let e = self.entries.read().ok()?;
+        let entry = e.get(id)?;
+        Some(self.snapshot(&entry.meta, entry.live, entry.detail.clone(), now_ms))
+    }
+
+    fn snapshot(&self, meta: &ServerMeta, live: Option<Live>, detail: Option<Arc<Inventory>>, now_ms: i64) -> Snapshot {
+        let status = self.thresholds.status(meta, live.as_ref(), now_ms);
+        Snapshot { view: ServerView::new(meta, live.as_ref(), status, 0), live, detail }
+    }
+
+    /// Number of registered (non-simulated) servers.
+    pub fn registered(&self) -> usize {
+        self.entries.read().map(|e| e.len()).unwrap_or(0)
+    }
+}
+
+/// Counts by status, for `summary` and `/api/metrics`'s `fleet`.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub total_servers: usize,
+    pub healthy_count: usize,
+    pub warning_count: usize,
+    pub critical_count: usize,
+    pub offline_count: usize,
+    pub critical_servers: Vec<String>,
+    pub warning_servers: Vec<String>,
+}
+
+impl Summary {
+    pub fn of(views: &[&ServerView]) -> Self {
+        let mut s = Summary { total_servers: views.len(), ..Summary::default() };
+        for v in views {
+            match v.status {
+                Status::Online => s.healthy_count += 1,
+                Status::Warning => {
+                    s.warning_count += 1;
+                    s.warning_servers.push(v.name.clone());
+                }
+                Status::Critical => {
+                    s.critical_count += 1;
+                    s.critical_servers.push(v.name.clone());
+                }
+                Status::Offline => s.offline_count += 1,
+                Status::Maintenance | Status::Unknown => {}
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::request::NewServer;
+
+    fn fleet(sim: bool) -> Fleet {
+        Fleet::new(Thresholds::default(), sim.then_some(42))
+    }
+
+    fn static_server(name: &str) -> ServerMeta {
+        serde_json::from_str::<NewServer>(&format!(r#"{{"name": "{name}"}}"#)).unwrap().into_meta()
+    }
+
+    #[test]
+    fn simulated_fleet_is_listed_and_protected() {
+        let f = fleet(true);
+        let all = f.snapshots(1_704_067_200_000);
+        assert_eq!(all.len(), 10);
+        assert!(all.iter().all(|s| s.view.source == Source::Simulated && s.live.is_some()));
+        assert_eq!(f.register(static_server("web-01")), Err(FleetError::Duplicate("web-01".into())));
+        assert!(matches!(f.remove("web-01"), Err(FleetError::Simulated(_))));
+        assert!(fleet(false).snapshots(0).is_empty());
+    }
+
+    #[test]
+    fn static_servers_are_unknown_until_data_then_offline_when_silent() {
+        let f = fleet(false);
+        f.register(static_server("db-9")).unwrap();
+        assert_eq!(f.get("db-9", 1000).unwrap().view.status, Status::Unknown);
+        let live = Live { at_ms: 1000, cpu: Some(95.0), memory: Some(10.0), ..Live::default() };
+        assert!(f.update("db-9", live, None));
+        assert_eq!(f.get("db-9", 2000).unwrap().view.status, Status::Critical);
+        let offline_at = 1000 + Thresholds::default().offline_after_ms + 1;
+        assert_eq!(f.get("db-9", offline_at).unwrap().view.status, Status::Offline);
+        assert_eq!(f.register(static_server("DB-9")), Err(FleetError::Duplicate("DB-9".into())));
+        let renamed = f.modify("db-9", |m| m.name = "db-10".into()).unwrap();
+        assert_eq!((renamed.id.as_str(), renamed.name.as_str()), ("db-9", "db-10"));
+        f.remove("db-9").unwrap();
+        assert!(f.get("db-9", 0).is_none());
+    }
+
+    #[test]
+    fn summary_counts_by_status() {
+        let f = fleet(true);
+        let snaps = f.snapshots(1_704_067_200_000 + 40 * 60 * 1000); // critical phase of the first hour
+        let views: Vec<&ServerView> = snaps.iter().map(|s| &s.view).collect();
+        let s = Summary::of(&views);
+        assert_eq!(s.total_servers, 10);
+        assert_eq!(s.healthy_count + s.warning_count + s.critical_count + s.offline_count, 10);
+        assert!(s.critical_count >= 1, "{s:?}");
+        assert_eq!(s.critical_servers.len(), s.critical_count);
+    }
+}

@@ -1,0 +1,208 @@
+//! Bodies of `POST /api/servers` and `PATCH /api/servers/{id}`, with validation that names each bad
+//! field (422 `VALIDATION_ERROR` with `details`).
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::model::{ServerMeta, ServerType, Service, Source, Specs};
+use crate::http::error::FieldError;
+
+const MAX_TEXT: usize = 128;
+const MAX_SERVICES: usize = 64;
+
+/// A server registered by hand; it shows `unknown` until data arrives for it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewServer {
+    /// Unique; letters, digits, `.`, `_` and `-`; also the server's id.
+    pub name: String,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default, rename = "type")]
+    pub server_type: Option<ServerType>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub services: Option<Vec<Service>>,
+    #[serde(default)]
+    pub specs: Option<Specs>,
+}
+
+/// Fields to change; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerPatch {
+    pub name: Option<String>,
+    pub hostname: Option<String>,
+    pub ip: Option<String>,
+    pub os: Option<String>,
+    #[serde(rename = "type")]
+    pub server_type: Option<ServerType>,
+    pub role: Option<String>,
+    pub environment: Option<String>,
+    pub provider: Option<String>,
+    pub location: Option<String>,
+    pub services: Option<Vec<Service>>,
+    pub specs: Option<Specs>,
+    pub maintenance: Option<bool>,
+}
+
+fn check_name(name: &str, errors: &mut Vec<FieldError>) {
+    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        errors.push(FieldError::new("name", "must be 1-64 characters of letters, digits, `.`, `_` or `-`"));
+    }
+}
+
+fn check_text(field: &str, value: Option<&String>, errors: &mut Vec<FieldError>) {
+    if let Some(v) = value
+        && (v.len() > MAX_TEXT || v.chars().any(char::is_control))
+    {
+        errors.push(FieldError::new(field, format!("must be at most {MAX_TEXT} printable characters")));
+    }
+}
+
+fn check_common(
+    ip: Option<&String>,
+    services: Option<&Vec<Service>>,
+    specs: Option<&Specs>,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(ip) = ip
+        && !ip.is_empty()
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        errors.push(FieldError::new("ip", "must be an IPv4 or IPv6 address"));
+    }
+    if let Some(services) = services {
+        if services.len() > MAX_SERVICES {
+            errors.push(FieldError::new("services", format!("at most {MAX_SERVICES}")));
+        }
+        for (i, s) in services.iter().enumerate() {
+            if s.name.is_empty() || s.name.len() > MAX_TEXT {
+                errors.push(FieldError::new(format!("services[{i}].name"), "must be 1-128 characters"));
+            }
+            if s.status != "running" && s.status != "stopped" {
+                errors.push(FieldError::new(format!("services[{i}].status"), "must be `running` or `stopped`"));
+            }
+        }
+    }
+    if let Some(specs) = specs
+        && (!(0.0..=1e6).contains(&specs.memory_gb) || !(0.0..=1e9).contains(&specs.disk_gb) || specs.cpu_cores > 4096)
+    {
+        errors.push(FieldError::new("specs", "values out of range"));
+    }
+}
+
+impl NewServer {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        check_name(&self.name, &mut errors);
+        for (field, value) in [
+            ("hostname", &self.hostname),
+            ("os", &self.os),
+            ("role", &self.role),
+            ("environment", &self.environment),
+            ("provider", &self.provider),
+            ("location", &self.location),
+        ] {
+            check_text(field, value.as_ref(), &mut errors);
+        }
+        check_common(self.ip.as_ref(), self.services.as_ref(), self.specs.as_ref(), &mut errors);
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    pub fn into_meta(self) -> ServerMeta {
+        ServerMeta {
+            id: self.name.clone(),
+            hostname: self.hostname.unwrap_or_else(|| self.name.clone()),
+            name: self.name,
+            ip: self.ip.unwrap_or_default(),
+            os: self.os.unwrap_or_default(),
+            server_type: self.server_type.unwrap_or(ServerType::Other),
+            role: self.role.unwrap_or_default(),
+            environment: self.environment.unwrap_or_else(|| "production".into()),
+            provider: self.provider.unwrap_or_default(),
+            location: self.location.unwrap_or_default(),
+            source: Source::Static,
+            services: self.services.unwrap_or_default(),
+            specs: self.specs.unwrap_or_default(),
+            maintenance: false,
+        }
+    }
+}
+
+impl ServerPatch {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if let Some(name) = &self.name {
+            check_name(name, &mut errors);
+        }
+        for (field, value) in [
+            ("hostname", &self.hostname),
+            ("os", &self.os),
+            ("role", &self.role),
+            ("environment", &self.environment),
+            ("provider", &self.provider),
+            ("location", &self.location),
+        ] {
+            check_text(field, value.as_ref(), &mut errors);
+        }
+        check_common(self.ip.as_ref(), self.services.as_ref(), self.specs.as_ref(), &mut errors);
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    pub fn apply(self, meta: &mut ServerMeta) {
+        let set = |target: &mut String, v: Option<String>| {
+            if let Some(v) = v {
+                *target = v;
+            }
+        };
+        set(&mut meta.name, self.name);
+        set(&mut meta.hostname, self.hostname);
+        set(&mut meta.ip, self.ip);
+        set(&mut meta.os, self.os);
+        set(&mut meta.role, self.role);
+        set(&mut meta.environment, self.environment);
+        set(&mut meta.provider, self.provider);
+        set(&mut meta.location, self.location);
+        if let Some(t) = self.server_type {
+            meta.server_type = t;
+        }
+        if let Some(s) = self.services {
+            meta.services = s;
+        }
+        if let Some(s) = self.specs {
+            meta.specs = s;
+        }
+        if let Some(m) = self.maintenance {
+            meta.maintenance = m;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_fields_are_checked() {
+        let good: NewServer = serde_json::from_str(r#"{"name": "db-3", "ip": "10.0.0.3", "type": "database"}"#).unwrap();
+        assert!(good.validate().is_ok());
+        let bad: NewServer = serde_json::from_str(r#"{"name": "no spaces!", "ip": "300.1.1.1"}"#).unwrap();
+        let errs = bad.validate().unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "ip"]);
+        assert!(serde_json::from_str::<NewServer>(r#"{"name": "x", "type": "mainframe"}"#).is_err());
+        assert!(serde_json::from_str::<NewServer>(r#"{"name": "x", "colour": "red"}"#).is_err());
+    }
+}

@@ -1,0 +1,255 @@
+//! One WebSocket connection: sends `hello` and the full snapshot, then forwards the hub's messages
+//! the client subscribed to, answers `ping`, and streams `live` samples of one server. Everything it
+//! holds is bounded; a client that cannot keep up is resynchronised, then dropped.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::hub::{Frame, ServerUpdate, Topic, encode};
+use crate::clock;
+use crate::fleet::model::{Live, Source};
+use crate::fleet::simulated;
+use crate::state::AppState;
+
+/// A send that takes longer than this means the client stopped reading: drop it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Resynchronisations in a row (each after missing messages) before a client is dropped.
+const MAX_LAGS: u32 = 3;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Ping,
+    Subscribe {
+        #[serde(default)]
+        topics: Vec<String>,
+        #[serde(default, rename = "serverIds")]
+        server_ids: Option<Vec<String>>,
+        #[serde(default)]
+        live: Option<String>,
+    },
+    Unsubscribe {
+        #[serde(default)]
+        topics: Vec<String>,
+        #[serde(default)]
+        live: Option<String>,
+    },
+}
+
+/// What a connection wants; by default everything but `live`.
+struct Subscription {
+    topics: HashSet<&'static str>,
+    server_ids: Option<HashSet<String>>,
+    live: Option<String>,
+    live_after: i64,
+}
+
+impl Default for Subscription {
+    fn default() -> Self {
+        Self { topics: ["servers", "system", "alerts"].into(), server_ids: None, live: None, live_after: 0 }
+    }
+}
+
+fn topic_name(t: &str) -> Option<&'static str> {
+    ["servers", "system", "alerts", "predictions"].into_iter().find(|k| *k == t)
+}
+
+impl Subscription {
+    fn wants(&self, topic: Topic) -> bool {
+        self.topics.contains(match topic {
+            Topic::Servers => "servers",
+            Topic::System => "system",
+            Topic::Alerts => "alerts",
+        })
+    }
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> Flow {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
+        Ok(Ok(())) => Flow::Continue,
+        _ => Flow::Stop,
+    }
+}
+
+fn error_message(message: &str) -> Utf8Bytes {
+    encode("error", json!({ "message": message }))
+}
+
+pub async fn run(mut socket: WebSocket, state: AppState) {
+    let mut rx = state.hub.subscribe();
+    let mut sub = Subscription::default();
+    let hello = encode(
+        "hello",
+        json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "serverTime": clock::now_rfc3339(),
+            "intervalMs": state.hub.interval.as_millis() as u64,
+        }),
+    );
+    if let Flow::Stop = send(&mut socket, hello).await {
+        return;
+    }
+    if let Flow::Stop = send_full(&mut socket, &state, &sub).await {
+        return;
+    }
+    let cancel = state.supervisor.token();
+    let mut live_tick = tokio::time::interval(Duration::from_secs(1));
+    let mut lags = 0u32;
+    loop {
+        let flow = tokio::select! {
+            frame = rx.recv() => match frame {
+                Ok(frame) => {
+                    lags = 0;
+                    forward(&mut socket, &state, &sub, frame).await
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    lags += 1;
+                    tracing::debug!(missed, lags, "websocket client behind; resynchronising");
+                    if lags > MAX_LAGS { Flow::Stop } else { send_full(&mut socket, &state, &sub).await }
+                }
+                Err(RecvError::Closed) => Flow::Stop,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => handle(&mut socket, &state, &mut sub, &text).await,
+                Some(Ok(Message::Binary(_))) => send(&mut socket, error_message("binary messages are not supported")).await,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
+                Some(Ok(_)) => Flow::Continue,
+            },
+            _ = live_tick.tick(), if sub.live.is_some() => send_live(&mut socket, &state, &mut sub).await,
+            _ = cancel.cancelled() => {
+                let frame = CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") };
+                let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(Some(frame)))).await;
+                Flow::Stop
+            }
+        };
+        if let Flow::Stop = flow {
+            return;
+        }
+    }
+}
+
+async fn send_full(socket: &mut WebSocket, state: &AppState, sub: &Subscription) -> Flow {
+    let (servers, system) = state.hub.full();
+    if sub.wants(Topic::Servers) {
+        let text = match &sub.server_ids {
+            None => servers,
+            Some(ids) => {
+                let views = state.hub.views();
+                let mine: Vec<_> = views.iter().filter(|v| ids.contains(&v.id)).cloned().collect();
+                encode("server_update", ServerUpdate { full: true, servers: &mine, removed: Vec::new() })
+            }
+        };
+        if let Flow::Stop = send(socket, text).await {
+            return Flow::Stop;
+        }
+    }
+    if sub.wants(Topic::System) {
+        return send(socket, system).await;
+    }
+    Flow::Continue
+}
+
+async fn forward(socket: &mut WebSocket, state: &AppState, sub: &Subscription, frame: Frame) -> Flow {
+    if !sub.wants(frame.topic) {
+        return Flow::Continue;
+    }
+    match (&sub.server_ids, frame.topic) {
+        (Some(ids), Topic::Servers) => {
+            // Filtered clients get their servers' current views each tick (rare; costs a serialisation).
+            let views = state.hub.views();
+            let mine: Vec<_> = views.iter().filter(|v| ids.contains(&v.id)).cloned().collect();
+            send(socket, encode("server_update", ServerUpdate { full: false, servers: &mine, removed: Vec::new() })).await
+        }
+        _ => send(socket, frame.text).await,
+    }
+}
+
+async fn handle(socket: &mut WebSocket, state: &AppState, sub: &mut Subscription, text: &str) -> Flow {
+    let msg = match serde_json::from_str::<ClientMessage>(text) {
+        Ok(m) => m,
+        Err(e) => return send(socket, error_message(&format!("not a message this server understands: {e}"))).await,
+    };
+    match msg {
+        ClientMessage::Ping => send(socket, encode("pong", json!({ "serverTime": clock::now_rfc3339() }))).await,
+        ClientMessage::Subscribe { topics, server_ids, live } => {
+            for t in &topics {
+                match topic_name(t) {
+                    Some(name) => {
+                        sub.topics.insert(name);
+                    }
+                    None if t == "live" => {}
+                    None => return send(socket, error_message(&format!("unknown topic `{t}`"))).await,
+                }
+            }
+            if let Some(ids) = server_ids {
+                sub.server_ids = Some(ids.into_iter().take(1000).collect());
+            }
+            if let Some(id) = live {
+                if state.fleet.source_of(&id).is_none() {
+                    return send(socket, error_message(&format!("server `{id}` not found"))).await;
+                }
+                sub.live = Some(id);
+                sub.live_after = clock::now_millis() - 60_000;
+                return send_live(socket, state, sub).await;
+            }
+            Flow::Continue
+        }
+        ClientMessage::Unsubscribe { topics, live } => {
+            for t in &topics {
+                if let Some(name) = topic_name(t) {
+                    sub.topics.remove(name);
+                }
+                if t == "live" {
+                    sub.live = None;
+                }
+            }
+            if live.is_some() {
+                sub.live = None;
+            }
+            Flow::Continue
+        }
+    }
+}
+
+/// Sends the samples of the subscribed server newer than the last sent.
+async fn send_live(socket: &mut WebSocket, state: &AppState, sub: &mut Subscription) -> Flow {
+    let Some(id) = sub.live.clone() else { return Flow::Continue };
+    let now = clock::now_millis();
+    let samples: Vec<Live> = match state.fleet.source_of(&id) {
+        Some(Source::Simulated) => state
+            .fleet
+            .simulation_seed()
+            .and_then(|seed| simulated::live(&id, now - now.rem_euclid(1000), seed))
+            .into_iter()
+            .collect(),
+        Some(_) => {
+            let ring = state.live.since(&id, sub.live_after);
+            if ring.is_empty() { state.fleet.get(&id, now).and_then(|s| s.live).into_iter().collect() } else { ring }
+        }
+        None => Vec::new(),
+    };
+    let fresh: Vec<Live> = samples.into_iter().filter(|l| l.at_ms > sub.live_after).collect();
+    let Some(last) = fresh.last() else { return Flow::Continue };
+    sub.live_after = last.at_ms;
+    let points: Vec<_> = fresh
+        .iter()
+        .map(|l| {
+            json!({
+                "timestamp": clock::millis_rfc3339(l.at_ms),
+                "cpu": l.cpu, "memory": l.memory, "disk": l.disk,
+                "networkIn": l.net_in, "networkOut": l.net_out, "load1": l.load[0],
+            })
+        })
+        .collect();
+    send(socket, encode("live", json!({ "serverId": id, "samples": points }))).await
+}
