@@ -56,3 +56,22 @@ run_wrk() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+
+build_tools() {
+  (cd "$ROOT" && cargo build --release -q -p openmanager -p loadgen)
+}
+
+# cpu_ticks PID: utime+stime in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# start_ours PORT DATA_DIR [extra env...]: starts the release binary, sets OURS_PID
+start_ours() {
+  local port=$1 data=$2; shift 2
+  env PORT="$port" HOST=127.0.0.1 OPENMANAGER_DATA_DIR="$data" OPENMANAGER_LOG=warn \
+    OPENMANAGER_ADMIN_TOKEN="$BENCH_TOKEN" "$@" "$BIN" >/dev/null 2>&1 &
+  OURS_PID=$!; PIDS+=("$OURS_PID")
+  wait_http "http://127.0.0.1:$port/api/health"
+}
+
+BENCH_TOKEN=bench-admin-token-0123456789abcdefghijklmn
+TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/release"

@@ -42,7 +42,7 @@ pub fn start(state: &AppState) {
                     _ = interval.tick() => {}
                     _ = ctx.cancel.cancelled() => return Ok(()),
                 }
-                let with_detail = ticks % DETAIL_EVERY == 0;
+                let with_detail = ticks.is_multiple_of(DETAIL_EVERY);
                 ticks = ticks.wrapping_add(1);
                 let c = collector.clone();
                 let reading = tokio::task::spawn_blocking(move || sample(&c, with_detail)).await?;
@@ -100,7 +100,11 @@ fn sample(collector: &Mutex<Collector<ProcSource>>, with_detail: bool) -> Option
         provider: String::new(),
         location: String::new(),
         source: Source::Local,
-        services: vec![crate::fleet::model::Service { name: "openmanager".into(), status: "running".into(), port: None }],
+        services: vec![crate::fleet::model::Service {
+            name: "openmanager".into(),
+            status: "running".into(),
+            port: None,
+        }],
         specs: Specs {
             cpu_cores: info.cores,
             memory_gb: (info.memory_total_bytes as f64 / 1e9 * 10.0).round() / 10.0,
@@ -125,7 +129,8 @@ impl Window {
         if let Some(start) = self.start
             && start != bucket
         {
-            let values = std::mem::take(&mut self.sums).into_iter().map(|(k, (sum, n))| (k, sum / f64::from(n))).collect();
+            let values =
+                std::mem::take(&mut self.sums).into_iter().map(|(k, (sum, n))| (k, sum / f64::from(n))).collect();
             done = Some(protocol::Sample { timestamp_ms: start, values });
         }
         self.start = Some(bucket);
@@ -156,7 +161,8 @@ mod tests {
 
     #[test]
     fn samples_this_host() {
-        let c = Mutex::new(Collector::new(ProcSource::new(), CollectorConfig { ring_capacity: 2, ..Default::default() }));
+        let c =
+            Mutex::new(Collector::new(ProcSource::new(), CollectorConfig { ring_capacity: 2, ..Default::default() }));
         let (meta, sample, inv) = sample(&c, true).unwrap();
         assert_eq!(meta.id, SELF_ID);
         assert!(meta.specs.cpu_cores >= 1);

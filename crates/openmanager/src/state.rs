@@ -11,6 +11,7 @@ use crate::health::Health;
 use crate::http::limits::{ConcurrencyLimit, RateLimiter};
 use crate::http::ws::hub::Hub;
 use crate::lifecycle::supervisor::Supervisor;
+use crate::telemetry::fleet_series::FleetSeries;
 use crate::telemetry::process::ProcessMemory;
 use crate::telemetry::prometheus::Exporter;
 use crate::telemetry::stats::RequestStats;
@@ -69,7 +70,7 @@ impl AppState {
             Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
         let memory = ProcessMemory::default();
         memory.refresh();
-        Self(Arc::new(Shared {
+        let state = Self(Arc::new(Shared {
             config,
             tokens,
             started: Instant::now(),
@@ -87,6 +88,9 @@ impl AppState {
             endpoints: OnceLock::new(),
             openapi_json: OnceLock::new(),
             request_id_prefix: hex::encode(prefix),
-        }))
+        }));
+        let weak = Arc::downgrade(&state.0);
+        state.exporter.with_registry(|r| r.register_collector(Box::new(FleetSeries(weak))));
+        state
     }
 }

@@ -31,19 +31,61 @@ async fn lists_the_simulated_fleet_and_this_host() {
         body = get_json(&s, "/api/servers?limit=100").await;
     }
     let all = ids(&body);
-    for name in ["web-01", "web-02", "api-01", "api-02", "db-master", "db-replica", "redis-cache", "monitoring", "backup", "security", "self"] {
+    for name in [
+        "web-01",
+        "web-02",
+        "api-01",
+        "api-02",
+        "db-master",
+        "db-replica",
+        "redis-cache",
+        "monitoring",
+        "backup",
+        "security",
+        "self",
+    ] {
         assert!(all.contains(&name.to_string()), "{name} missing from {all:?}");
     }
     let web = &body["data"][0];
-    for field in ["id", "name", "hostname", "ip", "os", "type", "role", "environment", "provider", "location", "source",
-        "status", "cpu", "memory", "disk", "network", "networkIn", "networkOut", "uptime", "alerts", "services", "specs",
-        "lastUpdate", "cpu_usage", "memory_usage", "disk_usage", "network_in", "network_out"] {
+    for field in [
+        "id",
+        "name",
+        "hostname",
+        "ip",
+        "os",
+        "type",
+        "role",
+        "environment",
+        "provider",
+        "location",
+        "source",
+        "status",
+        "cpu",
+        "memory",
+        "disk",
+        "network",
+        "networkIn",
+        "networkOut",
+        "uptime",
+        "alerts",
+        "services",
+        "specs",
+        "lastUpdate",
+        "cpu_usage",
+        "memory_usage",
+        "disk_usage",
+        "network_in",
+        "network_out",
+    ] {
         assert!(!web[field].is_null(), "{field} missing: {web}");
     }
     assert_eq!(web["cpu"], web["cpu_usage"]);
     let summary = &body["summary"];
     assert_eq!(summary["totalServers"], 11);
-    let counted = ["healthyCount", "warningCount", "criticalCount", "offlineCount"].iter().map(|k| summary[k].as_u64().unwrap()).sum::<u64>();
+    let counted = ["healthyCount", "warningCount", "criticalCount", "offlineCount"]
+        .iter()
+        .map(|k| summary[k].as_u64().unwrap())
+        .sum::<u64>();
     assert!(counted <= 11);
     assert_eq!(body["pagination"]["total"], 11);
 
@@ -107,16 +149,34 @@ async fn servers_registered_by_hand_are_validated_and_survive_restart() {
 
     assert_envelope(post(json!({"name": "db-9"})).await.unwrap(), 409, "CONFLICT").await;
     assert_envelope(post(json!({"name": "web-01"})).await.unwrap(), 409, "CONFLICT").await;
-    let bad = assert_envelope(post(json!({"name": "bad name", "ip": "999.1.1.1"})).await.unwrap(), 422, "VALIDATION_ERROR").await;
+    let bad =
+        assert_envelope(post(json!({"name": "bad name", "ip": "999.1.1.1"})).await.unwrap(), 422, "VALIDATION_ERROR")
+            .await;
     assert_eq!(bad["details"].as_array().unwrap().len(), 2);
     assert_envelope(post(json!({"name": "x", "type": "mainframe"})).await.unwrap(), 422, "VALIDATION_ERROR").await;
-    let res = c.post(s.url("/api/servers")).bearer_auth(ADMIN_TOKEN).header("content-type", "application/json").body("{\"name\":").send().await.unwrap();
+    let res = c
+        .post(s.url("/api/servers"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{\"name\":")
+        .send()
+        .await
+        .unwrap();
     assert_envelope(res, 400, "BAD_REQUEST").await;
 
-    let res = c.patch(s.url("/api/servers/db-9")).bearer_auth(ADMIN_TOKEN).json(&json!({"maintenance": true, "location": "seoul"})).send().await.unwrap();
+    let res = c
+        .patch(s.url("/api/servers/db-9"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"maintenance": true, "location": "seoul"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let patched: Value = res.json().await.unwrap();
-    assert_eq!((patched["data"]["status"].as_str(), patched["data"]["location"].as_str()), (Some("maintenance"), Some("seoul")));
+    assert_eq!(
+        (patched["data"]["status"].as_str(), patched["data"]["location"].as_str()),
+        (Some("maintenance"), Some("seoul"))
+    );
     let res = c.delete(s.url("/api/servers/web-01")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_envelope(res, 409, "CONFLICT").await;
 
@@ -152,7 +212,16 @@ async fn api_metrics_has_system_and_fleet() {
     }
     assert!(m["system"]["network"]["in"].is_number() && m["system"]["network"]["out"].is_number());
     assert!(m["fleet"]["totalServers"].as_u64().unwrap() >= 10);
-    for k in ["onlineServers", "warningServers", "criticalServers", "offlineServers", "averageCpu", "averageMemory", "averageDisk", "totalAlerts"] {
+    for k in [
+        "onlineServers",
+        "warningServers",
+        "criticalServers",
+        "offlineServers",
+        "averageCpu",
+        "averageMemory",
+        "averageDisk",
+        "totalAlerts",
+    ] {
         assert!(m["fleet"][k].is_number(), "{k}: {m}");
     }
 }
@@ -169,7 +238,8 @@ async fn history_pages_with_a_cursor_at_the_tier_resolution() {
     }
     assert!(points[0]["network"]["bytesReceived"].is_number());
     let cursor = first["nextCursor"].as_str().unwrap();
-    let second = get_json(&s, &format!("/api/metrics/history?serverId=web-01&timeRange=1h&limit=100&cursor={cursor}")).await;
+    let second =
+        get_json(&s, &format!("/api/metrics/history?serverId=web-01&timeRange=1h&limit=100&cursor={cursor}")).await;
     let t_last = points[99]["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
     let t_next = second["data"][0]["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
     assert_eq!(t_next.as_second() - t_last.as_second(), 5, "pages are contiguous");

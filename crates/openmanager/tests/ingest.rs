@@ -42,7 +42,8 @@ fn gzip(v: &Value) -> Vec<u8> {
 }
 
 async fn post(s: &Server, token: &str, body: Vec<u8>, encoding: Option<&str>) -> reqwest::Response {
-    let mut req = s.client().post(s.url("/api/agents/report")).bearer_auth(token).header("content-type", "application/json");
+    let mut req =
+        s.client().post(s.url("/api/agents/report")).bearer_auth(token).header("content-type", "application/json");
     if let Some(e) = encoding {
         req = req.header("content-encoding", e);
     }
@@ -67,11 +68,15 @@ async fn batches_are_acknowledged_once_and_served() {
 
     let server: Value = s.get_auth("/api/servers/m-edge-1").send().await.unwrap().json().await.unwrap();
     let d = &server["data"];
-    assert_eq!((d["source"].as_str(), d["name"].as_str(), d["status"].as_str()), (Some("agent"), Some("edge-1"), Some("online")));
+    assert_eq!(
+        (d["source"].as_str(), d["name"].as_str(), d["status"].as_str()),
+        (Some("agent"), Some("edge-1"), Some("online"))
+    );
     assert_eq!(d["cpu"], 21.0);
     assert_eq!(d["disks"][0]["mount"], "/");
 
-    let h: Value = s.get_auth("/api/metrics/history?serverId=m-edge-1&timeRange=15m").send().await.unwrap().json().await.unwrap();
+    let h: Value =
+        s.get_auth("/api/metrics/history?serverId=m-edge-1&timeRange=15m").send().await.unwrap().json().await.unwrap();
     let points = h["data"].as_array().unwrap();
     assert_eq!(points.len(), 12, "{h}");
     assert_eq!(points[0]["cpu"], 10.0);
@@ -113,5 +118,6 @@ async fn scopes_and_bad_reports_get_the_envelope() {
     };
     assert_envelope(post(&s, INGEST, bomb, Some("gzip")).await, 413, "PAYLOAD_TOO_LARGE").await;
     // An agent cannot take over a simulated server's id.
-    assert_envelope(post(&s, INGEST, report("web-01", 1_000, 1).to_string().into_bytes(), None).await, 409, "CONFLICT").await;
+    assert_envelope(post(&s, INGEST, report("web-01", 1_000, 1).to_string().into_bytes(), None).await, 409, "CONFLICT")
+        .await;
 }

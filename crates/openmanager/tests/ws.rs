@@ -25,7 +25,11 @@ async fn next_of(ws: &mut Ws, kind: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let msg = tokio::time::timeout(left, ws.next()).await.unwrap_or_else(|_| panic!("no `{kind}` in time")).unwrap().unwrap();
+        let msg = tokio::time::timeout(left, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{kind}` in time"))
+            .unwrap()
+            .unwrap();
         if let Message::Text(t) = msg {
             let v: Value = serde_json::from_str(&t).unwrap();
             if v["type"] == kind {
@@ -43,7 +47,8 @@ async fn needs_a_token_before_the_upgrade() {
         tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), 401),
         other => panic!("expected 401, got {other}"),
     }
-    let err = tokio_tungstenite::connect_async(ws_url(&s, "?token=wrong-wrong-wrong-wrong-wrong-wrong")).await.unwrap_err();
+    let err =
+        tokio_tungstenite::connect_async(ws_url(&s, "?token=wrong-wrong-wrong-wrong-wrong-wrong")).await.unwrap_err();
     assert!(matches!(err, tokio_tungstenite::tungstenite::Error::Http(ref r) if r.status() == 401));
 }
 

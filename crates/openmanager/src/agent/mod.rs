@@ -145,11 +145,8 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<()> {
     let _log_guard = crate::logging::init(&log_config()).context("cannot start logging")?;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
-    let result = runtime.block_on(run_agent(settings));
-    if let Err(e) = &result {
-        tracing::error!(error = format!("{e:#}"), "agent failed");
-    }
-    result
+    // The caller prints a failure to stderr, so it is not logged here as well.
+    runtime.block_on(run_agent(settings))
 }
 
 async fn run_agent(settings: Settings) -> anyhow::Result<()> {

@@ -88,11 +88,16 @@ fn spread(a: u64, b: u64) -> f64 {
 fn simulated_detail(view: ServerView, system_info: SystemInfo, seed: u64) -> ServerDetail {
     let key = view.id.bytes().fold(seed, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let cores = view.specs.cpu_cores.max(1) as u64;
-    let cpu_cores =
-        (0..cores).map(|i| ((view.cpu * (1.0 + 0.15 * spread(key, i))).clamp(0.0, 100.0) * 10.0).round() / 10.0).collect();
+    let cpu_cores = (0..cores)
+        .map(|i| ((view.cpu * (1.0 + 0.15 * spread(key, i))).clamp(0.0, 100.0) * 10.0).round() / 10.0)
+        .collect();
     let total_disk = (view.specs.disk_gb * 1e9) as u64;
-    let disks =
-        vec![Disk { mount: "/".into(), used_bytes: (total_disk as f64 * view.disk / 100.0) as u64, total_bytes: total_disk, percent: view.disk }];
+    let disks = vec![Disk {
+        mount: "/".into(),
+        used_bytes: (total_disk as f64 * view.disk / 100.0) as u64,
+        total_bytes: total_disk,
+        percent: view.disk,
+    }];
     let interfaces = vec![Interface {
         name: "eth0".into(),
         rx_bytes: (view.network_in * system_info.uptime as f64) as u64,
@@ -119,5 +124,12 @@ fn simulated_detail(view: ServerView, system_info: SystemInfo, seed: u64) -> Ser
         .collect();
     top_processes.sort_by(|a, b| b.cpu.total_cmp(&a.cpu));
     top_processes.truncate(5);
-    ServerDetail { system_info, network_info: NetworkInfo { interfaces }, top_processes, cpu_cores, disks, server: view }
+    ServerDetail {
+        system_info,
+        network_info: NetworkInfo { interfaces },
+        top_processes,
+        cpu_cores,
+        disks,
+        server: view,
+    }
 }

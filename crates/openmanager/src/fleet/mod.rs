@@ -98,7 +98,8 @@ impl Fleet {
 
     fn name_taken(&self, entries: &BTreeMap<String, Entry>, name: &str, except: Option<&str>) -> bool {
         let simulated = self.simulation.is_some() && simulated::is_simulated(name);
-        simulated || entries.values().any(|e| e.meta.name.eq_ignore_ascii_case(name) && Some(e.meta.id.as_str()) != except)
+        simulated
+            || entries.values().any(|e| e.meta.name.eq_ignore_ascii_case(name) && Some(e.meta.id.as_str()) != except)
     }
 
     /// Registers a static server; its id is its name.

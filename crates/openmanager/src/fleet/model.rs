@@ -135,7 +135,11 @@ impl Live {
             disk: get(metric::DISK),
             net_in: get(metric::NET_RX).unwrap_or(0.0),
             net_out: get(metric::NET_TX).unwrap_or(0.0),
-            load: [get(metric::LOAD1).unwrap_or(0.0), get(metric::LOAD5).unwrap_or(0.0), get(metric::LOAD15).unwrap_or(0.0)],
+            load: [
+                get(metric::LOAD1).unwrap_or(0.0),
+                get(metric::LOAD5).unwrap_or(0.0),
+                get(metric::LOAD15).unwrap_or(0.0),
+            ],
             uptime_secs: get(metric::UPTIME).unwrap_or(0.0).max(0.0) as u64,
             processes: get(metric::PROCESSES).unwrap_or(0.0).max(0.0) as u64,
         }

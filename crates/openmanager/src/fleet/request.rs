@@ -196,7 +196,8 @@ mod tests {
 
     #[test]
     fn names_and_fields_are_checked() {
-        let good: NewServer = serde_json::from_str(r#"{"name": "db-3", "ip": "10.0.0.3", "type": "database"}"#).unwrap();
+        let good: NewServer =
+            serde_json::from_str(r#"{"name": "db-3", "ip": "10.0.0.3", "type": "database"}"#).unwrap();
         assert!(good.validate().is_ok());
         let bad: NewServer = serde_json::from_str(r#"{"name": "no spaces!", "ip": "300.1.1.1"}"#).unwrap();
         let errs = bad.validate().unwrap_err();

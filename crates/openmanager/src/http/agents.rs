@@ -111,7 +111,9 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         .map(|s| store::Sample { server: id.clone(), timestamp_ms: s.timestamp_ms, values: s.values })
         .collect();
     let pending = state.store.submit(samples).map_err(|e| match e {
-        store::Error::Busy => ApiError::Unavailable { message: "the store is busy; retry".into(), retry_after: Some(1) },
+        store::Error::Busy => {
+            ApiError::Unavailable { message: "the store is busy; retry".into(), retry_after: Some(1) }
+        }
         other => ApiError::Internal(other.into()),
     })?;
     let outcome = pending.wait().await.map_err(|e| ApiError::Internal(e.into()))?;

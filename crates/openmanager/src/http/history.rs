@@ -107,7 +107,8 @@ fn step_for(span_ms: i64) -> i64 {
 }
 
 fn point(ts: i64, get: impl Fn(&str) -> Option<f64>, only: Option<&str>) -> HistoryPoint {
-    let want = |m: &str| only.is_none_or(|o| o == m || (o == "network" && (m == metric::NET_RX || m == metric::NET_TX)));
+    let want =
+        |m: &str| only.is_none_or(|o| o == m || (o == "network" && (m == metric::NET_RX || m == metric::NET_TX)));
     let pick = |m: &str| if want(m) { get(m) } else { None };
     HistoryPoint {
         timestamp: clock::millis_rfc3339(ts),
@@ -184,13 +185,18 @@ async fn history(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -
             pick.map(|s| s.view.id.clone()).ok_or_else(|| ApiError::not_found("no servers"))?
         }
     };
-    let source = state.fleet.source_of(&server_id).ok_or_else(|| ApiError::not_found(format!("server `{server_id}` not found")))?;
+    let source = state
+        .fleet
+        .source_of(&server_id)
+        .ok_or_else(|| ApiError::not_found(format!("server `{server_id}` not found")))?;
     let only = q.metric.as_deref();
 
     if let (Source::Simulated, Some(seed)) = (source, state.fleet.simulation_seed()) {
         let step = step_for(to - from);
         let start = match q.cursor.as_deref() {
-            Some(c) => c.parse::<i64>().map_err(|_| ApiError::validation(vec![FieldError::new("cursor", "not a cursor from this endpoint")]))?,
+            Some(c) => c.parse::<i64>().map_err(|_| {
+                ApiError::validation(vec![FieldError::new("cursor", "not a cursor from this endpoint")])
+            })?,
             None => from.div_euclid(step) * step,
         };
         let end = to.min(start.saturating_add(step.saturating_mul(limit as i64 - 1)));
@@ -212,12 +218,11 @@ async fn history(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -
         Some(m) => vec![m],
         None => METRICS.to_vec(),
     };
-    let page = state
-        .store
-        .history(&server_id, &metrics, from, to, limit, q.cursor.as_deref())
-        .await
-        .map_err(|e| match e {
-            store::Error::InvalidCursor => ApiError::validation(vec![FieldError::new("cursor", "not a cursor from this endpoint")]),
+    let page =
+        state.store.history(&server_id, &metrics, from, to, limit, q.cursor.as_deref()).await.map_err(|e| match e {
+            store::Error::InvalidCursor => {
+                ApiError::validation(vec![FieldError::new("cursor", "not a cursor from this endpoint")])
+            }
             other => ApiError::Internal(other.into()),
         })?;
     let data = page.points.iter().map(|p| point(p.timestamp_ms, |m| p.values.get(m).map(|s| s.avg), only)).collect();

@@ -17,10 +17,10 @@ pub mod listener;
 pub mod metrics;
 pub mod observe;
 pub mod servers;
-pub mod workers;
-pub mod ws;
 #[cfg(test)]
 mod tests;
+pub mod workers;
+pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -102,7 +102,8 @@ fn matches(v: &ServerView, q: &ListQuery) -> bool {
 
 fn check_query(q: &ListQuery) -> Result<(), ApiError> {
     const STATUS: &[&str] = &["online", "warning", "critical", "offline", "maintenance", "unknown"];
-    const TYPES: &[&str] = &["web", "api", "database", "cache", "monitoring", "backup", "security", "firewall", "other"];
+    const TYPES: &[&str] =
+        &["web", "api", "database", "cache", "monitoring", "backup", "security", "firewall", "other"];
     const SOURCES: &[&str] = &["self", "agent", "simulated", "static"];
     let mut errors = Vec::new();
     for (field, value, allowed) in

@@ -110,10 +110,15 @@ impl Exporter {
             prometheus_client::registry::Unit::Seconds,
             start,
         );
-        let (ingest_reports, ingest_samples, ingest_duplicates) = (Counter::default(), Counter::default(), Counter::default());
+        let (ingest_reports, ingest_samples, ingest_duplicates) =
+            (Counter::default(), Counter::default(), Counter::default());
         registry.register("openmanager_ingest_reports", "Agent reports accepted", ingest_reports.clone());
         registry.register("openmanager_ingest_samples", "Agent samples stored", ingest_samples.clone());
-        registry.register("openmanager_ingest_duplicate_samples", "Agent samples dropped as already stored", ingest_duplicates.clone());
+        registry.register(
+            "openmanager_ingest_duplicate_samples",
+            "Agent samples dropped as already stored",
+            ingest_duplicates.clone(),
+        );
         let info = prometheus_client::metrics::info::Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         registry.register("openmanager_build", "Build information", info);
         Arc::new(Self {

@@ -84,7 +84,10 @@ impl Hub {
 
     /// The newest full server and system messages.
     pub fn full(&self) -> (Utf8Bytes, Utf8Bytes) {
-        self.full.read().map(|f| f.clone()).unwrap_or_else(|_| (Utf8Bytes::from_static("{}"), Utf8Bytes::from_static("{}")))
+        self.full
+            .read()
+            .map(|f| f.clone())
+            .unwrap_or_else(|_| (Utf8Bytes::from_static("{}"), Utf8Bytes::from_static("{}")))
     }
 
     pub fn views(&self) -> Arc<Vec<ServerView>> {

@@ -20,6 +20,9 @@ use crate::state::AppState;
 
 /// Largest message a client may send (subscriptions are small).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Unsent bytes a connection may hold when its client reads slowly; past it the send fails and the
+/// connection is dropped.
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -64,8 +67,15 @@ async fn upgrade(
         Some(t) => ws.protocols([format!("bearer.{t}")]),
         None => ws,
     };
-    ws.max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| async move {
-        session::run(socket, state).await;
-        drop(permit);
-    })
+    // tungstenite's 128 KiB default buffers would cost 256 KiB per client: 250 MB for a thousand
+    // browsers. Client messages are small, and ours are flushed as soon as they are written.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            session::run(socket, state).await;
+            drop(permit);
+        })
 }

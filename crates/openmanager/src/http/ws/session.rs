@@ -168,7 +168,8 @@ async fn forward(socket: &mut WebSocket, state: &AppState, sub: &Subscription, f
             // Filtered clients get their servers' current views each tick (rare; costs a serialisation).
             let views = state.hub.views();
             let mine: Vec<_> = views.iter().filter(|v| ids.contains(&v.id)).cloned().collect();
-            send(socket, encode("server_update", ServerUpdate { full: false, servers: &mine, removed: Vec::new() })).await
+            send(socket, encode("server_update", ServerUpdate { full: false, servers: &mine, removed: Vec::new() }))
+                .await
         }
         _ => send(socket, frame.text).await,
     }
