@@ -4,6 +4,7 @@
 //! (the agents' cadence, so 1 s sampling costs no more history than an agent).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use collector::{Collector, CollectorConfig, ProcSource};
 
 use crate::agent::sampler::{to_inventory, to_sample};
 use crate::fleet::model::{Live, ServerMeta, ServerType, Source, Specs};
+use crate::health::Check;
 use crate::state::AppState;
 
 /// The id of this host in the fleet.
@@ -29,9 +31,17 @@ pub fn start(state: &AppState) {
     let config = CollectorConfig { ring_capacity: 2, ..CollectorConfig::default() };
     let collector = Arc::new(Mutex::new(Collector::new(ProcSource::new(), config)));
     let period = Duration::from_millis(state.config.fleet.self_interval_ms);
+    // The collector is healthy while samples keep coming; a wedged /proc read shows here.
+    let last_sample = Arc::new(AtomicI64::new(crate::clock::now_millis()));
+    let seen = last_sample.clone();
+    let stale_after = (period.as_millis() as i64).saturating_mul(10).max(10_000);
+    state.health.register("collector", false, move || {
+        let age = crate::clock::now_millis() - seen.load(Ordering::Relaxed);
+        if age <= stale_after { Check::Ok } else { Check::Failing(format!("no host sample for {} s", age / 1000)) }
+    });
     let state = state.clone();
     state.supervisor.clone().spawn("self-monitor", move |ctx| {
-        let (state, collector) = (state.clone(), collector.clone());
+        let (state, collector, last_sample) = (state.clone(), collector.clone(), last_sample.clone());
         async move {
             let mut window = Window::default();
             let mut ticks = 0u32;
@@ -48,6 +58,7 @@ pub fn start(state: &AppState) {
                 let reading = tokio::task::spawn_blocking(move || sample(&c, with_detail)).await?;
                 let Some((meta, sample, inventory)) = reading else { continue };
                 ctx.heartbeat.beat();
+                last_sample.store(sample.timestamp_ms, Ordering::Relaxed);
                 if with_detail {
                     state.fleet.upsert(meta);
                 }

@@ -20,6 +20,8 @@ async fn health_endpoints_are_public_and_shaped() {
         assert!(body["memory"]["rss"].as_u64().unwrap() > 0);
         assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(body["checks"]["dataDir"], "ok");
+        assert_eq!(body["checks"]["store"], "ok");
+        assert_eq!(body["checks"]["collector"], "ok");
         assert!(body["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().is_ok());
     }
     assert_eq!(s.get("/api/health/live").send().await.unwrap().status(), 200);

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -246,6 +246,8 @@ pub async fn assert_envelope(res: reqwest::Response, status: u16, code: &str) ->
     body
 }
 
-pub fn exists(p: &Path) -> bool {
-    p.exists()
+/// Sends a signal by name to any process (agents started by a test).
+pub fn signal_pid(pid: u32, sig: &str) {
+    let status = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
+    assert!(status.success());
 }
