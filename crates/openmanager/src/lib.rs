@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line and calls in here.
 
 pub mod agent;
+pub mod assistant;
 pub mod auth;
 pub mod cli;
 pub mod clock;

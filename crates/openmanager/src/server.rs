@@ -30,6 +30,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let supervisor = Supervisor::new(cancel.clone());
     let state = AppState::new(config, tokens, supervisor.clone(), store);
     restore_fleet(&state).await?;
+    start_ai(&state)?;
     start_jobs(&state, &data_dir);
     crate::monitor::start(&state);
     crate::http::ws::hub::start(&state);
@@ -68,6 +69,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::error!(error = %e, "closing the store failed");
     }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The AI gateway: remote engines from `[ai]` and the environment, then the local engine, which
+/// reads the fleet through a weak reference to the state.
+fn start_ai(state: &AppState) -> anyhow::Result<()> {
+    let facts = Arc::new(crate::assistant::FleetFacts(state.downgrade()));
+    let backend = Arc::new(ai::EngineBackend::new(facts));
+    let router = ai::Router::new(&state.config.ai, backend).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|(k, r)| format!("`{k}`: {r}")).collect();
+        anyhow::anyhow!("invalid AI configuration:\n{}", lines.join("\n"))
+    })?;
+    state.exporter.with_registry(|r| router.metrics().register(r.sub_registry_with_prefix("openmanager")));
+    let _ = state.ai.set(router);
+    let s = state.clone();
+    state.supervisor.spawn_periodic("ai-health", Duration::from_secs(60), move || {
+        let s = s.clone();
+        async move {
+            if let Some(router) = s.ai.get() {
+                router.check_health().await;
+            }
+            Ok(())
+        }
+    });
     Ok(())
 }
 

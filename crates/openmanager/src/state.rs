@@ -38,6 +38,10 @@ pub struct Shared {
     pub hub: Hub,
     /// The history database (the only SQL is inside the `store` crate).
     pub store: store::Store,
+    /// The AI gateway, set once at start (its local engine reads this state through a weak reference).
+    pub ai: OnceLock<ai::Router>,
+    /// Totals for `/api/metrics`'s `ai` section.
+    pub ai_stats: crate::http::ai::AiTotals,
     /// `METHOD /path` of every documented route, for 404 answers; filled once the router is built.
     pub endpoints: OnceLock<Vec<String>>,
     /// The OpenAPI document as served, made once at start.
@@ -54,6 +58,11 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// A reference that does not keep the state alive (for components the state itself holds).
+    pub fn downgrade(&self) -> std::sync::Weak<Shared> {
+        Arc::downgrade(&self.0)
+    }
+
     pub fn new(config: Config, tokens: TokenSet, supervisor: Supervisor, store: store::Store) -> Self {
         let mut prefix = [0u8; 4];
         let _ = getrandom::fill(&mut prefix);
@@ -85,6 +94,8 @@ impl AppState {
             live: LiveRing::default(),
             hub,
             store,
+            ai: OnceLock::new(),
+            ai_stats: Default::default(),
             endpoints: OnceLock::new(),
             openapi_json: OnceLock::new(),
             request_id_prefix: hex::encode(prefix),

@@ -31,6 +31,8 @@ pub struct Config {
     pub fleet: FleetConfig,
     pub simulation: SimulationConfig,
     pub store: StoreConfig,
+    /// The AI gateway: engines, quotas, cache (keys only from the environment).
+    pub ai: ai::AiConfig,
 }
 
 /// Status rules and the hub's own monitoring.
@@ -300,6 +302,9 @@ impl Config {
         }
         if !(100..=60_000).contains(&f.self_interval_ms) {
             bad("fleet.self_interval_ms", "must be 100-60000".into());
+        }
+        for (key, reason) in self.ai.validate() {
+            bad(&key, reason);
         }
         if self.log.max_files == 0 || self.log.max_file_mb == 0 {
             bad("log", "max_files and max_file_mb must be positive".into());

@@ -20,6 +20,7 @@ use crate::state::AppState;
         (name = "health", description = "Liveness, readiness and component checks (public)"),
         (name = "metrics", description = "Server metrics, history and Prometheus exposition"),
         (name = "servers", description = "The fleet: simulated, self, agents and servers registered by hand"),
+        (name = "ai", description = "The AI gateway: Google AI, OpenAI-compatible providers and the local engine"),
         (name = "docs", description = "This document"),
     )
 )]

@@ -109,13 +109,15 @@ fn is_exempt(path: &str) -> bool {
     path == "/health" || path == "/api/health" || path.starts_with("/api/health/")
 }
 
-/// The token a request carries, if any, from `Authorization: Bearer` or `X-API-Key`.
+/// The token a request carries, if any, from `Authorization: Bearer`, `X-API-Key`, or
+/// `x-goog-api-key` (what Google's SDKs send, so they work against the Google AI proxy with only
+/// their base URL changed).
 pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
     if let Some(v) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let (scheme, rest) = v.split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim());
     }
-    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+    ["x-api-key", "x-goog-api-key"].iter().find_map(|h| headers.get(*h)).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
 /// A bound on requests being handled at once; beyond it the answer is 503 at once.

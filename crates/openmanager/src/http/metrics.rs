@@ -23,6 +23,7 @@ pub struct MetricsBody {
     /// This host (zeros when self-monitoring is off or before the first sample).
     pub system: SystemMetrics,
     pub application: ApplicationMetrics,
+    pub ai: super::ai::AiMetrics,
     pub fleet: FleetMetrics,
     pub timestamp: String,
 }
@@ -102,6 +103,7 @@ pub fn metrics_body(state: &AppState) -> MetricsBody {
     MetricsBody {
         system,
         application: state.stats.snapshot(state.started.elapsed()),
+        ai: state.ai_stats.snapshot(),
         fleet: fleet_metrics(&views),
         timestamp: clock::now_rfc3339(),
     }

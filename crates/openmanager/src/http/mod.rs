@@ -5,7 +5,9 @@
 //! timeout.
 
 pub mod agents;
+pub mod ai;
 pub mod auth;
+pub mod compat;
 pub mod cors;
 pub mod docs;
 pub mod error;
@@ -52,14 +54,17 @@ pub fn router(state: &AppState) -> Router {
     };
     let protected = read(metrics::api_router().merge(servers::read_router()))
         .merge(scoped(servers::write_router(), Scope::Write))
-        .merge(scoped(agents::router(), Scope::Ingest));
+        .merge(scoped(agents::router(), Scope::Ingest))
+        .merge(read(ai::router()));
 
     // Health answers from memory and is probed often: no timeout timer for it.
     let api = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(prometheus)
         .merge(protected)
         .route_layer(from_fn_with_state(state.clone(), limits::timeout))
-        .merge(public);
+        .merge(public)
+        // Streams: bounded by the AI router's deadline, not the request timeout.
+        .merge(read(ai::stream_router().merge(compat::router())));
 
     let (router, doc) = api.split_for_parts();
     // Streams live outside the OpenAPI router and without the request timeout.

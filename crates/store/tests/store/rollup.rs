@@ -108,8 +108,8 @@ async fn a_silent_server_is_not_rolled_past_its_newest_sample_so_replays_still_c
     // The agent is cut off for 30 minutes; rollups keep running meanwhile.
     store.rollup(T0 + 40 * MIN).await.unwrap();
     // Then it replays its spool: those samples are new, not late.
-    let replay: Vec<Sample> = (0..12 * 30).map(|i| Sample::new("a", T0 + 10 * MIN + i * 5_000).with("cpu", 1.0)).collect();
+    let replay: Vec<Sample> =
+        (0..12 * 30).map(|i| Sample::new("a", T0 + 10 * MIN + i * 5_000).with("cpu", 1.0)).collect();
     let out = store.write(replay).await.unwrap();
     assert_eq!((out.inserted, out.late, out.duplicates), (360, 0, 0));
 }
-
