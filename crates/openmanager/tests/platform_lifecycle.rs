@@ -65,3 +65,19 @@ async fn bad_config_fails_start_with_a_named_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("server.port") && err.contains("PORT"), "{err}");
 }
+
+#[tokio::test]
+async fn logs_also_go_to_a_rotated_file_when_asked() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Server::builder()
+        .config(&format!("[log]\ndir = \"{}\"\nmax_file_mb = 1\nmax_files = 2\n", logs.path().display()))
+        .start();
+    assert_eq!(s.get("/api/health").send().await.unwrap().status(), 200);
+    s.signal("TERM");
+    assert!(s.wait_exit(Duration::from_secs(20)).success());
+    let text = std::fs::read_to_string(logs.path().join("openmanager.log")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert!(first["fields"]["message"].is_string(), "JSON lines in the file: {text}");
+    assert!(text.contains("\"listening\"") && text.contains("\"stopped\""), "{text}");
+    assert!(!text.contains(common::ADMIN_TOKEN));
+}
