@@ -46,10 +46,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let server =
         crate::http::workers::spawn(listener, workers, state.config.server.max_connections, app, cancel.clone())
             .context("cannot start HTTP workers")?;
-    tracing::info!(addr = %local, workers, version = env!("CARGO_PKG_VERSION"), "listening");
-    announce_token(&origin, &admin_token, local);
+    // Ready before saying so: whoever waits for the "listening" line may probe readiness at once.
     state.health.mark_started();
     systemd::notify_ready();
+    tracing::info!(addr = %local, workers, version = env!("CARGO_PKG_VERSION"), "listening");
+    announce_token(&origin, &admin_token, local);
 
     shutdown::on_signal(cancel.clone()).await;
     systemd::notify_stopping();
