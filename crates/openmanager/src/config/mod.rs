@@ -33,6 +33,23 @@ pub struct Config {
     pub store: StoreConfig,
     /// The AI gateway: engines, quotas, cache (keys only from the environment).
     pub ai: ai::AiConfig,
+    pub backup: BackupConfig,
+}
+
+/// Scheduled online backups of the store into `<data_dir>/backups`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Hours between backups; 0 turns scheduled backups off.
+    pub interval_hours: u64,
+    /// Backups kept; older ones are deleted.
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self { interval_hours: 24, keep: 7 }
+    }
 }
 
 /// Status rules and the hub's own monitoring.
@@ -302,6 +319,9 @@ impl Config {
         }
         if !(100..=60_000).contains(&f.self_interval_ms) {
             bad("fleet.self_interval_ms", "must be 100-60000".into());
+        }
+        if self.backup.interval_hours > 0 && self.backup.keep == 0 {
+            bad("backup.keep", "must be at least 1 when backups are scheduled".into());
         }
         for (key, reason) in self.ai.validate() {
             bad(&key, reason);
