@@ -8,7 +8,8 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/openmanager"
 PIDS=()
 
 cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  # `|| true`: under `set -e` one process already gone must not leave the others running.
+  for p in "${PIDS[@]:-}"; do if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -75,3 +76,39 @@ start_ours() {
 
 BENCH_TOKEN=bench-admin-token-0123456789abcdefghijklmn
 TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+
+# descendants PID: every descendant pid of PID (bounded depth 8), one per line
+descendants() {
+  local frontier=$1 depth=0 next p
+  while [ -n "$frontier" ] && [ $depth -lt 8 ]; do
+    next=""
+    for p in $frontier; do
+      for c in $(pgrep -P "$p" 2>/dev/null || true); do echo "$c"; next="$next $c"; done
+    done
+    frontier=$next; depth=$((depth + 1))
+  done
+}
+
+# rss_tree_kb PID...: summed VmRSS in kB of the given processes and all their descendants
+rss_tree_kb() {
+  local total=0 pid p v
+  for pid in "$@"; do
+    for p in $pid $(descendants "$pid"); do
+      v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+      total=$((total + ${v:-0}))
+    done
+  done
+  echo "$total"
+}
+
+# kill_tree PID...: TERM the processes and all their descendants (for peers that fork workers)
+kill_tree() {
+  local pid
+  for pid in "$@"; do
+    [ -n "$pid" ] || continue
+    kill $(descendants "$pid") "$pid" 2>/dev/null || true
+  done
+}
+
+# port_free PORT: true when nothing listens on 127.0.0.1:PORT
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `check-config`, `agent`, `version`.
+//! The command line: `serve` (the default), `check-config`, `agent`, `install`, `backup`, `version`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +29,10 @@ pub enum Command {
     CheckConfig(ServeArgs),
     /// Run as an agent: collect this host's metrics and push them to a hub.
     Agent(AgentArgs),
+    /// Write (or print) the systemd units and environment file, and print the VM set-up advice.
+    Install(InstallArgs),
+    /// Create, list, verify or restore database backups.
+    Backup(BackupArgs),
     /// Print the version.
     Version,
 }
@@ -71,6 +75,57 @@ pub struct AgentArgs {
     /// Most bytes of samples kept while the hub is unreachable; the oldest are dropped beyond it.
     #[arg(long, value_name = "BYTES", default_value_t = crate::agent::DEFAULT_SPOOL_MAX_BYTES)]
     pub spool_max_bytes: usize,
+}
+
+/// `openmanager install`: where the units go and what they run.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Print the files to stdout instead of writing them.
+    #[arg(long)]
+    pub print: bool,
+    /// Root to write under (files go to PREFIX/etc/systemd/system and PREFIX/etc/openmanager).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub prefix: PathBuf,
+    /// The binary `ExecStart=` runs (default: this executable).
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// The system user the service runs as.
+    #[arg(long, value_name = "NAME", default_value = "openmanager")]
+    pub user: String,
+    /// Replace existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Port, host and data directory the units are written for (default: the configuration's).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// `openmanager backup ...`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Data directory (overrides the configuration and OPENMANAGER_DATA_DIR).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: BackupCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a consistent copy now (safe while a server is serving) into <data_dir>/backups.
+    Create,
+    /// List the backups with their time and size.
+    List,
+    /// Check a backup's checksum, integrity and schema version.
+    Verify {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Replace the database with a verified backup (the server must be stopped).
+    Restore {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 fn parse_secret(s: &str) -> Result<Secret, String> {

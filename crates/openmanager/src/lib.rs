@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line and calls in here.
 
 pub mod agent;
+pub mod alerts;
 pub mod assistant;
 pub mod auth;
 pub mod cli;
@@ -13,6 +14,8 @@ pub mod http;
 pub mod lifecycle;
 pub mod logging;
 pub mod monitor;
+pub mod notify;
+pub mod ops;
 pub mod server;
 pub mod state;
 pub mod telemetry;

@@ -24,6 +24,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve(args) => serve(cli.flags(args)),
+        Command::Install(args) => exit_code("install", openmanager::ops::install::run(&cli, args)),
+        Command::Backup(args) => exit_code("backup", openmanager::ops::backup::run(&cli, args)),
         Command::Agent(args) => match openmanager::agent::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -31,6 +33,16 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+fn exit_code(command: &str, result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("openmanager {command}: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

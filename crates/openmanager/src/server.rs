@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -22,6 +22,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    // One server per data directory; `backup restore` checks the same lock.
+    let _lock = crate::ops::lock::lock_data_dir(&data_dir)
+        .with_context(|| format!("the data directory {} is in use", data_dir.display()))?;
     let (admin_token, origin) = auth::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
     let tokens = TokenSet::new(&admin_token, &config.auth);
 
@@ -47,8 +50,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         crate::http::workers::spawn(listener, workers, state.config.server.max_connections, app, cancel.clone())
             .context("cannot start HTTP workers")?;
     // Ready before saying so: whoever waits for the "listening" line may probe readiness at once.
-    state.health.mark_started();
+    // READY=1 goes first: the watchdog pings only once started, and systemd expects READY first.
     systemd::notify_ready();
+    state.health.mark_started();
     tracing::info!(addr = %local, workers, version = env!("CARGO_PKG_VERSION"), "listening");
     announce_token(&origin, &admin_token, local);
 
@@ -165,20 +169,49 @@ fn start_jobs(state: &AppState, data_dir: &Path) {
             Ok(())
         }
     });
-    // Readiness means the store is writable: prove it with a small write every 15 s.
-    let store_ok = Arc::new(AtomicBool::new(true));
-    let (s, ok) = (state.clone(), store_ok.clone());
+    // Readiness means the store is writable: prove it with a small write every 15 s. A writer
+    // that hangs never completes the probe, so the check looks at when it last succeeded.
+    let store_ok_at = Arc::new(AtomicI64::new(crate::clock::now_millis()));
+    let (s, ok_at) = (state.clone(), store_ok_at.clone());
     state.supervisor.spawn_periodic("store-probe", Duration::from_secs(15), move || {
-        let (store, ok) = (s.store.clone(), ok.clone());
+        let (store, ok_at) = (s.store.clone(), ok_at.clone());
         async move {
-            let result = store.put_kv("health/probe", &serde_json::json!(crate::clock::now_millis())).await;
-            ok.store(result.is_ok(), Ordering::Relaxed);
-            Ok(result?)
+            let now = crate::clock::now_millis();
+            store.put_kv("health/probe", &serde_json::json!(now)).await?;
+            ok_at.store(now, Ordering::Relaxed);
+            Ok(())
         }
     });
     state.health.register("store", true, move || {
-        if store_ok.load(Ordering::Relaxed) { Check::Ok } else { Check::Failing("the store cannot write".into()) }
+        let age = crate::clock::now_millis() - store_ok_at.load(Ordering::Relaxed);
+        if age <= 45_000 {
+            Check::Ok
+        } else {
+            Check::Failing(format!("no successful store write for {} s", age / 1000))
+        }
     });
+    if state.config.backup.interval_hours > 0 {
+        let s = state.clone();
+        let dir = data_dir.join(crate::ops::backup::BACKUP_DIR);
+        let keep = state.config.backup.keep;
+        let every = Duration::from_secs(state.config.backup.interval_hours * 3600);
+        state.supervisor.spawn("scheduled-backup", move |ctx| {
+            let (s, dir) = (s.clone(), dir.clone());
+            async move {
+                loop {
+                    // The first backup waits a full interval: a fresh start has nothing to save.
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = ctx.cancel.cancelled() => return Ok(()),
+                    }
+                    let path = crate::ops::backup::scheduled_backup(&s.store, &dir, keep).await?;
+                    tracing::info!(file = %path.display(), "scheduled backup written");
+                    ctx.heartbeat.beat();
+                }
+            }
+        });
+    }
+    crate::lifecycle::systemd::start_watchdog(state);
     state.health.register("dataDir", true, move || {
         if writable.load(Ordering::Relaxed) {
             Check::Ok

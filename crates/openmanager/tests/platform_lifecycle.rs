@@ -47,14 +47,24 @@ async fn notifies_systemd_when_ready() {
     let sock_path = dir.path().join("notify.sock");
     let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut s = Server::builder().env("NOTIFY_SOCKET", sock_path.to_str().unwrap()).start();
+    let mut s =
+        Server::builder().env("NOTIFY_SOCKET", sock_path.to_str().unwrap()).env("WATCHDOG_USEC", "200000").start();
     let mut buf = [0u8; 512];
     let n = sock.recv(&mut buf).unwrap();
     let msg = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(msg.contains("READY=1"), "{msg}");
+    // The watchdog pings at half of WATCHDOG_USEC while healthy.
+    for _ in 0..3 {
+        let n = sock.recv(&mut buf).unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1"));
+    }
     s.signal("TERM");
-    let n = sock.recv(&mut buf).unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+    // Pings may still be queued before STOPPING=1.
+    let stopping = (0..50).any(|_| {
+        let n = sock.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1")
+    });
+    assert!(stopping);
     assert!(s.wait_exit(Duration::from_secs(20)).success());
 }
 
@@ -80,4 +90,33 @@ async fn logs_also_go_to_a_rotated_file_when_asked() {
     assert!(first["fields"]["message"].is_string(), "JSON lines in the file: {text}");
     assert!(text.contains("\"listening\"") && text.contains("\"stopped\""), "{text}");
     assert!(!text.contains(common::ADMIN_TOKEN));
+}
+
+#[tokio::test]
+async fn one_server_per_data_directory() {
+    let s = Server::start();
+    let mut second = common::command()
+        .args(["serve", "--port", "0", "--host", "127.0.0.1", "--data-dir"])
+        .arg(s.data_dir())
+        .env("OPENMANAGER_ADMIN_TOKEN", common::ADMIN_TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a second server that wrongly starts must fail the test, not hang it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = second.try_wait().unwrap() {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second server started on a data directory in use");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("in use"), "{err}");
 }

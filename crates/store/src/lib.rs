@@ -46,6 +46,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
+pub use backup::{FileReport, backup_file, verify_file};
 pub use error::{Error, Result};
 pub use query::MAX_LIMIT;
 pub use retention::RetentionReport;

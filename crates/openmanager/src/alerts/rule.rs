@@ -1,0 +1,316 @@
+//! Alert rules and silences as users write them (`POST /api/alerts/rules`, `/api/alerts/silences`):
+//! the serde shapes (camelCase, unknown fields refused) and their validation, which names each bad field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fleet::model::{ServerType, Source};
+use crate::http::error::FieldError;
+
+/// Longest id accepted for rules, silences and channels (they become store keys).
+pub const MAX_ID_LEN: usize = 64;
+/// Bounds on list fields, so one rule cannot grow the engine's work without limit.
+pub const MAX_SCOPE_ITEMS: usize = 100;
+pub const MAX_CHANNELS_PER_RULE: usize = 16;
+/// The longest averaging window (one day), which also bounds the samples a rule keeps per server.
+pub const MAX_WINDOW_SECONDS: u64 = 86_400;
+pub const MAX_N_OF_M: u32 = 100;
+pub const MAX_FOR_SECONDS: u64 = 7 * 86_400;
+
+/// What a rule watches. The caller supplies each as a number per server: percentages 0-100 for
+/// cpu/memory/disk, bytes per second for network, bytes for `egressMonth` (projected at month end),
+/// 1.0/0.0 for `offline`, a 0-1 ratio for `aiErrorRate` and milliseconds for `responseTime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Metric {
+    Cpu,
+    Memory,
+    Disk,
+    Load1,
+    NetworkIn,
+    NetworkOut,
+    EgressMonth,
+    Offline,
+    AiErrorRate,
+    ResponseTime,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Cpu => "cpu",
+            Metric::Memory => "memory",
+            Metric::Disk => "disk",
+            Metric::Load1 => "load1",
+            Metric::NetworkIn => "networkIn",
+            Metric::NetworkOut => "networkOut",
+            Metric::EgressMonth => "egressMonth",
+            Metric::Offline => "offline",
+            Metric::AiErrorRate => "aiErrorRate",
+            Metric::ResponseTime => "responseTime",
+        }
+    }
+
+    /// Percent metrics must have thresholds within 0-100.
+    fn is_percent(self) -> bool {
+        matches!(self, Metric::Cpu | Metric::Memory | Metric::Disk)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+}
+
+impl Op {
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Op::Gt => value > threshold,
+            Op::Ge => value >= threshold,
+            Op::Lt => value < threshold,
+            Op::Le => value <= threshold,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+        }
+    }
+
+    fn is_upper(self) -> bool {
+        matches!(self, Op::Gt | Op::Ge)
+    }
+}
+
+/// How samples are combined before the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Window {
+    /// The latest sample alone.
+    #[default]
+    Latest,
+    /// The mean of the samples of the last `seconds`.
+    Average { seconds: u64 },
+    /// At least `n` of the last `m` samples breach.
+    #[serde(rename = "nOfM")]
+    NOfM { n: u32, m: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Which servers a rule applies to; an empty list means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scope {
+    #[serde(default)]
+    pub server_ids: Vec<String>,
+    #[serde(default)]
+    pub types: Vec<ServerType>,
+    #[serde(default)]
+    pub sources: Vec<Source>,
+}
+
+impl Scope {
+    pub fn matches(&self, server_id: &str, server_type: ServerType, source: Source) -> bool {
+        (self.server_ids.is_empty() || self.server_ids.iter().any(|s| s == server_id))
+            && (self.types.is_empty() || self.types.contains(&server_type))
+            && (self.sources.is_empty() || self.sources.contains(&source))
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub metric: Metric,
+    pub op: Op,
+    pub threshold: f64,
+    /// Hysteresis: once firing, the alert clears only when the value is back past this (below it for
+    /// `>`/`>=` rules). Defaults to `threshold`.
+    #[serde(default)]
+    pub clear_threshold: Option<f64>,
+    #[serde(default)]
+    pub window: Window,
+    /// How long the condition must hold before pending becomes firing.
+    #[serde(default)]
+    pub for_seconds: u64,
+    pub severity: Severity,
+    #[serde(default)]
+    pub scope: Scope,
+    /// Notification channel ids.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Re-notify a still-firing, unacknowledged alert this often; 0 never.
+    #[serde(default)]
+    pub repeat_interval_seconds: u64,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// Ids become store keys and URL segments: keep them to a safe alphabet.
+pub fn check_id(field: &str, id: &str, errors: &mut Vec<FieldError>) {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        errors.push(FieldError::new(field, format!("must be 1-{MAX_ID_LEN} characters")));
+    } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+        errors.push(FieldError::new(field, "may contain only letters, digits, '-', '_' and '.'"));
+    }
+}
+
+impl Rule {
+    /// The threshold at which a firing alert clears.
+    pub fn clear_at(&self) -> f64 {
+        self.clear_threshold.unwrap_or(self.threshold)
+    }
+
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        check_id("id", &self.id, &mut errors);
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            errors.push(FieldError::new("name", "must be 1-100 characters"));
+        }
+        if !self.threshold.is_finite() {
+            errors.push(FieldError::new("threshold", "must be a finite number"));
+        } else if self.metric.is_percent() && !(0.0..=100.0).contains(&self.threshold) {
+            errors.push(FieldError::new("threshold", "must be within 0-100 for a percent metric"));
+        } else if self.threshold < 0.0 {
+            errors.push(FieldError::new("threshold", "must not be negative"));
+        }
+        if let Some(clear) = self.clear_threshold {
+            if !clear.is_finite() {
+                errors.push(FieldError::new("clearThreshold", "must be a finite number"));
+            } else if self.op.is_upper() && clear > self.threshold {
+                errors.push(FieldError::new("clearThreshold", "must not be above threshold for a '>' rule"));
+            } else if !self.op.is_upper() && clear < self.threshold {
+                errors.push(FieldError::new("clearThreshold", "must not be below threshold for a '<' rule"));
+            }
+        }
+        match self.window {
+            Window::Latest => {}
+            Window::Average { seconds } => {
+                if seconds == 0 || seconds > MAX_WINDOW_SECONDS {
+                    errors.push(FieldError::new("window.seconds", format!("must be 1-{MAX_WINDOW_SECONDS}")));
+                }
+            }
+            Window::NOfM { n, m } => {
+                if m == 0 || m > MAX_N_OF_M {
+                    errors.push(FieldError::new("window.m", format!("must be 1-{MAX_N_OF_M}")));
+                }
+                if n == 0 || n > m {
+                    errors.push(FieldError::new("window.n", "must be 1-m"));
+                }
+            }
+        }
+        if self.for_seconds > MAX_FOR_SECONDS {
+            errors.push(FieldError::new("forSeconds", format!("must be at most {MAX_FOR_SECONDS}")));
+        }
+        if self.repeat_interval_seconds != 0 && self.repeat_interval_seconds < 60 {
+            errors.push(FieldError::new("repeatIntervalSeconds", "must be 0 (never) or at least 60"));
+        }
+        if self.scope.server_ids.len() > MAX_SCOPE_ITEMS {
+            errors.push(FieldError::new("scope.serverIds", format!("at most {MAX_SCOPE_ITEMS} ids")));
+        }
+        for (i, id) in self.scope.server_ids.iter().enumerate() {
+            if id.is_empty() || id.len() > 128 {
+                errors.push(FieldError::new(format!("scope.serverIds[{i}]"), "must be 1-128 characters"));
+            }
+        }
+        if self.channels.len() > MAX_CHANNELS_PER_RULE {
+            errors.push(FieldError::new("channels", format!("at most {MAX_CHANNELS_PER_RULE} channels")));
+        }
+        for (i, c) in self.channels.iter().enumerate() {
+            check_id(&format!("channels[{i}]"), c, &mut errors);
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+/// What a silence applies to; an absent matcher matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Matchers {
+    #[serde(default)]
+    pub rule_id: Option<String>,
+    #[serde(default)]
+    pub server_id: Option<String>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+}
+
+/// Mutes notifications of matching alerts between `startsAt` and `endsAt`; alerts still change state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Silence {
+    pub id: String,
+    #[serde(default)]
+    pub matchers: Matchers,
+    pub starts_at: jiff::Timestamp,
+    pub ends_at: jiff::Timestamp,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub created_by: String,
+}
+
+impl Silence {
+    pub fn is_active(&self, now_ms: i64) -> bool {
+        self.starts_at.as_millisecond() <= now_ms && now_ms < self.ends_at.as_millisecond()
+    }
+
+    pub fn matches(&self, rule_id: &str, server_id: &str, severity: Severity) -> bool {
+        let m = &self.matchers;
+        m.rule_id.as_deref().is_none_or(|r| r == rule_id)
+            && m.server_id.as_deref().is_none_or(|s| s == server_id)
+            && m.severity.is_none_or(|s| s == severity)
+    }
+
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        check_id("id", &self.id, &mut errors);
+        if self.ends_at <= self.starts_at {
+            errors.push(FieldError::new("endsAt", "must be after startsAt"));
+        }
+        let m = &self.matchers;
+        if m.rule_id.is_none() && m.server_id.is_none() && m.severity.is_none() {
+            // A silence that matches everything is too easy to create by mistake.
+            errors.push(FieldError::new("matchers", "at least one of ruleId, serverId, severity is required"));
+        }
+        if self.comment.chars().count() > 500 {
+            errors.push(FieldError::new("comment", "at most 500 characters"));
+        }
+        if self.created_by.chars().count() > 100 {
+            errors.push(FieldError::new("createdBy", "at most 100 characters"));
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
