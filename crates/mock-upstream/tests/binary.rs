@@ -28,7 +28,10 @@ async fn binary_prints_listening_line_and_checks_mock_key() {
     BufReader::new(guard.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}"));
     assert!(addr.starts_with("127.0.0.1:"));
-    let client = reqwest::Client::new();
+    let client = {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+    };
     let url = format!("http://{addr}/v1/models");
     assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
     assert_eq!(client.get(&url).bearer_auth("secret").send().await.unwrap().status(), 200);

@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 const MODEL: &str = "gemini-2.5-flash";
 
 async fn start() -> (Running, reqwest::Client) {
-    (mock_upstream::spawn(Options::default()).await.unwrap(), reqwest::Client::new())
+    (mock_upstream::spawn(Options::default()).await.unwrap(), {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+    })
 }
 
 async fn script(mock: &Running, client: &reqwest::Client, rules: Value) {
@@ -193,7 +196,10 @@ async fn gemini_tool_call_then_normal_reply() {
 #[tokio::test]
 async fn gemini_key_check() {
     let mock = mock_upstream::spawn(Options { key: Some("k1".into()), ..Options::default() }).await.unwrap();
-    let client = reqwest::Client::new();
+    let client = {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+    };
     let url = format!("{}/v1beta/models/{MODEL}:generateContent", mock.url());
     let denied = client.post(&url).json(&gemini_body()).send().await.unwrap();
     assert_eq!(denied.status(), 403);

@@ -7,6 +7,7 @@ use openmanager::cli::{Cli, Command, ServeArgs};
 use openmanager::config;
 
 fn main() -> ExitCode {
+    ai::install_tls_provider();
     let cli = Cli::parse();
     match cli.command.as_ref().unwrap_or(&Command::Serve(ServeArgs::default())) {
         Command::Version => {

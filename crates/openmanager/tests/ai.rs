@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 const UPSTREAM_KEY: &str = "real-google-key-that-must-stay-on-the-server";
 
 async fn upstream() -> mock_upstream::Running {
+    ai::install_tls_provider();
     mock_upstream::spawn(mock_upstream::Options { key: Some(UPSTREAM_KEY.into()), models: vec!["mock".into()] })
         .await
         .unwrap()

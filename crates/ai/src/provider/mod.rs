@@ -17,9 +17,18 @@ use crate::stream::DeltaStream;
 /// Largest upstream body we read into memory; a response beyond it is treated as malformed.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
+/// Makes rustls's `ring` provider the process default (idempotent). The workspace builds reqwest
+/// without aws-lc-rs, which would add about 3 MB to the binary; every process that makes HTTPS
+/// clients calls this first.
+pub fn install_tls_provider() {
+    // An error only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Builds the one HTTP client every provider shares: connect and read timeouts, but no
 /// whole-request timeout, which would cut long streams (the router applies deadlines itself).
 pub fn http_client(connect: Duration, read: Duration) -> Result<reqwest::Client, ProviderError> {
+    install_tls_provider();
     reqwest::Client::builder()
         .connect_timeout(connect)
         .read_timeout(read)

@@ -18,6 +18,8 @@ async fn main() -> anyhow::Result<()> {
     let metrics = arg_num("--metrics", 30)?;
     let interval = Duration::from_secs(arg_num("--interval", 5)?);
     let seconds = arg_num("--seconds", 30)?;
+    // reqwest is built without a default TLS provider (see the workspace Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().pool_max_idle_per_host(usize::MAX).build()?;
     let hist = Arc::new(std::sync::Mutex::new(histogram()?));
     let (sent, accepted, failed) =

@@ -55,6 +55,7 @@ impl Uplink {
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(header::AUTHORIZATION, auth);
+        ai::install_tls_provider();
         let client = reqwest::Client::builder()
             .user_agent(concat!("openmanager-agent/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)

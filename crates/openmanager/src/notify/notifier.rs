@@ -114,6 +114,7 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn new(config: NotifierConfig) -> Result<Self, reqwest::Error> {
+        ai::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)

@@ -211,6 +211,7 @@ impl Server {
     }
 
     pub fn client(&self) -> reqwest::Client {
+        ai::install_tls_provider();
         reqwest::Client::builder().no_gzip().no_brotli().timeout(Duration::from_secs(30)).build().unwrap()
     }
 
