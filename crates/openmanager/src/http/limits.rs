@@ -6,13 +6,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::DefaultKeyedRateLimiter;
 use governor::clock::{Clock, DefaultClock};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
 use crate::config::RateLimitConfig;
@@ -129,26 +129,21 @@ impl ConcurrencyLimit {
     }
 }
 
-/// The admission layer: the per-client rate limit (health exempt), then the in-flight bound. One
-/// layer rather than two, since every layer costs a boxed future on the hot path.
-pub async fn admit(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// Admission: the per-client rate limit (health exempt), then the in-flight bound. Called by the
+/// observe layer rather than being a layer of its own, since every layer costs a boxed future on
+/// the hot path. The permit is held until the response is produced.
+pub fn admit(state: &AppState, peer: SocketAddr, req: &Request) -> Result<OwnedSemaphorePermit, ApiError> {
     if !is_exempt(req.uri().path()) {
         let ip = state.rate_limiter.client_ip(peer.ip(), req.headers());
         if let Err(retry_after) = state.rate_limiter.check(ip, presented_token(req.headers())) {
             state.exporter.rate_limited.inc();
-            return ApiError::RateLimited { retry_after }.into_response();
+            return Err(ApiError::RateLimited { retry_after });
         }
     }
-    let Ok(_permit) = state.concurrency.0.clone().try_acquire_owned() else {
-        return ApiError::Unavailable { message: "the server is at its request limit".into(), retry_after: Some(1) }
-            .into_response();
-    };
-    next.run(req).await
+    state.concurrency.0.clone().try_acquire_owned().map_err(|_| ApiError::Unavailable {
+        message: "the server is at its request limit".into(),
+        retry_after: Some(1),
+    })
 }
 
 /// Bounds a request's handling time (`server.request_timeout_ms`); applied to every route group except

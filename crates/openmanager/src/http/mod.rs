@@ -1,7 +1,7 @@
 //! The HTTP layer: the router with every route group and the cross-cutting layers, and `serve`.
 //!
-//! Layer order, outermost first: observe (request id, timing, envelope) > catch-panic > CORS >
-//! compression > admission (rate limit, in-flight bound) > body limit > routing > per-group auth and
+//! Layer order, outermost first: CORS > observe (admission: rate limit and in-flight bound; request
+//! id, timing, envelope) > catch-panic > compression > body limit > routing > per-group auth and
 //! timeout.
 
 pub mod agents;
@@ -81,11 +81,11 @@ fn with_layers(router: Router<AppState>, state: &AppState) -> Router {
     router
         .layer(
             ServiceBuilder::new()
+                // Outermost, so refusals (429, 503) carry CORS headers a browser can read.
+                .option_layer(cors::layer(&state.config.server.allowed_origins))
                 .layer(from_fn_with_state(state.clone(), observe::observe))
                 .layer(CatchPanicLayer::custom(on_panic))
-                .option_layer(cors::layer(&state.config.server.allowed_origins))
                 .layer(CompressionLayer::new())
-                .layer(from_fn_with_state(state.clone(), limits::admit))
                 .layer(DefaultBodyLimit::max(max_body))
                 .layer(RequestBodyLimitLayer::new(max_body)),
         )

@@ -1,11 +1,13 @@
-//! The outermost layer: gives every request an `X-Request-Id`, times it, counts it (for
+//! The outermost layer after CORS: admits the request (rate limit, in-flight bound), gives every request an `X-Request-Id`, times it, counts it (for
 //! `/api/metrics` and Prometheus), logs it (debug; errors at warn/error with the id), and makes sure
 //! every error leaves as the JSON envelope even when it came from a layer that only knows a status.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -32,7 +34,12 @@ fn request_id(state: &AppState, req: &Request) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("unknown"))
 }
 
-pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn observe(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     let id = request_id(&state, &req);
     req.headers_mut().insert(X_REQUEST_ID, id.clone());
@@ -43,7 +50,10 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     };
     let uri = req.uri().clone();
 
-    let mut res = next.run(req).await;
+    let mut res = match super::limits::admit(&state, peer, &req) {
+        Ok(_permit) => next.run(req).await,
+        Err(refused) => axum::response::IntoResponse::into_response(refused),
+    };
     let status = res.status();
     if status.as_u16() >= 400 && !is_json(&res) {
         res = rewrap(res);
