@@ -104,21 +104,23 @@ fn check_common(
 }
 
 impl NewServer {
+    /// A registration is checked as a change that sets every field it carries, the name included.
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
-        let mut errors = Vec::new();
-        check_name(&self.name, &mut errors);
-        for (field, value) in [
-            ("hostname", &self.hostname),
-            ("os", &self.os),
-            ("role", &self.role),
-            ("environment", &self.environment),
-            ("provider", &self.provider),
-            ("location", &self.location),
-        ] {
-            check_text(field, value.as_ref(), &mut errors);
+        ServerPatch {
+            name: Some(self.name.clone()),
+            hostname: self.hostname.clone(),
+            ip: self.ip.clone(),
+            os: self.os.clone(),
+            server_type: self.server_type,
+            role: self.role.clone(),
+            environment: self.environment.clone(),
+            provider: self.provider.clone(),
+            location: self.location.clone(),
+            services: self.services.clone(),
+            specs: self.specs,
+            maintenance: None,
         }
-        check_common(self.ip.as_ref(), self.services.as_ref(), self.specs.as_ref(), &mut errors);
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        .validate()
     }
 
     pub fn into_meta(self) -> ServerMeta {
