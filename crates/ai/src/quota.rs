@@ -43,6 +43,9 @@ pub struct QuotaLeft {
     pub minute_tokens: Option<u64>,
     /// True when an upstream per-day 429 marked the default model exhausted.
     pub day_exhausted: bool,
+    /// Requests sent since the last Pacific midnight, and the configured daily limit.
+    pub day_used: u32,
+    pub day_limit: Option<u32>,
 }
 
 /// The zone Google's daily quotas roll over in.
@@ -203,6 +206,8 @@ impl Budget {
             day_requests: self.rpd.map(|r| r.saturating_sub(self.day_count)),
             minute_tokens: self.tpm.map(|t| u64::from(t).saturating_sub(used_tokens)),
             day_exhausted: self.exhausted.contains_key(model),
+            day_used: self.day_count,
+            day_limit: self.rpd,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod alerts;
 pub mod assistant;
 pub mod auth;
+pub mod budget;
 pub mod cli;
 pub mod clock;
 pub mod config;

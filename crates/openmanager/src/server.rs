@@ -36,6 +36,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     start_ai(&state)?;
     start_jobs(&state, &data_dir);
     crate::monitor::start(&state);
+    crate::budget::start(&state);
+    crate::alerts::service::start(&state).await.context("cannot load alert rules and channels")?;
     crate::http::ws::hub::start(&state);
     let app = crate::http::router(&state);
 

@@ -40,6 +40,10 @@ pub struct Shared {
     pub store: store::Store,
     /// The AI gateway, set once at start (its local engine reads this state through a weak reference).
     pub ai: OnceLock<ai::Router>,
+    /// Rules, alerts and notifications, set once at start.
+    pub alerting: OnceLock<Arc<crate::alerts::Alerting>>,
+    /// The free-tier budget's ledger.
+    pub budget: crate::budget::Budget,
     /// Totals for `/api/metrics`'s `ai` section.
     pub ai_stats: crate::http::ai::AiTotals,
     /// `METHOD /path` of every documented route, for 404 answers; filled once the router is built.
@@ -77,6 +81,7 @@ impl AppState {
         let fleet = Fleet::new(thresholds, config.simulation.enabled.then_some(config.simulation.seed));
         let hub =
             Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
+        let budget = crate::budget::Budget::new(&config.budget);
         let memory = ProcessMemory::default();
         memory.refresh();
         let state = Self(Arc::new(Shared {
@@ -95,13 +100,18 @@ impl AppState {
             hub,
             store,
             ai: OnceLock::new(),
+            alerting: OnceLock::new(),
+            budget,
             ai_stats: Default::default(),
             endpoints: OnceLock::new(),
             openapi_json: OnceLock::new(),
             request_id_prefix: hex::encode(prefix),
         }));
         let weak = Arc::downgrade(&state.0);
-        state.exporter.with_registry(|r| r.register_collector(Box::new(FleetSeries(weak))));
+        state.exporter.with_registry(|r| {
+            r.register_collector(Box::new(FleetSeries(weak.clone())));
+            r.register_collector(Box::new(crate::telemetry::alert_series::AlertSeries(weak)));
+        });
         state
     }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::rule::{Metric, Op, Rule, Severity, Silence, Window};
 use crate::fleet::model::{ServerType, Source};
@@ -36,7 +36,7 @@ impl Default for EngineConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessInfo {
     pub pid: u32,
@@ -58,7 +58,7 @@ pub struct Observation {
     pub top_processes: Vec<ProcessInfo>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertState {
     Pending,
@@ -77,7 +77,7 @@ fn rfc3339_opt<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error>
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// `<ruleId>:<serverId>:<startedAt ms>`: unique and stable across evaluations.
@@ -95,18 +95,23 @@ pub struct Alert {
     pub threshold: f64,
     /// When the condition was first seen (pending start).
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub started_at: i64,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub fired_at: Option<i64>,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub resolved_at: Option<i64>,
     pub acknowledged: bool,
     #[serde(serialize_with = "rfc3339_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub acknowledged_at: Option<i64>,
     pub acknowledged_by: Option<String>,
     /// Captured when the alert fired: top by CPU then top by memory, each pid once.
     pub top_processes: Vec<ProcessInfo>,
     /// Every value of the server when the alert fired.
+    #[schema(value_type = Object)]
     pub values: BTreeMap<Metric, f64>,
     /// Where the rule sends notifications, copied so the caller needs no lookup.
     pub channels: Vec<String>,

@@ -308,7 +308,7 @@ fn validation_names_fields() {
     r.name = String::new();
     r.clear_threshold = Some(130.0);
     r.window = Window::NOfM { n: 6, m: 5 };
-    r.repeat_interval_seconds = 5;
+    r.repeat_interval_seconds = 31 * 86_400;
     r.channels = vec![String::new()];
     let fields: Vec<String> = r.validate().unwrap_err().into_iter().map(|f| f.field).collect();
     assert_eq!(

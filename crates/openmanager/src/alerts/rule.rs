@@ -15,11 +15,12 @@ pub const MAX_CHANNELS_PER_RULE: usize = 16;
 pub const MAX_WINDOW_SECONDS: u64 = 86_400;
 pub const MAX_N_OF_M: u32 = 100;
 pub const MAX_FOR_SECONDS: u64 = 7 * 86_400;
+pub const MAX_REPEAT_SECONDS: u64 = 30 * 86_400;
 
 /// What a rule watches. The caller supplies each as a number per server: percentages 0-100 for
 /// cpu/memory/disk, bytes per second for network, bytes for `egressMonth` (projected at month end),
 /// 1.0/0.0 for `offline`, a 0-1 ratio for `aiErrorRate` and milliseconds for `responseTime`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Metric {
     Cpu,
@@ -56,7 +57,7 @@ impl Metric {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Op {
     #[serde(rename = ">")]
     Gt,
@@ -93,7 +94,7 @@ impl Op {
 }
 
 /// How samples are combined before the comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Window {
     /// The latest sample alone.
@@ -106,7 +107,7 @@ pub enum Window {
     NOfM { n: u32, m: u32 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -125,7 +126,7 @@ impl Severity {
 }
 
 /// Which servers a rule applies to; an empty list means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scope {
     #[serde(default)]
@@ -148,7 +149,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
@@ -234,8 +235,12 @@ impl Rule {
         if self.for_seconds > MAX_FOR_SECONDS {
             errors.push(FieldError::new("forSeconds", format!("must be at most {MAX_FOR_SECONDS}")));
         }
-        if self.repeat_interval_seconds != 0 && self.repeat_interval_seconds < 60 {
-            errors.push(FieldError::new("repeatIntervalSeconds", "must be 0 (never) or at least 60"));
+        // No floor: the channel's own rate per minute bounds how often anything is sent.
+        if self.repeat_interval_seconds > MAX_REPEAT_SECONDS {
+            errors.push(FieldError::new(
+                "repeatIntervalSeconds",
+                format!("must be at most {MAX_REPEAT_SECONDS} (30 days)"),
+            ));
         }
         if self.scope.server_ids.len() > MAX_SCOPE_ITEMS {
             errors.push(FieldError::new("scope.serverIds", format!("at most {MAX_SCOPE_ITEMS} ids")));
@@ -256,7 +261,7 @@ impl Rule {
 }
 
 /// What a silence applies to; an absent matcher matches anything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Matchers {
     #[serde(default)]
@@ -268,13 +273,15 @@ pub struct Matchers {
 }
 
 /// Mutes notifications of matching alerts between `startsAt` and `endsAt`; alerts still change state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Silence {
     pub id: String,
     #[serde(default)]
     pub matchers: Matchers,
+    #[schema(value_type = String, format = DateTime)]
     pub starts_at: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub ends_at: jiff::Timestamp,
     #[serde(default)]
     pub comment: String,

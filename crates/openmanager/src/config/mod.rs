@@ -4,6 +4,7 @@
 //! < flags into this raw struct with unknown keys rejected, then [`Config::validate`] checks what serde
 //! cannot (token lengths, origins, log filters) and names the source of each bad value.
 
+mod plan;
 mod secret;
 mod sources;
 
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use plan::{AlertsConfig, BudgetConfig};
 pub use secret::Secret;
 pub use sources::{ConfigError, Flags, LoadedConfig, load};
 
@@ -34,6 +36,9 @@ pub struct Config {
     /// The AI gateway: engines, quotas, cache (keys only from the environment).
     pub ai: ai::AiConfig,
     pub backup: BackupConfig,
+    pub alerts: AlertsConfig,
+    /// The free-tier plan `/api/budget` measures against.
+    pub budget: BudgetConfig,
 }
 
 /// Scheduled online backups of the store into `<data_dir>/backups`.
@@ -329,6 +334,7 @@ impl Config {
         if self.log.max_files == 0 || self.log.max_file_mb == 0 {
             bad("log", "max_files and max_file_mb must be positive".into());
         }
+        plan::validate(&self.alerts, &self.budget, &mut out);
         out
     }
 }

@@ -9,7 +9,7 @@ pub mod request;
 pub mod simulated;
 pub mod status;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use protocol::Inventory;
@@ -47,6 +47,8 @@ pub struct Fleet {
     /// Seed of the simulated fleet, or `None` when the simulation is off.
     simulation: Option<u64>,
     entries: RwLock<BTreeMap<String, Entry>>,
+    /// Firing alerts per server, set by the alerting loop after each evaluation.
+    alert_counts: RwLock<HashMap<String, u32>>,
 }
 
 /// A server as served by the API: the list item and, for the detail route, what else is known.
@@ -59,7 +61,14 @@ pub struct Snapshot {
 
 impl Fleet {
     pub fn new(thresholds: Thresholds, simulation: Option<u64>) -> Self {
-        Self { thresholds, simulation, entries: RwLock::default() }
+        Self { thresholds, simulation, entries: RwLock::default(), alert_counts: RwLock::default() }
+    }
+
+    /// Replaces the firing-alert counts shown in each server's `alerts` field.
+    pub fn set_alert_counts(&self, counts: HashMap<String, u32>) {
+        if let Ok(mut c) = self.alert_counts.write() {
+            *c = counts;
+        }
     }
 
     pub fn thresholds(&self) -> &Thresholds {
@@ -188,7 +197,8 @@ impl Fleet {
 
     fn snapshot(&self, meta: &ServerMeta, live: Option<Live>, detail: Option<Arc<Inventory>>, now_ms: i64) -> Snapshot {
         let status = self.thresholds.status(meta, live.as_ref(), now_ms);
-        Snapshot { view: ServerView::new(meta, live.as_ref(), status, 0), live, detail }
+        let alerts = self.alert_counts.read().ok().and_then(|c| c.get(&meta.id).copied()).unwrap_or(0);
+        Snapshot { view: ServerView::new(meta, live.as_ref(), status, alerts), live, detail }
     }
 
     /// Number of registered (non-simulated) servers.

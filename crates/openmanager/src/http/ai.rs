@@ -56,6 +56,11 @@ impl AiTotals {
         self.total_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
+    /// `(queries, answered)` since start.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.queries.load(Ordering::Relaxed), self.succeeded.load(Ordering::Relaxed))
+    }
+
     pub fn snapshot(&self) -> AiMetrics {
         let q = self.queries.load(Ordering::Relaxed);
         let ok = self.succeeded.load(Ordering::Relaxed);

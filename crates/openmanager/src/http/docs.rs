@@ -21,6 +21,9 @@ use crate::state::AppState;
         (name = "metrics", description = "Server metrics, history and Prometheus exposition"),
         (name = "servers", description = "The fleet: simulated, self, agents and servers registered by hand"),
         (name = "ai", description = "The AI gateway: Google AI, OpenAI-compatible providers and the local engine"),
+        (name = "alerts", description = "Alerts, rules and silences"),
+        (name = "notifications", description = "Notification channels and deliveries"),
+        (name = "budget", description = "The free-tier budget"),
         (name = "docs", description = "This document"),
     )
 )]

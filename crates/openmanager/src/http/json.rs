@@ -26,6 +26,24 @@ where
     }
 }
 
+/// Turns a JSON document already read (a merged patch, a body with defaults filled in) into `T`, with
+/// the same 422 naming the field as a bad request body.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let reason = e.into_inner().to_string();
+        // serde reports a missing field at its parent; name the field itself.
+        let missing = reason.strip_prefix("missing field `").and_then(|r| r.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(m)) => m.to_string(),
+            (".", None) => "body".to_string(),
+            (p, Some(m)) => format!("{p}.{m}"),
+            (p, None) => p.to_string(),
+        };
+        ApiError::validation(vec![FieldError::new(field, reason)])
+    })
+}
+
 fn from_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(e) => {

@@ -6,7 +6,9 @@
 
 pub mod agents;
 pub mod ai;
+pub mod alerts;
 pub mod auth;
+pub mod budget;
 pub mod compat;
 pub mod cors;
 pub mod docs;
@@ -17,6 +19,7 @@ pub mod json;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod notifications;
 pub mod observe;
 pub mod servers;
 #[cfg(test)]
@@ -55,7 +58,10 @@ pub fn router(state: &AppState) -> Router {
     let protected = read(metrics::api_router().merge(servers::read_router()))
         .merge(scoped(servers::write_router(), Scope::Write))
         .merge(scoped(agents::router(), Scope::Ingest))
-        .merge(read(ai::router()));
+        .merge(read(ai::router()))
+        .merge(read(alerts::read_router().merge(notifications::read_router()).merge(budget::router())))
+        .merge(scoped(alerts::write_router(), Scope::Write))
+        .merge(scoped(notifications::admin_router(), Scope::Admin));
 
     // Health answers from memory and is probed often: no timeout timer for it.
     let api = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())

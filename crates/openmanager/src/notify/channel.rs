@@ -30,7 +30,7 @@ fn html() -> String {
     "HTML".into()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Channel {
     pub id: String,
@@ -44,25 +44,29 @@ pub struct Channel {
 }
 
 /// Base URLs are configurable so tests (and self-hosted ntfy or a Telegram proxy) can point anywhere.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", rename_all_fields = "camelCase", deny_unknown_fields)]
 pub enum Target {
     /// Our JSON body, signed with HMAC-SHA256 when a secret is set.
     Webhook {
         url: String,
         #[serde(default)]
+        #[schema(value_type = Option<String>)]
         secret: Option<Secret>,
     },
     /// Incoming-webhook URL; it is the credential, hence a secret.
     Slack {
+        #[schema(value_type = String)]
         url: Secret,
     },
     Discord {
+        #[schema(value_type = String)]
         url: Secret,
     },
     Telegram {
         #[serde(default = "telegram_base")]
         base_url: String,
+        #[schema(value_type = String)]
         bot_token: Secret,
         chat_id: String,
         #[serde(default = "html")]
@@ -74,6 +78,7 @@ pub enum Target {
         topic: String,
         /// Sent as `Authorization: Bearer` for protected topics.
         #[serde(default)]
+        #[schema(value_type = Option<String>)]
         token: Option<Secret>,
     },
 }

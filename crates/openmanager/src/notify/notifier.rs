@@ -46,7 +46,7 @@ impl Default for NotifierConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Delivered,
@@ -61,7 +61,7 @@ pub enum Outcome {
 }
 
 /// One line of the delivery log (`GET /api/notifications/...` can show the latest).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryRecord {
     pub at_ms: i64,
@@ -194,15 +194,22 @@ impl Notifier {
         }
     }
 
-    /// Queues an engine event to each of its alert's channels, unless silenced. Returns how many
-    /// were queued; unknown channels and full queues are logged and skipped.
+    /// Queues an engine event to each of its alert's channels, unless silenced; a rule that names no
+    /// channel goes to every enabled one (as Alertmanager's default route does, so adding a channel
+    /// is enough to hear about the default rules). Returns how many were queued; unknown channels
+    /// and full queues are logged and skipped.
     pub fn dispatch(&self, event: &Event, now_ms: i64) -> usize {
         if !event.should_notify() {
             return 0;
         }
+        let targets: Vec<String> = if event.alert.channels.is_empty() {
+            self.channels().into_iter().filter(|c| c.enabled).map(|c| c.id).collect()
+        } else {
+            event.alert.channels.clone()
+        };
         let n = Notification::from_event(event, now_ms);
         let mut queued = 0;
-        for id in &event.alert.channels {
+        for id in &targets {
             match self.enqueue(id, n.clone()) {
                 Ok(()) => queued += 1,
                 Err(e) => tracing::warn!(alert = event.alert.id, error = %e, "notification not queued"),

@@ -361,3 +361,17 @@ async fn channels_added_or_edited_after_start_are_served_and_retry_after_header_
     assert_eq!(notifier.channels().len(), 1);
     assert!(sup.shutdown(Duration::from_secs(5)).await);
 }
+
+#[tokio::test]
+async fn a_rule_without_channels_goes_to_every_enabled_channel() {
+    let (a_base, mut a_rx) = receiver(vec![]).await;
+    let (b_base, _b_rx) = receiver(vec![]).await;
+    let mut off = channel("off", Target::Webhook { url: b_base, secret: None });
+    off.enabled = false;
+    let (notifier, sup) =
+        started(fast_config(), vec![channel("on", Target::Webhook { url: a_base, secret: None }), off]);
+    assert_eq!(notifier.dispatch(&fired(&[]), 0), 1, "only the enabled channel");
+    let got = next(&mut a_rx).await;
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&got.body).unwrap()["event"], "fired");
+    assert!(sup.shutdown(Duration::from_secs(5)).await);
+}

@@ -71,6 +71,11 @@ impl RequestStats {
         }
     }
 
+    /// `(requests, total microseconds)` since start, for rates over an interval.
+    pub fn totals(&self) -> (u64, u64) {
+        (self.requests.load(Ordering::Relaxed), self.total_micros.load(Ordering::Relaxed))
+    }
+
     pub fn snapshot(&self, uptime: Duration) -> ApplicationMetrics {
         let requests = self.requests.load(Ordering::Relaxed);
         let total = self.total_micros.load(Ordering::Relaxed);

@@ -1,0 +1,120 @@
+//! What the rules see: one [`Observation`] per server from the fleet's snapshots, plus the hub's own
+//! figures (projected egress, AI error rate, response time) on this host's observation. Pure.
+
+use std::collections::BTreeMap;
+
+use super::engine::{Observation, ProcessInfo};
+use super::rule::Metric;
+use crate::fleet::Snapshot;
+use crate::fleet::detail::ServerDetail;
+use crate::fleet::model::{Source, Status};
+
+/// Figures that belong to the hub rather than to a server; `None` leaves their rules alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HubFigures {
+    /// Bytes at the month's end.
+    pub egress_projected: Option<f64>,
+    /// 0-1 over the last interval.
+    pub ai_error_rate: Option<f64>,
+    /// Mean milliseconds over the last interval.
+    pub response_time_ms: Option<f64>,
+}
+
+/// Servers in maintenance or never heard from are left out; an offline server reports only
+/// `offline = 1` (its last values are stale and must not keep other alerts firing or fire new ones).
+pub fn observations(snapshots: &[Snapshot], seed: Option<u64>, hub: HubFigures) -> Vec<Observation> {
+    let mut out = Vec::with_capacity(snapshots.len());
+    for snap in snapshots {
+        let view = &snap.view;
+        let mut values = BTreeMap::new();
+        match view.status {
+            Status::Maintenance | Status::Unknown => continue,
+            Status::Offline => {
+                values.insert(Metric::Offline, 1.0);
+            }
+            Status::Online | Status::Warning | Status::Critical => {
+                values.insert(Metric::Offline, 0.0);
+                if let Some(live) = &snap.live {
+                    let mut put = |m: Metric, v: Option<f64>| {
+                        if let Some(v) = v {
+                            values.insert(m, v);
+                        }
+                    };
+                    put(Metric::Cpu, live.cpu);
+                    put(Metric::Memory, live.memory);
+                    put(Metric::Disk, live.disk);
+                    put(Metric::Load1, Some(live.load[0]));
+                    put(Metric::NetworkIn, Some(live.net_in));
+                    put(Metric::NetworkOut, Some(live.net_out));
+                }
+                if view.source == Source::Local {
+                    let mut put = |m: Metric, v: Option<f64>| {
+                        if let Some(v) = v {
+                            values.insert(m, v);
+                        }
+                    };
+                    put(Metric::EgressMonth, hub.egress_projected);
+                    put(Metric::AiErrorRate, hub.ai_error_rate);
+                    put(Metric::ResponseTime, hub.response_time_ms);
+                }
+            }
+        }
+        let top_processes = match (&snap.detail, view.source) {
+            (Some(d), _) => d.top_processes.iter().map(process).collect(),
+            (None, Source::Simulated) => ServerDetail::of(snap, seed).top_processes.iter().map(process).collect(),
+            (None, _) => Vec::new(),
+        };
+        out.push(Observation {
+            server_id: view.id.clone(),
+            server_name: view.name.clone(),
+            server_type: view.server_type,
+            source: view.source,
+            values,
+            top_processes,
+        });
+    }
+    out
+}
+
+fn process(p: &protocol::Process) -> ProcessInfo {
+    ProcessInfo { pid: p.pid, name: p.name.clone(), cpu: p.cpu, memory_bytes: p.memory_bytes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{Fleet, Thresholds};
+
+    #[test]
+    fn simulated_servers_are_observed_with_processes() {
+        let fleet = Fleet::new(Thresholds::default(), Some(42));
+        let now = 1_800_000_000_000;
+        let hub = HubFigures { egress_projected: Some(5.0), ..HubFigures::default() };
+        let obs = observations(&fleet.snapshots(now), Some(42), hub);
+        assert_eq!(obs.len(), 10);
+        for o in &obs {
+            assert_eq!(o.values.get(&Metric::Offline), Some(&0.0));
+            assert!(o.values.contains_key(&Metric::Cpu), "{}", o.server_id);
+            assert!(!o.top_processes.is_empty());
+            // Hub figures belong to this host only.
+            assert!(!o.values.contains_key(&Metric::EgressMonth));
+        }
+    }
+
+    #[test]
+    fn offline_servers_report_only_offline() {
+        let fleet = Fleet::new(Thresholds::default(), None);
+        let meta = crate::fleet::simulated::metas().remove(0);
+        let mut meta = meta;
+        meta.source = Source::Agent;
+        meta.id = "agent-1".into();
+        fleet.upsert(meta);
+        let live = crate::fleet::model::Live { at_ms: 1_000, cpu: Some(99.0), ..Default::default() };
+        fleet.update("agent-1", live, None);
+        let obs = observations(&fleet.snapshots(1_000 + 60_000), None, HubFigures::default());
+        assert_eq!(obs.len(), 1);
+        assert_eq!(obs[0].values, BTreeMap::from([(Metric::Offline, 1.0)]));
+        let fresh = observations(&fleet.snapshots(2_000), None, HubFigures::default());
+        assert_eq!(fresh[0].values.get(&Metric::Cpu), Some(&99.0));
+    }
+}

@@ -1,0 +1,155 @@
+//! The free-tier budget (`GET /api/budget`): this month's egress, VM hours, disk, CPU, memory and AI
+//! requests against the plan (`[budget]`, e2-micro defaults). A job reads this host's interface
+//! counters from the self-monitor every `budget.interval_seconds` and keeps the month's ledger in
+//! the store (`budget/ledger`), so a restart or a reboot keeps the month to date.
+
+pub mod ledger;
+pub mod period;
+pub mod report;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+
+use crate::config::BudgetConfig;
+use crate::monitor::SELF_ID;
+use crate::state::AppState;
+use ledger::{Ledger, Reading};
+use period::Month;
+
+const LEDGER_KEY: &str = "budget/ledger";
+
+/// Interface name prefixes that never leave the machine (or would count the same bytes twice):
+/// loopback, container and VM bridges, and tunnels whose traffic also crosses the real interface.
+const VIRTUAL_PREFIXES: &[&str] = &[
+    "lo",
+    "docker",
+    "veth",
+    "br-",
+    "virbr",
+    "cni",
+    "flannel",
+    "cali",
+    "vxlan",
+    "kube",
+    "lxc",
+    "tun",
+    "tap",
+    "wg",
+    "tailscale",
+    "zt",
+];
+
+pub struct Budget {
+    config: BudgetConfig,
+    zone: TimeZone,
+    /// `None` until loaded from the store by the first tick.
+    ledger: Mutex<Option<Ledger>>,
+}
+
+/// Whether an interface's sent bytes count as egress.
+pub fn counts_as_egress(name: &str, configured: &[String]) -> bool {
+    if configured.is_empty() {
+        !VIRTUAL_PREFIXES.iter().any(|p| name.starts_with(p))
+    } else {
+        configured.iter().any(|c| c == name)
+    }
+}
+
+impl Budget {
+    pub fn new(config: &BudgetConfig) -> Self {
+        Self { config: config.clone(), zone: config.zone(), ledger: Mutex::new(None) }
+    }
+
+    pub fn config(&self) -> &BudgetConfig {
+        &self.config
+    }
+
+    pub fn month(&self, now_ms: i64) -> Month {
+        Month::containing(now_ms, &self.zone)
+    }
+
+    /// A copy of the ledger, once loaded.
+    pub fn ledger(&self) -> Option<Ledger> {
+        self.ledger.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Projected egress at the month's end, for the egress alert rule.
+    pub fn projected_egress(&self, now_ms: i64) -> Option<f64> {
+        let ledger = self.ledger()?;
+        let month = self.month(now_ms);
+        (ledger.month == month.key).then(|| ledger.projected_egress(now_ms, &month) as f64)
+    }
+
+    /// One reading of this host, added to the ledger and saved.
+    pub async fn tick(&self, state: &AppState) -> anyhow::Result<()> {
+        if self.ledger().is_none() {
+            let saved = match state.store.get_kv(LEDGER_KEY).await? {
+                Some(v) => serde_json::from_value::<Ledger>(v).unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "the saved budget ledger is unreadable; starting a new one");
+                    Ledger::default()
+                }),
+                None => Ledger::default(),
+            };
+            if let Ok(mut l) = self.ledger.lock() {
+                *l = Some(saved);
+            }
+        }
+        let now = crate::clock::now_millis();
+        let Some(reading) = self.reading(state, now) else { return Ok(()) };
+        let month = self.month(now);
+        let max_gap = i64::try_from(self.config.interval_seconds.saturating_mul(2_000)).unwrap_or(i64::MAX);
+        let snapshot = {
+            let Ok(mut guard) = self.ledger.lock() else { return Ok(()) };
+            let ledger = guard.get_or_insert_with(Ledger::default);
+            ledger.observe(&reading, &month, self.config.cpu_sustained_percent, max_gap);
+            ledger.clone()
+        };
+        state.store.put_kv(LEDGER_KEY, &serde_json::to_value(&snapshot)?).await?;
+        Ok(())
+    }
+
+    /// The counters of this host as the self-monitor last read them; `None` before its first detail.
+    fn reading(&self, state: &AppState, now_ms: i64) -> Option<Reading> {
+        let snap = state.fleet.get(SELF_ID, now_ms)?;
+        let detail = snap.detail?;
+        let sent = detail
+            .interfaces
+            .iter()
+            .filter(|i| counts_as_egress(&i.name, &self.config.egress_interfaces))
+            .map(|i| (i.name.clone(), i.tx_bytes))
+            .collect();
+        Some(Reading { now_ms, boot_ms: detail.boot_time_ms, sent, cpu: snap.live.and_then(|l| l.cpu) })
+    }
+}
+
+/// Starts the ledger job (only with self-monitoring: the counters come from it).
+pub fn start(state: &AppState) {
+    if !state.config.fleet.monitor_self {
+        return;
+    }
+    let s = state.clone();
+    let every = Duration::from_secs(state.config.budget.interval_seconds);
+    state.supervisor.spawn_periodic("budget", every, move || {
+        let s = s.clone();
+        async move { s.budget.tick(&s).await }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_interfaces_do_not_count() {
+        for name in ["lo", "docker0", "veth12ab", "br-1234", "wg0", "tailscale0"] {
+            assert!(!counts_as_egress(name, &[]), "{name}");
+        }
+        for name in ["ens4", "eth0", "enp0s3"] {
+            assert!(counts_as_egress(name, &[]), "{name}");
+        }
+        assert!(!counts_as_egress("eth0", &["ens4".to_string()]));
+        assert!(counts_as_egress("ens4", &["ens4".to_string()]));
+    }
+}

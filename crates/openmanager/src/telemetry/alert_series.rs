@@ -1,0 +1,79 @@
+//! Prometheus series for alerting and the budget, computed at scrape time: firing alerts by
+//! severity, alert events by kind, and this month's egress against the plan.
+
+use std::sync::Weak;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+
+use crate::state::Shared;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabels {
+    severity: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+/// Reads the state through a weak reference: the registry lives inside the state it describes.
+#[derive(Debug)]
+pub struct AlertSeries(pub Weak<Shared>);
+
+impl Collector for AlertSeries {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(state) = self.0.upgrade() else { return Ok(()) };
+        if let Some(a) = state.alerting.get() {
+            let mut family =
+                encoder.encode_descriptor("openmanager_alerts_firing", "Firing alerts", None, MetricType::Gauge)?;
+            for (severity, n) in a.firing_by_severity() {
+                let labels = SeverityLabels { severity: severity.as_str() };
+                ConstGauge::new(n as f64).encode(family.encode_family(&labels)?)?;
+            }
+            let mut family = encoder.encode_descriptor(
+                "openmanager_alert_events",
+                "Alert events: fired, resolved, repeated notices",
+                None,
+                MetricType::Counter,
+            )?;
+            use std::sync::atomic::Ordering::Relaxed;
+            for (kind, n) in [("fired", &a.fired), ("resolved", &a.resolved), ("repeat", &a.repeated)] {
+                ConstCounter::new(n.load(Relaxed)).encode(family.encode_family(&KindLabels { kind })?)?;
+            }
+        }
+        let now = crate::clock::now_millis();
+        if let Some(ledger) = state.budget.ledger() {
+            let month = state.budget.month(now);
+            if ledger.month == month.key {
+                let mut family = encoder.encode_descriptor(
+                    "openmanager_budget_egress_bytes",
+                    "Egress this month: month_to_date, projected (at month end) and limit",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                let limit = state.budget.config().egress_limit_bytes as f64;
+                for (kind, v) in [
+                    ("month_to_date", ledger.egress_bytes as f64),
+                    ("projected", ledger.projected_egress(now, &month) as f64),
+                    ("limit", limit),
+                ] {
+                    ConstGauge::new(v).encode(family.encode_family(&KindLabels { kind })?)?;
+                }
+                let mut family = encoder.encode_descriptor(
+                    "openmanager_budget_vm_hours",
+                    "VM hours used this month",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                ConstGauge::new(ledger.vm_hours(now, &month))
+                    .encode(family.encode_family(&KindLabels { kind: "used" })?)?;
+            }
+        }
+        Ok(())
+    }
+}
