@@ -42,6 +42,8 @@ pub struct Shared {
     pub ai: OnceLock<ai::Router>,
     /// Rules, alerts and notifications, set once at start.
     pub alerting: OnceLock<Arc<crate::alerts::Alerting>>,
+    /// The MCP server's tool registry, sessions and counts (the registry also serves gateway tool calls).
+    pub mcp: crate::mcp::Mcp,
     /// The free-tier budget's ledger.
     pub budget: crate::budget::Budget,
     /// Totals for `/api/metrics`'s `ai` section.
@@ -82,6 +84,7 @@ impl AppState {
         let hub =
             Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
         let budget = crate::budget::Budget::new(&config.budget);
+        let mcp = crate::mcp::Mcp::new(&config);
         let memory = ProcessMemory::default();
         memory.refresh();
         let state = Self(Arc::new(Shared {
@@ -101,6 +104,7 @@ impl AppState {
             store,
             ai: OnceLock::new(),
             alerting: OnceLock::new(),
+            mcp,
             budget,
             ai_stats: Default::default(),
             endpoints: OnceLock::new(),

@@ -4,6 +4,7 @@
 //! < flags into this raw struct with unknown keys rejected, then [`Config::validate`] checks what serde
 //! cannot (token lengths, origins, log filters) and names the source of each bad value.
 
+mod mcp;
 mod plan;
 mod secret;
 mod sources;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use mcp::McpConfig;
 pub use plan::{AlertsConfig, BudgetConfig};
 pub use secret::Secret;
 pub use sources::{ConfigError, Flags, LoadedConfig, load};
@@ -39,6 +41,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// The free-tier plan `/api/budget` measures against.
     pub budget: BudgetConfig,
+    /// The MCP server at `/api/mcp` and `/mcp`.
+    pub mcp: McpConfig,
 }
 
 /// Scheduled online backups of the store into `<data_dir>/backups`.
@@ -335,6 +339,7 @@ impl Config {
             bad("log", "max_files and max_file_mb must be positive".into());
         }
         plan::validate(&self.alerts, &self.budget, &mut out);
+        mcp::validate(&self.mcp, &mut out);
         out
     }
 }

@@ -48,7 +48,7 @@ pub struct AiMetrics {
 }
 
 impl AiTotals {
-    fn record(&self, ok: bool, ms: u64) {
+    pub fn record(&self, ok: bool, ms: u64) {
         self.queries.fetch_add(1, Ordering::Relaxed);
         if ok {
             self.succeeded.fetch_add(1, Ordering::Relaxed);
@@ -102,7 +102,7 @@ pub struct QueryBody {
     cache: Option<bool>,
 }
 
-fn router_of(state: &AppState) -> Result<&ai::Router, ApiError> {
+pub(crate) fn router_of(state: &AppState) -> Result<&ai::Router, ApiError> {
     state
         .ai
         .get()
@@ -121,7 +121,7 @@ pub fn ai_error(e: ai::AiError) -> ApiError {
     }
 }
 
-fn check_query(q: &str) -> Result<(), ApiError> {
+pub(crate) fn check_query(q: &str) -> Result<(), ApiError> {
     let n = q.chars().count();
     if q.trim().is_empty() || n > MAX_QUERY_CHARS {
         return Err(ApiError::validation(vec![FieldError::new(
@@ -159,8 +159,21 @@ pub fn request_for(query: &str, mode: Option<&str>, body: Option<&QueryBody>) ->
     req
 }
 
+/// Asks the router with the tool registry offered to remote engines (Gemini `functionDeclarations`,
+/// OpenAI `tools`): their calls run here and the results go back, for up to `ai.max_tool_steps`
+/// rounds within the deadline; each call shows as a thinking step. The local engine reads the
+/// fleet directly and ignores the tools. Streams are answered without tools.
+pub async fn ask(state: &AppState, router: &ai::Router, mut req: ai::AiRequest) -> Result<ai::AiAnswer, ai::AiError> {
+    if state.config.ai.max_tool_steps == 0 {
+        return router.query(req).await;
+    }
+    req.chat.tools = state.mcp.registry.specs();
+    let runner = std::sync::Arc::new(crate::tools::GatewayRunner { state: state.clone(), registry: state.mcp.registry.clone() });
+    router.query_with_tools(req, runner, None).await
+}
+
 /// The intent of a question, from the local engine's parser (remote engines do not say).
-fn intent_of(query: &str) -> &'static str {
+pub(crate) fn intent_of(query: &str) -> &'static str {
     ai::local::LocalEngine::new().understand(query).name()
 }
 
@@ -259,7 +272,7 @@ async fn query(
         return Ok((heads, Sse::new(events).keep_alive(KeepAlive::default())).into_response());
     }
 
-    let answer = router.query(req).await.map_err(|e| {
+    let answer = ask(&state, router, req).await.map_err(|e| {
         state.ai_stats.record(false, started.elapsed().as_millis() as u64);
         ai_error(e)
     })?;
@@ -298,7 +311,7 @@ async fn edge_v2(State(state): State<AppState>, ApiJson(body): ApiJson<EdgeBody>
     check_query(&body.query)?;
     let router = router_of(&state)?;
     let started = std::time::Instant::now();
-    let answer = router.query(request_for(&body.query, None, None)).await.map_err(ai_error)?;
+    let answer = ask(&state, router, request_for(&body.query, None, None)).await.map_err(ai_error)?;
     let ms = started.elapsed().as_millis() as u64;
     state.ai_stats.record(true, ms);
     let intent = intent_of(&body.query);

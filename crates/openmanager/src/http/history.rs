@@ -24,24 +24,24 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(history))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// A server id (default: this host when it is monitored, else the first server).
-    server_id: Option<String>,
+    pub server_id: Option<String>,
     /// Limit the point to one metric: cpu, memory, disk, network, load1.
-    metric: Option<String>,
+    pub metric: Option<String>,
     /// 15m | 1h | 6h | 24h | 7d | 30d (default 1h); ignored when `from` is given.
-    time_range: Option<String>,
+    pub time_range: Option<String>,
     /// Start, RFC 3339 or Unix milliseconds.
-    from: Option<String>,
+    pub from: Option<String>,
     /// End, RFC 3339 or Unix milliseconds (default now).
-    to: Option<String>,
+    pub to: Option<String>,
     /// Points per page (default 1000, at most 10000).
-    limit: Option<usize>,
+    pub limit: Option<usize>,
     /// `nextCursor` of the previous page.
-    cursor: Option<String>,
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -64,13 +64,13 @@ pub struct HistoryPoint {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryBody {
-    success: bool,
-    server_id: String,
-    data: Vec<HistoryPoint>,
+    pub success: bool,
+    pub server_id: String,
+    pub data: Vec<HistoryPoint>,
     /// Seconds between points.
-    resolution: String,
-    next_cursor: Option<String>,
-    timestamp: String,
+    pub resolution: String,
+    pub next_cursor: Option<String>,
+    pub timestamp: String,
 }
 
 fn parse_time(field: &str, v: &str) -> Result<i64, FieldError> {
@@ -137,6 +137,11 @@ fn live_value(l: &Live, m: &str) -> Option<f64> {
     responses((status = 200, body = HistoryBody), (status = 404, body = super::error::ErrorBody),
               (status = 422, body = super::error::ErrorBody)))]
 async fn history(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -> Result<Json<HistoryBody>, ApiError> {
+    fetch(&state, q).await.map(Json)
+}
+
+/// The history as `/api/metrics/history` answers it (also used by the MCP tools and analyses).
+pub async fn fetch(state: &AppState, q: HistoryQuery) -> Result<HistoryBody, ApiError> {
     let now = clock::now_millis();
     let mut errors = Vec::new();
     let to = match q.to.as_deref().map(|v| parse_time("to", v)) {
@@ -203,14 +208,14 @@ async fn history(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -
         let samples = simulated::history(&server_id, start, end, step, seed);
         let next = (end < to.div_euclid(step) * step).then(|| (end + step).to_string());
         let data = samples.iter().map(|l| point(l.at_ms, |m| live_value(l, m), only)).collect();
-        return Ok(Json(HistoryBody {
+        return Ok(HistoryBody {
             success: true,
             server_id,
             data,
             resolution: (step / 1000).to_string(),
             next_cursor: next,
             timestamp: clock::now_rfc3339(),
-        }));
+        });
     }
 
     let metrics: Vec<&str> = match only {
@@ -226,12 +231,12 @@ async fn history(State(state): State<AppState>, Query(q): Query<HistoryQuery>) -
             other => ApiError::Internal(other.into()),
         })?;
     let data = page.points.iter().map(|p| point(p.timestamp_ms, |m| p.values.get(m).map(|s| s.avg), only)).collect();
-    Ok(Json(HistoryBody {
+    Ok(HistoryBody {
         success: true,
         server_id,
         data,
         resolution: page.resolution_seconds.to_string(),
         next_cursor: page.next_cursor,
         timestamp: clock::now_rfc3339(),
-    }))
+    })
 }

@@ -74,11 +74,27 @@ pub fn router(state: &AppState) -> Router {
 
     let (router, doc) = api.split_for_parts();
     // Streams live outside the OpenAPI router and without the request timeout.
-    let router = router.merge(ws::router());
+    let router = router.merge(ws::router()).merge(mcp_router(state));
     let _ = state.endpoints.set(docs::endpoint_list(&doc));
     let _ = state.openapi_json.set(doc.to_json().unwrap_or_default());
 
     with_layers(router.fallback(docs::not_found), state)
+}
+
+/// `/api/mcp` and `/mcp` (the SDK's Streamable HTTP service, bounded sessions), the older query
+/// form and the status; all need a `read` token. Streams, so no request timeout.
+fn mcp_router(state: &AppState) -> Router<AppState> {
+    use axum::routing::{get, post};
+    let auth = from_fn_with_state((state.clone(), Scope::Read), auth::authorize);
+    let mut r = Router::new()
+        .route("/mcp/query", post(crate::mcp::query::query))
+        .route("/api/mcp/query", post(crate::mcp::query::query))
+        .route("/api/mcp/status", get(crate::mcp::query::status));
+    if state.config.mcp.enabled {
+        let service = crate::mcp::service(state);
+        r = r.route_service("/api/mcp", service.clone()).route_service("/mcp", service);
+    }
+    r.route_layer(from_fn_with_state(state.clone(), crate::mcp::bound_sessions)).route_layer(auth)
 }
 
 /// Wraps routes in the cross-cutting layers (also used by the layer tests with test-only routes).

@@ -30,22 +30,22 @@ pub fn write_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create)).routes(routes!(update, remove))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1-based page (default 1).
-    page: Option<usize>,
+    pub page: Option<usize>,
     /// Items per page (default 50, at most 500).
-    limit: Option<usize>,
+    pub limit: Option<usize>,
     /// online | warning | critical | offline | maintenance | unknown
-    status: Option<String>,
+    pub status: Option<String>,
     /// web | api | database | cache | monitoring | backup | security | firewall | other
     #[serde(rename = "type")]
-    server_type: Option<String>,
+    pub server_type: Option<String>,
     /// self | agent | simulated | static
-    source: Option<String>,
+    pub source: Option<String>,
     /// Case-insensitive text in id, name, hostname, ip, role or location.
-    q: Option<String>,
+    pub q: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -53,7 +53,7 @@ pub struct ListQuery {
 pub struct Pagination {
     page: usize,
     limit: usize,
-    total: usize,
+    pub total: usize,
     total_pages: usize,
     has_next: bool,
     has_prev: bool,
@@ -61,11 +61,11 @@ pub struct Pagination {
 
 #[derive(Serialize, ToSchema)]
 pub struct ServerList {
-    success: bool,
-    data: Vec<ServerView>,
-    summary: Summary,
-    pagination: Pagination,
-    timestamp: String,
+    pub success: bool,
+    pub data: Vec<ServerView>,
+    pub summary: Summary,
+    pub pagination: Pagination,
+    pub timestamp: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -124,7 +124,8 @@ fn check_query(q: &ListQuery) -> Result<(), ApiError> {
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
-fn listing(state: &AppState, q: ListQuery, paginate: bool) -> Result<ServerList, ApiError> {
+/// The list as `/api/servers` answers it (also used by the MCP tools).
+pub fn listing(state: &AppState, q: ListQuery, paginate: bool) -> Result<ServerList, ApiError> {
     check_query(&q)?;
     let snapshots = state.fleet.snapshots(clock::now_millis());
     let views: Vec<&ServerView> = snapshots.iter().map(|s| &s.view).filter(|v| matches(v, &q)).collect();

@@ -1,0 +1,107 @@
+//! The MCP server (Model Context Protocol) at `/api/mcp` and `/mcp`, on the official SDK's
+//! Streamable HTTP transport: sessions for the 2025 revisions, stateless 2026-07-28. The routes sit
+//! behind the same token auth as the rest of the API; the SDK checks `Origin` against
+//! `ALLOWED_ORIGINS` (a present, unlisted one is 403) and `Host` against loopback plus
+//! `mcp.allowed_hosts`. Sessions are bounded in number and closed when idle.
+
+pub mod handler;
+pub mod query;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use crate::tools::Registry;
+
+/// Counts for `GET /api/mcp/status`.
+#[derive(Debug, Default)]
+pub struct McpStats {
+    calls: AtomicU64,
+    errors: AtomicU64,
+    last_used_ms: AtomicI64,
+}
+
+impl McpStats {
+    pub fn record_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.last_used_ms.store(crate::clock::now_millis(), Ordering::Relaxed);
+    }
+    pub fn record_error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+    pub fn last_used_ms(&self) -> Option<i64> {
+        Some(self.last_used_ms.load(Ordering::Relaxed)).filter(|&t| t > 0)
+    }
+}
+
+/// What the MCP routes share.
+pub struct Mcp {
+    pub registry: Arc<Registry>,
+    pub stats: Arc<McpStats>,
+    pub sessions: Arc<LocalSessionManager>,
+    pub max_sessions: usize,
+}
+
+impl Mcp {
+    pub fn new(config: &crate::config::Config) -> Self {
+        let mut sessions = LocalSessionManager::default();
+        sessions.session_config.keep_alive = Some(Duration::from_secs(config.mcp.session_idle_seconds));
+        Self {
+            registry: Arc::new(Registry::default()),
+            stats: Arc::new(McpStats::default()),
+            sessions: Arc::new(sessions),
+            max_sessions: config.mcp.max_sessions,
+        }
+    }
+
+    pub async fn session_count(&self) -> usize {
+        self.sessions.sessions.read().await.len()
+    }
+}
+
+/// The Streamable HTTP service for the routes.
+pub fn service(state: &AppState) -> StreamableHttpService<handler::Handler, LocalSessionManager> {
+    let mcp = &state.mcp;
+    let (registry, stats, s) = (mcp.registry.clone(), mcp.stats.clone(), state.clone());
+    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    hosts.extend(state.config.mcp.allowed_hosts.iter().cloned());
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(state.config.server.allowed_origins.iter().cloned())
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(state.config.server.max_body_bytes)
+        .with_cancellation_token(state.supervisor.token().child_token());
+    StreamableHttpService::new(
+        move || Ok(handler::Handler { state: s.clone(), registry: registry.clone(), stats: stats.clone() }),
+        mcp.sessions.clone(),
+        config,
+    )
+}
+
+/// Refuses a new session (a POST without `Mcp-Session-Id`) when the table is full, so a client that
+/// never closes its sessions cannot grow memory without bound.
+pub async fn bound_sessions(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let opening = req.method() == axum::http::Method::POST && !req.headers().contains_key("mcp-session-id");
+    if opening && state.mcp.session_count().await >= state.mcp.max_sessions {
+        return ApiError::Unavailable {
+            message: format!("too many MCP sessions (at most {}); close one or retry later", state.mcp.max_sessions),
+            retry_after: Some(30),
+        }
+        .into_response();
+    }
+    next.run(req).await
+}
