@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real SDK clients against the real binary: the official `openai` and `google-genai` Python packages,
-# pointed at the gateway with only their base URL and key changed. Google AI is the `mock-upstream` binary.
+# pointed at the gateway with only their base URL and key changed, and the official MCP client (`mcp`).
+# Google AI is the `mock-upstream` binary.
 #
 # Usage: tests/sdk/run.sh [OPENMANAGER_BIN (default target/debug/openmanager)] [MOCK_UPSTREAM_BIN]
 #   Builds nothing: first `cargo build -p openmanager -p mock-upstream`. The mock defaults to the
@@ -15,16 +16,18 @@ venv=${SDK_VENV:-/tmp/openmanager-sdk-venv}
 # Versions tested; bump together with a run of this script.
 OPENAI_VERSION=3.57.0
 GENAI_VERSION=3.6.1
+MCP_VERSION=2.3.0
 
 for b in "$bin" "$mock_bin"; do
   [ -x "$b" ] || { echo "not executable: $b (cargo build -p openmanager -p mock-upstream)" >&2; exit 2; }
 done
 bin=$(realpath "$bin") mock_bin=$(realpath "$mock_bin")
 
-if ! "$venv/bin/python" -c "import openai, google.genai, sys; \
-sys.exit(0 if (openai.__version__, google.genai.__version__) == ('$OPENAI_VERSION', '$GENAI_VERSION') else 1)" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import openai, google.genai, sys; from importlib.metadata import version; \
+sys.exit(0 if (openai.__version__, google.genai.__version__, version('mcp')) == ('$OPENAI_VERSION', '$GENAI_VERSION', '$MCP_VERSION') else 1)" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "openai==$OPENAI_VERSION" "google-genai==$GENAI_VERSION"
+  "$venv/bin/pip" install -q --disable-pip-version-check "openai==$OPENAI_VERSION" "google-genai==$GENAI_VERSION" \
+    "mcp==$MCP_VERSION"
 fi
 
 work=$(mktemp -d)
@@ -68,7 +71,7 @@ done
 [ -n "$ready" ] || { echo "openmanager not ready within 30 s:" >&2; tail -n 30 "$work/om.log" >&2; exit 1; }
 
 passed=0 failed=0
-for t in test_openai.py test_google.py; do
+for t in test_openai.py test_google.py test_mcp.py; do
   echo "== $t"
   set +e
   OM_BASE="$base" OM_TOKEN="$TOKEN" MOCK_URL="$mock_url" timeout 120 "$venv/bin/python" "$here/$t" \

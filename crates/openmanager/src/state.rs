@@ -44,6 +44,8 @@ pub struct Shared {
     pub alerting: OnceLock<Arc<crate::alerts::Alerting>>,
     /// The MCP server's tool registry, sessions and counts (the registry also serves gateway tool calls).
     pub mcp: crate::mcp::Mcp,
+    /// Analyses that took longer than a request waits.
+    pub analyze_jobs: crate::http::analyze::Jobs,
     /// The free-tier budget's ledger.
     pub budget: crate::budget::Budget,
     /// Totals for `/api/metrics`'s `ai` section.
@@ -105,6 +107,7 @@ impl AppState {
             ai: OnceLock::new(),
             alerting: OnceLock::new(),
             mcp,
+            analyze_jobs: Default::default(),
             budget,
             ai_stats: Default::default(),
             endpoints: OnceLock::new(),

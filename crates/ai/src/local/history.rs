@@ -130,11 +130,27 @@ struct DiskRow {
     free: Option<String>,
 }
 
-/// Growth per day and days until 100% from a linear fit; days `None` when not growing or past the horizon.
+/// Growth per day and days until 100%, from the `analysis` crate's robust (Theil-Sen) forecast, so
+/// the chat answer and `/api/ai/analyze`'s prediction agree; days `None` when not growing or past
+/// the horizon. Falls back to a least-squares line when the series is too short for the forecast.
 fn projection(points: &[(i64, f64)]) -> Option<(f64, Option<f64>)> {
-    let (slope_per_ms, _) = stats::fit(points)?;
-    let days = stats::days_until_full(points).filter(|d| *d <= HORIZON_DAYS);
-    Some((slope_per_ms * DAY_MS, days))
+    let now_secs = points.last()?.0.div_euclid(1000);
+    let series: Vec<analysis::Point> =
+        points.iter().map(|(t, v)| analysis::Point::new(t.div_euclid(1000), *v)).collect();
+    let horizon = (HORIZON_DAYS * 86_400.0) as i64;
+    let f = analysis::prediction::forecast(&series, 100.0, now_secs, horizon);
+    match (&f.trend, f.outlook) {
+        (Some(trend), analysis::prediction::Outlook::Reaches { in_secs, .. }) => {
+            Some((trend.slope_per_day, Some(in_secs as f64 / 86_400.0)))
+        }
+        (Some(trend), analysis::prediction::Outlook::AlreadyReached) => Some((trend.slope_per_day, Some(0.0))),
+        (Some(trend), _) => Some((trend.slope_per_day, None)),
+        (None, _) => {
+            let (slope_per_ms, _) = stats::fit(points)?;
+            let days = stats::days_until_full(points).filter(|d| *d <= HORIZON_DAYS);
+            Some((slope_per_ms * DAY_MS, days))
+        }
+    }
 }
 
 pub fn disk_full(ctx: &Ctx<'_>, server: Option<&str>) -> Composed {

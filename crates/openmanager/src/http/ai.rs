@@ -168,7 +168,8 @@ pub async fn ask(state: &AppState, router: &ai::Router, mut req: ai::AiRequest) 
         return router.query(req).await;
     }
     req.chat.tools = state.mcp.registry.specs();
-    let runner = std::sync::Arc::new(crate::tools::GatewayRunner { state: state.clone(), registry: state.mcp.registry.clone() });
+    let runner =
+        std::sync::Arc::new(crate::tools::GatewayRunner { state: state.clone(), registry: state.mcp.registry.clone() });
     router.query_with_tools(req, runner, None).await
 }
 

@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod ai;
 pub mod alerts;
+pub mod analyze;
 pub mod auth;
 pub mod budget;
 pub mod compat;
@@ -58,7 +59,7 @@ pub fn router(state: &AppState) -> Router {
     let protected = read(metrics::api_router().merge(servers::read_router()))
         .merge(scoped(servers::write_router(), Scope::Write))
         .merge(scoped(agents::router(), Scope::Ingest))
-        .merge(read(ai::router()))
+        .merge(read(ai::router().merge(analyze::router())))
         .merge(read(alerts::read_router().merge(notifications::read_router()).merge(budget::router())))
         .merge(scoped(alerts::write_router(), Scope::Write))
         .merge(scoped(notifications::admin_router(), Scope::Admin));

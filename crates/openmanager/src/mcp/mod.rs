@@ -92,10 +92,13 @@ pub fn service(state: &AppState) -> StreamableHttpService<handler::Handler, Loca
     )
 }
 
-/// Refuses a new session (a POST without `Mcp-Session-Id`) when the table is full, so a client that
-/// never closes its sessions cannot grow memory without bound.
+/// Refuses a new session (a POST without `Mcp-Session-Id` that is not a stateless 2026-07-28
+/// request) when the table is full, so a client that never closes its sessions cannot grow memory
+/// without bound.
 pub async fn bound_sessions(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let opening = req.method() == axum::http::Method::POST && !req.headers().contains_key("mcp-session-id");
+    let h = req.headers();
+    let stateless = h.get("mcp-protocol-version").and_then(|v| v.to_str().ok()).is_some_and(|v| v >= "2026-07-28");
+    let opening = req.method() == axum::http::Method::POST && !h.contains_key("mcp-session-id") && !stateless;
     if opening && state.mcp.session_count().await >= state.mcp.max_sessions {
         return ApiError::Unavailable {
             message: format!("too many MCP sessions (at most {}); close one or retry later", state.mcp.max_sessions),

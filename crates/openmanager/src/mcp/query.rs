@@ -36,12 +36,19 @@ fn params_of(p: &Value) -> Result<(String, String, Option<String>), String> {
     Ok((query.to_owned(), mode.to_owned(), engine))
 }
 
-async fn answer(state: &AppState, query: &str, engine: Option<&str>, context: Option<&Value>) -> Result<ai::AiAnswer, ApiError> {
+async fn answer(
+    state: &AppState,
+    query: &str,
+    engine: Option<&str>,
+    context: Option<&Value>,
+) -> Result<ai::AiAnswer, ApiError> {
     let router = router_of(state)?;
     let mut req = request_for(query, engine, None);
     if let Some(ctx) = context.filter(|c| !c.is_null()) {
         let text = ctx.as_str().map(str::to_owned).unwrap_or_else(|| ctx.to_string());
-        req.chat.messages.insert(1, ai::Message::system(format!("Context: {}", text.chars().take(8000).collect::<String>())));
+        req.chat
+            .messages
+            .insert(1, ai::Message::system(format!("Context: {}", text.chars().take(8000).collect::<String>())));
     }
     let started = std::time::Instant::now();
     let result = ask(state, router, req).await;
@@ -113,7 +120,8 @@ pub async fn status(State(state): State<AppState>) -> Response {
         Some(router) => router.status().await.engines.into_iter().filter(|e| e.configured).map(|e| e.name).collect(),
         None => Vec::new(),
     };
-    services.extend(["server-management", "metrics-history", "alerts", "analysis", "free-tier-budget"].map(String::from));
+    services
+        .extend(["server-management", "metrics-history", "alerts", "analysis", "free-tier-budget"].map(String::from));
     let tools = mcp.registry.names();
     Json(json!({
         "status": "connected",

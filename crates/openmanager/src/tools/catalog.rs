@@ -109,6 +109,36 @@ pub fn definitions() -> Vec<ToolDef> {
             handler: |s, _| Box::pin(fleet_summary(s)),
         },
         ToolDef {
+            name: "analyze",
+            title: "Analyze metrics",
+            description: "Runs a statistical analysis of the history: health (scores with reasons), anomaly (robust                           z-score and EWMA), prediction (trend and time to a limit, e.g. disk full), pattern (daily or                           hourly cycles, recurring spikes), correlation (between metrics and servers, with lag) or                           optimization (right-sizing). Findings carry severity, evidence and a recommendation.",
+            input_schema: object(
+                &[
+                    (
+                        "type",
+                        one_of(
+                            "The analysis",
+                            &["health", "anomaly", "prediction", "pattern", "correlation", "optimization"],
+                        ),
+                    ),
+                    ("serverId", string("One server (default: the whole fleet)")),
+                    ("metric", one_of("One metric", &["cpu", "memory", "disk", "load1", "networkIn", "networkOut"])),
+                    ("timeRange", one_of("How far back (default 24h)", &["1h", "6h", "24h", "7d", "30d"])),
+                    ("lang", one_of("Language of the findings (default en)", &["en", "ko"])),
+                ],
+                &["type"],
+            ),
+            output_schema: result(
+                &[
+                    ("type", string("The analysis")),
+                    ("summary", string("One line")),
+                    ("findings", array_of_objects("Findings: severity, title, description, evidence, recommendation")),
+                ],
+                &["type", "summary", "findings"],
+            ),
+            handler: |s, a| Box::pin(analyze(s, a)),
+        },
+        ToolDef {
             name: "ai_gateway_status",
             title: "AI gateway status",
             description: "Each AI engine's health, circuit state, quota left, latency percentiles and errors; the \
@@ -237,4 +267,12 @@ async fn gateway_status(state: AppState) -> Result<Value, ToolError> {
 
 async fn budget(state: AppState) -> Result<Value, ToolError> {
     to_value(&crate::budget::report::build(&state).await)
+}
+
+async fn analyze(state: AppState, a: Value) -> Result<Value, ToolError> {
+    use crate::http::analyze::{AnalyzeBody, Plan, lang_of, run};
+    let body: AnalyzeBody = args(a)?;
+    let lang = lang_of(body.lang.as_deref(), &axum::http::HeaderMap::new());
+    let plan = Plan::check(&state, &body, lang)?;
+    to_value(&run(&state, plan).await?)
 }

@@ -36,7 +36,8 @@ pub fn any_object(description: &str) -> Value {
 }
 
 pub const STATUSES: &[&str] = &["online", "warning", "critical", "offline", "maintenance", "unknown"];
-pub const TYPES: &[&str] = &["web", "api", "database", "cache", "monitoring", "backup", "security", "firewall", "other"];
+pub const TYPES: &[&str] =
+    &["web", "api", "database", "cache", "monitoring", "backup", "security", "firewall", "other"];
 pub const SOURCES: &[&str] = &["self", "agent", "simulated", "static"];
 pub const RANGES: &[&str] = &["15m", "1h", "6h", "24h", "7d", "30d"];
 pub const METRICS: &[&str] = &["cpu", "memory", "disk", "network", "load1"];
