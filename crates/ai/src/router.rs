@@ -309,6 +309,22 @@ impl Router {
         }
     }
 
+    /// Each configured engine's quota left and circuit, without waiting (for Prometheus at scrape time).
+    pub fn quotas(&self) -> Vec<(String, crate::quota::QuotaLeft, crate::breaker::CircuitState)> {
+        let now = Instant::now();
+        let wall = jiff::Timestamp::now();
+        self.inner
+            .engines
+            .iter()
+            .filter(|e| e.configured)
+            .map(|e| {
+                let mut st = e.lock();
+                let quota = st.budget.left(e.default_model(), now, wall);
+                (e.name.clone(), quota, st.breaker.state(now))
+            })
+            .collect()
+    }
+
     /// Everything `GET /api/ai/status` shows. No IO: reads the state calls and checks left.
     pub async fn status(&self) -> AiStatus {
         let now = Instant::now();

@@ -1,5 +1,6 @@
-//! Prometheus series for alerting and the budget, computed at scrape time: firing alerts by
-//! severity, alert events by kind, and this month's egress against the plan.
+//! Prometheus series computed at scrape time from the hub's own state: firing alerts by severity,
+//! alert events by kind, this month's egress against the plan, and each AI engine's quota left and
+//! circuit state.
 
 use std::sync::Weak;
 
@@ -19,6 +20,18 @@ struct SeverityLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuotaLabels {
+    engine: String,
+    window: &'static str,
+    unit: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EngineLabels {
+    engine: String,
 }
 
 /// Reads the state through a weak reference: the registry lives inside the state it describes.
@@ -44,6 +57,39 @@ impl Collector for AlertSeries {
             use std::sync::atomic::Ordering::Relaxed;
             for (kind, n) in [("fired", &a.fired), ("resolved", &a.resolved), ("repeat", &a.repeated)] {
                 ConstCounter::new(n.load(Relaxed)).encode(family.encode_family(&KindLabels { kind })?)?;
+            }
+        }
+        if let Some(router) = state.ai.get() {
+            let quotas = router.quotas();
+            let mut family = encoder.encode_descriptor(
+                "openmanager_ai_quota_remaining",
+                "Requests or tokens an engine may still use in the window (only configured limits)",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (engine, q, _) in &quotas {
+                let windows = [
+                    ("minute", "requests", q.minute_requests.map(u64::from)),
+                    ("day", "requests", q.day_requests.map(u64::from)),
+                    ("minute", "tokens", q.minute_tokens),
+                ];
+                for (window, unit, left) in windows {
+                    if let Some(left) = left {
+                        let labels = QuotaLabels { engine: engine.clone(), window, unit };
+                        ConstGauge::new(left as f64).encode(family.encode_family(&labels)?)?;
+                    }
+                }
+            }
+            let mut family = encoder.encode_descriptor(
+                "openmanager_ai_circuit_open",
+                "1 while an engine's circuit breaker is open or half-open, and 1 while its daily quota is spent",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (engine, q, circuit) in &quotas {
+                let open = *circuit != ai::CircuitState::Closed || q.day_exhausted;
+                ConstGauge::new(if open { 1.0 } else { 0.0 })
+                    .encode(family.encode_family(&EngineLabels { engine: engine.clone() })?)?;
             }
         }
         let now = crate::clock::now_millis();
