@@ -1,5 +1,6 @@
 //! The one shared application state handed to every handler and middleware.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -48,6 +49,11 @@ pub struct Shared {
     pub openapi_json: OnceLock<String>,
     /// Prefix of generated request ids, random per process so ids from two runs do not collide.
     pub request_id_prefix: String,
+    /// Open TCP connections, across every HTTP worker (`server.max_connections` permits).
+    pub connections: Arc<tokio::sync::Semaphore>,
+    /// Set while handing over to a successor: responses carry `Connection: close`, so keep-alive
+    /// clients reconnect (to the successor) after their current request instead of being cut off.
+    pub draining: AtomicBool,
 }
 
 impl std::ops::Deref for AppState {
@@ -59,6 +65,15 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// A reference that does not keep the state alive (for components the state itself holds).
+    /// Open TCP connections right now.
+    pub fn open_connections(&self) -> usize {
+        self.config.server.max_connections.saturating_sub(self.connections.available_permits())
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
     pub fn downgrade(&self) -> std::sync::Weak<Shared> {
         Arc::downgrade(&self.0)
     }
@@ -79,6 +94,7 @@ impl AppState {
             Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
         let memory = ProcessMemory::default();
         memory.refresh();
+        let config_max_connections = config.server.max_connections;
         let state = Self(Arc::new(Shared {
             config,
             tokens,
@@ -99,6 +115,8 @@ impl AppState {
             endpoints: OnceLock::new(),
             openapi_json: OnceLock::new(),
             request_id_prefix: hex::encode(prefix),
+            connections: Arc::new(tokio::sync::Semaphore::new(config_max_connections)),
+            draining: AtomicBool::new(false),
         }));
         let weak = Arc::downgrade(&state.0);
         state.exporter.with_registry(|r| r.register_collector(Box::new(FleetSeries(weak))));
