@@ -246,12 +246,15 @@ log "rolling back"
 if [[ -n $previous ]]; then
   switch_to "$previous"
   # A failed hand-over left the previous server serving (and it starts `current` on its next
-  # SIGUSR2, the previous release again): nothing to restart.
+  # SIGUSR2, the previous release again): nothing to restart. Otherwise the new release runs but is
+  # not healthy: do not trust it to hand over, restart the previous one.
   if ((kept_old)); then
     :
+  elif [[ $DEPLOY_LOCAL == 1 ]]; then
+    stop_local
+    start_local
   else
-    [[ $DEPLOY_LOCAL == 1 ]] && stop_local
-    restart || true
+    systemctl restart "$SERVICE"
   fi
   if wait_healthy; then
     log "rolled back to $previous"

@@ -214,6 +214,21 @@ impl Server {
         listening_pids(&self.logs.lock().unwrap())
     }
 
+    /// The pid of the process that took over from this one (its "listening" line, waited for with
+    /// a deadline), which is then also killed when this server is dropped.
+    pub fn successor(&mut self) -> u32 {
+        let first = self.pid();
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if let Some(&pid) = self.listening_pids().iter().rev().find(|&&p| p != first && p != 0) {
+                self.track(pid);
+                return pid;
+            }
+            assert!(Instant::now() < deadline, "no successor logged \"listening\"; logs:\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Kills `pid` (a successor) when this server is dropped, whatever the test's outcome.
     pub fn track(&mut self, pid: u32) {
         self.successors.push(pid);
