@@ -8,10 +8,16 @@
 # or HEALTH_TIMEOUT seconds pass. On failure `current` goes back to the previous release, the
 # previous server is restarted and the script exits non-zero. The newest KEEP_RELEASES (5) stay.
 #
-# Restart: `systemctl restart openmanager` when systemd manages the service (see
-# `openmanager install --binary INSTALL_ROOT/current/openmanager`); with DEPLOY_LOCAL=1 this script
-# runs the server itself (pid in INSTALL_ROOT/openmanager.pid, output in INSTALL_ROOT/openmanager.log,
-# data in $OPENMANAGER_DATA_DIR or INSTALL_ROOT/data), for hosts without systemd and for tests.
+# Restart without downtime where a server is running: it gets SIGUSR2, starts the binary now at its
+# path (INSTALL_ROOT/current/openmanager, the new release), hands its listening socket over once the
+# new process is ready and exits; if the new one does not become ready, the old one keeps serving
+# and this script switches `current` back. With systemd (see `openmanager install --binary
+# INSTALL_ROOT/current/openmanager`) that is `systemctl reload` (ExecReload sends SIGUSR2), and the
+# new main pid, or the "hand-over failed" status, says how it went; a unit without ExecReload is
+# restarted. With DEPLOY_LOCAL=1 this script runs the server itself (pid in INSTALL_ROOT/openmanager.pid,
+# output in INSTALL_ROOT/openmanager.log, data in $OPENMANAGER_DATA_DIR or INSTALL_ROOT/data), for
+# hosts without systemd and for tests: it starts the server, or signals the running one and reads
+# the outcome from its log and from the data directory's lock file (which names the serving pid).
 #
 # Environment: PORT (10000), HEALTH_TIMEOUT (30), STOP_TIMEOUT (20), KEEP_RELEASES (5),
 # DEPLOY_LOCAL, SERVICE (openmanager).
@@ -30,6 +36,9 @@ KEEP_RELEASES=${KEEP_RELEASES:-5}
 SERVICE=${SERVICE:-openmanager}
 DEPLOY_LOCAL=${DEPLOY_LOCAL:-0}
 pidfile="$root/openmanager.pid"
+logfile="$root/openmanager.log"
+# Set when a hand-over failed and the previous server is still serving: rollback only switches back.
+kept_old=0
 
 log() { echo "deploy: $*" >&2; }
 
@@ -65,8 +74,17 @@ switch_to() {
   mv -T "$root/current.tmp.$$" "$root/current"
 }
 
+# Running, and not a zombie (a server whose parent is gone is reaped by init, or in some containers
+# by nobody).
+running() {
+  local stat
+  [[ -r /proc/$1/stat ]] && read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 pid_alive() {
-  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+  [[ -f $pidfile ]] && running "$(cat "$pidfile")"
 }
 
 stop_local() {
@@ -78,7 +96,7 @@ stop_local() {
   pid=$(cat "$pidfile")
   kill -TERM "$pid" 2>/dev/null || true
   deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null; do
+  while running "$pid"; do
     if ((SECONDS >= deadline)); then
       log "pid $pid did not stop within ${STOP_TIMEOUT}s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
@@ -89,17 +107,84 @@ stop_local() {
   rm -f "$pidfile"
 }
 
+export OPENMANAGER_DATA_DIR="${OPENMANAGER_DATA_DIR:-$root/data}"
+
 start_local() {
-  export OPENMANAGER_DATA_DIR="${OPENMANAGER_DATA_DIR:-$root/data}"
   # setsid: the server outlives this script and is not hit by signals sent to its process group.
-  setsid "$root/current/openmanager" serve --port "$PORT" </dev/null >>"$root/openmanager.log" 2>&1 &
+  setsid "$root/current/openmanager" serve --port "$PORT" </dev/null >>"$logfile" 2>&1 &
   echo $! >"$pidfile"
 }
 
+# SIGUSR2 to the running server; succeeds once it has handed over and exited. Fails (kept_old=1)
+# when it logs that the hand-over failed: it is still serving the previous release.
+handover_local() {
+  local old mark deadline holder
+  old=$(cat "$pidfile")
+  mark=$(stat -c %s "$logfile" 2>/dev/null || echo 0)
+  log "handing over from pid $old"
+  kill -USR2 "$old"
+  # The server's own bounds: handover_timeout_ms (30 s) to get the new one ready, then the drain.
+  deadline=$((SECONDS + HEALTH_TIMEOUT + STOP_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if ! running "$old"; then
+      # The lock file names the server using the data directory: the new process.
+      holder=$(head -n 1 "$OPENMANAGER_DATA_DIR/openmanager.lock" 2>/dev/null || true)
+      if [[ $holder =~ ^[0-9]+$ ]] && running "$holder"; then
+        echo "$holder" >"$pidfile"
+        log "pid $holder took over"
+        return 0
+      fi
+      log "pid $old exited without a successor (see $logfile)"
+      return 1
+    fi
+    if tail -c "+$((mark + 1))" "$logfile" 2>/dev/null | grep -q "hand-over failed"; then
+      log "the new release did not become ready; pid $old keeps serving (see $logfile)"
+      kept_old=1
+      return 1
+    fi
+    sleep 0.1
+  done
+  log "pid $old neither handed over nor gave up within $((HEALTH_TIMEOUT + STOP_TIMEOUT))s"
+  return 1
+}
+
+# `systemctl reload` (SIGUSR2 through ExecReload): succeeds once systemd names a new main pid; fails
+# (kept_old=1) when the old process reports the hand-over failed in its status line.
+reload_systemd() {
+  local old before main status deadline
+  old=$(systemctl show -p MainPID --value "$SERVICE")
+  before=$(systemctl show -p StatusText --value "$SERVICE")
+  systemctl reload "$SERVICE"
+  deadline=$((SECONDS + HEALTH_TIMEOUT + STOP_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    main=$(systemctl show -p MainPID --value "$SERVICE")
+    if [[ $main != "$old" && $main != 0 ]]; then
+      log "pid $main took over from pid $old"
+      return 0
+    fi
+    status=$(systemctl show -p StatusText --value "$SERVICE")
+    if [[ $status != "$before" && $status == "hand-over failed"* ]]; then
+      log "the new release did not become ready; pid $old keeps serving: $status"
+      kept_old=1
+      return 1
+    fi
+    sleep 0.2
+  done
+  log "no hand-over within $((HEALTH_TIMEOUT + STOP_TIMEOUT))s (journalctl -u $SERVICE)"
+  return 1
+}
+
+# Runs what `current` points at: a hand-over when a server is running, else a (re)start.
 restart() {
   if [[ $DEPLOY_LOCAL == 1 ]]; then
-    stop_local
-    start_local
+    if pid_alive; then
+      handover_local
+    else
+      rm -f "$pidfile"
+      start_local
+    fi
+  elif systemctl is-active --quiet "$SERVICE" && [[ $(systemctl show -p CanReload --value "$SERVICE") == yes ]]; then
+    reload_systemd
   else
     systemctl restart "$SERVICE"
   fi
@@ -151,8 +236,7 @@ prune_releases() {
 
 log "installing $release"
 switch_to "$release"
-restart
-if wait_healthy; then
+if restart && wait_healthy; then
   log "$release is healthy on port $PORT"
   prune_releases
   exit 0
@@ -161,7 +245,17 @@ fi
 log "rolling back"
 if [[ -n $previous ]]; then
   switch_to "$previous"
-  restart
+  # A failed hand-over left the previous server serving (and it starts `current` on its next
+  # SIGUSR2, the previous release again): nothing to restart. Otherwise the new release runs but is
+  # not healthy: do not trust it to hand over, restart the previous one.
+  if ((kept_old)); then
+    :
+  elif [[ $DEPLOY_LOCAL == 1 ]]; then
+    stop_local
+    start_local
+  else
+    systemctl restart "$SERVICE"
+  fi
   if wait_healthy; then
     log "rolled back to $previous"
   else

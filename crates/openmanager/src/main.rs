@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use openmanager::cli::{Cli, Command, ServeArgs};
 use openmanager::config;
+use openmanager::server::Outcome;
 
 fn main() -> ExitCode {
     ai::install_tls_provider();
@@ -48,6 +49,15 @@ fn exit_code(command: &str, result: anyhow::Result<()>) -> ExitCode {
 }
 
 fn serve(flags: config::Flags) -> ExitCode {
+    // Before any thread exists: this clears LISTEN_FDS and LISTEN_PID from the environment.
+    let inherited = match openmanager::lifecycle::listener::take() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("openmanager: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let start = openmanager::server::Start { inherited, exec: openmanager::lifecycle::handover::Exec::capture() };
     let loaded = match config::load(&flags) {
         Ok(l) => l,
         Err(e) => {
@@ -74,8 +84,10 @@ fn serve(flags: config::Flags) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(openmanager::server::run(loaded.config)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match runtime.block_on(openmanager::server::run(loaded.config, start)) {
+        Ok(Outcome::Stopped | Outcome::HandedOver) => ExitCode::SUCCESS,
+        // Non-zero, so that systemd's Restart= (or any supervisor) starts a fresh process.
+        Ok(Outcome::MemoryLimit) => ExitCode::FAILURE,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "server failed");
             ExitCode::FAILURE

@@ -1,12 +1,14 @@
-//! `openmanager serve`: prepares the data directory and token, starts the background jobs, binds,
-//! serves, and on SIGTERM/SIGINT drains within a bound and exits 0.
+//! `openmanager serve`: prepares the data directory and token, starts the background jobs, binds
+//! (or takes an inherited socket), serves, and then either drains and exits 0 on SIGTERM/SIGINT,
+//! hands over to a new process on SIGUSR2, or stops for the memory guard and exits 1.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -14,23 +16,68 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{self, AdminTokenOrigin, TokenSet};
 use crate::config::Config;
 use crate::health::Check;
+use crate::http::workers::{self, Workers};
+use crate::lifecycle::handover::{self, Exec, Inheritance};
+use crate::lifecycle::listener::{Inherited, Origin};
+use crate::lifecycle::shutdown::{Signal, Signals, StopRequest, Stopper};
 use crate::lifecycle::supervisor::Supervisor;
-use crate::lifecycle::{shutdown, systemd};
+use crate::lifecycle::{memory_guard, systemd};
+use crate::ops::lock::DataDirLock;
 use crate::state::AppState;
 
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// During a hand-over, how long keep-alive connections may stay for one more request (answered with
+/// `Connection: close`) before the idle ones are closed; at most `server.shutdown_grace_ms`.
+const HANDOVER_LINGER: Duration = Duration::from_secs(5);
+
+/// What `main` takes before any thread starts: the inherited socket, and how to start this program
+/// again for a hand-over.
+pub struct Start {
+    pub inherited: Inherited,
+    pub exec: Exec,
+}
+
+impl Start {
+    /// Nothing inherited; a hand-over re-runs this executable with these arguments.
+    pub fn plain() -> Self {
+        Start { inherited: Inherited::none(), exec: Exec::capture() }
+    }
+}
+
+/// How a server ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// SIGTERM or SIGINT: drained and stopped (exit 0).
+    Stopped,
+    /// A successor serves now; this process drained and stopped (exit 0).
+    HandedOver,
+    /// The memory guard stopped it (exit 1, for the supervisor to restart it).
+    MemoryLimit,
+}
+
+/// Why the serving loop ended.
+enum Ending {
+    Stop(Outcome),
+    HandOver(handover::Successor),
+}
+
+pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
+    // First of all: SIGUSR2's default action would kill a server that is still starting.
+    let mut signals = Signals::install().context("cannot install signal handlers")?;
+    let Start { inherited, exec } = start;
+    for warning in &inherited.warnings {
+        tracing::warn!("{warning}");
+    }
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    // One server per data directory; `backup restore` checks the same lock.
-    let _lock = crate::ops::lock::lock_data_dir(&data_dir)
-        .with_context(|| format!("the data directory {} is in use", data_dir.display()))?;
+    // One server per data directory; `backup restore` checks the same lock. A hand-over successor
+    // shares its predecessor's (see lifecycle/handover.rs).
+    let mut lock = take_lock(&data_dir, inherited.handover.is_some())?;
     let (admin_token, origin) = auth::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
     let tokens = TokenSet::new(&admin_token, &config.auth);
 
     let store = open_store(&config, &data_dir)?;
-    let cancel = CancellationToken::new();
-    let supervisor = Supervisor::new(cancel.clone());
+    let supervisor = Supervisor::new(CancellationToken::new());
     let state = AppState::new(config, tokens, supervisor.clone(), store);
     restore_fleet(&state).await?;
     start_ai(&state)?;
@@ -39,44 +86,177 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     crate::budget::start(&state);
     crate::alerts::service::start(&state).await.context("cannot load alert rules and channels")?;
     crate::http::ws::hub::start(&state);
+    // Kept for the whole run, so the stop channel never closes.
+    let (stopper, mut stop_requests) = Stopper::new();
+    memory_guard::start(&state, stopper.clone());
     let app = crate::http::router(&state);
 
-    let addr = SocketAddr::new(state.config.server.host, state.config.server.port);
-    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let (listener, socket) = match inherited.listener {
+        Some(l) => (l, inherited.origin),
+        None => {
+            let addr = SocketAddr::new(state.config.server.host, state.config.server.port);
+            let l = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+            (l, Origin::Bound)
+        }
+    };
     let local = listener.local_addr()?;
     let workers = match state.config.server.workers {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         n => n,
     };
-    let server =
-        crate::http::workers::spawn(listener, workers, state.config.server.max_connections, app, cancel.clone())
-            .context("cannot start HTTP workers")?;
+    let stop = workers::Stop::default();
+    let server = workers::spawn(&listener, workers, state.connections.clone(), app, stop.clone())
+        .context("cannot start HTTP workers")?;
     // Ready before saying so: whoever waits for the "listening" line may probe readiness at once.
     // READY=1 goes first: the watchdog pings only once started, and systemd expects READY first.
     systemd::notify_ready();
     state.health.mark_started();
-    tracing::info!(addr = %local, workers, version = env!("CARGO_PKG_VERSION"), "listening");
+    let pid = std::process::id();
+    tracing::info!(addr = %local, socket = socket.as_str(), pid, workers, version = env!("CARGO_PKG_VERSION"), "listening");
     announce_token(&origin, &admin_token, local);
 
-    shutdown::on_signal(cancel.clone()).await;
-    systemd::notify_stopping();
+    let mut predecessor = inherited.handover;
+    let mut pending = None;
+    let handover_deadline = Duration::from_millis(state.config.server.handover_timeout_ms);
+    let ending = loop {
+        tokio::select! {
+            signal = signals.recv() => match signal {
+                Signal::Stop(name) => {
+                    tracing::info!(signal = name, "shutting down");
+                    break Ending::Stop(Outcome::Stopped);
+                }
+                Signal::Handover if pending.is_some() => tracing::warn!("SIGUSR2 ignored: a hand-over is already under way"),
+                Signal::Handover => match lock.share() {
+                    Ok(lock) => {
+                        tracing::info!(path = %exec.path.display(), "SIGUSR2 received; starting a successor");
+                        let inherit = Inheritance { listener: &listener, lock };
+                        pending = Some(Box::pin(handover::start(&exec, inherit, handover_deadline)));
+                    }
+                    Err(e) => tracing::error!(error = %e, "hand-over failed: cannot share the data directory lock; this process keeps serving"),
+                },
+            },
+            result = poll_pending(&mut pending) => {
+                pending = None;
+                match result {
+                    Ok(successor) => break Ending::HandOver(successor),
+                    Err(e) => {
+                        tracing::error!(error = %e, "hand-over failed; this process keeps serving");
+                        systemd::notify_status(&format!("hand-over failed at {}: {e}", crate::clock::now_rfc3339()));
+                    }
+                }
+            }
+            _ = wait_ready(&state), if predecessor.is_some() => {
+                if let Some(channel) = predecessor.take() {
+                    match handover::report_ready(channel) {
+                        Ok(()) => tracing::info!("told the predecessor we are ready"),
+                        Err(e) => tracing::error!(error = %e, "cannot tell the predecessor we are ready; it will stop us"),
+                    }
+                }
+            }
+            Some(request) = stop_requests.recv() => match request {
+                StopRequest::MemoryLimit => break Ending::Stop(Outcome::MemoryLimit),
+            },
+        }
+    };
+    // A hand-over still under way when a stop came: dropping it stops the half-started successor.
+    drop(pending);
+    drop(stopper);
 
     let grace = Duration::from_millis(state.config.server.shutdown_grace_ms);
+    let outcome = match ending {
+        Ending::Stop(outcome) => {
+            systemd::notify_stopping();
+            // Connections and jobs together; WebSocket sessions watch the jobs' token.
+            stop.all();
+            supervisor.token().cancel();
+            finish_requests(server, grace).await;
+            if !supervisor.shutdown(grace).await {
+                tracing::warn!("some background jobs did not stop within the grace period");
+            }
+            // Last: everything acknowledged or queued reaches the disk before exit.
+            if let Err(e) = state.store.close().await {
+                tracing::error!(error = %e, "closing the store failed");
+            }
+            outcome
+        }
+        Ending::HandOver(successor) => {
+            let successor = successor.release();
+            // No STOPPING=1 from here on: systemd would take it for the service's, now the successor's.
+            systemd::notify_main_pid(successor);
+            if let Err(e) = lock.set_holder(successor) {
+                tracing::warn!(error = %e, "cannot record the successor's pid in the lock file");
+            }
+            tracing::info!(successor, "the successor is ready; handing over");
+            hand_over(&state, &stop, &supervisor, server, grace).await;
+            // The successor has the database open and goes on writing; it checkpoints when it closes.
+            if let Err(e) = state.store.close_shared().await {
+                tracing::error!(error = %e, "closing the store failed");
+            }
+            Outcome::HandedOver
+        }
+    };
+    // The lock goes last (a successor keeps holding it through its own handle).
+    drop(lock);
+    tracing::info!(?outcome, "stopped");
+    Ok(outcome)
+}
+
+/// Stops taking connections and lets the successor have them, without failing a request: stop
+/// accepting (the successor accepts from the same socket), stop the jobs and WebSocket sessions
+/// (clients reconnect, to the successor), answer each keep-alive connection's next request with
+/// `Connection: close`, then close what is left and let in-flight requests finish.
+async fn hand_over(state: &AppState, stop: &workers::Stop, supervisor: &Supervisor, server: Workers, grace: Duration) {
+    state.draining.store(true, Ordering::Relaxed);
+    stop.accepting.cancel();
+    if !supervisor.shutdown(grace).await {
+        tracing::warn!("some background jobs did not stop within the grace period");
+    }
+    let deadline = Instant::now() + grace.min(HANDOVER_LINGER);
+    while state.open_connections() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let open = state.open_connections();
+    if open > 0 {
+        tracing::info!(open, "closing idle connections");
+    }
+    stop.serving.cancel();
+    finish_requests(server, grace).await;
+}
+
+async fn finish_requests(server: Workers, grace: Duration) {
     if server.join(grace).await {
         tracing::info!("in-flight requests finished");
     } else {
         let grace_ms = grace.as_millis() as u64;
         tracing::warn!(grace_ms, "requests still in flight after the grace period; closing them");
     }
-    if !supervisor.shutdown(grace).await {
-        tracing::warn!("some background jobs did not stop within the grace period");
+}
+
+/// The pending hand-over's result, or never when there is none.
+async fn poll_pending<F: Future + Unpin>(pending: &mut Option<F>) -> F::Output {
+    match pending {
+        Some(f) => f.await,
+        None => std::future::pending().await,
     }
-    // Last: everything acknowledged or queued reaches the disk before exit.
-    if let Err(e) = state.store.close().await {
-        tracing::error!(error = %e, "closing the store failed");
+}
+
+/// Resolves once every critical health check passes (a successor reports ready only then).
+async fn wait_ready(state: &AppState) {
+    while !state.health.ready() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tracing::info!("stopped");
-    Ok(())
+}
+
+/// This directory's lock: taken, or adopted from the predecessor, whose lock file is our standard
+/// input (see lifecycle/handover.rs).
+fn take_lock(data_dir: &Path, successor: bool) -> anyhow::Result<DataDirLock> {
+    if successor {
+        let file = std::io::stdin().as_fd().try_clone_to_owned().map(std::fs::File::from)?;
+        return DataDirLock::adopt(data_dir, file)
+            .context("cannot take over the data directory lock from the predecessor");
+    }
+    crate::ops::lock::lock_data_dir(data_dir)
+        .with_context(|| format!("the data directory {} is in use", data_dir.display()))
 }
 
 /// The AI gateway: remote engines from `[ai]` and the environment, then the local engine, which

@@ -1,5 +1,6 @@
 //! The one shared application state handed to every handler and middleware.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -56,6 +57,11 @@ pub struct Shared {
     pub openapi_json: OnceLock<String>,
     /// Prefix of generated request ids, random per process so ids from two runs do not collide.
     pub request_id_prefix: String,
+    /// Open TCP connections, across every HTTP worker (`server.max_connections` permits).
+    pub connections: Arc<tokio::sync::Semaphore>,
+    /// Set while handing over to a successor: responses carry `Connection: close`, so keep-alive
+    /// clients reconnect (to the successor) after their current request instead of being cut off.
+    pub draining: AtomicBool,
 }
 
 impl std::ops::Deref for AppState {
@@ -67,6 +73,15 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// A reference that does not keep the state alive (for components the state itself holds).
+    /// Open TCP connections right now.
+    pub fn open_connections(&self) -> usize {
+        self.config.server.max_connections.saturating_sub(self.connections.available_permits())
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
     pub fn downgrade(&self) -> std::sync::Weak<Shared> {
         Arc::downgrade(&self.0)
     }
@@ -89,6 +104,7 @@ impl AppState {
         let mcp = crate::mcp::Mcp::new(&config);
         let memory = ProcessMemory::default();
         memory.refresh();
+        let config_max_connections = config.server.max_connections;
         let state = Self(Arc::new(Shared {
             config,
             tokens,
@@ -113,6 +129,8 @@ impl AppState {
             endpoints: OnceLock::new(),
             openapi_json: OnceLock::new(),
             request_id_prefix: hex::encode(prefix),
+            connections: Arc::new(tokio::sync::Semaphore::new(config_max_connections)),
+            draining: AtomicBool::new(false),
         }));
         let weak = Arc::downgrade(&state.0);
         state.exporter.with_registry(|r| {

@@ -39,7 +39,9 @@ fn install_print_has_every_directive_and_touches_nothing() {
     let text = stdout(&out);
     for directive in [
         "Type=notify",
+        "NotifyAccess=all",
         "WatchdogSec=30",
+        "ExecReload=/bin/kill -USR2 $MAINPID",
         "Restart=always",
         "RestartSec=2",
         "RestartSteps=5",
@@ -207,7 +209,7 @@ fn free_port() -> u16 {
 }
 
 fn pid_alive(pid: &str) -> bool {
-    Command::new("kill").args(["-0", pid]).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success())
+    pid.parse().is_ok_and(common::pid_running)
 }
 
 /// Stops the server the deploy script left running, whatever the test's outcome.
@@ -272,22 +274,29 @@ fn deploy_script_switches_releases_and_rolls_back_a_broken_one() {
     let first = std::fs::read_link(root.join("current")).unwrap();
     let first_pid = std::fs::read_to_string(root.join("openmanager.pid")).unwrap();
 
+    // The running server hands over to the broken release, which exits: it keeps serving.
     let out = deploy(&broken);
     assert!(!out.status.success(), "a release that never gets healthy fails the deploy");
-    assert!(stderr(&out).contains("rolled back"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("keeps serving") && stderr(&out).contains("rolled back"), "{}", stderr(&out));
     assert_eq!(std::fs::read_link(root.join("current")).unwrap(), first, "current points back at the good release");
     let pid = std::fs::read_to_string(root.join("openmanager.pid")).unwrap();
-    assert_ne!(pid, first_pid, "the good release was started again");
+    assert_eq!(pid, first_pid, "the good server was never stopped");
     assert!(pid_alive(pid.trim()));
     assert_eq!(http_status(port, "/api/health"), Some(200));
     let releases = std::fs::read_dir(root.join("releases")).unwrap().count();
     assert_eq!(releases, 1, "the broken release is removed");
 
-    // A good release replaces the running one (stopped with SIGTERM) and old releases are pruned.
+    // A good release takes over from the running one (SIGUSR2) and old releases are pruned.
     let out = deploy_keep(&good, "1");
     assert!(out.status.success());
+    assert!(stderr(&out).contains("took over"), "{}", stderr(&out));
     assert_ne!(std::fs::read_link(root.join("current")).unwrap(), first);
-    assert!(!pid_alive(pid.trim()), "the previous server was stopped");
+    assert!(!pid_alive(pid.trim()), "the previous server handed over and exited");
+    let new_pid = std::fs::read_to_string(root.join("openmanager.pid")).unwrap();
+    assert_ne!(new_pid, pid);
+    assert!(pid_alive(new_pid.trim()));
     assert_eq!(http_status(port, "/api/health"), Some(200));
     assert_eq!(std::fs::read_dir(root.join("releases")).unwrap().count(), 1, "pruned to KEEP_RELEASES");
+    let log = std::fs::read_to_string(root.join("openmanager.log")).unwrap();
+    assert!(log.contains(&format!("{}/openmanager", root.join("current").display())), "re-executed through `current`");
 }

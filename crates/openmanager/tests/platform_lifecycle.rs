@@ -120,3 +120,57 @@ async fn one_server_per_data_directory() {
     std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("in use"), "{err}");
 }
+
+#[test]
+fn memory_guard_stops_gracefully_with_a_non_zero_exit() {
+    // No harness start: with a 1 MiB limit the server may stop before a test could see it ready.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nhost = \"127.0.0.1\"\nport = 0\ndata_dir = \"{}\"\n[memory]\ncheck_interval_ms = 50\nchecks = 3\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut child = common::command()
+        .arg("--config")
+        .arg(&config)
+        .env("OPENMANAGER_MAX_MEMORY_MB", "1")
+        .env("OPENMANAGER_ADMIN_TOKEN", common::ADMIN_TOKEN)
+        .env("OPENMANAGER_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    // Reading to the end returns once the process exits (it is the pipe's only writer).
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the memory guard did not stop the server");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let logs = reader.join().unwrap();
+    assert_eq!(status.code(), Some(1), "{logs}");
+    let line = logs.lines().find(|l| l.contains("memory limit exceeded")).unwrap_or_else(|| panic!("{logs}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["level"], "ERROR");
+    assert_eq!(v["fields"]["limit_mb"], 1);
+    assert_eq!(v["fields"]["checks"], 3);
+    assert!(v["fields"]["rss_mb"].as_u64().unwrap() >= 1, "{line}");
+    assert!(v["fields"]["anon_mb"].is_u64() && v["fields"]["open_connections"].is_u64(), "{line}");
+    // Graceful: the same shutdown as SIGTERM, store closed, then the non-zero exit.
+    assert!(logs.contains(r#""outcome":"MemoryLimit""#), "{logs}");
+}

@@ -290,8 +290,19 @@ impl Store {
     /// Flush everything queued, checkpoint, and join the writer thread. Later calls on any clone
     /// return [`Error::Closed`].
     pub async fn close(&self) -> Result<()> {
+        self.close_with(true).await
+    }
+
+    /// Like [`Store::close`] but without the final checkpoint, for when another process (a server's
+    /// hand-over successor) has the database open and goes on writing: the checkpoint would wait
+    /// for it, and the last process to close checkpoints anyway.
+    pub async fn close_shared(&self) -> Result<()> {
+        self.close_with(false).await
+    }
+
+    async fn close_with(&self, checkpoint: bool) -> Result<()> {
         let (ack, rx) = oneshot::channel();
-        if self.inner.tx.send_async(Command::Shutdown { ack }).await.is_ok() {
+        if self.inner.tx.send_async(Command::Shutdown { ack, checkpoint }).await.is_ok() {
             // An Err here means the writer already stopped (another clone closed it).
             let _ = rx.await;
         }

@@ -44,9 +44,11 @@ pub(crate) enum Command {
         key: String,
         ack: Ack<bool>,
     },
-    /// Finish everything queued before it, checkpoint, close the connection, then ack.
+    /// Finish everything queued before it, checkpoint (unless another process keeps the file open
+    /// and will do it), close the connection, then ack.
     Shutdown {
         ack: oneshot::Sender<()>,
+        checkpoint: bool,
     },
 }
 
@@ -72,20 +74,21 @@ impl Writer {
                 other => Some(other),
             };
             if let Some(cmd) = next
-                && let Some(done) = self.handle(cmd)
+                && let Some((done, checkpoint)) = self.handle(cmd)
             {
-                self.close();
+                self.close(checkpoint);
                 let _ = done.send(());
                 return;
             }
         }
         // Every sender dropped without `close`: nothing can be pending, just close cleanly.
-        self.close();
+        self.close(true);
     }
 
-    fn close(self) {
-        // Fold the WAL into the main file so a backup/copy of the .db alone is complete.
-        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+    fn close(self, checkpoint: bool) {
+        // Fold the WAL into the main file so a backup/copy of the .db alone is complete. Not when
+        // another process has the database open: TRUNCATE would wait for its readers and writer.
+        if checkpoint && let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
             tracing::warn!(error = %e, "store: final checkpoint failed");
         }
         if let Err((_, e)) = self.conn.close() {
@@ -151,8 +154,9 @@ impl Writer {
         deferred
     }
 
-    /// Handle a non-batched command. Returns the shutdown acknowledgement when asked to stop.
-    fn handle(&mut self, cmd: Command) -> Option<oneshot::Sender<()>> {
+    /// Handle a non-batched command. Returns the shutdown acknowledgement (and whether to
+    /// checkpoint) when asked to stop.
+    fn handle(&mut self, cmd: Command) -> Option<(oneshot::Sender<()>, bool)> {
         match cmd {
             // Writes are batched by `run`; this arm only keeps the match exhaustive.
             Command::Write { samples, ack } => self.write_batch_single(samples, ack),
@@ -184,7 +188,7 @@ impl Writer {
                 let r = self.in_tx(|w| crate::kv::delete(&w.conn, &key));
                 let _ = ack.send(r);
             }
-            Command::Shutdown { ack } => return Some(ack),
+            Command::Shutdown { ack, checkpoint } => return Some((ack, checkpoint)),
         }
         None
     }

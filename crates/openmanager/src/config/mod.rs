@@ -43,6 +43,26 @@ pub struct Config {
     pub budget: BudgetConfig,
     /// The MCP server at `/api/mcp` and `/mcp`.
     pub mcp: McpConfig,
+    pub memory: MemoryConfig,
+}
+
+/// The memory guard: a graceful restart before the kernel's OOM killer (or systemd's `MemoryMax=`)
+/// has to step in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryConfig {
+    /// Resident memory limit in MiB (`OPENMANAGER_MAX_MEMORY_MB`); 0 turns the guard off.
+    pub max_mb: u64,
+    /// How often resident memory is read.
+    pub check_interval_ms: u64,
+    /// Consecutive checks above the limit before the server stops (a short peak is tolerated).
+    pub checks: u32,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self { max_mb: 800, check_interval_ms: 5000, checks: 3 }
+    }
 }
 
 /// Scheduled online backups of the store into `<data_dir>/backups`.
@@ -149,6 +169,9 @@ pub struct ServerConfig {
     /// Threads serving HTTP, each with its own event loop; 0 means one per CPU.
     pub workers: usize,
     pub shutdown_grace_ms: u64,
+    /// On SIGUSR2, how long the new process may take to become ready before it is killed and this
+    /// one keeps serving.
+    pub handover_timeout_ms: u64,
     /// Serve `/metrics` without a token (for a Prometheus on a private network).
     pub public_metrics: bool,
 }
@@ -169,6 +192,7 @@ impl Default for ServerConfig {
             max_ws_connections: 2000,
             ws_interval_ms: 1000,
             shutdown_grace_ms: 10_000,
+            handover_timeout_ms: 30_000,
             public_metrics: false,
         }
     }
@@ -334,6 +358,15 @@ impl Config {
         }
         for (key, reason) in self.ai.validate() {
             bad(&key, reason);
+        }
+        if !(100..=600_000).contains(&self.server.handover_timeout_ms) {
+            bad("server.handover_timeout_ms", "must be 100-600000".into());
+        }
+        if !(10..=3_600_000).contains(&self.memory.check_interval_ms) {
+            bad("memory.check_interval_ms", "must be 10-3600000".into());
+        }
+        if !(1..=1000).contains(&self.memory.checks) {
+            bad("memory.checks", "must be 1-1000".into());
         }
         if self.log.max_files == 0 || self.log.max_file_mb == 0 {
             bad("log", "max_files and max_file_mb must be positive".into());

@@ -24,11 +24,12 @@ const NAMED_VARS: &[(&str, &str)] = &[
     ("OPENMANAGER_RATE_LIMIT_PER_MINUTE", "rate_limit.per_minute"),
     ("OPENMANAGER_LOG", "log.filter"),
     ("OPENMANAGER_LOG_FORMAT", "log.format"),
+    ("OPENMANAGER_MAX_MEMORY_MB", "memory.max_mb"),
 ];
 
-/// `OPENMANAGER_*` variables that are not configuration keys (they choose the file, or belong to
-/// tools that wrap the binary).
-const NOT_KEYS: &[&str] = &["OPENMANAGER_CONFIG"];
+/// `OPENMANAGER_*` variables that are not configuration keys (they choose the file, or are set by a
+/// predecessor for its hand-over successor).
+const NOT_KEYS: &[&str] = &["OPENMANAGER_CONFIG", crate::lifecycle::listener::HANDOVER_FROM_VAR];
 
 /// Values given on the command line; they win over everything else.
 #[derive(Debug, Default, Clone)]
@@ -268,6 +269,9 @@ mod tests {
         let c = load_from(&Flags::default(), e).unwrap().config;
         assert_eq!(c.rate_limit.burst, 7);
         assert_eq!(c.server.allowed_origins, vec!["https://a.example", "http://localhost:3000"]);
+        // The memory limit's own name; the hand-over marker is not a key (and not an error).
+        let e = env(&[("OPENMANAGER_MAX_MEMORY_MB", "0"), ("OPENMANAGER_HANDOVER_FROM", "1")]);
+        assert_eq!(load_from(&Flags::default(), e).unwrap().config.memory.max_mb, 0);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! A TCP listener that holds at most `max` connections: at the limit it stops accepting (new
-//! connections wait in the kernel's backlog) instead of taking memory for each.
+//! connections wait in the kernel's backlog) instead of taking memory for each. It also stops
+//! accepting for good when asked (a hand-over: the successor accepts from the same socket), without
+//! closing the connections it has.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,16 +12,19 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 pub struct BoundedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    stop_accepting: CancellationToken,
 }
 
 impl BoundedListener {
-    /// `permits` is shared by every worker's listener, so the bound is for the whole process.
-    pub fn new(inner: TcpListener, permits: Arc<Semaphore>) -> Self {
-        Self { inner, permits }
+    /// `permits` is shared by every worker's listener, so the bound is for the whole process. Once
+    /// `stop_accepting` fires, `accept` never returns again; connections already open carry on.
+    pub fn new(inner: TcpListener, permits: Arc<Semaphore>, stop_accepting: CancellationToken) -> Self {
+        Self { inner, permits, stop_accepting }
     }
 }
 
@@ -34,6 +39,22 @@ impl axum::serve::Listener for BoundedListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let stop = self.stop_accepting.clone();
+        tokio::select! {
+            // Biased: a connection is never taken from the queue after the stop.
+            biased;
+            _ = stop.cancelled() => std::future::pending().await,
+            accepted = self.accept_bounded() => accepted,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+impl BoundedListener {
+    async fn accept_bounded(&mut self) -> (BoundedStream, SocketAddr) {
         loop {
             // The semaphore is never closed, so acquiring only waits.
             let Ok(permit) = self.permits.clone().acquire_owned().await else { continue };
@@ -50,10 +71,6 @@ impl axum::serve::Listener for BoundedListener {
                 }
             }
         }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
     }
 }
 

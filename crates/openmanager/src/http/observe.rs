@@ -69,6 +69,12 @@ pub async fn observe(
         tracing::debug!(request_id = rid, %method, path = uri.path(), status = status.as_u16(), ms, "request");
     }
     res.headers_mut().insert(X_REQUEST_ID, id);
+    // Handing over: this connection's next request should go to the successor. hyper closes the
+    // connection after a response that says so, and the client knows not to reuse it, which a
+    // keep-alive connection closed while idle cannot promise. Not on a WebSocket upgrade.
+    if state.is_draining() && status != StatusCode::SWITCHING_PROTOCOLS {
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     record(&state, method_label(&method), route, status, elapsed);
     res
 }

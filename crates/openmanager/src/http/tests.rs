@@ -163,7 +163,8 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let addr = listener.local_addr().unwrap();
     let cancel = CancellationToken::new();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
-    let server = tokio::spawn(super::workers::serve(listener, permits, app, cancel.clone().cancelled_owned()));
+    let listener = super::listener::BoundedListener::new(listener, permits, CancellationToken::new());
+    let server = tokio::spawn(super::workers::serve(listener, app, cancel.clone().cancelled_owned()));
     ai::install_tls_provider();
     let request = tokio::spawn(async move { reqwest::get(format!("http://{addr}/work")).await?.text().await });
     started_rx.await.unwrap();

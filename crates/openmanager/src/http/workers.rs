@@ -19,27 +19,44 @@ pub struct Workers {
     handles: Vec<std::thread::JoinHandle<()>>,
 }
 
-/// Starts `count` serving threads on `listener` (already bound). They stop accepting when `cancel`
-/// fires and finish when their in-flight requests have.
+/// How serving stops: first `accepting` (no new connections; a hand-over stops here first and lets
+/// keep-alive clients finish), then `serving` (idle connections close, in-flight requests finish).
+#[derive(Clone, Default)]
+pub struct Stop {
+    pub accepting: CancellationToken,
+    pub serving: CancellationToken,
+}
+
+impl Stop {
+    /// Both at once: a plain shutdown.
+    pub fn all(&self) {
+        self.accepting.cancel();
+        self.serving.cancel();
+    }
+}
+
+/// Starts `count` serving threads on `listener` (bound or inherited; the caller keeps its own handle).
+/// `permits` bounds open connections across them. They stop as `stop` says and finish when their
+/// in-flight requests have.
 pub fn spawn(
-    listener: std::net::TcpListener,
+    listener: &std::net::TcpListener,
     count: usize,
-    max_connections: usize,
+    permits: Arc<Semaphore>,
     app: Router,
-    cancel: CancellationToken,
+    stop: Stop,
 ) -> std::io::Result<Workers> {
     listener.set_nonblocking(true)?;
-    let permits = Arc::new(Semaphore::new(max_connections));
     let mut handles = Vec::with_capacity(count);
     for i in 0..count.max(1) {
         let socket = listener.try_clone()?;
-        let (app, cancel, permits) = (app.clone(), cancel.clone(), permits.clone());
+        let (app, stop, permits) = (app.clone(), stop.clone(), permits.clone());
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let handle = std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
             runtime.block_on(async move {
                 match tokio::net::TcpListener::from_std(socket) {
                     Ok(l) => {
-                        if let Err(e) = serve(l, permits, app, cancel.cancelled_owned()).await {
+                        let listener = BoundedListener::new(l, permits, stop.accepting);
+                        if let Err(e) = serve(listener, app, stop.serving.cancelled_owned()).await {
                             tracing::error!(error = %e, "HTTP worker stopped with an error");
                         }
                     }
@@ -67,15 +84,14 @@ impl Workers {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting and lets in-flight
-/// requests finish (the caller bounds how long). `permits` bounds open connections across workers.
+/// requests finish (the caller bounds how long).
 pub async fn serve(
-    listener: tokio::net::TcpListener,
-    permits: Arc<Semaphore>,
+    listener: BoundedListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // `tap_io` only so that axum's `ConnectInfo<SocketAddr>` applies to our listener type.
-    let listener = BoundedListener::new(listener, permits).tap_io(|_| {});
+    let listener = listener.tap_io(|_| {});
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

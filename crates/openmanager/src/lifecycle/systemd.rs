@@ -17,6 +17,19 @@ pub fn notify_stopping() {
     send(&[sd_notify::NotifyState::Stopping]);
 }
 
+/// Tells systemd that `pid` (our hand-over successor) is the service's main process now. Accepted
+/// because we are still the main process when we send it; after it, systemd watches `pid` (its
+/// exit, its watchdog pings), and our own exit is that of a helper.
+pub fn notify_main_pid(pid: u32) {
+    let status = format!("serving (pid {pid}, handed over)");
+    send(&[sd_notify::NotifyState::MainPid(pid), sd_notify::NotifyState::Status(&status)]);
+}
+
+/// A status line for `systemctl status` (and for `deploy.sh`, which reads it after a reload).
+pub fn notify_status(text: &str) {
+    send(&[sd_notify::NotifyState::Status(text)]);
+}
+
 fn send(states: &[sd_notify::NotifyState]) {
     if std::env::var_os("NOTIFY_SOCKET").is_none() {
         return;

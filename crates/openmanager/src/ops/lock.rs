@@ -4,6 +4,10 @@
 //! so the two can never overlap. `flock` (not a pid file) because the kernel drops it when the
 //! holder dies, even by SIGKILL or OOM kill, so a crash never leaves a stale lock behind. Taken
 //! through `std::fs::File::try_lock` (flock on Linux): no unsafe code and no extra crate.
+//!
+//! A hand-over passes the lock on without letting it lapse: an `flock` belongs to the open file, not
+//! the process, so the successor gets a handle on the same open file ([`DataDirLock::share`], adopted
+//! with [`DataDirLock::adopt`]) and the lock stays held until the last of the two processes exits.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -17,19 +21,65 @@ pub const LOCK_FILE: &str = "openmanager.lock";
 pub struct DataDirLock {
     file: File,
     path: PathBuf,
+    /// False once another process shares the lock (a successor, or the predecessor we adopted it
+    /// from): unlocking would release it for both. Closing our handle then leaves it to the other.
+    unlock_on_drop: bool,
 }
 
 impl DataDirLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// A second handle on the locked open file, for a successor: whoever holds any handle holds the
+    /// lock. From now on dropping `self` does not unlock.
+    pub fn share(&mut self) -> io::Result<File> {
+        let file = self.file.try_clone()?;
+        self.unlock_on_drop = false;
+        Ok(file)
+    }
+
+    /// Takes a lock handed over by a predecessor (`file` came from its [`DataDirLock::share`]).
+    /// Checks that `file` is this directory's lock file and that it holds the lock: `try_lock` on an
+    /// open file that already holds it succeeds, and fails if someone else holds it.
+    pub fn adopt(dir: &Path, file: File) -> io::Result<DataDirLock> {
+        let path = dir.join(LOCK_FILE);
+        let ours = std::fs::metadata(&path)?;
+        let theirs = file.metadata()?;
+        use std::os::unix::fs::MetadataExt;
+        if (ours.dev(), ours.ino()) != (theirs.dev(), theirs.ino()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("the inherited file is not {}", path.display()),
+            ));
+        }
+        match file.try_lock() {
+            Ok(()) => Ok(DataDirLock { file, path, unlock_on_drop: false }),
+            Err(TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("the inherited handle on {} does not hold the lock", path.display()),
+            )),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// Records `pid` as the holder (a hint for messages and scripts, as at creation).
+    pub fn set_holder(&self, pid: u32) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let text = format!("{pid}\n");
+        self.file.set_len(0)?;
+        self.file.write_all_at(text.as_bytes(), 0)
+    }
 }
 
 impl Drop for DataDirLock {
     fn drop(&mut self) {
         // Closing the file releases the lock anyway; unlocking first makes the release immediate
-        // even if a duplicated descriptor (a child process) still has the file open.
-        let _ = self.file.unlock();
+        // even if a forked child still has the descriptor open. Not when the lock is shared on
+        // purpose with a successor or predecessor: it would release theirs too.
+        if self.unlock_on_drop {
+            let _ = self.file.unlock();
+        }
     }
 }
 
@@ -58,7 +108,7 @@ pub fn lock_data_dir(dir: &Path) -> io::Result<DataDirLock> {
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
     writeln!(file, "{}", std::process::id())?;
-    Ok(DataDirLock { file, path })
+    Ok(DataDirLock { file, path, unlock_on_drop: true })
 }
 
 #[cfg(test)]
@@ -75,5 +125,30 @@ mod tests {
         drop(first);
         let again = lock_data_dir(dir.path()).unwrap();
         assert_eq!(again.path(), dir.path().join(LOCK_FILE));
+    }
+
+    #[test]
+    fn a_shared_lock_is_adopted_and_outlives_the_first_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = lock_data_dir(dir.path()).unwrap();
+        let handle = first.share().unwrap();
+        let second = DataDirLock::adopt(dir.path(), handle).unwrap();
+        second.set_holder(4242).unwrap();
+        drop(first);
+        // Still held through the adopted handle; the pid hint names the new holder.
+        let err = lock_data_dir(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("by pid 4242"), "{err}");
+        drop(second);
+        lock_data_dir(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn adopting_a_file_that_does_not_hold_the_lock_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let _holder = lock_data_dir(dir.path()).unwrap();
+        let stranger = File::open(dir.path().join(LOCK_FILE)).unwrap();
+        assert_eq!(DataDirLock::adopt(dir.path(), stranger).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        let other = tempfile::tempfile().unwrap();
+        assert_eq!(DataDirLock::adopt(dir.path(), other).unwrap_err().kind(), io::ErrorKind::InvalidInput);
     }
 }

@@ -23,6 +23,8 @@ pub struct RequestStats {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationMetrics {
+    /// The serving process (it changes when a `SIGUSR2` hand-over completes).
+    pub pid: u32,
     /// Seconds since start.
     pub uptime: f64,
     pub requests: u64,
@@ -85,6 +87,7 @@ impl RequestStats {
         };
         let ms = |micros: u64| (micros as f64 / 1000.0 * 1000.0).round() / 1000.0;
         ApplicationMetrics {
+            pid: std::process::id(),
             uptime: uptime.as_secs_f64(),
             requests,
             errors: self.errors.load(Ordering::Relaxed),

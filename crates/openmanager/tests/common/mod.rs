@@ -24,22 +24,47 @@ pub fn binary() -> &'static str {
 /// `ALLOWED_ORIGINS` leaking in from the machine running the tests.
 pub fn command() -> Command {
     let mut cmd = Command::new(binary());
+    clean_env(&mut cmd);
+    cmd
+}
+
+/// Removes the variables the server reads (and systemd's) from `cmd`'s environment.
+pub fn clean_env(cmd: &mut Command) {
+    const SYSTEMD: [&str; 6] =
+        ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"];
     for (k, _) in std::env::vars() {
-        if k.starts_with("OPENMANAGER_") || ["PORT", "HOST", "ALLOWED_ORIGINS", "NOTIFY_SOCKET"].contains(&k.as_str()) {
+        if k.starts_with("OPENMANAGER_")
+            || ["PORT", "HOST", "ALLOWED_ORIGINS"].contains(&k.as_str())
+            || SYSTEMD.contains(&k.as_str())
+        {
             cmd.env_remove(k);
         }
     }
-    cmd
 }
 
 pub struct Builder {
     config: String,
+    server: String,
     env: Vec<(String, String)>,
     admin_token: bool,
     dir: Option<tempfile::TempDir>,
+    binary: Option<PathBuf>,
 }
 
 impl Builder {
+    /// Extra keys for the harness's `[server]` section, e.g. `handover_timeout_ms = 500`.
+    pub fn server(mut self, toml: &str) -> Self {
+        self.server.push_str(toml);
+        self.server.push('\n');
+        self
+    }
+
+    /// Run this file instead of the built binary (a copy a test may replace, as a deploy does).
+    pub fn binary(mut self, path: &std::path::Path) -> Self {
+        self.binary = Some(path.to_path_buf());
+        self
+    }
+
     /// Extra TOML appended to the harness config (sections other than `[server]` and `[auth]`, or
     /// use [`Builder::server`] for `[server]` keys).
     pub fn config(mut self, toml: &str) -> Self {
@@ -69,6 +94,7 @@ impl Builder {
         let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let data = dir.path().join("data");
         let mut toml = format!("[server]\nhost = \"127.0.0.1\"\nport = 0\ndata_dir = \"{}\"\n", data.display());
+        toml.push_str(&self.server);
         toml.push_str(&self.config);
         if self.admin_token && !self.config.contains("[auth]") {
             toml.push_str(&format!("\n[auth]\nadmin_token = \"{ADMIN_TOKEN}\"\n"));
@@ -76,7 +102,14 @@ impl Builder {
         let config = dir.path().join("config.toml");
         std::fs::write(&config, toml).unwrap();
 
-        let mut cmd = command();
+        let mut cmd = match &self.binary {
+            Some(path) => {
+                let mut cmd = Command::new(path);
+                clean_env(&mut cmd);
+                cmd
+            }
+            None => command(),
+        };
         cmd.arg("--config").arg(&config).env("OPENMANAGER_LOG_FORMAT", "json");
         if !self.env.iter().any(|(k, _)| k == "OPENMANAGER_LOG") {
             cmd.env("OPENMANAGER_LOG", "info");
@@ -106,7 +139,8 @@ impl Builder {
                 panic!("server did not report its address; logs:\n{}", logs.lock().unwrap().join("\n"));
             }
         };
-        let mut server = Server { child: Some(child), addr, dir, logs, token: String::new(), started };
+        let mut server =
+            Server { child: Some(child), addr, dir, logs, token: String::new(), started, successors: Vec::new() };
         server.token = if self.admin_token { ADMIN_TOKEN.to_string() } else { server.generated_token() };
         server.wait_ready();
         server
@@ -128,11 +162,20 @@ pub struct Server {
     logs: Arc<Mutex<Vec<String>>>,
     pub token: String,
     pub started: Instant,
+    /// Processes that took over from this one (SIGUSR2); killed on drop like the first.
+    successors: Vec<u32>,
 }
 
 impl Server {
     pub fn builder() -> Builder {
-        Builder { config: String::new(), env: Vec::new(), admin_token: true, dir: None }
+        Builder {
+            config: String::new(),
+            server: String::new(),
+            env: Vec::new(),
+            admin_token: true,
+            dir: None,
+            binary: None,
+        }
     }
 
     pub fn start() -> Server {
@@ -154,6 +197,41 @@ impl Server {
     /// All log lines so far.
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Waits (bounded) until a log line contains `text`; the successor of a hand-over logs to the
+    /// same stream.
+    pub fn wait_log(&self, text: &str) {
+        let deadline = Instant::now() + START_DEADLINE;
+        while !self.logs().contains(text) {
+            assert!(Instant::now() < deadline, "no log line with {text:?}; logs:\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The pid of every process that logged "listening" on this stream, in order.
+    pub fn listening_pids(&self) -> Vec<u32> {
+        listening_pids(&self.logs.lock().unwrap())
+    }
+
+    /// The pid of the process that took over from this one (its "listening" line, waited for with
+    /// a deadline), which is then also killed when this server is dropped.
+    pub fn successor(&mut self) -> u32 {
+        let first = self.pid();
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if let Some(&pid) = self.listening_pids().iter().rev().find(|&&p| p != first && p != 0) {
+                self.track(pid);
+                return pid;
+            }
+            assert!(Instant::now() < deadline, "no successor logged \"listening\"; logs:\n{}", self.logs());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Kills `pid` (a successor) when this server is dropped, whatever the test's outcome.
+    pub fn track(&mut self, pid: u32) {
+        self.successors.push(pid);
     }
 
     fn generated_token(&self) -> String {
@@ -231,6 +309,41 @@ impl Drop for Server {
             let _ = c.kill();
             let _ = c.wait();
         }
+        for pid in &self.successors {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+/// The `pid` field of every JSON "listening" line.
+pub fn listening_pids(lines: &[String]) -> Vec<u32> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "listening")
+        .filter_map(|v| v["fields"]["pid"].as_u64().map(|p| p as u32))
+        .collect()
+}
+
+/// True while `pid` runs. A process that is not our child is reaped by init (or nobody, in some
+/// containers), so a zombie counts as gone.
+pub fn pid_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses, which may itself contain spaces.
+        Ok(stat) => {
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()).is_some_and(|c| c != 'Z')
+        }
+        Err(_) => false,
+    }
+}
+
+/// Sends SIGTERM to `pid` (not our child) and waits, bounded, until it is gone.
+pub fn stop_pid(pid: u32) {
+    signal_pid(pid, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pid_running(pid) {
+        assert!(Instant::now() < deadline, "pid {pid} did not stop");
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
