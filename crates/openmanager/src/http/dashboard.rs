@@ -26,23 +26,19 @@ struct Assets;
 /// Endpoints the page only uses when the server has them, by the feature name the page reads. The
 /// page learns which exist from a `<meta>` tag instead of probing: a probe's 404 would be logged to
 /// the browser console as an error.
-const OPTIONAL: [(&str, &str); 6] = [
+const OPTIONAL: [(&str, &str); 5] = [
     ("alerts", "GET /api/alerts"),
     ("rules", "GET /api/alerts/rules"),
     ("silences", "GET /api/alerts/silences"),
     ("channels", "GET /api/notifications/channels"),
     ("budget", "GET /api/budget"),
-    ("analyze", "POST /api/ai/analyze"),
 ];
 
 const INDEX: &str = "index.html";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/index.html", get(index))
-        .route("/assets/{version}/{*path}", get(asset))
+    Router::new().route("/", get(index)).route("/index.html", get(index)).route("/assets/{version}/{*path}", get(asset))
 }
 
 /// The first 12 hex digits of a hash over every file's path and hash: changes whenever any file does.
@@ -77,9 +73,8 @@ async fn index(State(state): State<AppState>, method: Method, uri: Uri, headers:
     let endpoints = state.endpoints.get().map(Vec::as_slice).unwrap_or_default();
     let features: Vec<&str> =
         OPTIONAL.iter().filter(|(_, ep)| endpoints.iter().any(|e| e == ep)).map(|(name, _)| *name).collect();
-    let body = String::from_utf8_lossy(&file.data)
-        .replace("{{v}}", &version())
-        .replace("{{features}}", &features.join(" "));
+    let body =
+        String::from_utf8_lossy(&file.data).replace("{{v}}", &version()).replace("{{features}}", &features.join(" "));
     let etag = format!("W/\"{}\"", hex::encode(&Sha256::digest(body.as_bytes())[..8]));
     respond(&headers, "text/html; charset=utf-8", "no-cache", &etag, body.into_bytes())
 }
@@ -140,7 +135,13 @@ fn csp(headers: &HeaderMap) -> String {
     )
 }
 
-fn respond(headers: &HeaderMap, content_type: &'static str, cache: &'static str, etag: &str, body: Vec<u8>) -> Response {
+fn respond(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    cache: &'static str,
+    etag: &str,
+    body: Vec<u8>,
+) -> Response {
     let status = if not_modified(headers, etag) { StatusCode::NOT_MODIFIED } else { StatusCode::OK };
     let mut res = if status == StatusCode::OK { body.into_response() } else { status.into_response() };
     let h = res.headers_mut();
@@ -192,8 +193,8 @@ mod tests {
     #[test]
     fn the_page_and_its_assets_are_embedded() {
         assert!(Assets::get(INDEX).is_some());
-        let page = String::from_utf8_lossy(&Assets::get(INDEX).map(|f| f.data.into_owned()).unwrap_or_default())
-            .into_owned();
+        let page =
+            String::from_utf8_lossy(&Assets::get(INDEX).map(|f| f.data.into_owned()).unwrap_or_default()).into_owned();
         // Every asset the page names exists.
         for part in page.split("assets/{{v}}/").skip(1) {
             let name = part.split('"').next().unwrap_or_default();
