@@ -88,7 +88,9 @@ async function until(fn, what, ms = 30000) {
 
 before(async () => {
   base = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  // Local-network checks would block the WebSocket of a page whose document a test replaced (the mocked
+  // panels test); the real page never needs this.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-features=LocalNetworkAccessChecks'] });
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('console', (m) => {
@@ -235,6 +237,9 @@ test('sees an alert arrive (DASH_TEST_ALERTS=1)', { skip: !ALERTS && 'needs the 
   });
   const list = page.locator('[data-testid="alert-list"]');
   await list.waitFor({ state: 'visible' });
+  // The page calls only the endpoints the server lists in its OpenAPI document.
+  const features = (await page.getAttribute('meta[name="openmanager-features"]', 'content')).split(/\s+/);
+  assert.ok(['alerts', 'rules', 'silences', 'channels'].every((f) => features.includes(f)), `features: ${features}`);
   // A rule that fires at once on one server; the page must learn of it over the WebSocket, not by reloading.
   const rule = {
     name: 'browser-test-cpu',
@@ -262,6 +267,70 @@ test('sees an alert arrive (DASH_TEST_ALERTS=1)', { skip: !ALERTS && 'needs the 
     const id = created.body?.data?.id;
     if (id) await api(`/api/alerts/rules/${encodeURIComponent(id)}`, { method: 'DELETE' });
   }
+});
+
+test('alerts and budget light up with the API.md shapes (mocked responses, live alert injected)', async () => {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+  const p = await context.newPage();
+  const errors = [];
+  p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  p.on('pageerror', (e) => errors.push(e.message));
+  const at = (ms) => new Date(Date.now() + ms).toISOString();
+  const alert = (id, state, severity, server, value) => ({
+    id, ruleId: 'r-cpu', ruleName: 'CPU high', metric: 'cpu', op: '>', serverId: server, serverName: server, state, severity,
+    value, threshold: 90, startedAt: at(-600e3), firedAt: at(-540e3), resolvedAt: state === 'resolved' ? at(-60e3) : null,
+    acknowledged: false, acknowledgedAt: null, acknowledgedBy: null, topProcesses: [{ pid: 1, name: 'nginx', cpu: 55.2, memoryBytes: 1e9 }],
+    values: { cpu: value, memory: 40 }, channels: [],
+  });
+  const alerts = [alert('a1', 'firing', 'critical', 'web-01', 96.1), alert('a2', 'resolved', 'warning', 'db-master', 85)];
+  const ok = (data, extra = {}) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, data, ...extra, timestamp: at(0) }) });
+  // The page as a server with the alerts and budget API would render it.
+  await p.route((u) => u.pathname === '/', async (route) => {
+    const res = await route.fetch();
+    const body = (await res.text()).replace(/(name="openmanager-features" content=)"[^"]*"/, '$1"alerts rules silences channels budget"');
+    await route.fulfill({ response: res, body });
+  });
+  await p.route('**/api/alerts?*', (r) => r.fulfill(ok(alerts, { nextCursor: null })));
+  await p.route('**/api/alerts/a1/ack', (r) => r.fulfill(ok({ ...alerts[0], acknowledged: true, acknowledgedBy: 'admin', acknowledgedAt: at(0) })));
+  await p.route('**/api/alerts/rules', (r) => r.fulfill(ok([{ id: 'r-cpu', name: 'CPU high', metric: 'cpu', op: '>', threshold: 90, clearThreshold: 85, window: { kind: 'average', seconds: 60 }, forSeconds: 60, severity: 'critical', scope: { serverIds: [], types: [], sources: [] }, channels: ['c1'], repeatIntervalSeconds: 3600, enabled: true }])));
+  await p.route('**/api/alerts/silences', (r) => r.fulfill(ok([{ id: 's1', matchers: { ruleId: 'r-cpu', serverId: 'web-02' }, startsAt: at(0), endsAt: at(3600e3), comment: 'deploy', createdBy: 'admin' }])));
+  await p.route('**/api/notifications/channels', (r) => r.fulfill(ok([{ id: 'c1', kind: 'slack', name: 'ops slack', url: 'https://hooks.slack.com/***' }])));
+  await p.route('**/api/budget', (r) => r.fulfill(ok({
+    egress: { monthToDateBytes: 412e6, projectedBytes: 890e6, limitBytes: 1073741824, percent: 38.4 }, vmHours: { used: 640, limit: 744, percent: 86 },
+    disk: { usedBytes: 9.1e9, limitBytes: 30e9, percent: 30.3 }, cpu: { averagePercent: 7.5, sustainedPercent: 25, burstSeconds: 420 },
+    memory: { usedBytes: 310e6, totalBytes: 1e9, percent: 31 }, ai: [{ provider: 'google-ai', requestsToday: 180, dailyLimit: 250, remaining: 70, tokensToday: 51000 }],
+    month: { start: '2026-11-01T00:00:00Z', end: '2026-12-01T00:00:00Z' },
+  })));
+  // Keeps the page's WebSocket reachable, to hand it an `alert` message as the server would send it.
+  await p.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.lastSocket = this;
+      }
+    };
+  });
+  await p.goto(`${base}/?token=${TOKEN}#/alerts`);
+  const list = p.locator('[data-testid="alert-list"]');
+  await list.locator('[data-testid="alert-item"][data-id="a1"]').waitFor();
+  await list.locator('[data-id="a1"] button[data-action="ack"]').click();
+  await until(async () => /acknowledged by admin/.test(await list.locator('[data-id="a1"]').textContent()), 'the acknowledgement');
+  await until(() => p.evaluate(() => window.lastSocket?.readyState === 1), 'the WebSocket');
+  await p.evaluate((a) => {
+    window.lastSocket.dispatchEvent(new MessageEvent('message', { data: JSON.stringify({ type: 'alert', data: { level: 'critical', title: 'CPU high on web-02', message: 'cpu 97% > 90%', alert: a }, timestamp: new Date().toISOString() }) }));
+  }, alert('a9', 'firing', 'critical', 'web-02', 97));
+  await list.locator('[data-testid="alert-item"][data-id="a9"]').waitFor();
+  assert.equal(await list.locator('[data-testid="alert-item"]').first().getAttribute('data-id'), 'a9', 'a new alert goes on top');
+  await p.locator('[data-testid="alert-toast"]', { hasText: 'CPU high on web-02' }).waitFor();
+  await p.locator('text=ops slack').waitFor();
+  await p.locator('text=deploy (admin)').waitFor();
+  await p.click('a[href="#/system"]');
+  const budget = p.locator('[data-testid="budget-panel"]');
+  await until(async () => (await budget.locator('.gauge').count()) === 6, 'six budget gauges');
+  assert.match(await budget.textContent(), /Egress this month.*393 MiB of 1 GiB.*projected 849 MiB/s);
+  assert.deepEqual(errors, []);
+  await context.close();
 });
 
 test('made no request to another host and logged no console error', () => {

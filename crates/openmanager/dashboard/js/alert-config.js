@@ -289,13 +289,13 @@ async function channelsPanel() {
 
 let rendering = null;
 
-/** Renders the three panels into `container` (channels first: the rule form lists them). */
+/** Renders the three panels into `container` (channels load first: the rule form lists them). */
 export async function renderConfig(container) {
   if (rendering) return rendering;
   rendering = (async () => {
     const ch = await channelsPanel();
     const [rules, silences] = await Promise.all([rulesPanel(), silencesPanel()]);
-    fill(container, h('div', { class: 'three' }, rules, silences, ch));
+    fill(container, rules, h('div', { class: 'two' }, silences, ch));
   })().finally(() => {
     rendering = null;
   });

@@ -27,7 +27,7 @@ export function alertItem(a, { compact = false } = {}) {
       h('p', { class: 'muted small' },
         `${t(`metric.${a.metric}`, a.metric)} ${metricValue(a.metric, a.value)} ${a.op ?? ''} ${metricValue(a.metric, a.threshold)} · `,
         h('span', { text: t(`astate.${a.state}`, a.state) }), ` · ${when}`,
-        a.acknowledged ? ` · ${t('alerts.acked', { who: a.acknowledgedBy || '' })}` : ''),
+        a.acknowledged ? ` · ${a.acknowledgedBy ? t('alerts.ackedBy', { who: a.acknowledgedBy }) : t('alerts.acked')}` : ''),
       procs ? h('p', { class: 'muted small', text: `${t('d.processes')}: ${procs}` }) : null),
     actions);
 }

@@ -64,8 +64,11 @@ function setTitle() {
 function route(fromUser) {
   if (!signedIn) return show('signin');
   const hash = location.hash;
-  // In-page anchors (the skip link) are not routes.
-  if (hash && !hash.startsWith('#/')) return;
+  // In-page anchors (the skip link) are not routes; the current view stays.
+  if (hash && !hash.startsWith('#/')) {
+    if (!active || active === 'signin') show('fleet');
+    return;
+  }
   const [, name = '', arg = ''] = hash.match(/^#\/([^/]*)\/?(.*)$/) ?? [];
   if (name === 'server' && arg) show('server', decodeURIComponent(arg));
   else if (['alerts', 'assistant', 'system'].includes(name)) show(name);
@@ -118,7 +121,8 @@ function renderLangButton() {
   const b = $('lang-toggle');
   b.textContent = other === 'ko' ? '한국어' : 'English';
   b.lang = other;
-  b.setAttribute('aria-label', t('lang.switch'));
+  // A title, not aria-label: the accessible name must keep the visible text.
+  b.title = t('lang.switch');
 }
 
 // ---- sign-in

@@ -41,11 +41,13 @@ function short(kind, v) {
 
 /**
  * A time-series chart in `container`. `series`: [{label, color: CSS variable name}], `kind`:
- * percent | rate | number. Data is [timestamps in seconds, ...one array per series].
+ * percent | rate | number; `windowSeconds` fixes the visible span (live charts). Data is
+ * [timestamps in seconds, ...one array per series].
  */
 export class Chart {
-  constructor(container, { series, kind = 'number', label = '', height = 170 }) {
+  constructor(container, { series, kind = 'number', label = '', height = 170, windowSeconds = 0 }) {
     this.container = container;
+    this.windowSeconds = windowSeconds;
     this.series = series;
     this.kind = kind;
     this.height = height;
@@ -67,7 +69,7 @@ export class Chart {
     const opts = {
       width: Math.max(200, this.container.clientWidth),
       height: this.height,
-      scales: { x: { time: true }, y: this.kind === 'percent' ? { range: [0, 100] } : { range: (u, min, max) => [0, Math.max(max, 1) * 1.1] } },
+      scales: this.scales(),
       series: [{}, ...this.series.map((s) => ({ label: s.label, stroke: css(s.color), width: 1.5, value: (u, v) => (v == null ? '—' : fmt(v)), points: { show: false } }))],
       axes: [
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
@@ -78,6 +80,14 @@ export class Chart {
     this.plot?.destroy();
     this.plot = new uPlot(opts, this.data, this.container);
     this.mark();
+  }
+
+  scales() {
+    const w = this.windowSeconds;
+    // A live chart shows a fixed window ending at the newest point, so it fills from the right.
+    const x = w ? { time: true, range: (u, min, max) => [(max ?? Date.now() / 1000) - w, max ?? Date.now() / 1000] } : { time: true };
+    const y = this.kind === 'percent' ? { range: [0, 100] } : { range: (u, min, max) => [0, Math.max(max ?? 0, 1) * 1.1] };
+    return { x, y };
   }
 
   /** The point count, for people reading the DOM (and the browser test). */

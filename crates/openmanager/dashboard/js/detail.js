@@ -11,7 +11,8 @@ import { alertItem } from './alerts.js';
 import { askInto } from './assistant.js';
 
 const RANGES = ['15m', '1h', '6h', '24h', '7d', '30d'];
-const LIVE_POINTS = 300;
+// Five minutes of live samples, one a second.
+const LIVE_SECONDS = 300;
 const INFO_REFRESH_MS = 10000;
 const root = document.getElementById('view-server');
 
@@ -88,8 +89,8 @@ function build(id) {
   });
 
   const charts = {
-    livePct: new Chart(livePct, { series: percentSeries(), kind: 'percent', label: t('d.liveChart') }),
-    liveNet: new Chart(liveNet, { series: netSeries(), kind: 'rate', label: t('d.liveNet'), height: 130 }),
+    livePct: new Chart(livePct, { series: percentSeries(), kind: 'percent', label: t('d.liveChart'), windowSeconds: LIVE_SECONDS }),
+    liveNet: new Chart(liveNet, { series: netSeries(), kind: 'rate', label: t('d.liveNet'), height: 130, windowSeconds: LIVE_SECONDS }),
     histPct: new Chart(histPct, { series: percentSeries(), kind: 'percent', label: t('d.historyChart') }),
     histNet: new Chart(histNet, { series: netSeries(), kind: 'rate', label: t('d.historyNet'), height: 130 }),
   };
@@ -201,8 +202,8 @@ async function loadHistory() {
 function onLive(data) {
   if (!ui || !data || data.serverId !== current || !Array.isArray(data.samples)) return;
   const rows = data.samples.map((p) => ({ t: Date.parse(p.timestamp) / 1000, p }));
-  ui.charts.livePct.push(rows.map(({ t: ts, p }) => [ts, p.cpu, p.memory, p.disk]), LIVE_POINTS);
-  ui.charts.liveNet.push(rows.map(({ t: ts, p }) => [ts, p.networkIn, p.networkOut]), LIVE_POINTS);
+  ui.charts.livePct.push(rows.map(({ t: ts, p }) => [ts, p.cpu, p.memory, p.disk]), LIVE_SECONDS);
+  ui.charts.liveNet.push(rows.map(({ t: ts, p }) => [ts, p.networkIn, p.networkOut]), LIVE_SECONDS);
   const last = data.samples[data.samples.length - 1];
   if (last) {
     setText(ui.liveNow, `${t('m.cpu')} ${pct(last.cpu)} · ${t('m.memory')} ${pct(last.memory)} · ${t('m.disk')} ${pct(last.disk)} · ↓ ${rate(last.networkIn)} ↑ ${rate(last.networkOut)} · load ${num(last.load1, 2)}`);
@@ -218,6 +219,7 @@ function analyse(kind) {
 
 function open(id) {
   aborter?.abort();
+  if (ui) for (const c of Object.values(ui.charts)) c.destroy();
   aborter = new AbortController();
   current = id;
   ui = build(id);

@@ -74,9 +74,18 @@ export function setBar(b, percent) {
 
 const DASH = '—';
 
+// Building an Intl.NumberFormat costs far more than using one; a fleet update formats hundreds of numbers.
+const formats = new Map();
+
 export function num(v, digits = 1) {
   if (v == null || !Number.isFinite(Number(v))) return DASH;
-  return new Intl.NumberFormat(lang(), { maximumFractionDigits: digits }).format(v);
+  const key = `${lang()}:${digits}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(lang(), { maximumFractionDigits: digits });
+    formats.set(key, f);
+  }
+  return f.format(v);
 }
 
 export function pct(v, digits = 1) {
