@@ -45,8 +45,9 @@ function short(kind, v) {
  * [timestamps in seconds, ...one array per series].
  */
 export class Chart {
-  constructor(container, { series, kind = 'number', label = '', height = 170, windowSeconds = 0 }) {
+  constructor(container, { series, kind = 'number', label = '', height = 170, windowSeconds = 0, timeLabel = 'Time' }) {
     this.container = container;
+    this.timeLabel = timeLabel;
     this.windowSeconds = windowSeconds;
     this.series = series;
     this.kind = kind;
@@ -70,9 +71,10 @@ export class Chart {
       width: Math.max(200, this.container.clientWidth),
       height: this.height,
       scales: this.scales(),
-      series: [{}, ...this.series.map((s) => ({ label: s.label, stroke: css(s.color), width: 1.5, value: (u, v) => (v == null ? '—' : fmt(v)), points: { show: false } }))],
+      series: [{ label: this.timeLabel }, ...this.series.map((s) => ({ label: s.label, stroke: css(s.color), width: 1.5, value: (u, v) => (v == null ? '—' : fmt(v)), points: { show: false } }))],
       axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+        // Wide time labels need room on a phone.
+        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 80 },
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56, values: (u, vals) => vals.map((v) => short(this.kind, v)) },
       ],
       cursor: { drag: { x: true, y: false } },

@@ -89,10 +89,10 @@ function build(id) {
   });
 
   const charts = {
-    livePct: new Chart(livePct, { series: percentSeries(), kind: 'percent', label: t('d.liveChart'), windowSeconds: LIVE_SECONDS }),
-    liveNet: new Chart(liveNet, { series: netSeries(), kind: 'rate', label: t('d.liveNet'), height: 130, windowSeconds: LIVE_SECONDS }),
-    histPct: new Chart(histPct, { series: percentSeries(), kind: 'percent', label: t('d.historyChart') }),
-    histNet: new Chart(histNet, { series: netSeries(), kind: 'rate', label: t('d.historyNet'), height: 130 }),
+    livePct: new Chart(livePct, { series: percentSeries(), kind: 'percent', label: t('d.liveChart'), timeLabel: t('d.time'), windowSeconds: LIVE_SECONDS }),
+    liveNet: new Chart(liveNet, { series: netSeries(), kind: 'rate', label: t('d.liveNet'), timeLabel: t('d.time'), height: 130, windowSeconds: LIVE_SECONDS }),
+    histPct: new Chart(histPct, { series: percentSeries(), kind: 'percent', label: t('d.historyChart'), timeLabel: t('d.time') }),
+    histNet: new Chart(histNet, { series: netSeries(), kind: 'rate', label: t('d.historyNet'), timeLabel: t('d.time'), height: 130 }),
   };
   for (const c of Object.values(charts)) c.mount().catch(() => setText(histInfo, t('d.chartsFailed')));
   return { title, pill, meta, liveNow, histInfo, system, disks, ifaces, procs, services, alerts, answer, charts };
