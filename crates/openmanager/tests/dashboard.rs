@@ -94,6 +94,8 @@ async fn the_api_keeps_its_json_404_and_its_auth() {
     assert!(body["availableEndpoints"].as_array().is_some_and(|a| !a.is_empty()), "{body}");
     assert_envelope(s.get("/api/nope").header("accept", "text/html").send().await.unwrap(), 404, "NOT_FOUND").await;
     assert_envelope(s.get("/assets/v/no-such-file.js").send().await.unwrap(), 404, "NOT_FOUND").await;
+    // Nothing outside the dashboard's folder (an encoded slash survives URL normalisation).
+    assert_envelope(s.get("/assets/v/js/..%2F..%2F..%2FCargo.toml").send().await.unwrap(), 404, "NOT_FOUND").await;
     // The page is only served rendered, at `/`.
     assert_envelope(s.get("/assets/v/index.html").send().await.unwrap(), 404, "NOT_FOUND").await;
     // What the page calls still needs the token.
