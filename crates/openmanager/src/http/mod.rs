@@ -12,6 +12,7 @@ pub mod auth;
 pub mod budget;
 pub mod compat;
 pub mod cors;
+pub mod dashboard;
 pub mod docs;
 pub mod error;
 pub mod health;
@@ -74,8 +75,9 @@ pub fn router(state: &AppState) -> Router {
         .merge(read(ai::stream_router().merge(compat::router())));
 
     let (router, doc) = api.split_for_parts();
-    // Streams live outside the OpenAPI router and without the request timeout.
-    let router = router.merge(ws::router()).merge(mcp_router(state));
+    // Streams live outside the OpenAPI router and without the request timeout; the dashboard's
+    // static files are public, and everything they call is authenticated above.
+    let router = router.merge(ws::router()).merge(mcp_router(state)).merge(dashboard::router());
     let _ = state.endpoints.set(docs::endpoint_list(&doc));
     let _ = state.openapi_json.set(doc.to_json().unwrap_or_default());
 

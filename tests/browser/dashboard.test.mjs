@@ -1,0 +1,340 @@
+// The dashboard's browser test: starts the real binary (path as the first argument) on a free port with a
+// temp data dir and a known admin token, then drives Debian's Chromium with playwright-core through
+// what a person does: sign in, watch the fleet, open a server's live chart, ask the assistant in Korean,
+// use it on a phone, and (with DASH_TEST_ALERTS=1, once the alerts API exists) see an alert arrive.
+// Throughout it records the page weight, every request's host and every console error.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const BIN = resolve(process.argv[2] || process.env.OPENMANAGER_BIN || 'target/debug/openmanager');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const TOKEN = 'browser-test-admin-token-0123456789abcdefgh';
+const PAGE_WEIGHT_LIMIT = 150 * 1000;
+const ALERTS = process.env.DASH_TEST_ALERTS === '1';
+
+let server;
+let dir;
+let base;
+let browser;
+let page;
+let cdp;
+const consoleErrors = [];
+const foreign = [];
+const sizes = new Map();
+let wsBytes = 0;
+let closing = false;
+
+/** Starts the binary and resolves with its address from the JSON "listening" log line (no sleeps). */
+function startServer() {
+  dir = mkdtempSync(join(tmpdir(), 'om-browser-'));
+  server = spawn(BIN, ['serve'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      OPENMANAGER_DATA_DIR: join(dir, 'data'),
+      OPENMANAGER_ADMIN_TOKEN: TOKEN,
+      OPENMANAGER_LOG: 'info',
+      OPENMANAGER_LOG_FORMAT: 'json',
+    },
+  });
+  const logs = [];
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no "listening" line in 30 s:\n${logs.join('\n')}`)), 30000);
+    server.on('exit', (code) => fail(new Error(`openmanager exited with ${code}:\n${logs.join('\n')}`)));
+    createInterface({ input: server.stderr }).on('line', (line) => {
+      if (logs.length < 200) logs.push(line);
+      try {
+        const f = JSON.parse(line).fields ?? {};
+        if (f.message === 'listening' && f.addr) {
+          clearTimeout(timer);
+          ok(`http://${f.addr}`);
+        }
+      } catch {
+        // Not a JSON line.
+      }
+    });
+  });
+}
+
+async function api(path, init = {}) {
+  const res = await fetch(base + path, {
+    ...init,
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', ...init.headers },
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Waits until `fn()` returns a truthy value, polling with a deadline. */
+async function until(fn, what, ms = 30000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+before(async () => {
+  base = await startServer();
+  // Local-network checks would block the WebSocket of a page whose document a test replaced (the mocked
+  // panels test); the real page never needs this.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-features=LocalNetworkAccessChecks'] });
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !closing) consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  const origin = new URL(base).host;
+  const check = (url) => {
+    const u = new URL(url);
+    if (!['data:', 'blob:'].includes(u.protocol) && u.host !== origin) foreign.push(url);
+  };
+  page.on('request', (r) => check(r.url()));
+  page.on('websocket', (ws) => check(ws.url()));
+  // Transferred bytes as the network saw them (headers and compressed bodies), from the DevTools protocol.
+  cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  // Measure what a gzip-only client receives (Chromium would otherwise pick brotli, which is smaller).
+  await cdp.send('Network.setExtraHTTPHeaders', { headers: { 'Accept-Encoding': 'gzip' } });
+  cdp.on('Network.responseReceived', (e) => {
+    sizes.set(e.requestId, { url: e.response.url, encoding: e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? '', bytes: 0 });
+  });
+  cdp.on('Network.loadingFinished', (e) => {
+    const s = sizes.get(e.requestId);
+    if (s) s.bytes = e.encodedDataLength;
+  });
+  cdp.on('Network.webSocketFrameReceived', (e) => {
+    wsBytes += e.response.payloadData.length;
+  });
+});
+
+after(async () => {
+  closing = true;
+  await browser?.close();
+  server?.kill('SIGTERM');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('signs in with ?token= once: the token is kept and leaves the address bar', async () => {
+  await page.goto(`${base}/?token=${TOKEN}`);
+  await page.waitForSelector('[data-testid="fleet-card"]');
+  assert.equal(new URL(page.url()).searchParams.has('token'), false, page.url());
+  assert.equal(await page.evaluate(() => localStorage.getItem('openmanager.token')), TOKEN);
+  assert.equal(await page.isVisible('#sign-out'), true);
+});
+
+test('sees the fleet: at least 10 cards, patched in place by live updates', async () => {
+  await until(async () => (await page.locator('[data-testid="fleet-card"]').count()) >= 10, '10 fleet cards');
+  const card = await page.$('[data-testid="fleet-card"][data-id="web-01"]');
+  assert.ok(card, 'web-01 has a card');
+  assert.match(await card.getAttribute('data-status'), /^(online|warning|critical|offline|maintenance|unknown)$/);
+  const before = await card.textContent();
+  // The simulated fleet moves every second; the same element must show the new values.
+  await until(async () => (await card.evaluate((el) => el.isConnected)) && (await card.textContent()) !== before, 'a live update of web-01');
+});
+
+test('first load weighs at most 150 KB (gzip) and asks no other host', async () => {
+  await page.waitForLoadState('networkidle');
+  const http = [...sizes.values()].filter((s) => s.url.startsWith('http'));
+  const total = http.reduce((a, s) => a + s.bytes, 0);
+  const lines = http.map((s) => `  ${String(s.bytes).padStart(7)} ${s.encoding.padEnd(4)} ${s.url.replace(base, '')}`);
+  console.log(`page weight: ${total} bytes over ${http.length} HTTP responses (+ ${wsBytes} bytes of WebSocket messages so far)\n${lines.join('\n')}`);
+  assert.ok(http.some((s) => s.url.includes('/js/app.js') && s.encoding === 'gzip'), 'scripts arrive gzip-compressed');
+  assert.ok(total <= PAGE_WEIGHT_LIMIT, `first load ${total} bytes > ${PAGE_WEIGHT_LIMIT}`);
+  assert.deepEqual(foreign, []);
+});
+
+test('opens a server from the keyboard and sees its live chart draw new points', async () => {
+  await page.focus('[data-testid="fleet-card"][data-id="web-01"] a');
+  await page.keyboard.press('Enter');
+  const detail = page.locator('[data-testid="server-detail"]');
+  await detail.waitFor({ state: 'visible' });
+  assert.equal(await page.textContent('#server-title'), 'web-01');
+  const chart = page.locator('[data-testid="live-chart"]');
+  await chart.locator('canvas').waitFor();
+  const points = async () => Number(await chart.getAttribute('data-points'));
+  const first = await until(points, 'the first live point');
+  await until(async () => (await points()) >= first + 2, 'two more live points');
+  const history = async () => Number(await page.getAttribute('[data-testid="history-chart"]', 'data-points'));
+  const hour = await until(history, 'an hour of history');
+  // Another range loads from /api/metrics/history, at another resolution.
+  await page.click('button[data-range="6h"]');
+  assert.equal(await page.getAttribute('button[data-range="6h"]', 'aria-pressed'), 'true');
+  await until(async () => (await history()) > 0 && (await history()) !== hour, 'six hours of history');
+  await page.waitForSelector('[data-testid="server-detail"] table');
+});
+
+test('asks the assistant a Korean question and gets a Korean answer', async () => {
+  await page.click('a[href="#/assistant"]');
+  const input = page.locator('[data-testid="ai-input"]');
+  await input.fill('CPU 사용률이 가장 높은 서버는?');
+  await input.press('Enter');
+  const answer = page.locator('[data-testid="ai-answer"][data-state="done"]').last();
+  await answer.waitFor();
+  const text = await answer.textContent();
+  assert.match(text, /[\uac00-\ud7a3]/, `answer has Hangul: ${text}`);
+  assert.equal(await answer.evaluate((el) => el.classList.contains('error')), false, text);
+  const meta = await page.locator('#view-assistant .ai-meta').last().textContent();
+  assert.match(meta, /local|google-ai/, meta);
+});
+
+test('budget and AI gateway panels show their data or say it is not available', async () => {
+  await page.click('a[href="#/system"]');
+  const budget = page.locator('[data-testid="budget-panel"]');
+  await budget.waitFor({ state: 'visible' });
+  const features = (await page.getAttribute('meta[name="openmanager-features"]', 'content')).split(/\s+/);
+  if (features.includes('budget')) {
+    await until(async () => (await budget.locator('.gauge').count()) >= 4, 'budget gauges');
+  } else {
+    await until(async () => /not available/i.test(await budget.textContent()), 'budget "not available"');
+  }
+  await page.waitForSelector('[data-testid="gateway-panel"] table td >> text=local');
+});
+
+test('switches to Korean and to the dark theme, and keeps both', async () => {
+  await page.click('#lang-toggle');
+  assert.equal(await page.getAttribute('html', 'lang'), 'ko');
+  assert.equal(await page.textContent('a[data-route="fleet"]'), '서버');
+  const wasDark = (await page.getAttribute('#theme-toggle', 'aria-pressed')) === 'true';
+  await page.click('#theme-toggle');
+  assert.equal(await page.getAttribute('html', 'data-theme'), wasDark ? 'light' : 'dark');
+  await page.reload();
+  await page.waitForSelector('[data-testid="budget-panel"]');
+  assert.equal(await page.getAttribute('html', 'lang'), 'ko');
+  assert.equal(await page.getAttribute('html', 'data-theme'), wasDark ? 'light' : 'dark');
+  await page.click('#lang-toggle');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+});
+
+test('fits a phone screen without sideways scrolling', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const route of ['#/', '#/server/web-01', '#/assistant', '#/alerts', '#/system']) {
+    await page.evaluate((r) => {
+      location.hash = r;
+    }, route);
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${route} overflows by ${overflow}px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+test('sees an alert arrive (DASH_TEST_ALERTS=1)', { skip: !ALERTS && 'needs the alerts API: set DASH_TEST_ALERTS=1' }, async () => {
+  await page.evaluate(() => {
+    location.hash = '#/alerts';
+  });
+  const list = page.locator('[data-testid="alert-list"]');
+  await list.waitFor({ state: 'visible' });
+  // The page calls only the endpoints the server lists in its OpenAPI document.
+  const features = (await page.getAttribute('meta[name="openmanager-features"]', 'content')).split(/\s+/);
+  assert.ok(['alerts', 'rules', 'silences', 'channels'].every((f) => features.includes(f)), `features: ${features}`);
+  // A rule that fires at once on one server; the page must learn of it over the WebSocket, not by reloading.
+  const rule = {
+    name: 'browser-test-cpu',
+    metric: 'cpu',
+    op: '>=',
+    threshold: 0,
+    window: { kind: 'latest' },
+    forSeconds: 0,
+    severity: 'critical',
+    scope: { serverIds: ['web-01'], types: [], sources: [] },
+    channels: [],
+    repeatIntervalSeconds: 3600,
+    enabled: true,
+  };
+  const created = await api('/api/alerts/rules', { method: 'POST', body: JSON.stringify(rule) });
+  assert.ok(created.status === 200 || created.status === 201, `create rule: ${created.status} ${JSON.stringify(created.body)}`);
+  try {
+    const item = list.locator('[data-testid="alert-item"]', { hasText: 'browser-test-cpu' });
+    await item.first().waitFor({ timeout: 60000 });
+    await page.locator('[data-testid="alert-toast"]').first().waitFor({ state: 'attached', timeout: 10000 });
+    assert.match(await item.first().textContent(), /web-01/);
+    await item.first().locator('button[data-action="ack"]').click();
+    await until(async () => /acknowledged/i.test(await list.locator('[data-testid="alert-item"]', { hasText: 'browser-test-cpu' }).first().textContent()), 'the acknowledgement');
+  } finally {
+    const id = created.body?.data?.id;
+    if (id) await api(`/api/alerts/rules/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  }
+});
+
+test('alerts and budget light up with the API.md shapes (mocked responses, live alert injected)', async () => {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+  const p = await context.newPage();
+  const errors = [];
+  p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  p.on('pageerror', (e) => errors.push(e.message));
+  const at = (ms) => new Date(Date.now() + ms).toISOString();
+  const alert = (id, state, severity, server, value) => ({
+    id, ruleId: 'r-cpu', ruleName: 'CPU high', metric: 'cpu', op: '>', serverId: server, serverName: server, state, severity,
+    value, threshold: 90, startedAt: at(-600e3), firedAt: at(-540e3), resolvedAt: state === 'resolved' ? at(-60e3) : null,
+    acknowledged: false, acknowledgedAt: null, acknowledgedBy: null, topProcesses: [{ pid: 1, name: 'nginx', cpu: 55.2, memoryBytes: 1e9 }],
+    values: { cpu: value, memory: 40 }, channels: [],
+  });
+  const alerts = [alert('a1', 'firing', 'critical', 'web-01', 96.1), alert('a2', 'resolved', 'warning', 'db-master', 85)];
+  const ok = (data, extra = {}) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, data, ...extra, timestamp: at(0) }) });
+  // The page as a server with the alerts and budget API would render it.
+  await p.route((u) => u.pathname === '/', async (route) => {
+    const res = await route.fetch();
+    const body = (await res.text()).replace(/(name="openmanager-features" content=)"[^"]*"/, '$1"alerts rules silences channels budget"');
+    await route.fulfill({ response: res, body });
+  });
+  await p.route('**/api/alerts?*', (r) => r.fulfill(ok(alerts, { nextCursor: null })));
+  await p.route('**/api/alerts/a1/ack', (r) => r.fulfill(ok({ ...alerts[0], acknowledged: true, acknowledgedBy: 'admin', acknowledgedAt: at(0) })));
+  await p.route('**/api/alerts/rules', (r) => r.fulfill(ok([{ id: 'r-cpu', name: 'CPU high', metric: 'cpu', op: '>', threshold: 90, clearThreshold: 85, window: { kind: 'average', seconds: 60 }, forSeconds: 60, severity: 'critical', scope: { serverIds: [], types: [], sources: [] }, channels: ['c1'], repeatIntervalSeconds: 3600, enabled: true }])));
+  await p.route('**/api/alerts/silences', (r) => r.fulfill(ok([{ id: 's1', matchers: { ruleId: 'r-cpu', serverId: 'web-02' }, startsAt: at(0), endsAt: at(3600e3), comment: 'deploy', createdBy: 'admin' }])));
+  await p.route('**/api/notifications/channels', (r) => r.fulfill(ok([{ id: 'c1', kind: 'slack', name: 'ops slack', url: 'https://hooks.slack.com/***' }])));
+  await p.route('**/api/budget', (r) => r.fulfill(ok({
+    egress: { monthToDateBytes: 412e6, projectedBytes: 890e6, limitBytes: 1073741824, percent: 38.4 }, vmHours: { used: 640, limit: 744, percent: 86 },
+    disk: { usedBytes: 9.1e9, limitBytes: 30e9, percent: 30.3 }, cpu: { averagePercent: 7.5, sustainedPercent: 25, burstSeconds: 420 },
+    memory: { usedBytes: 310e6, totalBytes: 1e9, percent: 31 }, ai: [{ provider: 'google-ai', requestsToday: 180, dailyLimit: 250, remaining: 70, tokensToday: 51000 }],
+    month: { start: '2026-11-01T00:00:00Z', end: '2026-12-01T00:00:00Z' },
+  })));
+  // Keeps the page's WebSocket reachable, to hand it an `alert` message as the server would send it.
+  await p.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.lastSocket = this;
+      }
+    };
+  });
+  await p.goto(`${base}/?token=${TOKEN}#/alerts`);
+  const list = p.locator('[data-testid="alert-list"]');
+  await list.locator('[data-testid="alert-item"][data-id="a1"]').waitFor();
+  await list.locator('[data-id="a1"] button[data-action="ack"]').click();
+  await until(async () => /acknowledged by admin/.test(await list.locator('[data-id="a1"]').textContent()), 'the acknowledgement');
+  await until(() => p.evaluate(() => window.lastSocket?.readyState === 1), 'the WebSocket');
+  await p.evaluate((a) => {
+    window.lastSocket.dispatchEvent(new MessageEvent('message', { data: JSON.stringify({ type: 'alert', data: { level: 'critical', title: 'CPU high on web-02', message: 'cpu 97% > 90%', alert: a }, timestamp: new Date().toISOString() }) }));
+  }, alert('a9', 'firing', 'critical', 'web-02', 97));
+  await list.locator('[data-testid="alert-item"][data-id="a9"]').waitFor();
+  assert.equal(await list.locator('[data-testid="alert-item"]').first().getAttribute('data-id'), 'a9', 'a new alert goes on top');
+  await p.locator('[data-testid="alert-toast"]', { hasText: 'CPU high on web-02' }).waitFor();
+  await p.locator('text=ops slack').waitFor();
+  await p.locator('text=deploy (admin)').waitFor();
+  await p.click('a[href="#/system"]');
+  const budget = p.locator('[data-testid="budget-panel"]');
+  await until(async () => (await budget.locator('.gauge').count()) === 6, 'six budget gauges');
+  assert.match(await budget.textContent(), /Egress this month.*393 MiB of 1 GiB.*projected 849 MiB/s);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('made no request to another host and logged no console error', () => {
+  assert.deepEqual(foreign, []);
+  assert.deepEqual(consoleErrors, []);
+});
