@@ -4,7 +4,7 @@
 #
 # Usage: tests/browser/run.sh [OPENMANAGER_BIN (default target/debug/openmanager)]
 #   Builds nothing: first `cargo build -p openmanager`. CHROMIUM overrides /usr/bin/chromium.
-#   DASH_TEST_ALERTS=1 also runs "sees an alert arrive" (needs the alerts API on the server).
+#   DASH_TEST_ALERTS=0 skips "sees an alert arrive".
 #   Prints the page weight and a TAP report; exits non-zero if a step failed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -121,7 +121,9 @@ async fn per_day_quota_exhaustion_fails_over_at_once_and_stops_calling_google() 
     let prom = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
     assert!(prom.contains("openmanager_ai_circuit_open{engine=\"google-ai\"} 1"), "{prom}");
     if google["quota"]["minute_requests"].is_number() {
-        assert!(prom.contains("openmanager_ai_quota_remaining{engine=\"google-ai\",window=\"minute\",unit=\"requests\"}"));
+        assert!(
+            prom.contains("openmanager_ai_quota_remaining{engine=\"google-ai\",window=\"minute\",unit=\"requests\"}")
+        );
     }
 }
 

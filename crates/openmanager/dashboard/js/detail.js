@@ -2,7 +2,7 @@
 // is open, history charts with a range selector, system info, disks, interfaces, top processes,
 // services, the server's alerts, and assistant analyses about this server.
 import { h, fill, setText, setAttr, pair, table, bar, setBar, pct, bytes, rate, duration, time, num } from './dom.js';
-import { t, onLang } from './i18n.js';
+import { t, onLang, lang } from './i18n.js';
 import { api, has, ApiError } from './api.js';
 import * as socket from './socket.js';
 import { Chart } from './charts.js';
@@ -210,7 +210,32 @@ function onLive(data) {
   }
 }
 
-function analyse(kind) {
+/** The analysis a button asks for, as `/api/ai/analyze` names it. */
+const ANALYSIS = { health: 'health', anomaly: 'anomaly', forecast: 'prediction' };
+
+/** Runs a statistical analysis of this server and shows its findings (title, text, advice). */
+async function analyse(kind) {
+  if (!has('analyze')) return ask(kind);
+  const target = ui.answer;
+  fill(target, h('p', { class: 'muted', text: '…' }));
+  try {
+    const body = { type: ANALYSIS[kind], serverId: current, timeRange: kind === 'forecast' ? '7d' : '24h', metric: kind === 'forecast' ? 'cpu' : undefined, lang: lang() };
+    const res = await api('api/ai/analyze', { method: 'POST', body });
+    const report = res.data ?? res.job?.result;
+    if (!report) {
+      fill(target, h('p', { class: 'muted', text: t('d.analysis.pending') }));
+      return;
+    }
+    const findings = (report.findings ?? []).slice(0, 8).map((f) => h('li', { class: `finding sev-${f.severity}` },
+      h('strong', { text: f.title }), h('p', { text: f.description }), f.recommendation ? h('p', { class: 'muted', text: f.recommendation }) : null));
+    fill(target, h('p', { text: report.summary }), findings.length ? h('ul', { class: 'findings' }, findings) : null);
+  } catch (err) {
+    fill(target, h('p', { class: 'error', role: 'alert', text: err.message }));
+  }
+}
+
+/** Without the analyses endpoint, the assistant is asked about the server instead. */
+function ask(kind) {
   const s = servers.get(current);
   const name = s?.name ?? current;
   const context = s ? { server: { id: s.id, name: s.name, type: s.type, status: s.status, cpu: s.cpu, memory: s.memory, disk: s.disk, networkIn: s.networkIn, networkOut: s.networkOut } } : undefined;

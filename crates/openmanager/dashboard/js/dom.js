@@ -147,10 +147,11 @@ export function pair(label, value) {
 
 /** A table with a header row; rows are arrays of cells (text or nodes). */
 export function table(caption, heads, rows, cls = '') {
-  return h('table', { class: `table ${cls}`.trim() },
+  // Wide tables scroll inside their own box, so the page never scrolls sideways on a phone.
+  return h('div', { class: 'table-scroll' }, h('table', { class: `table ${cls}`.trim() },
     caption ? h('caption', { class: 'sr-only', text: caption }) : null,
     h('thead', null, h('tr', null, heads.map((x) => h('th', { scope: 'col', text: x })))),
-    h('tbody', null, rows.map((r) => h('tr', null, r.map((c) => h('td', null, c))))));
+    h('tbody', null, rows.map((r) => h('tr', null, r.map((c) => h('td', null, c)))))));
 }
 
 /** A metric's value in its unit. */

@@ -27,7 +27,8 @@ struct Assets;
 /// Endpoints the page only uses when the server has them, by the feature name the page reads. The
 /// page learns which exist from a `<meta>` tag instead of probing: a probe's 404 would be logged to
 /// the browser console as an error.
-const OPTIONAL: [(&str, &str); 5] = [
+const OPTIONAL: [(&str, &str); 6] = [
+    ("analyze", "POST /api/ai/analyze"),
     ("alerts", "GET /api/alerts"),
     ("rules", "GET /api/alerts/rules"),
     ("silences", "GET /api/alerts/silences"),
