@@ -89,7 +89,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     // Kept for the whole run, so the stop channel never closes.
     let (stopper, mut stop_requests) = Stopper::new();
     memory_guard::start(&state, stopper.clone());
-    let app = crate::http::router(&state);
+    let app = crate::http::app(&state);
 
     let (listener, socket) = match inherited.listener {
         Some(l) => (l, inherited.origin),

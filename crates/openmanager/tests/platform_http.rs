@@ -220,3 +220,30 @@ async fn tokens_never_reach_the_logs() {
     assert!(!logs.contains(ADMIN_TOKEN), "token leaked into logs");
     assert!(!logs.contains("some-wrong-token-value"), "presented token leaked into logs");
 }
+
+/// Plain probes are answered before routing; they must look exactly like the routed answer and be
+/// counted the same way.
+#[tokio::test]
+async fn health_probes_answer_alike_with_or_without_the_short_path() {
+    let s = Server::start();
+    let plain = s.get("/api/health").send().await.unwrap();
+    let routed = s.get("/api/health").header("accept-encoding", "identity").send().await.unwrap();
+    for res in [&plain, &routed] {
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        assert_eq!(res.headers()["vary"], "accept-encoding");
+        assert!(res.headers().contains_key("x-request-id"));
+    }
+    let echoed = s.get("/health").header("x-request-id", "probe-1").send().await.unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "probe-1");
+    let keys = |v: serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let (a, b) = (plain.json::<serde_json::Value>().await.unwrap(), routed.json::<serde_json::Value>().await.unwrap());
+    assert_eq!(keys(a.clone()), keys(b));
+    assert_eq!(a["status"], "healthy");
+    let prom = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
+    let line = prom
+        .lines()
+        .find(|l| l.starts_with("openmanager_http_requests_total{method=\"GET\",route=\"/api/health\",status=\"200\"}"))
+        .unwrap();
+    assert!(line.ends_with(" 2"), "{line}");
+}

@@ -52,7 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ready))
 }
 
-fn body(state: &AppState) -> HealthBody {
+pub fn body(state: &AppState) -> HealthBody {
     let (ok, checks) = state.health.report();
     HealthBody {
         status: if ok { "healthy" } else { "degraded" },

@@ -121,7 +121,7 @@ pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A bound on requests being handled at once; beyond it the answer is 503 at once.
-pub struct ConcurrencyLimit(Arc<Semaphore>);
+pub struct ConcurrencyLimit(pub(crate) Arc<Semaphore>);
 
 impl ConcurrencyLimit {
     pub fn new(max: usize) -> Self {

@@ -15,6 +15,7 @@ pub mod cors;
 pub mod dashboard;
 pub mod docs;
 pub mod error;
+pub mod fast_health;
 pub mod health;
 pub mod history;
 pub mod json;
@@ -43,6 +44,13 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::Scope;
 use crate::state::AppState;
 use error::{ErrorDetail, envelope};
+
+/// The application as the HTTP workers serve it: plain health probes answered before routing.
+pub type App = fast_health::FastHealth<Router>;
+
+pub fn app(state: &AppState) -> App {
+    fast_health::FastHealth::new(router(state), state.clone())
+}
 
 /// Builds the whole application. Also records the OpenAPI document and endpoint list in `state`.
 pub fn router(state: &AppState) -> Router {

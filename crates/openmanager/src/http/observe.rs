@@ -3,7 +3,7 @@
 //! every error leaves as the JSON envelope even when it came from a layer that only knows a status.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use std::net::SocketAddr;
 
@@ -14,14 +14,14 @@ use axum::response::Response;
 
 use super::error::{ErrorDetail, envelope};
 use crate::state::AppState;
-use crate::telemetry::prometheus::{HttpLabels, RouteLabels, method_label};
+use crate::telemetry::prometheus::method_label;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A client's id is echoed if it is short printable ASCII; otherwise one is made.
-fn request_id(state: &AppState, req: &Request) -> HeaderValue {
+pub fn request_id(state: &AppState, req: &Request) -> HeaderValue {
     if let Some(v) = req.headers().get(&X_REQUEST_ID)
         && !v.is_empty()
         && v.len() <= 128
@@ -44,10 +44,7 @@ pub async fn observe(
     let id = request_id(&state, &req);
     req.headers_mut().insert(X_REQUEST_ID, id.clone());
     let method = req.method().clone();
-    let route = match req.extensions().get::<MatchedPath>() {
-        Some(p) => state.exporter.routes.get(p.as_str()),
-        None => "unmatched",
-    };
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let uri = req.uri().clone();
 
     let mut res = match super::limits::admit(&state, peer, &req) {
@@ -75,14 +72,10 @@ pub async fn observe(
     if state.is_draining() && status != StatusCode::SWITCHING_PROTOCOLS {
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    record(&state, method_label(&method), route, status, elapsed);
-    res
-}
-
-fn record(state: &AppState, method: &'static str, route: &'static str, status: StatusCode, elapsed: Duration) {
     state.stats.record(status.as_u16(), elapsed);
-    state.exporter.http_duration.get_or_create(&RouteLabels { method, route }).observe(elapsed.as_secs_f64());
-    state.exporter.http_requests.get_or_create(&HttpLabels { method, route, status: status.as_u16() }).inc();
+    let template = route.as_ref().map(MatchedPath::as_str);
+    state.exporter.record_http(method_label(&method), template, status.as_u16(), elapsed.as_secs_f64());
+    res
 }
 
 fn is_json(res: &Response) -> bool {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::ServiceExt;
 use axum::serve::ListenerExt;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +42,7 @@ pub fn spawn(
     listener: &std::net::TcpListener,
     count: usize,
     permits: Arc<Semaphore>,
-    app: Router,
+    app: super::App,
     stop: Stop,
 ) -> std::io::Result<Workers> {
     listener.set_nonblocking(true)?;
@@ -87,7 +87,7 @@ impl Workers {
 /// requests finish (the caller bounds how long).
 pub async fn serve(
     listener: BoundedListener,
-    app: Router,
+    app: super::App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // `tap_io` only so that axum's `ConnectInfo<SocketAddr>` applies to our listener type.

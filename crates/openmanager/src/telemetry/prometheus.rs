@@ -7,7 +7,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::exponential_buckets;
 use prometheus_client::registry::Registry;
 
 // Labels are `&'static str` so that counting a request allocates nothing (see `RouteNames`).
@@ -47,6 +47,74 @@ impl RouteNames {
     }
 }
 
+/// One route's series, resolved once per worker thread: counting a request then takes no shared
+/// lock and hashes nothing (the registry's `Family` lookups did both on every request).
+#[derive(Clone)]
+struct RouteSeries {
+    exporter: usize,
+    method: &'static str,
+    template: Box<str>,
+    route: &'static str,
+    duration: Arc<std::sync::Mutex<DurationShard>>,
+    /// By status; a route answers with a handful of them.
+    counts: Vec<(u16, Counter)>,
+}
+
+thread_local! {
+    static SERIES: std::cell::RefCell<Vec<RouteSeries>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most routes one thread caches; past it lookups go to the registry each time (still correct).
+const MAX_CACHED_ROUTES: usize = 256;
+
+impl Exporter {
+    /// Counts one answered request under its route template (`None`: no route matched).
+    pub fn record_http(&self, method: &'static str, template: Option<&str>, status: u16, secs: f64) {
+        let me = self as *const Exporter as usize;
+        let template = template.unwrap_or("");
+        SERIES.with(|cell| {
+            let mut cache = cell.borrow_mut();
+            let pos = cache.iter().position(|s| s.exporter == me && s.method == method && &*s.template == template);
+            let pos = match pos {
+                Some(p) => p,
+                None => {
+                    let route = if template.is_empty() { "unmatched" } else { self.routes.get(template) };
+                    let family = self.http_duration.get_or_create_owned(&RouteLabels { method, route });
+                    if cache.len() >= MAX_CACHED_ROUTES {
+                        family.observe(secs);
+                        self.http_requests.get_or_create(&HttpLabels { method, route, status }).inc();
+                        return;
+                    }
+                    let series = RouteSeries {
+                        exporter: me,
+                        method,
+                        template: template.into(),
+                        route,
+                        duration: family.shard(),
+                        counts: Vec::new(),
+                    };
+                    cache.push(series);
+                    cache.len() - 1
+                }
+            };
+            let s = &mut cache[pos];
+            if let Ok(mut d) = s.duration.lock() {
+                d.observe(secs);
+            }
+            match s.counts.iter().find(|(code, _)| *code == status) {
+                Some((_, c)) => {
+                    c.inc();
+                }
+                None => {
+                    let c = self.http_requests.get_or_create_owned(&HttpLabels { method, route: s.route, status });
+                    c.inc();
+                    s.counts.push((status, c));
+                }
+            }
+        });
+    }
+}
+
 /// The method as a static label; extension methods share one label.
 pub fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
@@ -62,16 +130,93 @@ pub fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
-fn latency_histogram() -> Histogram {
-    // 100 µs .. ~13 s
-    Histogram::new(exponential_buckets(0.0001, 2.5, 14))
+/// Upper bounds of the request-duration buckets: 100 µs .. ~13 s, then +Inf.
+fn duration_bounds() -> &'static [f64] {
+    static BOUNDS: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    BOUNDS.get_or_init(|| exponential_buckets(0.0001, 2.5, 14).chain(std::iter::once(f64::MAX)).collect())
+}
+
+/// One thread's counts of one route's durations.
+#[derive(Debug)]
+pub struct DurationShard {
+    sum: f64,
+    count: u64,
+    /// Per bucket (not cumulative), the last one +Inf.
+    buckets: Vec<u64>,
+}
+
+impl DurationShard {
+    fn new() -> Self {
+        Self { sum: 0.0, count: 0, buckets: vec![0; duration_bounds().len()] }
+    }
+
+    fn observe(&mut self, secs: f64) {
+        self.sum += secs;
+        self.count += 1;
+        let i = duration_bounds().iter().position(|b| secs <= *b).unwrap_or(self.buckets.len() - 1);
+        self.buckets[i] += 1;
+    }
+}
+
+/// A Prometheus histogram whose observations go to per-thread shards, merged when scraped: the
+/// library's histogram takes one mutex per observation, which the HTTP workers contended for on
+/// every request.
+#[derive(Debug, Clone, Default)]
+pub struct ShardedHistogram {
+    shards: Arc<std::sync::Mutex<Vec<Arc<std::sync::Mutex<DurationShard>>>>>,
+}
+
+impl ShardedHistogram {
+    /// A new shard for the calling thread to own.
+    fn shard(&self) -> Arc<std::sync::Mutex<DurationShard>> {
+        let shard = Arc::new(std::sync::Mutex::new(DurationShard::new()));
+        if let Ok(mut all) = self.shards.lock() {
+            all.push(shard.clone());
+        }
+        shard
+    }
+
+    /// Records into the first shard (for callers without one of their own).
+    pub fn observe(&self, secs: f64) {
+        let first = self.shards.lock().ok().and_then(|s| s.first().cloned());
+        let shard = first.unwrap_or_else(|| self.shard());
+        if let Ok(mut s) = shard.lock() {
+            s.observe(secs);
+        }
+    }
+}
+
+impl prometheus_client::metrics::TypedMetric for ShardedHistogram {
+    const TYPE: prometheus_client::metrics::MetricType = prometheus_client::metrics::MetricType::Histogram;
+}
+
+impl prometheus_client::encoding::EncodeMetric for ShardedHistogram {
+    fn encode(&self, mut encoder: prometheus_client::encoding::MetricEncoder) -> Result<(), std::fmt::Error> {
+        let mut merged = DurationShard::new();
+        let shards = self.shards.lock().map(|s| s.clone()).unwrap_or_default();
+        for shard in shards {
+            if let Ok(s) = shard.lock() {
+                merged.sum += s.sum;
+                merged.count += s.count;
+                for (m, c) in merged.buckets.iter_mut().zip(&s.buckets) {
+                    *m += c;
+                }
+            }
+        }
+        let buckets: Vec<(f64, u64)> = duration_bounds().iter().copied().zip(merged.buckets).collect();
+        encoder.encode_histogram::<prometheus_client::encoding::NoLabelSet>(merged.sum, merged.count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> prometheus_client::metrics::MetricType {
+        prometheus_client::metrics::MetricType::Histogram
+    }
 }
 
 /// Series every component shares, and the registry they live in.
 pub struct Exporter {
     registry: std::sync::RwLock<Registry>,
     pub http_requests: Family<HttpLabels, Counter>,
-    pub http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pub http_duration: Family<RouteLabels, ShardedHistogram>,
     pub rate_limited: Counter,
     pub resident_memory: Gauge,
     pub routes: RouteNames,
@@ -84,8 +229,7 @@ impl Exporter {
     pub fn new(start_unix_seconds: i64) -> Arc<Self> {
         let mut registry = Registry::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
-        let http_duration =
-            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let http_duration = Family::<RouteLabels, ShardedHistogram>::default();
         let rate_limited = Counter::default();
         let resident_memory = Gauge::default();
         registry.register("openmanager_http_requests", "HTTP requests answered", http_requests.clone());
