@@ -50,6 +50,8 @@ pub struct RequestStats {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationMetrics {
+    /// The serving process (it changes when a `SIGUSR2` hand-over completes).
+    pub pid: u32,
     /// Seconds since start.
     pub uptime: f64,
     pub requests: u64,
@@ -132,6 +134,7 @@ impl RequestStats {
         let (p50, p95, p99) = (h.value_at_quantile(0.50), h.value_at_quantile(0.95), h.value_at_quantile(0.99));
         let ms = |micros: u64| (micros as f64 / 1000.0 * 1000.0).round() / 1000.0;
         ApplicationMetrics {
+            pid: std::process::id(),
             uptime: uptime.as_secs_f64(),
             requests: m.requests,
             errors: m.errors,
