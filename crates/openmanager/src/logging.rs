@@ -1,5 +1,5 @@
 //! Logging with tracing: readable lines on a terminal, JSON when asked (for journald or a collector),
-//! and optionally a size-rotated file with a bounded number of old files kept.
+//! and optionally a size-rotated file with a bounded number of old files kept, old ones deleted by age.
 
 use std::io::IsTerminal;
 
@@ -59,4 +59,46 @@ pub fn init(config: &LogConfig) -> anyhow::Result<LogGuard> {
         }
     }
     Ok(LogGuard(guard))
+}
+
+/// Deletes rotated log files (`openmanager.log.<n>`) in `dir` last written more than `max_age` ago;
+/// the live file is never touched. Returns how many were deleted.
+pub fn prune_rotated(dir: &std::path::Path, max_age: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let now = std::time::SystemTime::now();
+    let mut deleted = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let rotated = name.strip_prefix("openmanager.log.").is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > max_age);
+        if rotated && old && std::fs::remove_file(entry.path()).is_ok() {
+            deleted += 1;
+        }
+    }
+    deleted
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn only_old_rotated_files_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["openmanager.log", "openmanager.log.1", "openmanager.log.2", "other.log.1"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        // Age 0 makes every file "old" as soon as any time has passed.
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(super::prune_rotated(dir.path(), Duration::from_millis(1)), 2);
+        assert!(dir.path().join("openmanager.log").exists(), "the live file stays");
+        assert!(dir.path().join("other.log.1").exists(), "other files stay");
+        assert_eq!(super::prune_rotated(dir.path(), Duration::from_secs(3600)), 0);
+    }
 }

@@ -393,6 +393,21 @@ fn start_jobs(state: &AppState, data_dir: &Path) {
             }
         });
     }
+    if let (Some(dir), days) = (state.config.log.dir.clone(), state.config.log.max_age_days)
+        && days > 0
+    {
+        let max_age = Duration::from_secs(days.saturating_mul(86_400));
+        state.supervisor.spawn_periodic("log-prune", Duration::from_secs(3600), move || {
+            let dir = dir.clone();
+            async move {
+                let n = tokio::task::spawn_blocking(move || crate::logging::prune_rotated(&dir, max_age)).await?;
+                if n > 0 {
+                    tracing::info!(deleted = n, "deleted rotated log files past their age");
+                }
+                Ok(())
+            }
+        });
+    }
     crate::lifecycle::systemd::start_watchdog(state);
     state.health.register("dataDir", true, move || {
         if writable.load(Ordering::Relaxed) {

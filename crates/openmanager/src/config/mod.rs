@@ -245,12 +245,22 @@ pub struct LogConfig {
     /// When set, logs are also written to `openmanager.log` here, rotated by size.
     pub dir: Option<PathBuf>,
     pub max_file_mb: u64,
+    /// Rotated files kept at most.
     pub max_files: usize,
+    /// Rotated files older than this are deleted (checked hourly); 0 keeps them until `max_files`.
+    pub max_age_days: u64,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { filter: "info".into(), format: LogFormat::Pretty, dir: None, max_file_mb: 10, max_files: 5 }
+        Self {
+            filter: "info".into(),
+            format: LogFormat::Pretty,
+            dir: None,
+            max_file_mb: 10,
+            max_files: 5,
+            max_age_days: 14,
+        }
     }
 }
 
