@@ -49,6 +49,9 @@ pub struct Shared {
     pub analyze_jobs: crate::http::analyze::Jobs,
     /// The free-tier budget's ledger.
     pub budget: crate::budget::Budget,
+    /// Time inside the server of answers served from the AI cache (`X-Cache-Status: HIT`), from the
+    /// request's arrival at the first layer to its response leaving it.
+    pub cache_hits: RequestStats,
     /// Totals for `/api/metrics`'s `ai` section.
     pub ai_stats: crate::http::ai::AiTotals,
     /// `METHOD /path` of every documented route, for 404 answers; filled once the router is built.
@@ -124,6 +127,7 @@ impl AppState {
             alerting: OnceLock::new(),
             mcp,
             analyze_jobs: Default::default(),
+            cache_hits: RequestStats::new(),
             budget,
             ai_stats: Default::default(),
             endpoints: OnceLock::new(),

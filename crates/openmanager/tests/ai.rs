@@ -136,6 +136,9 @@ async fn deterministic_requests_are_cached() {
     assert_eq!(first.headers()["x-cache-status"], "MISS");
     let second = ask(&s, q.clone()).await;
     assert_eq!(second.headers()["x-cache-status"], "HIT");
+    let status: Value = s.get_auth("/api/ai/status").send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["cacheHitLatency"]["count"], 1, "the hit is timed: {status}");
+    assert!(status["cacheHitLatency"]["p99Ms"].as_f64().unwrap() > 0.0);
     let body: Value = second.json().await.unwrap();
     assert_eq!(body["metadata"]["cacheHit"], true);
     assert_eq!(upstream_calls(&mock).await, 1);

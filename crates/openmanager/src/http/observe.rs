@@ -73,6 +73,9 @@ pub async fn observe(
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     state.stats.record(status.as_u16(), elapsed);
+    if res.headers().get("x-cache-status").is_some_and(|v| v == "HIT") {
+        state.cache_hits.record(status.as_u16(), elapsed);
+    }
     let template = route.as_ref().map(MatchedPath::as_str);
     state.exporter.record_http(method_label(&method), template, status.as_u16(), elapsed.as_secs_f64());
     res
