@@ -172,6 +172,9 @@ async fn openai_compatible_routes() {
     assert!(ids.contains(&"auto") && ids.contains(&"local"), "{ids:?}");
     let body = json!({"model": "local", "messages": [{"role": "user", "content": "top 2 servers by memory"}]});
     let res = s.client().post(s.url("/v1/chat/completions")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+    // The gateway's headers are on SDK-format answers too.
+    assert_eq!(res.headers()["x-ai-engine"], "local");
+    assert!(res.headers().contains_key("x-cache-status") && res.headers().contains_key("x-fallback"));
     let c: Value = res.json().await.unwrap();
     assert_eq!(c["object"], "chat.completion");
     assert!(c["choices"][0]["message"]["content"].as_str().unwrap().contains('%'), "{c}");

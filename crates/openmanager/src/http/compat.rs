@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -58,6 +59,7 @@ async fn chat_completions(State(state): State<AppState>, body: Bytes) -> Result<
     let created = crate::clock::now_millis() / 1000;
     if stream {
         let s = router.stream(req).await.map_err(ai_error)?;
+        let heads = gateway_headers(&s.engine, s.cache_status, s.fallback);
         let model = if s.engine == s.model { s.engine.clone() } else { format!("{}/{}", s.engine, s.model) };
         let events = s
             .events
@@ -72,10 +74,11 @@ async fn chat_completions(State(state): State<AppState>, body: Bytes) -> Result<
                 std::future::ready(Some(Ok::<_, Infallible>(Event::default().data(data.to_string()))))
             })
             .chain(futures_util::stream::once(async { Ok(Event::default().data("[DONE]")) }));
-        return Ok(Sse::new(events).into_response());
+        return Ok((heads, Sse::new(events)).into_response());
     }
     let answer = router.query(req).await.map_err(ai_error)?;
-    Ok(Json(ai::compat::openai_response(&answer, &id, created)).into_response())
+    let heads = gateway_headers(&answer.engine, answer.cache_status, answer.fallback);
+    Ok((heads, Json(ai::compat::openai_response(&answer, &id, created))).into_response())
 }
 
 /// The model ids this gateway answers to.
@@ -114,13 +117,15 @@ async fn google_post(
     match method {
         "generateContent" => {
             let answer = router.query(req).await.map_err(ai_error)?;
-            Ok(Json(ai::compat::gemini_response(&answer)).into_response())
+            let heads = gateway_headers(&answer.engine, answer.cache_status, answer.fallback);
+            Ok((heads, Json(ai::compat::gemini_response(&answer))).into_response())
         }
         "streamGenerateContent" => {
             if q.alt.as_deref() != Some("sse") {
                 return Err(ApiError::BadRequest("use `?alt=sse` for streaming".into()));
             }
             let s = router.stream(req).await.map_err(ai_error)?;
+            let heads = gateway_headers(&s.engine, s.cache_status, s.fallback);
             let events = s.events.filter_map(|ev| {
                 let data = match &ev {
                     ai::StreamEvent::Error(e) => {
@@ -130,7 +135,7 @@ async fn google_post(
                 };
                 std::future::ready(data.map(|d| Ok::<_, Infallible>(Event::default().data(d.to_string()))))
             });
-            Ok(Sse::new(events).into_response())
+            Ok((heads, Sse::new(events)).into_response())
         }
         other => Err(ApiError::not_found(format!("unknown method `{other}`"))),
     }
@@ -150,4 +155,14 @@ async fn google_get(State(state): State<AppState>, Path(call): Path<String>) -> 
         "displayName": call,
         "supportedGenerationMethods": ["generateContent", "streamGenerateContent"],
     })))
+}
+
+/// The gateway's own headers on an SDK-format answer too: which engine, whether the cache answered,
+/// whether a fallback did.
+fn gateway_headers(engine: &str, cache: ai::CacheStatus, fallback: bool) -> [(HeaderName, HeaderValue); 3] {
+    [
+        (HeaderName::from_static("x-ai-engine"), HeaderValue::from_str(engine).unwrap_or(HeaderValue::from_static(""))),
+        (HeaderName::from_static("x-cache-status"), HeaderValue::from_static(cache.as_header())),
+        (HeaderName::from_static("x-fallback"), HeaderValue::from_static(if fallback { "true" } else { "false" })),
+    ]
 }
