@@ -32,6 +32,7 @@ pub mod compat;
 pub mod config;
 mod engine;
 pub mod error;
+mod flight;
 pub mod local;
 pub mod provider;
 pub mod quota;

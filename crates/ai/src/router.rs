@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub chain: Vec<usize>,
     pub local: usize,
     pub cache: AnswerCache,
+    /// Streams in flight by cache key, so identical concurrent streams share one upstream call.
+    pub flights: Arc<crate::flight::Flights>,
     pub queue: Queue,
     pub metrics: Metrics,
     pub limits: Limits,
@@ -117,6 +119,7 @@ impl Router {
             chain,
             local: local_idx,
             cache: AnswerCache::new(cfg.cache.max_bytes, Duration::from_secs(cfg.cache.ttl_secs), metrics.clone()),
+            flights: Arc::default(),
             queue: Queue::new(cfg.queue_capacity, metrics.clone()),
             metrics,
             limits: Limits {

@@ -11,8 +11,9 @@ use crate::cache;
 use crate::config::LOCAL;
 use crate::engine::{CallCtx, Engine};
 use crate::error::{AiError, ProviderError};
+use crate::flight::Role;
 use crate::request::{AiAnswer, AiRequest, Attempt, CacheStatus, ChatResponse, Delta, Target, ToolCall, Usage};
-use crate::router::{Router, answer, millis};
+use crate::router::{Router, Step, answer, millis};
 use crate::stream::{DeltaStream, replay};
 
 /// One event of a streamed answer.
@@ -73,6 +74,31 @@ impl Router {
             },
             None => cache.count(CacheStatus::Bypass),
         }
+        // An identical stream already running: follow it instead of calling the engine again.
+        let leader = match key.as_deref().map(|k| self.inner.flights.join(k)) {
+            Some(Role::Follower(flight)) => return crate::flight::follow(flight).await,
+            Some(Role::Leader(guard)) => Some(guard),
+            None => None,
+        };
+        let opened = self.open_stream(&req, steps, key, started).await;
+        match (leader, opened) {
+            (Some(guard), Ok(s)) => Ok(guard.share(s)),
+            (Some(guard), Err(e)) => {
+                guard.fail(&e);
+                Err(e)
+            }
+            (None, result) => result,
+        }
+    }
+
+    /// Opens a stream on the first engine of the plan that starts one.
+    async fn open_stream(
+        &self,
+        req: &AiRequest,
+        steps: Vec<Step>,
+        key: Option<String>,
+        started: Instant,
+    ) -> Result<AiStream, AiError> {
         let cache_status = if key.is_some() { CacheStatus::Miss } else { CacheStatus::Bypass };
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut last_error = AiError::DeadlineExceeded;

@@ -127,3 +127,47 @@ async fn streamed_answers_fill_the_cache_and_hits_replay_as_a_stream() {
     assert_eq!(r.query(ask("q").cache(true)).await.unwrap().cache_status, CacheStatus::Hit);
     assert_eq!(g.calls(), 1);
 }
+
+fn deterministic(q: &str) -> AiRequest {
+    let mut chat = ChatRequest::user(q);
+    chat.temperature = Some(0.0);
+    AiRequest::new(chat).timeout(Duration::from_secs(5))
+}
+
+#[tokio::test]
+async fn identical_concurrent_streams_share_one_upstream_call() {
+    let g = Mock::start(Wire::Gemini).await;
+    g.set_default(Reply::Text("one answer for both".into()));
+    let (cfg, env) = config(Some(&g), None);
+    let r = router(&cfg, &env);
+    // The first stream is open and unread while the second asks the same: the second follows it.
+    let leader = r.stream(deterministic("same question")).await.unwrap();
+    let follower = r.stream(deterministic("same question")).await.unwrap();
+    assert_eq!((follower.engine.as_str(), follower.cache_status), ("google-ai", CacheStatus::Miss));
+    let (a, _) = collect(leader).await;
+    let (b, events) = collect(follower).await;
+    assert_eq!(a, "one answer for both");
+    assert_eq!(b, a, "the follower replays every delta");
+    assert!(matches!(events.last(), Some(StreamEvent::Done(d)) if d.text == a));
+    assert_eq!(g.calls(), 1, "one upstream call served both");
+    // Finished: the next identical stream is a cache hit, not a follower.
+    let again = r.stream(deterministic("same question")).await.unwrap();
+    assert_eq!(again.cache_status, CacheStatus::Hit);
+}
+
+#[tokio::test]
+async fn a_follower_whose_leader_goes_away_ends_with_an_error() {
+    let g = Mock::start(Wire::Gemini).await;
+    g.set_default(Reply::Text("never read to the end".into()));
+    let (cfg, env) = config(Some(&g), None);
+    let r = router(&cfg, &env);
+    let leader = r.stream(deterministic("q")).await.unwrap();
+    let follower = r.stream(deterministic("q")).await.unwrap();
+    drop(leader);
+    let (_, events) = collect(follower).await;
+    assert!(matches!(events.last(), Some(StreamEvent::Error(_))), "{events:?}");
+    // Nothing is left waiting: a new request starts its own stream.
+    let fresh = r.stream(deterministic("q")).await.unwrap();
+    let (text, _) = collect(fresh).await;
+    assert_eq!(text, "never read to the end");
+}
