@@ -195,6 +195,22 @@ async fn token_origin_host_and_session_bounds() {
     let res = post(true).send().await.unwrap();
     assert!(res.headers().contains_key("retry-after"));
     assert_envelope(res, 503, "UNAVAILABLE").await;
+    // A stateless 2026-07-28 request opens no session, so the bound does not refuse it.
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {},
+                      "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}});
+    let res = s
+        .client()
+        .post(s.url("/mcp"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "server/discover")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test]

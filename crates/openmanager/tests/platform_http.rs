@@ -246,4 +246,20 @@ async fn health_probes_answer_alike_with_or_without_the_short_path() {
         .find(|l| l.starts_with("openmanager_http_requests_total{method=\"GET\",route=\"/api/health\",status=\"200\"}"))
         .unwrap();
     assert!(line.ends_with(" 2"), "{line}");
+    // Both probes are in the (per-thread sharded) duration histogram too, merged at scrape time.
+    let count = prom
+        .lines()
+        .find(|l| {
+            l.starts_with("openmanager_http_request_duration_seconds_count{method=\"GET\",route=\"/api/health\"}")
+        })
+        .unwrap();
+    assert!(count.ends_with(" 2"), "{count}");
+    assert!(
+        prom.contains(
+            "openmanager_http_request_duration_seconds_bucket{le=\"+Inf\",method=\"GET\",route=\"/api/health\"} 2"
+        ) || prom.contains(
+            "openmanager_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/health\",le=\"+Inf\"} 2"
+        ),
+        "{prom}"
+    );
 }

@@ -34,29 +34,25 @@ pub fn observations(snapshots: &[Snapshot], seed: Option<u64>, hub: HubFigures) 
             }
             Status::Online | Status::Warning | Status::Critical => {
                 values.insert(Metric::Offline, 0.0);
+                let mut known: Vec<(Metric, Option<f64>)> = Vec::new();
                 if let Some(live) = &snap.live {
-                    let mut put = |m: Metric, v: Option<f64>| {
-                        if let Some(v) = v {
-                            values.insert(m, v);
-                        }
-                    };
-                    put(Metric::Cpu, live.cpu);
-                    put(Metric::Memory, live.memory);
-                    put(Metric::Disk, live.disk);
-                    put(Metric::Load1, Some(live.load[0]));
-                    put(Metric::NetworkIn, Some(live.net_in));
-                    put(Metric::NetworkOut, Some(live.net_out));
+                    known.extend([
+                        (Metric::Cpu, live.cpu),
+                        (Metric::Memory, live.memory),
+                        (Metric::Disk, live.disk),
+                        (Metric::Load1, Some(live.load[0])),
+                        (Metric::NetworkIn, Some(live.net_in)),
+                        (Metric::NetworkOut, Some(live.net_out)),
+                    ]);
                 }
                 if view.source == Source::Local {
-                    let mut put = |m: Metric, v: Option<f64>| {
-                        if let Some(v) = v {
-                            values.insert(m, v);
-                        }
-                    };
-                    put(Metric::EgressMonth, hub.egress_projected);
-                    put(Metric::AiErrorRate, hub.ai_error_rate);
-                    put(Metric::ResponseTime, hub.response_time_ms);
+                    known.extend([
+                        (Metric::EgressMonth, hub.egress_projected),
+                        (Metric::AiErrorRate, hub.ai_error_rate),
+                        (Metric::ResponseTime, hub.response_time_ms),
+                    ]);
                 }
+                values.extend(known.into_iter().filter_map(|(m, v)| v.map(|v| (m, v))));
             }
         }
         let top_processes = match (&snap.detail, view.source) {

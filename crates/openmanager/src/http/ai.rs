@@ -132,16 +132,20 @@ pub(crate) fn check_query(q: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A client's `context` as a system message for remote engines (bounded; `null` is none).
+pub(crate) fn context_message(ctx: &Value) -> Option<ai::Message> {
+    let text = match ctx {
+        Value::Null => return None,
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Some(ai::Message::system(format!("Context: {}", text.chars().take(8000).collect::<String>())))
+}
+
 /// The router request for a question: the system prompt, optional context, the question.
 pub fn request_for(query: &str, mode: Option<&str>, body: Option<&QueryBody>) -> ai::AiRequest {
     let mut messages = vec![ai::Message::system(SYSTEM_PROMPT)];
-    if let Some(ctx) = body.and_then(|b| b.context.as_ref()).filter(|c| !c.is_null()) {
-        let text = match ctx {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        messages.push(ai::Message::system(format!("Context: {}", text.chars().take(8000).collect::<String>())));
-    }
+    messages.extend(body.and_then(|b| b.context.as_ref()).and_then(context_message));
     messages.push(ai::Message::user(query));
     let chat = ai::ChatRequest {
         messages,
@@ -178,7 +182,7 @@ pub(crate) fn intent_of(query: &str) -> &'static str {
     ai::local::LocalEngine::new().understand(query).name()
 }
 
-fn header(name: &'static str, v: &str) -> (HeaderName, HeaderValue) {
+pub(crate) fn header(name: &'static str, v: &str) -> (HeaderName, HeaderValue) {
     (HeaderName::from_static(name), HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("")))
 }
 

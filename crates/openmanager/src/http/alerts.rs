@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody, FieldError};
-use super::json::{ApiJson, from_value};
+use super::json::{ApiJson, from_value, object_mut};
 use crate::alerts::{Alert, AlertFilter, AlertState, Alerting, Rule, Severity, Silence, persist};
 use crate::auth::Principal;
 use crate::clock;
@@ -174,8 +174,7 @@ fn check_channels(rule: &Rule, a: &Alerting) -> Result<(), ApiError> {
     responses((status = 201, body = Body<Rule>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_rule(State(state): State<AppState>, ApiJson(mut body): ApiJson<Value>) -> Result<Response, ApiError> {
     let a = alerting(&state)?;
-    let obj =
-        body.as_object_mut().ok_or_else(|| ApiError::validation(vec![FieldError::new("body", "must be an object")]))?;
+    let obj = object_mut(&mut body)?;
     obj.entry("id").or_insert_with(|| Value::String(new_id("rule")));
     let rule: Rule = from_value(body)?;
     rule.validate().map_err(ApiError::validation)?;
@@ -258,8 +257,7 @@ async fn create_silence(
     ApiJson(mut body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let a = alerting(&state)?;
-    let obj =
-        body.as_object_mut().ok_or_else(|| ApiError::validation(vec![FieldError::new("body", "must be an object")]))?;
+    let obj = object_mut(&mut body)?;
     obj.entry("id").or_insert_with(|| Value::String(new_id("silence")));
     obj.entry("startsAt").or_insert_with(|| Value::String(clock::now_rfc3339()));
     let by = principal.map(|p| p.0.name).unwrap_or_default();

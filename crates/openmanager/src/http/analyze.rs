@@ -220,15 +220,8 @@ pub async fn gather(state: &AppState, plan: &Plan) -> Input {
                     let points = lives
                         .iter()
                         .filter_map(|l| {
-                            let v = match m {
-                                Metric::Cpu => l.cpu,
-                                Metric::Memory => l.memory,
-                                Metric::Disk => l.disk,
-                                Metric::Load1 => Some(l.load[0]),
-                                Metric::NetworkIn => Some(l.net_in),
-                                Metric::NetworkOut => Some(l.net_out),
-                            };
-                            v.map(|v| Point::new(l.at_ms.div_euclid(1000), v))
+                            super::history::live_value(l, store_name(*m))
+                                .map(|v| Point::new(l.at_ms.div_euclid(1000), v))
                         })
                         .collect();
                     metrics.insert(*m, points);

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::ai::ai_error;
+use super::ai::{ai_error, header};
 use super::error::ApiError;
 use crate::state::AppState;
 
@@ -161,8 +161,8 @@ async fn google_get(State(state): State<AppState>, Path(call): Path<String>) -> 
 /// whether a fallback did.
 fn gateway_headers(engine: &str, cache: ai::CacheStatus, fallback: bool) -> [(HeaderName, HeaderValue); 3] {
     [
-        (HeaderName::from_static("x-ai-engine"), HeaderValue::from_str(engine).unwrap_or(HeaderValue::from_static(""))),
-        (HeaderName::from_static("x-cache-status"), HeaderValue::from_static(cache.as_header())),
-        (HeaderName::from_static("x-fallback"), HeaderValue::from_static(if fallback { "true" } else { "false" })),
+        header("x-ai-engine", engine),
+        header("x-cache-status", cache.as_header()),
+        header("x-fallback", if fallback { "true" } else { "false" }),
     ]
 }

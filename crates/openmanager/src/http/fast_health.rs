@@ -49,7 +49,7 @@ fn probe(req: &Request) -> Option<&'static str> {
 fn answer(state: &AppState, req: &Request, template: &'static str) -> Response {
     let start = Instant::now();
     let id = request_id(state, req);
-    let mut res = match state.concurrency.0.clone().try_acquire_owned() {
+    let mut res = match super::limits::permit(state) {
         Ok(_permit) => match serde_json::to_vec(&super::health::body(state)) {
             Ok(json) => {
                 let mut r = Response::new(Body::from(json));
@@ -58,11 +58,7 @@ fn answer(state: &AppState, req: &Request, template: &'static str) -> Response {
             }
             Err(e) => super::error::ApiError::Internal(e.into()).into_response(),
         },
-        Err(_) => super::error::ApiError::Unavailable {
-            message: "the server is at its request limit".into(),
-            retry_after: Some(1),
-        }
-        .into_response(),
+        Err(refused) => refused.into_response(),
     };
     let headers = res.headers_mut();
     // What the compression layer says on the routed path, so caches see one answer.

@@ -120,7 +120,8 @@ fn point(ts: i64, get: impl Fn(&str) -> Option<f64>, only: Option<&str>) -> Hist
     }
 }
 
-fn live_value(l: &Live, m: &str) -> Option<f64> {
+/// A stored metric's value in a live reading (the simulated fleet's history is a series of these).
+pub(crate) fn live_value(l: &Live, m: &str) -> Option<f64> {
     match m {
         metric::CPU => l.cpu,
         metric::MEMORY => l.memory,

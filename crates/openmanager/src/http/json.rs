@@ -26,6 +26,11 @@ where
     }
 }
 
+/// The fields of a JSON object body (for handlers that fill defaults or merge before parsing).
+pub fn object_mut(value: &mut serde_json::Value) -> Result<&mut serde_json::Map<String, serde_json::Value>, ApiError> {
+    value.as_object_mut().ok_or_else(|| ApiError::validation(vec![FieldError::new("body", "must be an object")]))
+}
+
 /// Turns a JSON document already read (a merged patch, a body with defaults filled in) into `T`, with
 /// the same 422 naming the field as a bad request body.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {

@@ -121,7 +121,7 @@ pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A bound on requests being handled at once; beyond it the answer is 503 at once.
-pub struct ConcurrencyLimit(pub(crate) Arc<Semaphore>);
+pub struct ConcurrencyLimit(Arc<Semaphore>);
 
 impl ConcurrencyLimit {
     pub fn new(max: usize) -> Self {
@@ -140,6 +140,11 @@ pub fn admit(state: &AppState, peer: SocketAddr, req: &Request) -> Result<OwnedS
             return Err(ApiError::RateLimited { retry_after });
         }
     }
+    permit(state)
+}
+
+/// A place under the in-flight bound (also taken by health probes answered before routing).
+pub fn permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
     state.concurrency.0.clone().try_acquire_owned().map_err(|_| ApiError::Unavailable {
         message: "the server is at its request limit".into(),
         retry_after: Some(1),

@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::alerts::{Body, alerting, new_id, ok};
-use super::error::{ApiError, ErrorBody, FieldError};
-use super::json::{ApiJson, from_value};
+use super::error::{ApiError, ErrorBody};
+use super::json::{ApiJson, from_value, object_mut};
 use crate::notify::channel::{CHANNEL_PREFIX, save_channel};
 use crate::notify::{Channel, DeliveryRecord, Outcome};
 use crate::state::AppState;
@@ -49,8 +49,7 @@ async fn deliveries(State(state): State<AppState>) -> Result<Json<Body<Vec<Deliv
     responses((status = 201, body = Body<Channel>), (status = 200, body = Body<Channel>), (status = 422, body = ErrorBody)))]
 async fn upsert(State(state): State<AppState>, ApiJson(mut body): ApiJson<Value>) -> Result<Response, ApiError> {
     let a = alerting(&state)?;
-    let obj =
-        body.as_object_mut().ok_or_else(|| ApiError::validation(vec![FieldError::new("body", "must be an object")]))?;
+    let obj = object_mut(&mut body)?;
     obj.entry("id").or_insert_with(|| Value::String(new_id("channel")));
     let mut channel: Channel = from_value(body)?;
     let _edit = a.edits.lock().await;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::clock;
-use crate::http::ai::{ai_error, ask, check_query, intent_of, request_for, router_of};
+use crate::http::ai::{ai_error, ask, check_query, context_message, intent_of, request_for, router_of};
 use crate::http::error::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -44,11 +44,8 @@ async fn answer(
 ) -> Result<ai::AiAnswer, ApiError> {
     let router = router_of(state)?;
     let mut req = request_for(query, engine, None);
-    if let Some(ctx) = context.filter(|c| !c.is_null()) {
-        let text = ctx.as_str().map(str::to_owned).unwrap_or_else(|| ctx.to_string());
-        req.chat
-            .messages
-            .insert(1, ai::Message::system(format!("Context: {}", text.chars().take(8000).collect::<String>())));
+    if let Some(msg) = context.and_then(context_message) {
+        req.chat.messages.insert(1, msg);
     }
     let started = std::time::Instant::now();
     let result = ask(state, router, req).await;
