@@ -50,7 +50,7 @@ fn exit_code(command: &str, result: anyhow::Result<()>) -> ExitCode {
 
 fn serve(flags: config::Flags) -> ExitCode {
     // Before any thread exists: this clears LISTEN_FDS and LISTEN_PID from the environment.
-    let inherited = match openmanager::lifecycle::listener::take() {
+    let inherited = match openmanager::lifecycle::inherited_socket::take() {
         Ok(i) => i,
         Err(e) => {
             eprintln!("openmanager: {e}");

@@ -13,17 +13,26 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{self, AdminTokenOrigin, TokenSet};
+use crate::alerts::Alerting;
+use crate::analyses::Analyses;
+use crate::assistant::facts::HubFacts;
+use crate::budget::Budget;
+use crate::component_health::{Check, Health};
 use crate::config::Config;
-use crate::health::Check;
+use crate::fleet::{Fleet, IngestCounters, Thresholds};
+use crate::http::state::AppState;
 use crate::http::workers::{self, Workers};
 use crate::lifecycle::handover::{self, Exec, Inheritance};
-use crate::lifecycle::listener::{Inherited, Origin};
+use crate::lifecycle::inherited_socket::{Inherited, Origin};
 use crate::lifecycle::shutdown::{Signal, Signals, StopRequest, Stopper};
 use crate::lifecycle::supervisor::Supervisor;
 use crate::lifecycle::{memory_guard, systemd};
 use crate::ops::lock::DataDirLock;
-use crate::state::AppState;
+use crate::services::{self, Services};
+use crate::telemetry::Telemetry;
+use crate::telemetry::alert_series::AlertSeries;
+use crate::telemetry::fleet_series::FleetSeries;
+use crate::tokens::{self, AdminTokenOrigin, TokenSet};
 
 /// During a hand-over, how long keep-alive connections may stay for one more request (answered with
 /// `Connection: close`) before the idle ones are closed; at most `server.shutdown_grace_ms`.
@@ -67,38 +76,42 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     for warning in &inherited.warnings {
         tracing::warn!("{warning}");
     }
+    // The socket first: a port already in use fails here, before anything is created or started.
+    let (listener, socket) = match inherited.listener {
+        Some(l) => (l, inherited.origin),
+        None => {
+            let addr = SocketAddr::new(config.server.host, config.server.port);
+            let l = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+            (l, Origin::Bound)
+        }
+    };
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     // One server per data directory; `backup restore` checks the same lock. A hand-over successor
     // shares its predecessor's (see lifecycle/handover.rs).
     let mut lock = take_lock(&data_dir, inherited.handover.is_some())?;
-    let (admin_token, origin) = auth::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
+    let (admin_token, origin) = tokens::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
     let tokens = TokenSet::new(&admin_token, &config.auth);
 
     let store = open_store(&config, &data_dir)?;
     let supervisor = Supervisor::new(CancellationToken::new());
-    let state = AppState::new(config, tokens, supervisor.clone(), store);
-    restore_fleet(&state).await?;
-    start_ai(&state)?;
+    let services = build_services(config, tokens, store, supervisor.clone()).await?;
+    let state = AppState::new(services.clone());
     start_jobs(&state, &data_dir);
-    crate::monitor::start(&state);
-    crate::budget::start(&state);
-    crate::alerts::service::start(&state).await.context("cannot load alert rules and channels")?;
+    crate::self_monitor::start(&services);
+    crate::budget::start(&services);
+    crate::alerts::job::start(&services);
     crate::http::ws::hub::start(&state);
     // Kept for the whole run, so the stop channel never closes.
     let (stopper, mut stop_requests) = Stopper::new();
-    memory_guard::start(&state, stopper.clone());
+    let load_state = state.clone();
+    memory_guard::start(&services, stopper.clone(), move || memory_guard::Load {
+        open_connections: load_state.open_connections(),
+        websocket_clients: load_state.hub.receivers(),
+    });
     let app = crate::http::app(&state);
 
-    let (listener, socket) = match inherited.listener {
-        Some(l) => (l, inherited.origin),
-        None => {
-            let addr = SocketAddr::new(state.config.server.host, state.config.server.port);
-            let l = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-            (l, Origin::Bound)
-        }
-    };
     let local = listener.local_addr()?;
     let workers = match state.config.server.workers {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -206,7 +219,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
 /// (clients reconnect, to the successor), answer each keep-alive connection's next request with
 /// `Connection: close`, then close what is left and let in-flight requests finish.
 async fn hand_over(state: &AppState, stop: &workers::Stop, supervisor: &Supervisor, server: Workers, grace: Duration) {
-    state.draining.store(true, Ordering::Relaxed);
+    state.set_draining();
     stop.accepting.cancel();
     if !supervisor.shutdown(grace).await {
         tracing::warn!("some background jobs did not stop within the grace period");
@@ -259,28 +272,62 @@ fn take_lock(data_dir: &Path, successor: bool) -> anyhow::Result<DataDirLock> {
         .with_context(|| format!("the data directory {} is in use", data_dir.display()))
 }
 
-/// The AI gateway: remote engines from `[ai]` and the environment, then the local engine, which
-/// reads the fleet through a weak reference to the state.
-fn start_ai(state: &AppState) -> anyhow::Result<()> {
-    let facts = Arc::new(crate::assistant::FleetFacts(state.downgrade()));
-    let backend = Arc::new(ai::EngineBackend::new(facts));
-    let router = ai::Router::new(&state.config.ai, backend).map_err(|errors| {
+/// The domain services, bottom up: telemetry, the fleet (restored from the store), the budget,
+/// alerting (rules, silences and channels loaded), analyses, and the AI gateway whose local engine
+/// reads the fleet and alerts. Each is complete before the next that needs it is made.
+pub async fn build_services(
+    config: Config,
+    tokens: TokenSet,
+    store: store::Store,
+    supervisor: Supervisor,
+) -> anyhow::Result<Services> {
+    let telemetry = Telemetry::new();
+    let exporter = telemetry.exporter.clone();
+    let counters = IngestCounters {
+        reports: exporter.ingest_reports.clone(),
+        samples: exporter.ingest_samples.clone(),
+        duplicates: exporter.ingest_duplicates.clone(),
+    };
+    let thresholds = Thresholds {
+        warning: config.fleet.warning_threshold,
+        critical: config.fleet.critical_threshold,
+        offline_after_ms: (config.fleet.offline_after_seconds as i64).saturating_mul(1000),
+    };
+    let simulation = config.simulation.enabled.then_some(config.simulation.seed);
+    let fleet = Arc::new(Fleet::new(thresholds, simulation, store.clone(), counters));
+    fleet.restore().await.context("cannot restore the fleet from the store")?;
+    let budget = Arc::new(Budget::new(&config.budget));
+    let alerting =
+        Arc::new(Alerting::load(&store, &config.alerts).await.context("cannot load alert rules and channels")?);
+    let analyses = Arc::new(Analyses::new(fleet.clone(), supervisor.clone()));
+    let facts = Arc::new(HubFacts { fleet: fleet.clone(), alerting: alerting.clone() });
+    let gateway = ai::Router::new(&config.ai, Arc::new(ai::EngineBackend::new(facts))).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|(k, r)| format!("`{k}`: {r}")).collect();
         anyhow::anyhow!("invalid AI configuration:\n{}", lines.join("\n"))
     })?;
-    state.exporter.with_registry(|r| router.metrics().register(r.sub_registry_with_prefix("openmanager")));
-    let _ = state.ai.set(router);
-    let s = state.clone();
-    state.supervisor.spawn_periodic("ai-health", Duration::from_secs(60), move || {
-        let s = s.clone();
-        async move {
-            if let Some(router) = s.ai.get() {
-                router.check_health().await;
-            }
-            Ok(())
-        }
+    exporter.with_registry(|r| {
+        gateway.metrics().register(r.sub_registry_with_prefix("openmanager"));
+        r.register_collector(Box::new(FleetSeries(fleet.clone())));
+        r.register_collector(Box::new(AlertSeries {
+            alerting: alerting.clone(),
+            gateway: gateway.clone(),
+            budget: budget.clone(),
+        }));
     });
-    Ok(())
+    Ok(Services::new(services::Inner {
+        config,
+        tokens,
+        started: Instant::now(),
+        health: Health::default(),
+        telemetry,
+        supervisor,
+        store,
+        fleet,
+        alerting,
+        budget,
+        analyses,
+        gateway,
+    }))
 }
 
 fn open_store(config: &Config, data_dir: &Path) -> anyhow::Result<store::Store> {
@@ -298,26 +345,22 @@ fn open_store(config: &Config, data_dir: &Path) -> anyhow::Result<store::Store> 
     store::Store::open(cfg).with_context(|| format!("cannot open the store at {}", path.display()))
 }
 
-/// Servers registered by hand and agents seen before, from the store's key-value table.
-async fn restore_fleet(state: &AppState) -> anyhow::Result<()> {
-    let keys = state.store.kv_keys("fleet/").await?;
-    for key in keys {
-        let Some(value) = state.store.get_kv(&key).await? else { continue };
-        match serde_json::from_value::<crate::fleet::model::ServerMeta>(value) {
-            Ok(meta) => state.fleet.upsert(meta),
-            Err(e) => tracing::warn!(key, error = %e, "skipping an unreadable server record"),
-        }
-    }
-    Ok(())
-}
-
-/// Jobs every server runs: keep the memory figure fresh, forget idle rate-limit buckets, and check
-/// that the data directory stays writable.
+/// Jobs every server runs: keep the memory figure fresh, probe the AI engines, forget idle
+/// rate-limit buckets, roll up and expire history, and check that the data directory and the store
+/// stay writable.
 fn start_jobs(state: &AppState, data_dir: &Path) {
     let s = state.clone();
     state.supervisor.spawn_periodic("process-memory", Duration::from_secs(1), move || {
-        s.memory.refresh();
+        s.telemetry.memory.refresh();
         async { Ok(()) }
+    });
+    let s = state.clone();
+    state.supervisor.spawn_periodic("ai-health", Duration::from_secs(60), move || {
+        let s = s.clone();
+        async move {
+            s.gateway.check_health().await;
+            Ok(())
+        }
     });
     let s = state.clone();
     state.supervisor.spawn_periodic("rate-limit-prune", Duration::from_secs(60), move || {

@@ -102,10 +102,28 @@ async fn lists_the_simulated_fleet_and_this_host() {
     let all = get_json(&s, "/api/servers/all").await;
     assert_eq!(all["data"].as_array().unwrap().len(), 11);
 
-    let res = s.get_auth("/api/servers?status=sleepy&limit=0").send().await.unwrap();
-    let body = assert_envelope(res, 422, "VALIDATION_ERROR").await;
-    let fields: Vec<&str> = body["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["status", "limit"]);
+    // Every parameter that does not parse is named; values out of range are checked once all parse.
+    for (query, expected) in [
+        ("status=sleepy&limit=abc", vec!["status", "limit"]),
+        ("limit=0&page=0", vec!["limit", "page"]),
+        ("page=-1", vec!["page"]),
+        ("colour=red", vec!["colour"]),
+    ] {
+        let res = s.get_auth(&format!("/api/servers?{query}")).send().await.unwrap();
+        let body = assert_envelope(res, 422, "VALIDATION_ERROR").await;
+        let fields: Vec<&str> =
+            body["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, expected, "{query}");
+    }
+    // A client that accepts compression decodes every error it gets (a wrong Content-Encoding on an
+    // envelope would make this fail): a query rejection, and a status from axum itself (405).
+    let gzip = reqwest::Client::builder().gzip(true).build().unwrap();
+    for (method, path) in [(reqwest::Method::GET, "/api/servers?limit=abc"), (reqwest::Method::PUT, "/api/servers")] {
+        let res = gzip.request(method, s.url(path)).bearer_auth(common::ADMIN_TOKEN).send().await.unwrap();
+        assert!(res.status().is_client_error());
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["success"], false, "{path}");
+    }
 }
 
 #[tokio::test]

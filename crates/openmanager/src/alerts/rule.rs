@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fleet::model::{ServerType, Source};
-use crate::http::error::FieldError;
+use crate::validation::FieldError;
 
 /// Longest id accepted for rules, silences and channels (they become store keys).
 pub const MAX_ID_LEN: usize = 64;
@@ -49,6 +49,24 @@ impl Metric {
             Metric::AiErrorRate => "aiErrorRate",
             Metric::ResponseTime => "responseTime",
         }
+    }
+
+    /// The metrics a server reports (the others are the hub's own figures).
+    pub const SERVER: [Metric; 6] =
+        [Metric::Cpu, Metric::Memory, Metric::Disk, Metric::Load1, Metric::NetworkIn, Metric::NetworkOut];
+
+    /// The fleet's name for a server metric.
+    pub fn server_metric(self) -> Option<crate::fleet::metric::Metric> {
+        use crate::fleet::metric::Metric as M;
+        Some(match self {
+            Metric::Cpu => M::Cpu,
+            Metric::Memory => M::Memory,
+            Metric::Disk => M::Disk,
+            Metric::Load1 => M::Load1,
+            Metric::NetworkIn => M::NetworkIn,
+            Metric::NetworkOut => M::NetworkOut,
+            _ => return None,
+        })
     }
 
     /// Percent metrics must have thresholds within 0-100.
@@ -107,7 +125,20 @@ pub enum Window {
     NOfM { n: u32, m: u32 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,

@@ -1,39 +1,76 @@
-//! The alerting loop: every `alerts.interval_seconds` it observes the fleet, runs the engine, and
-//! turns events into WebSocket `alert` messages and notifications; it also keeps each server's
-//! firing count in the fleet. Rules, silences and channels load from the store at start; the HTTP
-//! handlers change them here and in the store together.
+//! The alerting service: rules, silences and channels with their limits and the store-first rule
+//! (an edit is saved, then applied, one edit at a time, so what the engine runs is what a restart
+//! loads), acknowledgements, the evaluation step, and the events it publishes on a bounded
+//! broadcast for adapters (the WebSocket layer encodes them; nothing here knows the wire).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use super::engine::{Engine, EngineConfig, Event, EventKind};
-use super::observe::{HubFigures, observations};
+use parking_lot::{Mutex, MutexGuard};
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+use super::engine::{Alert, AlertFilter, Engine, EngineConfig, Event, EventKind, Observation};
 use super::persist;
-use crate::http::ws::hub::{Topic, encode};
-use crate::notify::channel::load_channels;
-use crate::notify::{Notifier, NotifierConfig};
-use crate::state::AppState;
+use super::rule::{Rule, Silence};
+use crate::notify::channel::{delete_channel, load_channels, save_channel};
+use crate::notify::{Channel, DeliveryRecord, Notifier, NotifierConfig, NotifyError};
+use crate::validation::{FieldError, from_value};
+
+/// Most rules and silences kept: each rule is evaluated against every server every interval.
+pub const MAX_RULES: usize = 200;
+pub const MAX_SILENCES: usize = 500;
+/// Most channels kept (each has a worker and a queue).
+pub const MAX_CHANNELS: usize = 50;
+/// Events kept for a slow subscriber before it misses some (it then re-reads the alert list).
+const EVENT_BUFFER: usize = 64;
+
+/// Why an alerting operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertingError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid `{}`", .0.first().map(|e| e.field.as_str()).unwrap_or("body"))]
+    Invalid(Vec<FieldError>),
+    #[error("store failure")]
+    Store(#[source] anyhow::Error),
+}
+
+impl From<persist::PersistError> for AlertingError {
+    fn from(e: persist::PersistError) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+fn invalid(field: &str, reason: &str) -> AlertingError {
+    AlertingError::Invalid(vec![FieldError::new(field, reason)])
+}
+
+/// A random id with a readable prefix.
+pub fn new_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 6];
+    let _ = getrandom::fill(&mut bytes);
+    format!("{prefix}-{}", hex::encode(bytes))
+}
+
+/// Event counts since start, for Prometheus.
+#[derive(Debug, Default)]
+pub struct EventCounts {
+    pub fired: std::sync::atomic::AtomicU64,
+    pub resolved: std::sync::atomic::AtomicU64,
+    pub repeated: std::sync::atomic::AtomicU64,
+}
 
 pub struct Alerting {
     engine: Mutex<Engine>,
-    pub notifier: Arc<Notifier>,
-    /// Held by API edits of rules, silences and channels: store and engine change together.
-    pub edits: tokio::sync::Mutex<()>,
-    /// Counters behind the hub's windowed figures (AI error rate, response time).
-    previous: Mutex<Totals>,
-    /// Events by kind since start, for Prometheus.
-    pub fired: AtomicU64,
-    pub resolved: AtomicU64,
-    pub repeated: AtomicU64,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Totals {
-    ai_queries: u64,
-    ai_ok: u64,
-    requests: u64,
-    micros: u64,
+    notifier: Arc<Notifier>,
+    store: store::Store,
+    /// Held by edits of rules, silences and channels: store and engine change together.
+    edits: tokio::sync::Mutex<()>,
+    events: broadcast::Sender<Event>,
+    pub counts: EventCounts,
 }
 
 impl Alerting {
@@ -51,46 +88,52 @@ impl Alerting {
         engine.set_silences(persist::load_silences(store).await?);
         let notifier = Arc::new(Notifier::new(NotifierConfig::default())?);
         notifier.set_channels(load_channels(store).await?);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Self {
             engine: Mutex::new(engine),
             notifier,
+            store: store.clone(),
             edits: tokio::sync::Mutex::new(()),
-            previous: Mutex::default(),
-            fired: AtomicU64::new(0),
-            resolved: AtomicU64::new(0),
-            repeated: AtomicU64::new(0),
+            events,
+            counts: EventCounts::default(),
         })
     }
 
-    /// The engine, locked. Evaluation takes microseconds, so handlers and the loop share one lock.
+    /// The engine, locked. Evaluation takes microseconds, so readers and the loop share one lock.
     pub fn engine(&self) -> MutexGuard<'_, Engine> {
-        // A panic while holding the lock leaves a consistent engine (every step is self-contained).
-        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+        self.engine.lock()
     }
 
-    /// One evaluation at `now_ms`; returns the events it produced.
-    pub fn tick(&self, state: &AppState, now_ms: i64) -> Vec<Event> {
-        let snapshots = state.fleet.snapshots(now_ms);
-        let hub = self.hub_figures(state, now_ms);
-        let obs = observations(&snapshots, state.fleet.simulation_seed(), hub);
+    pub fn notifier(&self) -> &Arc<Notifier> {
+        &self.notifier
+    }
+
+    /// Alert events as they happen (fired, repeated, resolved).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// One evaluation of `observations` at `now_ms`: updates each server's firing count (returned),
+    /// dispatches notifications and publishes the events.
+    pub fn evaluate(&self, now_ms: i64, observations: &[Observation]) -> (Vec<Event>, HashMap<String, u32>) {
         let (events, counts) = {
             let mut engine = self.engine();
-            let events = engine.evaluate(now_ms, &obs);
-            let counts = obs.iter().map(|o| (o.server_id.clone(), engine.firing_count(&o.server_id))).collect();
+            let events = engine.evaluate(now_ms, observations);
+            let counts =
+                observations.iter().map(|o| (o.server_id.clone(), engine.firing_count(&o.server_id))).collect();
             (events, counts)
         };
-        state.fleet.set_alert_counts(counts);
+        use std::sync::atomic::Ordering::Relaxed;
         for event in &events {
             let counter = match event.kind {
-                EventKind::Fired => &self.fired,
-                EventKind::Resolved => &self.resolved,
-                EventKind::Repeat => &self.repeated,
+                EventKind::Fired => &self.counts.fired,
+                EventKind::Resolved => &self.counts.resolved,
+                EventKind::Repeat => &self.counts.repeated,
             };
-            counter.fetch_add(1, Ordering::Relaxed);
-            if event.kind != EventKind::Repeat {
-                state.hub.publish(Topic::Alerts, encode("alert", event.ws_payload()));
-            }
+            counter.fetch_add(1, Relaxed);
             let queued = self.notifier.dispatch(event, now_ms);
+            // Nobody listening is not an error.
+            let _ = self.events.send(event.clone());
             tracing::info!(
                 alert = event.alert.id,
                 kind = ?event.kind,
@@ -101,28 +144,10 @@ impl Alerting {
                 "alert"
             );
         }
-        events
+        (events, counts)
     }
 
-    fn hub_figures(&self, state: &AppState, now_ms: i64) -> HubFigures {
-        let (ai_queries, ai_ok) = state.ai_stats.counts();
-        let (requests, micros) = state.stats.totals();
-        let now = Totals { ai_queries, ai_ok, requests, micros };
-        let mut prev = self.previous.lock().unwrap_or_else(|e| e.into_inner());
-        let before = std::mem::replace(&mut *prev, now);
-        let dq = now.ai_queries.saturating_sub(before.ai_queries);
-        let dok = now.ai_ok.saturating_sub(before.ai_ok);
-        let dr = now.requests.saturating_sub(before.requests);
-        let dm = now.micros.saturating_sub(before.micros);
-        HubFigures {
-            egress_projected: state.budget.projected_egress(now_ms),
-            // No queries in the interval means no errors, not an unknown rate.
-            ai_error_rate: Some(if dq == 0 { 0.0 } else { dq.saturating_sub(dok) as f64 / dq as f64 }),
-            response_time_ms: (dr > 0).then(|| dm as f64 / dr as f64 / 1000.0),
-        }
-    }
-
-    /// Firing alerts by severity (for Prometheus and the metrics body).
+    /// Firing alerts by severity (for Prometheus).
     pub fn firing_by_severity(&self) -> [(super::Severity, u64); 3] {
         use super::{AlertState, Severity};
         let engine = self.engine();
@@ -134,24 +159,202 @@ impl Alerting {
         }
         counts
     }
-}
 
-/// Loads the alerting state and starts the notifier and the evaluation loop.
-pub async fn start(state: &AppState) -> anyhow::Result<()> {
-    let alerting = Arc::new(Alerting::load(&state.store, &state.config.alerts).await?);
-    alerting.notifier.start(&state.supervisor);
-    let _ = state.alerting.set(alerting.clone());
-    if !state.config.alerts.enabled {
-        return Ok(());
+    /// Alerts matching `filter`, active first (newest first), then resolved ones; a page after
+    /// `cursor` (an alert id) of at most `limit`, and the cursor of the next page.
+    pub fn list(
+        &self,
+        filter: &AlertFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Alert>, Option<String>), AlertingError> {
+        let all = self.engine().list(filter, usize::MAX);
+        let start = match cursor {
+            Some(c) => all
+                .iter()
+                .position(|a| a.id == c)
+                .map(|i| i + 1)
+                .ok_or_else(|| invalid("cursor", "unknown or expired cursor; start again"))?,
+            None => 0,
+        };
+        let page: Vec<Alert> = all.iter().skip(start).take(limit).cloned().collect();
+        let next = (start + page.len() < all.len()).then(|| page.last().map(|a| a.id.clone())).flatten();
+        Ok((page, next))
     }
-    let s = state.clone();
-    let every = Duration::from_secs(state.config.alerts.interval_seconds);
-    state.supervisor.spawn_periodic("alerts", every, move || {
-        let (s, a) = (s.clone(), alerting.clone());
-        async move {
-            a.tick(&s, crate::clock::now_millis());
-            Ok(())
+
+    pub fn get(&self, id: &str) -> Result<Alert, AlertingError> {
+        self.engine().get(id).cloned().ok_or_else(|| AlertingError::NotFound(format!("alert `{id}`")))
+    }
+
+    /// Acknowledges an active alert: it stops repeating notifications and still resolves as usual.
+    pub fn acknowledge(&self, id: &str, by: &str, now_ms: i64) -> Result<Alert, AlertingError> {
+        self.engine().acknowledge(id, by, now_ms).ok_or_else(|| AlertingError::NotFound(format!("active alert `{id}`")))
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        self.engine().rules().to_vec()
+    }
+
+    pub fn silences(&self) -> Vec<Silence> {
+        self.engine().silences().to_vec()
+    }
+
+    /// Every channel a rule names must exist, or its alerts would go nowhere without a word.
+    fn check_channels(&self, rule: &Rule) -> Result<(), AlertingError> {
+        let known: Vec<String> = self.notifier.channels().into_iter().map(|c| c.id).collect();
+        let errors: Vec<FieldError> = rule
+            .channels
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !known.contains(c))
+            .map(|(i, c)| FieldError::new(format!("channels[{i}]"), format!("unknown channel `{c}`")))
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(AlertingError::Invalid(errors)) }
+    }
+
+    /// Creates a rule from its JSON document; `id` is generated when absent.
+    pub async fn create_rule(&self, mut body: Map<String, Value>, now_ms: i64) -> Result<Rule, AlertingError> {
+        body.entry("id").or_insert_with(|| Value::String(new_id("rule")));
+        let rule: Rule = from_value(Value::Object(body)).map_err(AlertingError::Invalid)?;
+        rule.validate().map_err(AlertingError::Invalid)?;
+        self.check_channels(&rule)?;
+        let _edit = self.edits.lock().await;
+        let mut rules = self.rules();
+        if rules.iter().any(|r| r.id == rule.id) {
+            return Err(AlertingError::Conflict(format!("a rule with id `{}` already exists", rule.id)));
         }
-    });
-    Ok(())
+        if rules.len() >= MAX_RULES {
+            return Err(AlertingError::Conflict(format!("at most {MAX_RULES} rules; delete one first")));
+        }
+        persist::save_rule(&self.store, &rule).await?;
+        rules.push(rule.clone());
+        self.engine().set_rules(rules, now_ms);
+        Ok(rule)
+    }
+
+    /// Changes a rule: the fields sent replace the rule's (`id` cannot change).
+    pub async fn update_rule(&self, id: &str, patch: Map<String, Value>, now_ms: i64) -> Result<Rule, AlertingError> {
+        if patch.get("id").is_some_and(|v| v.as_str() != Some(id)) {
+            return Err(invalid("id", "cannot be changed"));
+        }
+        let _edit = self.edits.lock().await;
+        let mut rules = self.rules();
+        let i = rules.iter().position(|r| r.id == id).ok_or_else(|| AlertingError::NotFound(format!("rule `{id}`")))?;
+        let mut merged = serde_json::to_value(&rules[i]).map_err(|e| AlertingError::Store(e.into()))?;
+        if let Some(obj) = merged.as_object_mut() {
+            obj.extend(patch);
+        }
+        let rule: Rule = from_value(merged).map_err(AlertingError::Invalid)?;
+        rule.validate().map_err(AlertingError::Invalid)?;
+        self.check_channels(&rule)?;
+        persist::save_rule(&self.store, &rule).await?;
+        rules[i] = rule.clone();
+        self.engine().set_rules(rules, now_ms);
+        Ok(rule)
+    }
+
+    /// Deletes a rule; its active alerts end without a notice.
+    pub async fn delete_rule(&self, id: &str, now_ms: i64) -> Result<(), AlertingError> {
+        let _edit = self.edits.lock().await;
+        let mut rules = self.rules();
+        let before = rules.len();
+        rules.retain(|r| r.id != id);
+        if rules.len() == before {
+            return Err(AlertingError::NotFound(format!("rule `{id}`")));
+        }
+        persist::delete_rule(&self.store, id).await?;
+        self.engine().set_rules(rules, now_ms);
+        Ok(())
+    }
+
+    /// Creates a silence; `id` is generated, `startsAt` defaults to now and `createdBy` to `by`.
+    pub async fn create_silence(
+        &self,
+        mut body: Map<String, Value>,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Silence, AlertingError> {
+        body.entry("id").or_insert_with(|| Value::String(new_id("silence")));
+        body.entry("startsAt").or_insert_with(|| Value::String(crate::clock::millis_rfc3339(now_ms)));
+        body.entry("createdBy").or_insert_with(|| Value::String(by.to_owned()));
+        let silence: Silence = from_value(Value::Object(body)).map_err(AlertingError::Invalid)?;
+        silence.validate().map_err(AlertingError::Invalid)?;
+        let _edit = self.edits.lock().await;
+        persist::prune_silences(&self.store, now_ms).await?;
+        let mut silences: Vec<Silence> =
+            self.silences().into_iter().filter(|s| s.ends_at.as_millisecond() > now_ms).collect();
+        if silences.iter().any(|s| s.id == silence.id) {
+            return Err(AlertingError::Conflict(format!("a silence with id `{}` already exists", silence.id)));
+        }
+        if silences.len() >= MAX_SILENCES {
+            return Err(AlertingError::Conflict(format!("at most {MAX_SILENCES} silences; delete one first")));
+        }
+        persist::save_silence(&self.store, &silence).await?;
+        silences.push(silence.clone());
+        self.engine().set_silences(silences);
+        Ok(silence)
+    }
+
+    pub async fn delete_silence(&self, id: &str) -> Result<(), AlertingError> {
+        let _edit = self.edits.lock().await;
+        let mut silences = self.silences();
+        let before = silences.len();
+        silences.retain(|s| s.id != id);
+        if silences.len() == before {
+            return Err(AlertingError::NotFound(format!("silence `{id}`")));
+        }
+        persist::delete_silence(&self.store, id).await?;
+        self.engine().set_silences(silences);
+        Ok(())
+    }
+
+    /// Channels, secrets masked when serialized.
+    pub fn channels(&self) -> Vec<Channel> {
+        self.notifier.channels()
+    }
+
+    /// The latest delivery attempts, newest first.
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.notifier.log()
+    }
+
+    /// Adds a channel or replaces the one with the same `id`; returns it and whether it is new. A
+    /// secret sent back as the mask keeps its stored value, so a form can save what a read showed.
+    pub async fn upsert_channel(&self, mut body: Map<String, Value>) -> Result<(Channel, bool), AlertingError> {
+        body.entry("id").or_insert_with(|| Value::String(new_id("channel")));
+        let mut channel: Channel = from_value(Value::Object(body)).map_err(AlertingError::Invalid)?;
+        let _edit = self.edits.lock().await;
+        let existing = self.notifier.channels();
+        let previous = existing.iter().find(|c| c.id == channel.id);
+        if previous.is_none() && existing.len() >= MAX_CHANNELS {
+            return Err(AlertingError::Conflict(format!("at most {MAX_CHANNELS} channels; delete one first")));
+        }
+        // The notifier's copy holds the real secrets (only their serialization is masked).
+        if let Some(stored) = previous {
+            channel.keep_unchanged_secrets(stored);
+        }
+        channel.validate().map_err(AlertingError::Invalid)?;
+        save_channel(&self.store, &channel).await?;
+        self.notifier.upsert_channel(channel.clone());
+        Ok((channel, previous.is_none()))
+    }
+
+    /// Removes a channel; rules that name it keep the name (their alerts skip it with a warning).
+    pub async fn delete_channel(&self, id: &str) -> Result<(), AlertingError> {
+        let _edit = self.edits.lock().await;
+        if !self.notifier.channels().iter().any(|c| c.id == id) {
+            return Err(AlertingError::NotFound(format!("channel `{id}`")));
+        }
+        delete_channel(&self.store, id).await?;
+        self.notifier.remove_channel(id);
+        Ok(())
+    }
+
+    /// Sends a test message now (one attempt) and returns its delivery record.
+    pub async fn test_channel(&self, id: &str) -> Result<DeliveryRecord, AlertingError> {
+        self.notifier.test(id).await.map_err(|e| match e {
+            NotifyError::UnknownChannel(_) => AlertingError::NotFound(format!("channel `{id}`")),
+            other => AlertingError::Conflict(other.to_string()),
+        })
+    }
 }

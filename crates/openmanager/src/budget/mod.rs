@@ -7,14 +7,14 @@ pub mod ledger;
 pub mod period;
 pub mod report;
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
 use crate::config::BudgetConfig;
-use crate::monitor::SELF_ID;
-use crate::state::AppState;
+use crate::fleet::{Fleet, SELF_ID};
+use crate::services::Services;
 use ledger::{Ledger, Reading};
 use period::Month;
 
@@ -72,7 +72,7 @@ impl Budget {
 
     /// A copy of the ledger, once loaded.
     pub fn ledger(&self) -> Option<Ledger> {
-        self.ledger.lock().ok().and_then(|l| l.clone())
+        self.ledger.lock().clone()
     }
 
     /// Projected egress at the month's end, for the egress alert rule.
@@ -83,36 +83,37 @@ impl Budget {
     }
 
     /// One reading of this host, added to the ledger and saved.
-    pub async fn tick(&self, state: &AppState) -> anyhow::Result<()> {
+    pub async fn tick(&self, fleet: &Fleet, store: &store::Store) -> anyhow::Result<()> {
         if self.ledger().is_none() {
-            let saved = match state.store.get_kv(LEDGER_KEY).await? {
+            let saved = match store.get_kv(LEDGER_KEY).await? {
                 Some(v) => serde_json::from_value::<Ledger>(v).unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "the saved budget ledger is unreadable; starting a new one");
                     Ledger::default()
                 }),
                 None => Ledger::default(),
             };
-            if let Ok(mut l) = self.ledger.lock() {
+            {
+                let mut l = self.ledger.lock();
                 *l = Some(saved);
             }
         }
         let now = crate::clock::now_millis();
-        let Some(reading) = self.reading(state, now) else { return Ok(()) };
+        let Some(reading) = self.reading(fleet, now) else { return Ok(()) };
         let month = self.month(now);
         let max_gap = i64::try_from(self.config.interval_seconds.saturating_mul(2_000)).unwrap_or(i64::MAX);
         let snapshot = {
-            let Ok(mut guard) = self.ledger.lock() else { return Ok(()) };
+            let mut guard = self.ledger.lock();
             let ledger = guard.get_or_insert_with(Ledger::default);
             ledger.observe(&reading, &month, self.config.cpu_sustained_percent, max_gap);
             ledger.clone()
         };
-        state.store.put_kv(LEDGER_KEY, &serde_json::to_value(&snapshot)?).await?;
+        store.put_kv(LEDGER_KEY, &serde_json::to_value(&snapshot)?).await?;
         Ok(())
     }
 
     /// The counters of this host as the self-monitor last read them; `None` before its first detail.
-    fn reading(&self, state: &AppState, now_ms: i64) -> Option<Reading> {
-        let snap = state.fleet.get(SELF_ID, now_ms)?;
+    fn reading(&self, fleet: &Fleet, now_ms: i64) -> Option<Reading> {
+        let snap = fleet.get(SELF_ID, now_ms)?;
         let detail = snap.detail?;
         let sent = detail
             .interfaces
@@ -125,15 +126,15 @@ impl Budget {
 }
 
 /// Starts the ledger job (only with self-monitoring: the counters come from it).
-pub fn start(state: &AppState) {
-    if !state.config.fleet.monitor_self {
+pub fn start(services: &Services) {
+    if !services.config.fleet.monitor_self {
         return;
     }
-    let s = state.clone();
-    let every = Duration::from_secs(state.config.budget.interval_seconds);
-    state.supervisor.spawn_periodic("budget", every, move || {
+    let s = services.clone();
+    let every = Duration::from_secs(services.config.budget.interval_seconds);
+    services.supervisor.spawn_periodic("budget", every, move || {
         let s = s.clone();
-        async move { s.budget.tick(&s).await }
+        async move { s.budget.tick(&s.fleet, &s.store).await }
     });
 }
 

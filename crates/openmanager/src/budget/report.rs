@@ -3,8 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::monitor::SELF_ID;
-use crate::state::AppState;
+use crate::fleet::SELF_ID;
+use crate::services::Services;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -103,13 +103,13 @@ fn percent(used: f64, limit: f64) -> f64 {
     if limit > 0.0 { (used / limit * 1000.0).round() / 10.0 } else { 0.0 }
 }
 
-pub async fn build(state: &AppState) -> BudgetReport {
-    let budget = &state.budget;
+pub async fn build(services: &Services) -> BudgetReport {
+    let budget = &services.budget;
     let plan = budget.config();
     let now = crate::clock::now_millis();
     let month = budget.month(now);
     let ledger = budget.ledger().filter(|l| l.month == month.key);
-    let snap = state.fleet.get(SELF_ID, now);
+    let snap = services.fleet.get(SELF_ID, now);
     let detail = snap.as_ref().and_then(|s| s.detail.clone());
     let live = snap.as_ref().and_then(|s| s.live);
 
@@ -138,24 +138,22 @@ pub async fn build(state: &AppState) -> BudgetReport {
     let disk_used = root.map_or(0, |d| d.used_bytes);
     let total_mem = detail.as_ref().map_or(0, |d| d.memory_total_bytes);
     let mem_percent = live.and_then(|l| l.memory).unwrap_or(0.0);
-    let ai = match state.ai.get() {
-        Some(router) => router
-            .status()
-            .await
-            .engines
-            .into_iter()
-            .filter(|e| e.configured && (e.quota.day_limit.is_some() || e.quota.day_used > 0))
-            .map(|e| AiQuota {
-                provider: e.name,
-                requests_today: e.quota.day_used,
-                daily_limit: e.quota.day_limit,
-                remaining: e.quota.day_requests,
-                exhausted: e.quota.day_exhausted,
-                tokens: e.tokens.prompt_tokens + e.tokens.completion_tokens,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let ai = services
+        .gateway
+        .status()
+        .await
+        .engines
+        .into_iter()
+        .filter(|e| e.configured && (e.quota.day_limit.is_some() || e.quota.day_used > 0))
+        .map(|e| AiQuota {
+            provider: e.name,
+            requests_today: e.quota.day_used,
+            daily_limit: e.quota.day_limit,
+            remaining: e.quota.day_requests,
+            exhausted: e.quota.day_exhausted,
+            tokens: e.tokens.prompt_tokens + e.tokens.completion_tokens,
+        })
+        .collect();
     BudgetReport {
         month: MonthInfo {
             key: month.key.clone(),

@@ -4,8 +4,9 @@
 //! < flags into this raw struct with unknown keys rejected, then [`Config::validate`] checks what serde
 //! cannot (token lengths, origins, log filters) and names the source of each bad value.
 
+mod alerts;
+mod budget;
 mod mcp;
-mod plan;
 mod secret;
 mod sources;
 
@@ -14,12 +15,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use alerts::AlertsConfig;
+pub use budget::BudgetConfig;
 pub use mcp::McpConfig;
-pub use plan::{AlertsConfig, BudgetConfig};
 pub use secret::Secret;
 pub use sources::{ConfigError, Flags, LoadedConfig, load};
 
-use crate::auth::Scope;
+use crate::tokens::Scope;
 
 /// Minimum length of any bearer token, so that a token cannot be guessed by brute force.
 pub const MIN_TOKEN_LEN: usize = 32;
@@ -279,7 +281,7 @@ pub fn render(loaded: &LoadedConfig) -> String {
         None => out.push_str("# no configuration file; defaults and environment\n"),
     }
     if loaded.config.auth.admin_token.is_none() {
-        let path = loaded.config.server.data_dir.join(crate::auth::TOKEN_FILE);
+        let path = loaded.config.server.data_dir.join(crate::tokens::TOKEN_FILE);
         out.push_str(&format!("# admin token: kept in {} (generated on first start)\n", path.display()));
     }
     match toml::to_string_pretty(&loaded.config) {
@@ -381,7 +383,8 @@ impl Config {
         if self.log.max_files == 0 || self.log.max_file_mb == 0 {
             bad("log", "max_files and max_file_mb must be positive".into());
         }
-        plan::validate(&self.alerts, &self.budget, &mut out);
+        self.alerts.validate(&mut out);
+        self.budget.validate(&mut out);
         mcp::validate(&self.mcp, &mut out);
         out
     }

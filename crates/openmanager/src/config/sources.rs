@@ -29,7 +29,7 @@ const NAMED_VARS: &[(&str, &str)] = &[
 
 /// `OPENMANAGER_*` variables that are not configuration keys (they choose the file, or are set by a
 /// predecessor for its hand-over successor).
-const NOT_KEYS: &[&str] = &["OPENMANAGER_CONFIG", crate::lifecycle::listener::HANDOVER_FROM_VAR];
+const NOT_KEYS: &[&str] = &["OPENMANAGER_CONFIG", crate::lifecycle::inherited_socket::HANDOVER_FROM_VAR];
 
 /// Values given on the command line; they win over everything else.
 #[derive(Debug, Default, Clone)]

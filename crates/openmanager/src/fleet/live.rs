@@ -1,8 +1,8 @@
 //! The live view: the last 15 minutes of 1-second samples of servers that report that often (this
 //! host), in compact rings, for charts that open with their recent past and then stream.
 
+use parking_lot::RwLock;
 use std::collections::{HashMap, VecDeque};
-use std::sync::RwLock;
 
 use super::model::Live;
 
@@ -20,7 +20,8 @@ pub struct LiveRing {
 
 impl LiveRing {
     pub fn push(&self, id: &str, live: Live) {
-        if let Ok(mut r) = self.rings.write() {
+        {
+            let mut r = self.rings.write();
             if !r.contains_key(id) && r.len() >= MAX_SERVERS {
                 return;
             }
@@ -37,8 +38,8 @@ impl LiveRing {
     pub fn since(&self, id: &str, after_ms: i64) -> Vec<Live> {
         self.rings
             .read()
-            .ok()
-            .and_then(|r| r.get(id).map(|ring| ring.iter().filter(|l| l.at_ms > after_ms).copied().collect()))
+            .get(id)
+            .map(|ring| ring.iter().filter(|l| l.at_ms > after_ms).copied().collect())
             .unwrap_or_default()
     }
 

@@ -1,297 +1,280 @@
-//! The fleet registry: every server the hub knows, from four sources (`self`, `agent`, `static`,
-//! `simulated`), their latest metrics and detail, and the status rules of API.md. Simulated servers
-//! are computed at read time (pure function of time), so the registry holds only the other three.
+//! The fleet service: every server the hub knows (simulated, this host, agents, registered by hand),
+//! their latest metrics, their history, and the operations that change them. It owns its rules:
+//! registration checks the cap and the name atomically and persists before answering; ingest is one
+//! operation any source (the HTTP route, a scale-out peer) calls; history and series are read the
+//! same way by every caller. Returns [`FleetError`]s; knows nothing of HTTP.
 
 pub mod detail;
+pub mod error;
+pub mod history;
+mod ingest;
+pub mod listing;
 pub mod live;
+pub mod metric;
 pub mod model;
+pub mod registry;
 pub mod request;
 pub mod simulated;
 pub mod status;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use prometheus_client::metrics::counter::Counter;
 
-use protocol::Inventory;
-
-use model::{Live, ServerMeta, ServerView, Source, Status};
+pub use error::FleetError;
+use history::{HistoryPage, HistoryPoint, HistoryQuery, Series};
+use listing::{ListQuery, Listing};
+use live::LiveRing;
+use metric::Metric;
+use model::{Live, ServerMeta, ServerView, Source};
+pub use registry::{MAX_SERVERS, Registry, Snapshot};
+use request::{NewServer, ServerPatch};
 pub use status::Thresholds;
 
-/// One registered server.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub meta: ServerMeta,
-    pub live: Option<Live>,
-    pub detail: Option<Arc<Inventory>>,
-}
+use crate::clock;
 
-/// Why a registry change was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum FleetError {
-    #[error("server `{0}` not found")]
-    NotFound(String),
-    #[error("a server named `{0}` already exists")]
-    Duplicate(String),
-    #[error("server `{0}` is simulated; turn the simulation off (`simulation.enabled = false`) to hide it")]
-    Simulated(String),
-    #[error("the registry is full ({0} servers)")]
-    Full(usize),
-}
+/// The id of the hub's own host in the fleet.
+pub const SELF_ID: &str = "self";
+/// The store's key-value prefix of persisted server descriptions.
+const KV_PREFIX: &str = "fleet/";
 
-/// Most servers the registry holds (agents and static), so a flood of registrations cannot grow
-/// memory without bound.
-pub const MAX_SERVERS: usize = 10_000;
+/// Counters the ingest path keeps for Prometheus (shared with the exporter's registry).
+#[derive(Clone, Default)]
+pub struct IngestCounters {
+    pub reports: Counter,
+    pub samples: Counter,
+    pub duplicates: Counter,
+}
 
 pub struct Fleet {
-    thresholds: Thresholds,
-    /// Seed of the simulated fleet, or `None` when the simulation is off.
-    simulation: Option<u64>,
-    entries: RwLock<BTreeMap<String, Entry>>,
-    /// Firing alerts per server, set by the alerting loop after each evaluation.
-    alert_counts: RwLock<HashMap<String, u32>>,
+    registry: Registry,
+    store: store::Store,
+    live: LiveRing,
+    counters: IngestCounters,
 }
 
-/// A server as served by the API: the list item and, for the detail route, what else is known.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub view: ServerView,
-    pub live: Option<Live>,
-    pub detail: Option<Arc<Inventory>>,
+fn kv_key(id: &str) -> String {
+    format!("{KV_PREFIX}{id}")
 }
 
 impl Fleet {
-    pub fn new(thresholds: Thresholds, simulation: Option<u64>) -> Self {
-        Self { thresholds, simulation, entries: RwLock::default(), alert_counts: RwLock::default() }
+    pub fn new(thresholds: Thresholds, simulation: Option<u64>, store: store::Store, counters: IngestCounters) -> Self {
+        Self { registry: Registry::new(thresholds, simulation), store, live: LiveRing::default(), counters }
     }
 
-    /// Replaces the firing-alert counts shown in each server's `alerts` field.
-    pub fn set_alert_counts(&self, counts: HashMap<String, u32>) {
-        if let Ok(mut c) = self.alert_counts.write() {
-            *c = counts;
-        }
-    }
-
-    pub fn thresholds(&self) -> &Thresholds {
-        &self.thresholds
-    }
-
-    pub fn simulation_seed(&self) -> Option<u64> {
-        self.simulation
-    }
-
-    /// Adds or replaces a server's description (self, agents, restored static servers).
-    pub fn upsert(&self, meta: ServerMeta) {
-        if let Ok(mut e) = self.entries.write() {
-            match e.get_mut(&meta.id) {
-                Some(entry) => entry.meta = meta,
-                None => {
-                    e.insert(meta.id.clone(), Entry { meta, live: None, detail: None });
-                }
+    /// Servers registered by hand and agents seen before, from the store. Returns how many.
+    pub async fn restore(&self) -> Result<usize, FleetError> {
+        let mut n = 0;
+        for key in self.store.kv_keys(KV_PREFIX).await? {
+            let Some(value) = self.store.get_kv(&key).await? else { continue };
+            match serde_json::from_value::<ServerMeta>(value) {
+                Ok(meta) => match self.registry.upsert(meta) {
+                    Ok(()) => n += 1,
+                    Err(e) => tracing::warn!(key, error = %e, "skipping a stored server"),
+                },
+                Err(e) => tracing::warn!(key, error = %e, "skipping an unreadable server record"),
             }
         }
+        Ok(n)
     }
 
-    /// Records the latest metrics (and detail, when sent) of a registered server.
-    pub fn update(&self, id: &str, live: Live, detail: Option<Inventory>) -> bool {
-        let Ok(mut e) = self.entries.write() else { return false };
-        let Some(entry) = e.get_mut(id) else { return false };
-        // Batches may arrive out of order after a replay; keep the newest reading.
-        if entry.live.is_none_or(|l| l.at_ms <= live.at_ms) {
-            entry.live = Some(live);
-        }
-        if let Some(d) = detail {
-            entry.detail = Some(Arc::new(d));
-        }
-        true
+    /// The in-memory registry, for reads (snapshots, sources, thresholds).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
-    fn name_taken(&self, entries: &BTreeMap<String, Entry>, name: &str, except: Option<&str>) -> bool {
-        let simulated = self.simulation.is_some() && simulated::is_simulated(name);
-        simulated
-            || entries.values().any(|e| e.meta.name.eq_ignore_ascii_case(name) && Some(e.meta.id.as_str()) != except)
+    /// 1-second samples of servers that report that often (this host), for live charts.
+    pub fn live(&self) -> &LiveRing {
+        &self.live
     }
 
-    /// Registers a static server; its id is its name.
-    pub fn register(&self, meta: ServerMeta) -> Result<ServerMeta, FleetError> {
-        let mut e = self.entries.write().map_err(|_| FleetError::Full(0))?;
-        if self.name_taken(&e, &meta.name, None) || e.contains_key(&meta.id) {
-            return Err(FleetError::Duplicate(meta.name));
-        }
-        if e.len() >= MAX_SERVERS {
-            return Err(FleetError::Full(MAX_SERVERS));
-        }
-        e.insert(meta.id.clone(), Entry { meta: meta.clone(), live: None, detail: None });
-        Ok(meta)
-    }
-
-    /// Changes a registered server's description with `f`; refuses simulated ones and duplicate names.
-    pub fn modify(&self, id: &str, f: impl FnOnce(&mut ServerMeta)) -> Result<ServerMeta, FleetError> {
-        if self.is_simulated(id) {
-            return Err(FleetError::Simulated(id.into()));
-        }
-        let mut e = self.entries.write().map_err(|_| FleetError::NotFound(id.into()))?;
-        let mut meta = e.get(id).map(|x| x.meta.clone()).ok_or_else(|| FleetError::NotFound(id.into()))?;
-        f(&mut meta);
-        if self.name_taken(&e, &meta.name, Some(id)) {
-            return Err(FleetError::Duplicate(meta.name));
-        }
-        if let Some(entry) = e.get_mut(id) {
-            entry.meta = meta.clone();
-        }
-        Ok(meta)
-    }
-
-    pub fn remove(&self, id: &str) -> Result<ServerMeta, FleetError> {
-        if self.is_simulated(id) {
-            return Err(FleetError::Simulated(id.into()));
-        }
-        let mut e = self.entries.write().map_err(|_| FleetError::NotFound(id.into()))?;
-        e.remove(id).map(|x| x.meta).ok_or_else(|| FleetError::NotFound(id.into()))
-    }
-
-    /// The description of a registered (non-simulated) server.
-    pub fn meta(&self, id: &str) -> Option<ServerMeta> {
-        self.entries.read().ok()?.get(id).map(|e| e.meta.clone())
-    }
-
-    pub fn is_simulated(&self, id: &str) -> bool {
-        self.simulation.is_some() && simulated::is_simulated(id)
-    }
-
-    pub fn source_of(&self, id: &str) -> Option<Source> {
-        if self.is_simulated(id) {
-            return Some(Source::Simulated);
-        }
-        self.entries.read().ok()?.get(id).map(|e| e.meta.source)
-    }
-
-    /// Every server at `now_ms`, simulated first (the web app's order), then by id.
     pub fn snapshots(&self, now_ms: i64) -> Vec<Snapshot> {
-        let mut out = Vec::new();
-        if let Some(seed) = self.simulation {
-            for meta in simulated::metas() {
-                let live = simulated::live(&meta.id, now_ms, seed);
-                out.push(self.snapshot(&meta, live, None, now_ms));
-            }
-        }
-        if let Ok(e) = self.entries.read() {
-            for entry in e.values() {
-                out.push(self.snapshot(&entry.meta, entry.live, entry.detail.clone(), now_ms));
-            }
-        }
-        out
+        self.registry.snapshots(now_ms)
     }
 
     pub fn get(&self, id: &str, now_ms: i64) -> Option<Snapshot> {
-        if let Some(seed) = self.simulation
-            && simulated::is_simulated(id)
-        {
-            let meta = simulated::metas().into_iter().find(|m| m.id == id)?;
-            let live = simulated::live(id, now_ms, seed);
-            return Some(self.snapshot(&meta, live, None, now_ms));
+        self.registry.get(id, now_ms)
+    }
+
+    pub fn simulation_seed(&self) -> Option<u64> {
+        self.registry.simulation_seed()
+    }
+
+    /// Every server now as the API lists it.
+    pub fn views(&self) -> Vec<ServerView> {
+        self.snapshots(clock::now_millis()).into_iter().map(|s| s.view).collect()
+    }
+
+    /// A page of the fleet with the summary of everything the filters match.
+    pub fn list(&self, q: &ListQuery, paginate: bool) -> Result<Listing, FleetError> {
+        q.validate().map_err(FleetError::Invalid)?;
+        Ok(listing::list(self.views().into_iter(), q, paginate))
+    }
+
+    /// One server's detail (system info, interfaces, processes, cores, disks).
+    pub fn detail(&self, id: &str) -> Result<detail::ServerDetail, FleetError> {
+        let snap = self.get(id, clock::now_millis()).ok_or_else(|| FleetError::NotFound(id.into()))?;
+        Ok(detail::ServerDetail::of(&snap, self.simulation_seed()))
+    }
+
+    fn view(&self, id: &str) -> Result<ServerView, FleetError> {
+        self.get(id, clock::now_millis()).map(|s| s.view).ok_or_else(|| FleetError::NotFound(id.into()))
+    }
+
+    async fn persist(&self, meta: &ServerMeta) -> Result<(), FleetError> {
+        let value = serde_json::to_value(meta).map_err(|e| FleetError::Store(e.into()))?;
+        self.store.put_kv(&kv_key(&meta.id), &value).await?;
+        Ok(())
+    }
+
+    /// Registers a server by hand (`unknown` until data arrives). The name and the cap are checked
+    /// under the registry's lock; the record is in the store before the answer.
+    pub async fn register(&self, body: NewServer) -> Result<ServerView, FleetError> {
+        body.validate().map_err(FleetError::Invalid)?;
+        let meta = self.registry.register(body.into_meta())?;
+        if let Err(e) = self.persist(&meta).await {
+            let _ = self.registry.remove(&meta.id);
+            return Err(e);
         }
-        let e = self.entries.read().ok()?;
-        let entry = e.get(id)?;
-        Some(self.snapshot(&entry.meta, entry.live, entry.detail.clone(), now_ms))
+        self.view(&meta.id)
     }
 
-    fn snapshot(&self, meta: &ServerMeta, live: Option<Live>, detail: Option<Arc<Inventory>>, now_ms: i64) -> Snapshot {
-        let status = self.thresholds.status(meta, live.as_ref(), now_ms);
-        let alerts = self.alert_counts.read().ok().and_then(|c| c.get(&meta.id).copied()).unwrap_or(0);
-        Snapshot { view: ServerView::new(meta, live.as_ref(), status, alerts), live, detail }
-    }
-
-    /// Number of registered (non-simulated) servers.
-    pub fn registered(&self) -> usize {
-        self.entries.read().map(|e| e.len()).unwrap_or(0)
-    }
-}
-
-/// Counts by status, for `summary` and `/api/metrics`'s `fleet`.
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Summary {
-    pub total_servers: usize,
-    pub healthy_count: usize,
-    pub warning_count: usize,
-    pub critical_count: usize,
-    pub offline_count: usize,
-    pub critical_servers: Vec<String>,
-    pub warning_servers: Vec<String>,
-}
-
-impl Summary {
-    pub fn of(views: &[&ServerView]) -> Self {
-        let mut s = Summary { total_servers: views.len(), ..Summary::default() };
-        for v in views {
-            match v.status {
-                Status::Online => s.healthy_count += 1,
-                Status::Warning => {
-                    s.warning_count += 1;
-                    s.warning_servers.push(v.name.clone());
-                }
-                Status::Critical => {
-                    s.critical_count += 1;
-                    s.critical_servers.push(v.name.clone());
-                }
-                Status::Offline => s.offline_count += 1,
-                Status::Maintenance | Status::Unknown => {}
+    /// Changes a registered server's description.
+    pub async fn modify(&self, id: &str, patch: ServerPatch) -> Result<ServerView, FleetError> {
+        patch.validate().map_err(FleetError::Invalid)?;
+        let before = self.registry.meta(id);
+        let meta = self.registry.modify(id, |m| patch.apply(m))?;
+        if let Err(e) = self.persist(&meta).await {
+            if let Some(before) = before {
+                let _ = self.registry.modify(id, |m| *m = before);
             }
+            return Err(e);
         }
-        s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fleet::request::NewServer;
-
-    fn fleet(sim: bool) -> Fleet {
-        Fleet::new(Thresholds::default(), sim.then_some(42))
+        self.view(id)
     }
 
-    fn static_server(name: &str) -> ServerMeta {
-        serde_json::from_str::<NewServer>(&format!(r#"{{"name": "{name}"}}"#)).unwrap().into_meta()
+    /// Removes a server and its history.
+    pub async fn remove(&self, id: &str) -> Result<(), FleetError> {
+        if self.registry.is_simulated(id) {
+            return Err(FleetError::Simulated(id.into()));
+        }
+        if self.registry.meta(id).is_none() {
+            return Err(FleetError::NotFound(id.into()));
+        }
+        self.store.delete_kv(&kv_key(id)).await?;
+        self.store.delete_server(id).await?;
+        self.registry.remove(id)?;
+        Ok(())
     }
 
-    #[test]
-    fn simulated_fleet_is_listed_and_protected() {
-        let f = fleet(true);
-        let all = f.snapshots(1_704_067_200_000);
-        assert_eq!(all.len(), 10);
-        assert!(all.iter().all(|s| s.view.source == Source::Simulated && s.live.is_some()));
-        assert_eq!(f.register(static_server("web-01")), Err(FleetError::Duplicate("web-01".into())));
-        assert!(matches!(f.remove("web-01"), Err(FleetError::Simulated(_))));
-        assert!(fleet(false).snapshots(0).is_empty());
+    /// This host's reading from the self-monitor: its description (when re-read), latest values,
+    /// and a point in the live ring.
+    pub fn record_self(&self, meta: Option<ServerMeta>, live: Live, inventory: Option<protocol::Inventory>) {
+        if let Some(meta) = meta
+            && let Err(e) = self.registry.upsert(meta)
+        {
+            tracing::warn!(error = %e, "cannot list this host in the fleet");
+        }
+        self.registry.update(SELF_ID, live, inventory);
+        self.live.push(SELF_ID, live);
     }
 
-    #[test]
-    fn static_servers_are_unknown_until_data_then_offline_when_silent() {
-        let f = fleet(false);
-        f.register(static_server("db-9")).unwrap();
-        assert_eq!(f.get("db-9", 1000).unwrap().view.status, Status::Unknown);
-        let live = Live { at_ms: 1000, cpu: Some(95.0), memory: Some(10.0), ..Live::default() };
-        assert!(f.update("db-9", live, None));
-        assert_eq!(f.get("db-9", 2000).unwrap().view.status, Status::Critical);
-        let offline_at = 1000 + Thresholds::default().offline_after_ms + 1;
-        assert_eq!(f.get("db-9", offline_at).unwrap().view.status, Status::Offline);
-        assert_eq!(f.register(static_server("DB-9")), Err(FleetError::Duplicate("DB-9".into())));
-        let renamed = f.modify("db-9", |m| m.name = "db-10".into()).unwrap();
-        assert_eq!((renamed.id.as_str(), renamed.name.as_str()), ("db-9", "db-10"));
-        f.remove("db-9").unwrap();
-        assert!(f.get("db-9", 0).is_none());
+    /// Stores one of this host's averaged points without waiting; a full queue drops it rather than
+    /// stalling the self-monitor.
+    pub fn store_self_point(&self, sample: protocol::Sample) {
+        let mut s = store::Sample::new(SELF_ID, sample.timestamp_ms);
+        s.values = sample.values;
+        if let Err(e) = self.store.submit(vec![s]) {
+            tracing::debug!(error = %e, "self sample not stored");
+        }
     }
 
-    #[test]
-    fn summary_counts_by_status() {
-        let f = fleet(true);
-        let snaps = f.snapshots(1_704_067_200_000 + 40 * 60 * 1000); // critical phase of the first hour
-        let views: Vec<&ServerView> = snaps.iter().map(|s| &s.view).collect();
-        let s = Summary::of(&views);
-        assert_eq!(s.total_servers, 10);
-        assert_eq!(s.healthy_count + s.warning_count + s.critical_count + s.offline_count, 10);
-        assert!(s.critical_count >= 1, "{s:?}");
-        assert_eq!(s.critical_servers.len(), s.critical_count);
+    /// A server's history page, as `/api/metrics/history` answers it.
+    pub async fn history(&self, q: HistoryQuery) -> Result<HistoryPage, FleetError> {
+        let now = clock::now_millis();
+        let window = q.window(now).map_err(FleetError::Invalid)?;
+        let server_id = match q.server_id {
+            Some(id) => id,
+            None => {
+                let all = self.snapshots(now);
+                let pick = all.iter().find(|s| s.view.source == Source::Local).or(all.first());
+                pick.map(|s| s.view.id.clone()).ok_or_else(|| FleetError::NotFound("any server".into()))?
+            }
+        };
+        let source = self.registry.source_of(&server_id).ok_or_else(|| FleetError::NotFound(server_id.clone()))?;
+        let only = q.metric;
+        if let (Source::Simulated, Some(seed)) = (source, self.simulation_seed()) {
+            let step = history::step_for(window.to - window.from);
+            let start = match q.cursor.as_deref() {
+                Some(c) => {
+                    c.parse::<i64>().map_err(|_| FleetError::invalid("cursor", "not a cursor from this endpoint"))?
+                }
+                None => window.from.div_euclid(step) * step,
+            };
+            let end = window.to.min(start.saturating_add(step.saturating_mul(window.limit as i64 - 1)));
+            let lives = simulated::history(&server_id, start, end, step, seed);
+            let next = (end < window.to.div_euclid(step) * step).then(|| (end + step).to_string());
+            let points = lives.iter().map(|l| HistoryPoint::new(l.at_ms, |m| m.of_live(l), only)).collect();
+            return Ok(HistoryPage { server_id, points, resolution_seconds: (step / 1000) as u64, next_cursor: next });
+        }
+        let metrics: Vec<&str> = match only {
+            Some(m) => m.store_names().to_vec(),
+            None => Metric::HISTORY.iter().flat_map(|m| m.store_names().iter().copied()).collect(),
+        };
+        let page =
+            self.store.history(&server_id, &metrics, window.from, window.to, window.limit, q.cursor.as_deref()).await?;
+        let points = page
+            .points
+            .iter()
+            .map(|p| HistoryPoint::new(p.timestamp_ms, |m| m.of_named(|n| p.values.get(n).map(|s| s.avg)), only))
+            .collect();
+        Ok(HistoryPage {
+            server_id,
+            points,
+            resolution_seconds: page.resolution_seconds,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// `metrics` of server `id` from `from_ms` to `to_ms`, at most `max_points` each, oldest first:
+    /// the one series read behind the assistant, analyses and tools. The resolution is the store's
+    /// for the span, or coarser when that would give more than `max_points` (the newest points are
+    /// never cut off).
+    pub async fn series(
+        &self,
+        id: &str,
+        metrics: &[Metric],
+        from_ms: i64,
+        to_ms: i64,
+        max_points: usize,
+    ) -> Result<Vec<(Metric, Series)>, FleetError> {
+        let source = self.registry.source_of(id).ok_or_else(|| FleetError::NotFound(id.into()))?;
+        if let (Source::Simulated, Some(seed)) = (source, self.simulation_seed()) {
+            let step = history::step_within(to_ms - from_ms, max_points);
+            let lives = simulated::history(id, from_ms, to_ms, step, seed);
+            return Ok(history::from_lives(&lives, metrics));
+        }
+        let names: Vec<&str> = metrics.iter().flat_map(|m| m.store_names().iter().copied()).collect();
+        let mut page = self.store.history(id, &names, from_ms, to_ms, max_points, None).await?;
+        // A page that did not reach the end has too many points at this tier: take a coarser one.
+        let mut coarser = [store::Tier::M1, store::Tier::M10, store::Tier::H1].into_iter();
+        while page.next_cursor.is_some() {
+            let Some(tier) = coarser.find(|t| *t > page.tier) else { break };
+            page = self.store.history_at(tier, id, &names, from_ms, to_ms, max_points, None).await?;
+        }
+        Ok(metrics
+            .iter()
+            .map(|m| {
+                let points = page
+                    .points
+                    .iter()
+                    .filter_map(|p| m.of_named(|n| p.values.get(n).map(|s| s.avg)).map(|v| (p.timestamp_ms, v)))
+                    .collect();
+                (*m, points)
+            })
+            .collect())
+    }
+
+    /// Firing-alert counts shown in each server's `alerts` field.
+    pub fn set_alert_counts(&self, counts: std::collections::HashMap<String, u32>) {
+        self.registry.set_alert_counts(counts);
     }
 }

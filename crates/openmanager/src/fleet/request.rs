@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::model::{ServerMeta, ServerType, Service, Source, Specs};
-use crate::http::error::FieldError;
+use crate::validation::FieldError;
 
 const MAX_TEXT: usize = 128;
 const MAX_SERVICES: usize = 64;

@@ -5,9 +5,9 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::alerts::{Body, ok};
+use super::envelope::{Envelope, ok};
+use super::state::AppState;
 use crate::budget::report::{BudgetReport, build};
-use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(budget))
@@ -15,7 +15,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Egress month to date and projected, VM hours, disk, CPU, memory and AI quotas against the plan.
 #[utoipa::path(get, path = "/api/budget", tag = "budget", security(("bearer" = [])),
-    responses((status = 200, body = Body<BudgetReport>)))]
-async fn budget(State(state): State<AppState>) -> Json<Body<BudgetReport>> {
-    Json(ok(build(&state).await))
+    responses((status = 200, body = Envelope<BudgetReport>)))]
+async fn budget(State(state): State<AppState>) -> Json<Envelope<BudgetReport>> {
+    ok(build(&state).await)
 }

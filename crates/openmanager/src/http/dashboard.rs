@@ -7,18 +7,19 @@
 //! an older version still gets today's file, but only revalidated. Every answer carries a weak ETag
 //! (weak because the compression layer may re-encode the body) and `If-None-Match` gives 304.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
-use crate::state::AppState;
+use super::docs::Docs;
+use super::state::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "dashboard/"]
@@ -68,11 +69,11 @@ fn version() -> String {
 }
 
 /// The page: `{{v}}` becomes the asset version and `{{features}}` the optional endpoints present.
-async fn index(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn index(Extension(docs): Extension<Arc<Docs>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let Some(file) = Assets::get(INDEX) else {
-        return super::docs::not_found(State(state), method, uri).await.into_response();
+        return super::docs::not_found(Extension(docs), method, uri).await.into_response();
     };
-    let endpoints = state.endpoints.get().map(Vec::as_slice).unwrap_or_default();
+    let endpoints = &docs.endpoints;
     let features: Vec<&str> =
         OPTIONAL.iter().filter(|(_, ep)| endpoints.iter().any(|e| e == ep)).map(|(name, _)| *name).collect();
     let body =
@@ -82,7 +83,7 @@ async fn index(State(state): State<AppState>, method: Method, uri: Uri, headers:
 }
 
 async fn asset(
-    State(state): State<AppState>,
+    Extension(docs): Extension<Arc<Docs>>,
     Path((ver, path)): Path<(String, String)>,
     method: Method,
     uri: Uri,
@@ -93,7 +94,7 @@ async fn asset(
     let safe = path != INDEX && !path.split('/').any(|s| s == ".." || s.is_empty());
     let file = if safe { Assets::get(&path) } else { None };
     let Some(file) = file else {
-        return super::docs::not_found(State(state), method, uri).await.into_response();
+        return super::docs::not_found(Extension(docs), method, uri).await.into_response();
     };
     let cache = if ver == version() { IMMUTABLE } else { "no-cache" };
     let etag = format!("W/\"{}\"", hex::encode(&file.metadata.sha256_hash()[..8]));

@@ -1,7 +1,9 @@
 //! The OpenAPI document (generated from the handlers by utoipa, so it cannot drift) and the JSON 404
 //! that lists the documented endpoints.
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -10,7 +12,20 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ApiError;
-use crate::state::AppState;
+use super::state::AppState;
+
+/// The document as served and the endpoint list for 404 answers, made once when the router is
+/// built and handed to the two handlers that need them as a request extension.
+pub struct Docs {
+    pub json: String,
+    pub endpoints: Vec<String>,
+}
+
+impl Docs {
+    pub fn of(doc: &utoipa::openapi::OpenApi) -> Arc<Self> {
+        Arc::new(Self { json: doc.to_json().unwrap_or_default(), endpoints: endpoint_list(doc) })
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,9 +63,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// This OpenAPI 3.1 document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "docs", responses((status = 200, content_type = "application/json", body = Object)))]
-async fn openapi_json(State(state): State<AppState>) -> Response {
-    let body = state.openapi_json.get().cloned().unwrap_or_default();
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+async fn openapi_json(Extension(docs): Extension<Arc<Docs>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], docs.json.clone()).into_response()
 }
 
 /// `METHOD /path` for every operation in the document, sorted, for 404 answers.
@@ -75,9 +89,6 @@ pub fn endpoint_list(doc: &utoipa::openapi::OpenApi) -> Vec<String> {
 }
 
 /// Any path no route matched.
-pub async fn not_found(State(state): State<AppState>, method: Method, uri: Uri) -> ApiError {
-    ApiError::NotFound {
-        message: format!("no route for {method} {}", uri.path()),
-        available: state.endpoints.get().cloned().unwrap_or_default(),
-    }
+pub async fn not_found(Extension(docs): Extension<Arc<Docs>>, method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound { message: format!("no route for {method} {}", uri.path()), available: docs.endpoints.clone() }
 }

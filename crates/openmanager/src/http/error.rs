@@ -9,34 +9,37 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::alerts::AlertingError;
+use crate::analyses::AnalysesError;
 use crate::clock;
+use crate::fleet::FleetError;
+pub use crate::validation::FieldError;
 
-/// One field that failed validation.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub reason: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
-    }
-}
-
-/// The cause of a 500, carried from the handler to the observe layer for the log.
+/// The cause of a 500, carried from the handler to the admission layer for the log.
 #[derive(Clone, Debug)]
 pub struct ErrorDetail(pub String);
 
 /// The error envelope, for the OpenAPI document.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// Always false.
     pub success: bool,
-    /// A stable code such as `UNAUTHORIZED` or `VALIDATION_ERROR`.
+    /// A stable code.
+    #[schema(value_type = String, example = "VALIDATION_ERROR", pattern = "^[A-Z_]+$")]
     pub error: String,
     pub message: String,
+    #[schema(format = DateTime)]
     pub timestamp: String,
+    /// 422: each field that failed and why.
+    #[schema(nullable = false)]
+    pub details: Option<Vec<FieldError>>,
+    /// 429 and some 503: seconds to wait (also the `Retry-After` header).
+    #[schema(nullable = false, minimum = 0)]
+    pub retry_after: Option<u64>,
+    /// 404: the documented `METHOD /path` operations.
+    #[schema(nullable = false)]
+    pub available_endpoints: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +174,7 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if let Self::Internal(e) = &self {
-            // Logged by the observe layer, which knows the request id; never sent to the client.
+            // Logged by the admission layer, which knows the request id; never sent to the client.
             response.extensions_mut().insert(ErrorDetail(format!("{e:#}")));
         }
         if status == StatusCode::UNAUTHORIZED {
@@ -184,5 +187,64 @@ impl IntoResponse for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::Internal(e)
+    }
+}
+
+impl From<FleetError> for ApiError {
+    fn from(e: FleetError) -> Self {
+        match e {
+            FleetError::NotFound(_) => ApiError::not_found(e.to_string()),
+            FleetError::Duplicate(_) | FleetError::Simulated(_) | FleetError::NotAnAgent(_) => {
+                ApiError::Conflict(e.to_string())
+            }
+            // Past the cap: a clear refusal, not an outage.
+            FleetError::Full(_) => ApiError::Conflict(e.to_string()),
+            FleetError::Invalid(details) => ApiError::validation(details),
+            FleetError::Busy => ApiError::Unavailable { message: e.to_string(), retry_after: Some(1) },
+            // Agents keep their spool and come back after the wait.
+            FleetError::Unavailable(_) => ApiError::Unavailable { message: e.to_string(), retry_after: Some(30) },
+            FleetError::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
+impl From<AlertingError> for ApiError {
+    fn from(e: AlertingError) -> Self {
+        match e {
+            AlertingError::NotFound(_) => ApiError::not_found(e.to_string()),
+            AlertingError::Conflict(m) => ApiError::Conflict(m),
+            AlertingError::Invalid(details) => ApiError::validation(details),
+            AlertingError::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
+impl From<AnalysesError> for ApiError {
+    fn from(e: AnalysesError) -> Self {
+        match e {
+            AnalysesError::NotFound(_) => ApiError::not_found(e.to_string()),
+            AnalysesError::Full(_) => ApiError::Unavailable { message: e.to_string(), retry_after: Some(5) },
+            AnalysesError::Failed(m) => ApiError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
+impl From<crate::assistant::BadQuestion> for ApiError {
+    fn from(e: crate::assistant::BadQuestion) -> Self {
+        ApiError::validation(vec![FieldError::new("query", e.to_string())])
+    }
+}
+
+impl From<ai::AiError> for ApiError {
+    fn from(e: ai::AiError) -> Self {
+        let message = e.to_string();
+        match e.http_status() {
+            400 => ApiError::BadRequest(message),
+            404 => ApiError::not_found(message),
+            429 => ApiError::RateLimited { retry_after: e.retry_after().map(|d| d.as_secs().max(1)).unwrap_or(60) },
+            503 => ApiError::Unavailable { message, retry_after: e.retry_after().map(|d| d.as_secs().max(1)) },
+            504 => ApiError::Timeout(0),
+            _ => ApiError::Upstream(message),
+        }
     }
 }

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::Either;
 use tower::Service;
 
-use super::observe::{X_REQUEST_ID, request_id};
-use crate::state::AppState;
+use super::admission::{X_REQUEST_ID, request_id};
+use super::state::AppState;
 
 #[derive(Clone)]
 pub struct FastHealth<S> {
@@ -69,8 +69,8 @@ fn answer(state: &AppState, req: &Request, template: &'static str) -> Response {
     }
     let status = res.status();
     let elapsed = start.elapsed();
-    state.stats.record(status.as_u16(), elapsed);
-    state.exporter.record_http("GET", Some(template), status.as_u16(), elapsed.as_secs_f64());
+    state.telemetry.stats.record(status.as_u16(), elapsed);
+    state.telemetry.exporter.record_http("GET", Some(template), status.as_u16(), elapsed.as_secs_f64());
     if status != StatusCode::OK {
         tracing::warn!(status = status.as_u16(), path = template, "health probe refused");
     }

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::state::AppState;
 use crate::clock;
-use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -58,7 +58,10 @@ pub fn body(state: &AppState) -> HealthBody {
         status: if ok { "healthy" } else { "degraded" },
         timestamp: clock::now_rfc3339(),
         uptime: state.started.elapsed().as_secs_f64(),
-        memory: MemoryInfo { rss: state.memory.rss_bytes(), peak_rss: state.memory.peak_rss_bytes() },
+        memory: MemoryInfo {
+            rss: state.telemetry.memory.rss_bytes(),
+            peak_rss: state.telemetry.memory.peak_rss_bytes(),
+        },
         version: env!("CARGO_PKG_VERSION"),
         checks,
     }

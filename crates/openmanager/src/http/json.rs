@@ -1,12 +1,16 @@
-//! `ApiJson`: axum's `Json` with its rejections turned into the envelope: malformed JSON is 400, a
+//! Request extractors whose rejections are the API envelope. `ApiJson`: malformed JSON is 400, a
 //! wrong type or missing field 422 naming the field, a missing content type 415, too large 413.
+//! `ApiQuery`: a bad query parameter (`limit=abc`, `page=-1`, an unknown one) is 422 naming it.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
 use super::error::{ApiError, FieldError};
+use crate::validation::path_error;
 
 /// A JSON request body, rejected with the API envelope.
 pub struct ApiJson<T>(pub T);
@@ -26,27 +30,57 @@ where
     }
 }
 
-/// The fields of a JSON object body (for handlers that fill defaults or merge before parsing).
-pub fn object_mut(value: &mut serde_json::Value) -> Result<&mut serde_json::Map<String, serde_json::Value>, ApiError> {
-    value.as_object_mut().ok_or_else(|| ApiError::validation(vec![FieldError::new("body", "must be an object")]))
+/// A JSON object body (for operations that fill defaults or merge before parsing).
+pub struct ApiObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for ApiObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match ApiJson::<Value>::from_request(req, state).await?.0 {
+            Value::Object(map) => Ok(Self(map)),
+            _ => Err(ApiError::validation(vec![FieldError::new("body", "must be a JSON object")])),
+        }
+    }
 }
 
-/// Turns a JSON document already read (a merged patch, a body with defaults filled in) into `T`, with
-/// the same 422 naming the field as a bad request body.
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let reason = e.into_inner().to_string();
-        // serde reports a missing field at its parent; name the field itself.
-        let missing = reason.strip_prefix("missing field `").and_then(|r| r.split('`').next());
-        let field = match (path.as_str(), missing) {
-            (".", Some(m)) => m.to_string(),
-            (".", None) => "body".to_string(),
-            (p, Some(m)) => format!("{p}.{m}"),
-            (p, None) => p.to_string(),
-        };
-        ApiError::validation(vec![FieldError::new(field, reason)])
-    })
+/// Query parameters, rejected with a 422 that names the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        // serde stops at the first bad parameter; set it aside and parse again, so one answer names
+        // every bad parameter (a query has a handful at most, so this is bounded).
+        let mut errors = Vec::new();
+        for _ in 0..=pairs.len() {
+            let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+            let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+            match serde_path_to_error::deserialize::<_, T>(de) {
+                Ok(v) if errors.is_empty() => return Ok(Self(v)),
+                Ok(_) => break,
+                Err(e) => {
+                    let path = e.path().to_string();
+                    let error = path_error(&path, &e.into_inner().to_string());
+                    let before = pairs.len();
+                    pairs.retain(|(k, _)| *k != error.field);
+                    errors.push(error);
+                    if pairs.len() == before {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(ApiError::validation(errors))
+    }
 }
 
 fn from_rejection(rejection: JsonRejection) -> ApiError {
@@ -77,4 +111,41 @@ fn inner_text(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request as HttpRequest;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Q {
+        limit: Option<u32>,
+        page: Option<u32>,
+    }
+
+    async fn query(uri: &str) -> Result<Q, ApiError> {
+        let (mut parts, ()) = HttpRequest::builder().uri(uri).body(()).unwrap().into_parts();
+        ApiQuery::<Q>::from_request_parts(&mut parts, &()).await.map(|q| q.0)
+    }
+
+    #[tokio::test]
+    async fn bad_numbers_name_the_parameter() {
+        for (uri, field) in [("/x?limit=abc", "limit"), ("/x?page=-1", "page"), ("/x?bogus=1", "bogus")] {
+            match query(uri).await {
+                Err(ApiError::Validation { details, .. }) => assert_eq!(details[0].field, field, "{uri}"),
+                other => panic!("{uri}: {other:?}"),
+            }
+        }
+        assert_eq!(query("/x?limit=5").await.unwrap().limit, Some(5));
+        match query("/x?limit=abc&page=x").await {
+            Err(ApiError::Validation { details, .. }) => {
+                let fields: Vec<&str> = details.iter().map(|d| d.field.as_str()).collect();
+                assert_eq!(fields, ["limit", "page"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

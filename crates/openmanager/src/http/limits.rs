@@ -15,8 +15,8 @@ use governor::clock::{Clock, DefaultClock};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::ApiError;
+use super::state::AppState;
 use crate::config::RateLimitConfig;
-use crate::state::AppState;
 
 /// Past this many tracked clients, stale ones are pruned on the request path too, not only by the
 /// periodic job, so a flood of source addresses cannot grow memory without bound.
@@ -136,7 +136,7 @@ pub fn admit(state: &AppState, peer: SocketAddr, req: &Request) -> Result<OwnedS
     if !is_exempt(req.uri().path()) {
         let ip = state.rate_limiter.client_ip(peer.ip(), req.headers());
         if let Err(retry_after) = state.rate_limiter.check(ip, presented_token(req.headers())) {
-            state.exporter.rate_limited.inc();
+            state.telemetry.exporter.rate_limited.inc();
             return Err(ApiError::RateLimited { retry_after });
         }
     }

@@ -1,39 +1,43 @@
-//! The HTTP layer: the router with every route group and the cross-cutting layers, and `serve`.
+//! The HTTP adapter: the router with every route group and the cross-cutting layers, the state
+//! handlers receive, and the serving threads. Handlers parse, call one service operation, and map
+//! its domain error to a status; no business rule lives here.
 //!
-//! Layer order, outermost first: CORS > observe (admission: rate limit and in-flight bound; request
-//! id, timing, envelope) > catch-panic > compression > body limit > routing > per-group auth and
+//! Layer order, outermost first: CORS > admission (rate limit and in-flight bound; request id,
+//! timing, envelope) > catch-panic > compression > body limit > routing > per-group authorization and
 //! timeout.
 
+pub mod admission;
 pub mod agents;
 pub mod ai;
 pub mod alerts;
 pub mod analyze;
-pub mod auth;
+pub mod authorize;
 pub mod budget;
-pub mod compat;
+pub mod connections;
 pub mod cors;
 pub mod dashboard;
 pub mod docs;
+pub mod envelope;
 pub mod error;
 pub mod fast_health;
+pub mod gateway;
 pub mod health;
 pub mod history;
 pub mod json;
 pub mod limits;
-pub mod listener;
 pub mod metrics;
 pub mod notifications;
-pub mod observe;
 pub mod servers;
+pub mod state;
 #[cfg(test)]
 mod tests;
 pub mod workers;
 pub mod ws;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
+use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -41,9 +45,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::Scope;
-use crate::state::AppState;
+use crate::tokens::Scope;
 use error::{ErrorDetail, envelope};
+use state::AppState;
 
 /// The application as the HTTP workers serve it: plain health probes answered before routing.
 pub type App = fast_health::FastHealth<Router>;
@@ -52,10 +56,10 @@ pub fn app(state: &AppState) -> App {
     fast_health::FastHealth::new(router(state), state.clone())
 }
 
-/// Builds the whole application. Also records the OpenAPI document and endpoint list in `state`.
+/// Builds the whole application, with the OpenAPI document it serves made from its own routes.
 pub fn router(state: &AppState) -> Router {
     let scoped = |r: OpenApiRouter<AppState>, scope: Scope| {
-        r.route_layer(from_fn_with_state((state.clone(), scope), auth::authorize))
+        r.route_layer(from_fn_with_state((state.clone(), scope), authorize::authorize))
     };
     let read = |r| scoped(r, Scope::Read);
 
@@ -80,23 +84,21 @@ pub fn router(state: &AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), limits::timeout))
         .merge(public)
         // Streams: bounded by the AI router's deadline, not the request timeout.
-        .merge(read(ai::stream_router().merge(compat::router())));
+        .merge(read(ai::stream_router().merge(gateway::router())));
 
     let (router, doc) = api.split_for_parts();
     // Streams live outside the OpenAPI router and without the request timeout; the dashboard's
     // static files are public, and everything they call is authenticated above.
     let router = router.merge(ws::router()).merge(mcp_router(state)).merge(dashboard::router());
-    let _ = state.endpoints.set(docs::endpoint_list(&doc));
-    let _ = state.openapi_json.set(doc.to_json().unwrap_or_default());
-
-    with_layers(router.fallback(docs::not_found), state)
+    let router = router.fallback(docs::not_found).layer(Extension(docs::Docs::of(&doc)));
+    with_layers(router, state)
 }
 
 /// `/api/mcp` and `/mcp` (the SDK's Streamable HTTP service, bounded sessions), the older query
 /// form and the status; all need a `read` token. Streams, so no request timeout.
 fn mcp_router(state: &AppState) -> Router<AppState> {
     use axum::routing::{get, post};
-    let auth = from_fn_with_state((state.clone(), Scope::Read), auth::authorize);
+    let auth = from_fn_with_state((state.clone(), Scope::Read), authorize::authorize);
     let mut r = Router::new()
         .route("/mcp/query", post(crate::mcp::query::query))
         .route("/api/mcp/query", post(crate::mcp::query::query))
@@ -116,7 +118,7 @@ fn with_layers(router: Router<AppState>, state: &AppState) -> Router {
             ServiceBuilder::new()
                 // Outermost, so refusals (429, 503) carry CORS headers a browser can read.
                 .option_layer(cors::layer(&state.config.server.allowed_origins))
-                .layer(from_fn_with_state(state.clone(), observe::observe))
+                .layer(from_fn_with_state(state.clone(), admission::admission))
                 .layer(CatchPanicLayer::custom(on_panic))
                 .layer(CompressionLayer::new())
                 .layer(DefaultBodyLimit::max(max_body))

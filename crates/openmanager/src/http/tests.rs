@@ -14,10 +14,10 @@ use tower::ServiceExt;
 
 use super::json::ApiJson;
 use super::with_layers;
-use crate::auth::TokenSet;
 use crate::config::Config;
+use crate::http::state::AppState;
 use crate::lifecycle::supervisor::Supervisor;
-use crate::state::AppState;
+use crate::tokens::TokenSet;
 
 #[derive(Deserialize)]
 #[allow(dead_code)]
@@ -26,16 +26,17 @@ struct Payload {
     count: u32,
 }
 
-fn state(config: Config) -> AppState {
+async fn state(config: Config) -> AppState {
     let tokens = TokenSet::new(&"a".repeat(40), &config.auth);
     // The store's file outlives the test's directory handle only as long as the process; that is
     // enough for these in-process tests.
     let dir = tempfile::tempdir().unwrap().keep();
     let store = store::Store::open(store::Config::new(dir.join("t.db"))).unwrap();
-    AppState::new(config, tokens, Supervisor::new(CancellationToken::new()), store)
+    let supervisor = Supervisor::new(CancellationToken::new());
+    AppState::new(crate::server::build_services(config, tokens, store, supervisor).await.unwrap())
 }
 
-fn app(config: Config) -> Router {
+async fn app(config: Config) -> Router {
     let routes = Router::new()
         .route("/json", post(|ApiJson(p): ApiJson<Payload>| async move { p.name }))
         .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(3600)).await }))
@@ -47,7 +48,7 @@ fn app(config: Config) -> Router {
                 }
             }),
         );
-    with_layers(routes, &state(config))
+    with_layers(routes, &state(config).await)
 }
 
 async fn call(app: Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
@@ -65,32 +66,32 @@ fn post_json(body: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn json_bodies_get_envelope_errors() {
-    let (s, b) = call(app(Config::default()), post_json(r#"{"name": "a", "count": 1}"#)).await;
+    let (s, b) = call(app(Config::default()).await, post_json(r#"{"name": "a", "count": 1}"#)).await;
     assert_eq!(s, StatusCode::OK, "{b}");
 
-    let (s, b) = call(app(Config::default()), post_json(r#"{"name": "a", "#)).await;
+    let (s, b) = call(app(Config::default()).await, post_json(r#"{"name": "a", "#)).await;
     assert_eq!((s, b["error"].as_str()), (StatusCode::BAD_REQUEST, Some("BAD_REQUEST")), "{b}");
 
-    let (s, b) = call(app(Config::default()), post_json(r#"{"name": "a", "count": "many"}"#)).await;
+    let (s, b) = call(app(Config::default()).await, post_json(r#"{"name": "a", "count": "many"}"#)).await;
     assert_eq!((s, b["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("VALIDATION_ERROR")), "{b}");
     assert_eq!(b["details"][0]["field"], "count", "{b}");
 
-    let (s, b) = call(app(Config::default()), post_json(r#"{"name": "a"}"#)).await;
+    let (s, b) = call(app(Config::default()).await, post_json(r#"{"name": "a"}"#)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
 
     let req = Request::post("/json").header("content-type", "text/plain").body(Body::from("{}")).unwrap();
-    let (s, b) = call(app(Config::default()), req).await;
+    let (s, b) = call(app(Config::default()).await, req).await;
     assert_eq!((s, b["error"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("UNSUPPORTED_MEDIA_TYPE")));
 
     let mut config = Config::default();
     config.server.max_body_bytes = 1024;
     let big = format!(r#"{{"name": "{}", "count": 1}}"#, "x".repeat(4096));
-    let (s, b) = call(app(config.clone()), post_json(&big)).await;
+    let (s, b) = call(app(config.clone()).await, post_json(&big)).await;
     assert_eq!((s, b["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("PAYLOAD_TOO_LARGE")), "{b}");
     // Without a Content-Length (chunked), the limit still holds while reading.
     let stream = futures_stream(big);
     let req = Request::post("/json").header("content-type", "application/json").body(stream).unwrap();
-    let (s, _) = call(app(config), req).await;
+    let (s, _) = call(app(config).await, req).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -103,7 +104,7 @@ fn futures_stream(body: String) -> Body {
 async fn slow_requests_time_out_with_504() {
     let mut config = Config::default();
     config.server.request_timeout_ms = 50;
-    let st = state(config);
+    let st = state(config).await;
     let routes = Router::new()
         .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(3600)).await }))
         .route_layer(axum::middleware::from_fn_with_state(st.clone(), super::limits::timeout));
@@ -113,7 +114,7 @@ async fn slow_requests_time_out_with_504() {
 
 #[tokio::test]
 async fn panics_become_500_envelopes() {
-    let (s, b) = call(app(Config::default()), Request::get("/boom").body(Body::empty()).unwrap()).await;
+    let (s, b) = call(app(Config::default()).await, Request::get("/boom").body(Body::empty()).unwrap()).await;
     assert_eq!((s, b["error"].as_str()), (StatusCode::INTERNAL_SERVER_ERROR, Some("INTERNAL")), "{b}");
     assert!(!b["message"].as_str().unwrap_or_default().contains("kaboom"), "panic text must not leak: {b}");
 }
@@ -122,7 +123,7 @@ async fn panics_become_500_envelopes() {
 async fn requests_beyond_the_concurrency_limit_get_503() {
     let mut config = Config::default();
     config.server.max_concurrent_requests = 1;
-    let app = app(config);
+    let app = app(config).await;
     let busy = tokio::spawn(call(app.clone(), Request::get("/slow").body(Body::empty()).unwrap()));
     // Wait (bounded) until the first request holds the only permit.
     let mut answer = None;
@@ -142,15 +143,15 @@ async fn requests_beyond_the_concurrency_limit_get_503() {
 
 #[tokio::test]
 async fn shutdown_lets_in_flight_requests_finish() {
-    let st = state(Config::default());
+    let st = state(Config::default()).await;
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-    let started_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(started_tx)));
+    let started_tx = std::sync::Arc::new(parking_lot::Mutex::new(Some(started_tx)));
     let routes = Router::new().route(
         "/work",
         get(move || {
             let tx = started_tx.clone();
             async move {
-                if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                if let Some(tx) = tx.lock().take() {
                     let _ = tx.send(());
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
@@ -163,7 +164,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let addr = listener.local_addr().unwrap();
     let cancel = CancellationToken::new();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
-    let listener = super::listener::BoundedListener::new(listener, permits, CancellationToken::new());
+    let listener = super::connections::BoundedListener::new(listener, permits, CancellationToken::new());
     let server = tokio::spawn(super::workers::serve(listener, app, cancel.clone().cancelled_owned()));
     ai::install_tls_provider();
     let request = tokio::spawn(async move { reqwest::get(format!("http://{addr}/work")).await?.text().await });

@@ -13,7 +13,7 @@ use axum::serve::ListenerExt;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::listener::BoundedListener;
+use super::connections::BoundedListener;
 
 pub struct Workers {
     handles: Vec<std::thread::JoinHandle<()>>,

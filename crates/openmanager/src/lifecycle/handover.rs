@@ -39,7 +39,7 @@ use std::time::Duration;
 use command_fds::{CommandFdExt, FdMapping};
 use tokio::io::AsyncBufReadExt;
 
-use super::listener::{HANDOVER_FDNAMES, HANDOVER_FROM_VAR};
+use super::inherited_socket::{HANDOVER_FDNAMES, HANDOVER_FROM_VAR};
 
 /// The readiness line, as in systemd's notification protocol.
 const READY: &str = "READY=1";

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use super::shutdown::{StopRequest, Stopper};
-use crate::state::AppState;
+use crate::services::Services;
 use crate::telemetry::process::MemoryBreakdown;
 
 /// Counts consecutive checks above the limit. Pure, so the rule is tested without a process.
@@ -54,18 +54,27 @@ impl Streak {
     }
 }
 
+/// The counts of what grows with load, for the report (connections and WebSocket clients are the
+/// HTTP layer's, so the composition root says how to read them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Load {
+    pub open_connections: usize,
+    pub websocket_clients: usize,
+}
+
 /// Starts the guard unless `memory.max_mb` is 0.
-pub fn start(state: &AppState, stopper: Stopper) {
-    let cfg = state.config.memory.clone();
+pub fn start(services: &Services, stopper: Stopper, load: impl Fn() -> Load + Send + Sync + 'static) {
+    let cfg = services.config.memory.clone();
     if cfg.max_mb == 0 {
         tracing::info!("memory guard off (memory.max_mb = 0)");
         return;
     }
     let limit = cfg.max_mb.saturating_mul(1024 * 1024);
     let period = Duration::from_millis(cfg.check_interval_ms);
-    let s = state.clone();
-    state.supervisor.spawn("memory-guard", move |ctx| {
-        let (s, stopper) = (s.clone(), stopper.clone());
+    let s = services.clone();
+    let load = std::sync::Arc::new(load);
+    services.supervisor.spawn("memory-guard", move |ctx| {
+        let (s, stopper, load) = (s.clone(), stopper.clone(), load.clone());
         async move {
             let mut streak = Streak::new(limit, cfg.checks);
             let mut interval = tokio::time::interval(period);
@@ -90,7 +99,7 @@ pub fn start(state: &AppState, stopper: Stopper) {
                         }
                     }
                     Verdict::Exceeded { count } => {
-                        report(&s, &memory, cfg.max_mb, count);
+                        report(&s, load(), &memory, cfg.max_mb, count);
                         stopper.request(StopRequest::MemoryLimit);
                         // The server cancels every job as it stops; nothing more to do here.
                         ctx.cancel.cancelled().await;
@@ -104,7 +113,7 @@ pub fn start(state: &AppState, stopper: Stopper) {
 
 /// The error line: how much, over what, and where it goes (the cheap figures only: the memory
 /// kinds from the same /proc read, and the counts of the things that grow with load).
-fn report(state: &AppState, memory: &MemoryBreakdown, limit_mb: u64, checks: u32) {
+fn report(services: &Services, load: Load, memory: &MemoryBreakdown, limit_mb: u64, checks: u32) {
     tracing::error!(
         rss_mb = mib(memory.rss),
         limit_mb,
@@ -114,9 +123,9 @@ fn report(state: &AppState, memory: &MemoryBreakdown, limit_mb: u64, checks: u32
         shmem_mb = mib(memory.shmem),
         peak_rss_mb = mib(memory.peak_rss),
         threads = memory.threads,
-        open_connections = state.open_connections(),
-        websocket_receivers = state.hub.receivers(),
-        registered_servers = state.fleet.registered(),
+        open_connections = load.open_connections,
+        websocket_clients = load.websocket_clients,
+        registered_servers = services.fleet.registry().registered(),
         "memory limit exceeded: resident memory stayed above memory.max_mb; stopping gracefully so the supervisor restarts the server"
     );
 }

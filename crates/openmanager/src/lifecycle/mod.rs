@@ -2,7 +2,7 @@
 //! inherited listening socket, the zero-downtime hand-over and the memory guard.
 
 pub mod handover;
-pub mod listener;
+pub mod inherited_socket;
 pub mod memory_guard;
 pub mod shutdown;
 pub mod supervisor;

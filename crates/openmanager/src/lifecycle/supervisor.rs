@@ -3,8 +3,10 @@
 //! beats a heartbeat, so a watchdog can tell a wedged job from a working one.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -47,11 +49,15 @@ pub struct Supervisor {
     cancel: CancellationToken,
     tracker: TaskTracker,
     jobs: Arc<Mutex<Vec<JobInfo>>>,
+    /// The runtime jobs run on: the one the supervisor was made on (the main thread's), whichever
+    /// thread starts a job or task later (an HTTP worker starting an analysis, say).
+    runtime: tokio::runtime::Handle,
 }
 
 impl Supervisor {
+    /// Made on the runtime its jobs are to run on.
     pub fn new(cancel: CancellationToken) -> Self {
-        Self { cancel, tracker: TaskTracker::new(), jobs: Arc::default() }
+        Self { cancel, tracker: TaskTracker::new(), jobs: Arc::default(), runtime: tokio::runtime::Handle::current() }
     }
 
     /// The token that stops everything.
@@ -68,36 +74,38 @@ impl Supervisor {
     {
         let info = JobInfo { name, heartbeat: Heartbeat::default(), restarts: Arc::default() };
         info.heartbeat.beat();
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.push(info.clone());
-        }
+        self.jobs.lock().push(info.clone());
         let cancel = self.cancel.clone();
-        self.tracker.spawn(async move {
-            let mut backoff = Duration::from_secs(1);
-            loop {
-                let ctx = JobContext { cancel: cancel.clone(), heartbeat: info.heartbeat.clone() };
-                // A separate task, so a panic is caught by tokio and seen here as a JoinError.
-                let run = tokio::spawn(make(ctx));
-                let outcome = run.await;
-                if cancel.is_cancelled() {
-                    return;
-                }
-                match outcome {
-                    Ok(Ok(())) => {
-                        tracing::debug!(job = name, "job finished");
+        let runtime = self.runtime.clone();
+        self.tracker.spawn_on(
+            async move {
+                let mut backoff = Duration::from_secs(1);
+                loop {
+                    let ctx = JobContext { cancel: cancel.clone(), heartbeat: info.heartbeat.clone() };
+                    // A separate task, so a panic is caught by tokio and seen here as a JoinError.
+                    let run = runtime.spawn(make(ctx));
+                    let outcome = run.await;
+                    if cancel.is_cancelled() {
                         return;
                     }
-                    Ok(Err(e)) => tracing::error!(job = name, error = format!("{e:#}"), "job failed; restarting"),
-                    Err(e) => tracing::error!(job = name, error = %e, "job panicked; restarting"),
+                    match outcome {
+                        Ok(Ok(())) => {
+                            tracing::debug!(job = name, "job finished");
+                            return;
+                        }
+                        Ok(Err(e)) => tracing::error!(job = name, error = format!("{e:#}"), "job failed; restarting"),
+                        Err(e) => tracing::error!(job = name, error = %e, "job panicked; restarting"),
+                    }
+                    info.restarts.fetch_add(1, Ordering::Relaxed);
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
-                info.restarts.fetch_add(1, Ordering::Relaxed);
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = cancel.cancelled() => return,
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        });
+            },
+            &self.runtime,
+        );
     }
 
     /// Runs `tick` every `period` until cancelled; an error is logged and the next tick runs as usual.
@@ -127,7 +135,25 @@ impl Supervisor {
     }
 
     pub fn jobs(&self) -> Vec<JobInfo> {
-        self.jobs.lock().map(|j| j.clone()).unwrap_or_default()
+        self.jobs.lock().clone()
+    }
+
+    /// Runs one short task (an analysis) on the jobs' runtime, tracked like the jobs: it ends when
+    /// the token is cancelled, and shutdown waits for it. Never restarted.
+    pub fn spawn_task<Fut>(&self, task: Fut)
+    where
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let cancel = self.cancel.clone();
+        self.tracker.spawn_on(
+            async move {
+                tokio::select! {
+                    _ = task => {}
+                    _ = cancel.cancelled() => {}
+                }
+            },
+            &self.runtime,
+        );
     }
 
     /// Cancels every job and waits for them, at most `grace`. Returns false if some did not stop.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::state::AppState;
+use crate::services::Services;
 
 /// Tells systemd the service is ready to serve.
 pub fn notify_ready() {
@@ -40,11 +40,11 @@ fn send(states: &[sd_notify::NotifyState]) {
 }
 
 /// Starts the watchdog job when systemd asked for one (`WATCHDOG_USEC`), pinging at half the period.
-pub fn start_watchdog(state: &AppState) {
+pub fn start_watchdog(services: &Services) {
     let Some(timeout) = sd_notify::watchdog_enabled() else { return };
     let period = (timeout / 2).max(Duration::from_millis(50));
-    let s = state.clone();
-    state.supervisor.spawn_periodic("watchdog", period, move || {
+    let s = services.clone();
+    services.supervisor.spawn_periodic("watchdog", period, move || {
         let (healthy, report) = s.health.report();
         if !s.health.ready() {
             // Still starting (or shutting down): READY=1 has not been sent, nothing to vouch for.

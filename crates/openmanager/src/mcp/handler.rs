@@ -13,13 +13,11 @@ use rmcp::{ErrorData, ServerHandler};
 use serde_json::Value;
 
 use super::McpStats;
-use crate::state::AppState;
-use crate::tools::{Registry, ToolDef, ToolError};
+use crate::tools::{ToolDef, ToolError, Tools};
 
 #[derive(Clone)]
 pub struct Handler {
-    pub state: AppState,
-    pub registry: Arc<Registry>,
+    pub tools: Arc<Tools>,
     pub stats: Arc<McpStats>,
 }
 
@@ -51,11 +49,11 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.registry.tools().iter().map(tool).collect()))
+        Ok(ListToolsResult::with_all_items(self.tools.tools().iter().map(tool).collect()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.registry.get(name).map(tool)
+        self.tools.get(name).map(tool)
     }
 
     async fn call_tool(
@@ -65,7 +63,7 @@ impl ServerHandler for Handler {
     ) -> Result<CallToolResponse, ErrorData> {
         self.stats.record_call();
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        match self.registry.call(&self.state, &request.name, args).await {
+        match self.tools.call(&request.name, args).await {
             Ok(value) => Ok(CallToolResult::structured(value).into()),
             Err(ToolError::Unknown(name)) => Err(ErrorData::invalid_params(format!("unknown tool `{name}`"), None)),
             Err(e) => {

@@ -18,8 +18,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use crate::http::error::ApiError;
-use crate::state::AppState;
-use crate::tools::Registry;
+use crate::http::state::AppState;
 
 /// Counts for `GET /api/mcp/status`.
 #[derive(Debug, Default)]
@@ -50,7 +49,6 @@ impl McpStats {
 
 /// What the MCP routes share.
 pub struct Mcp {
-    pub registry: Arc<Registry>,
     pub stats: Arc<McpStats>,
     pub sessions: Arc<LocalSessionManager>,
     pub max_sessions: usize,
@@ -61,7 +59,6 @@ impl Mcp {
         let mut sessions = LocalSessionManager::default();
         sessions.session_config.keep_alive = Some(Duration::from_secs(config.mcp.session_idle_seconds));
         Self {
-            registry: Arc::new(Registry::default()),
             stats: Arc::new(McpStats::default()),
             sessions: Arc::new(sessions),
             max_sessions: config.mcp.max_sessions,
@@ -76,7 +73,7 @@ impl Mcp {
 /// The Streamable HTTP service for the routes.
 pub fn service(state: &AppState) -> StreamableHttpService<handler::Handler, LocalSessionManager> {
     let mcp = &state.mcp;
-    let (registry, stats, s) = (mcp.registry.clone(), mcp.stats.clone(), state.clone());
+    let (tools, stats) = (state.tools.clone(), mcp.stats.clone());
     let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     hosts.extend(state.config.mcp.allowed_hosts.iter().cloned());
     let config = StreamableHttpServerConfig::default()
@@ -86,7 +83,7 @@ pub fn service(state: &AppState) -> StreamableHttpService<handler::Handler, Loca
         .with_max_request_body_bytes(state.config.server.max_body_bytes)
         .with_cancellation_token(state.supervisor.token().child_token());
     StreamableHttpService::new(
-        move || Ok(handler::Handler { state: s.clone(), registry: registry.clone(), stats: stats.clone() }),
+        move || Ok(handler::Handler { tools: tools.clone(), stats: stats.clone() }),
         mcp.sessions.clone(),
         config,
     )

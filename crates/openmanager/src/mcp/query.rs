@@ -5,13 +5,14 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::assistant::{Assistant, Question};
 use crate::clock;
-use crate::http::ai::{ai_error, ask, check_query, context_message, intent_of, request_for, router_of};
 use crate::http::error::{ApiError, FieldError};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
@@ -26,7 +27,7 @@ fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Response {
 /// The question, the interaction mode and the engine mode from a params object.
 fn params_of(p: &Value) -> Result<(String, String, Option<String>), String> {
     let query = p.get("query").and_then(Value::as_str).ok_or("`params.query` (a string) is required")?;
-    check_query(query).map_err(|_| "`params.query` must be 1-4000 characters".to_string())?;
+    Question::new(query).check().map_err(|_| "`params.query` must be 1-4000 characters".to_string())?;
     let mode = p.get("mode").and_then(Value::as_str).unwrap_or("natural-language");
     if !["natural-language", "command", "analysis"].contains(&mode) {
         return Err("`params.mode` must be natural-language, command or analysis".into());
@@ -42,25 +43,44 @@ async fn answer(
     engine: Option<&str>,
     context: Option<&Value>,
 ) -> Result<ai::AiAnswer, ApiError> {
-    let router = router_of(state)?;
-    let mut req = request_for(query, engine, None);
-    if let Some(msg) = context.and_then(context_message) {
-        req.chat.messages.insert(1, msg);
-    }
-    let started = std::time::Instant::now();
-    let result = ask(state, router, req).await;
-    state.ai_stats.record(result.is_ok(), started.elapsed().as_millis() as u64);
+    let q = Question {
+        text: query.to_owned(),
+        mode: engine.map(str::to_owned),
+        context: context.cloned(),
+        ..Question::default()
+    };
     state.mcp.stats.record_call();
-    result.map_err(ai_error)
+    Ok(state.assistant.ask(&q).await?)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|ct| ct.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// JSON-RPC or bare params; JSON-RPC errors (-32700 parse, -32600 envelope, -32601 method, -32602
-/// params) come back as JSON-RPC error objects.
-pub async fn query(State(state): State<AppState>, body: Bytes) -> Response {
+/// params) come back as JSON-RPC error objects. A body that is not JSON at all is refused before
+/// anything runs: 415 without a JSON content type, 400 (with the JSON-RPC parse error) when broken.
+pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_json(&headers) {
+        return ApiError::UnsupportedMediaType("expected `Content-Type: application/json`".into()).into_response();
+    }
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return rpc_error(Value::Null, PARSE_ERROR, format!("parse error: {e}")),
+        Err(e) => {
+            let mut res = rpc_error(Value::Null, PARSE_ERROR, format!("parse error: {e}"));
+            *res.status_mut() = StatusCode::BAD_REQUEST;
+            return res;
+        }
     };
+    if !value.is_object() {
+        let mut res = rpc_error(Value::Null, INVALID_REQUEST, "the body must be a JSON object");
+        *res.status_mut() = StatusCode::BAD_REQUEST;
+        return res;
+    }
     if value.get("jsonrpc").is_none() {
         return bare(&state, &value).await.unwrap_or_else(IntoResponse::into_response);
     }
@@ -85,7 +105,7 @@ pub async fn query(State(state): State<AppState>, body: Bytes) -> Response {
             "result": {
                 "response": a.text, "text": a.text, "mode": mode,
                 "cacheHit": a.cache_status == ai::CacheStatus::Hit, "engine": a.engine,
-                "intent": intent_of(&query), "thinkingSteps": a.thinking_steps,
+                "intent": Assistant::intent_of(&query), "thinkingSteps": a.thinking_steps,
             },
         }))
         .into_response(),
@@ -102,7 +122,7 @@ async fn bare(state: &AppState, params: &Value) -> Result<Response, ApiError> {
         "response": a.text,
         "result": {"text": a.text, "mode": mode, "engine": a.engine},
         "metadata": {
-            "engine": a.engine, "mode": mode, "intent": intent_of(&query),
+            "engine": a.engine, "mode": mode, "intent": Assistant::intent_of(&query),
             "cacheHit": a.cache_status == ai::CacheStatus::Hit, "fallback": a.fallback,
             "thinkingSteps": a.thinking_steps, "timestamp": clock::now_rfc3339(),
         },
@@ -113,13 +133,11 @@ async fn bare(state: &AppState, params: &Value) -> Result<Response, ApiError> {
 /// `GET /api/mcp/status`.
 pub async fn status(State(state): State<AppState>) -> Response {
     let mcp = &state.mcp;
-    let mut services: Vec<String> = match state.ai.get() {
-        Some(router) => router.status().await.engines.into_iter().filter(|e| e.configured).map(|e| e.name).collect(),
-        None => Vec::new(),
-    };
+    let mut services: Vec<String> =
+        state.gateway.status().await.engines.into_iter().filter(|e| e.configured).map(|e| e.name).collect();
     services
         .extend(["server-management", "metrics-history", "alerts", "analysis", "free-tier-budget"].map(String::from));
-    let tools = mcp.registry.names();
+    let tools = state.tools.names();
     Json(json!({
         "status": "connected",
         "services": services,

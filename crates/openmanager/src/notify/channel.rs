@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerts::rule::check_id;
 use crate::config::Secret;
-use crate::http::error::FieldError;
+use crate::validation::FieldError;
 
 /// How `Secret` serializes (its module is private); a test checks the two agree.
 pub const MASK: &str = "********";

@@ -4,7 +4,9 @@
 //! records every attempt in a bounded delivery log. The workers live inside one supervised job.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -94,7 +96,7 @@ struct Slot {
 
 impl Slot {
     fn channel(&self) -> Option<Channel> {
-        self.channel.read().ok().map(|c| c.clone())
+        Some(self.channel.read().clone())
     }
 }
 
@@ -133,9 +135,10 @@ impl Notifier {
 
     /// Adds a channel or replaces its configuration; queued messages are kept.
     pub fn upsert_channel(&self, channel: Channel) {
-        let Ok(mut slots) = self.slots.lock() else { return };
+        let mut slots = self.slots.lock();
         if let Some(slot) = slots.get(&channel.id) {
-            if let Ok(mut c) = slot.channel.write() {
+            {
+                let mut c = slot.channel.write();
                 *c = channel;
             }
             return;
@@ -149,15 +152,14 @@ impl Notifier {
 
     /// Removes a channel; its queued messages are discarded.
     pub fn remove_channel(&self, id: &str) -> bool {
-        let removed = self.slots.lock().ok().and_then(|mut s| s.remove(id)).is_some();
+        let removed = self.slots.lock().remove(id).is_some();
         self.changed.notify_one();
         removed
     }
 
     pub fn set_channels(&self, channels: Vec<Channel>) {
         let keep: Vec<String> = channels.iter().map(|c| c.id.clone()).collect();
-        let stale: Vec<String> =
-            self.slots.lock().map(|s| s.keys().filter(|k| !keep.contains(k)).cloned().collect()).unwrap_or_default();
+        let stale: Vec<String> = self.slots.lock().keys().filter(|k| !keep.contains(k)).cloned().collect();
         for id in stale {
             self.remove_channel(&id);
         }
@@ -168,14 +170,14 @@ impl Notifier {
 
     /// Channels in the API shape (secrets masked when serialized).
     pub fn channels(&self) -> Vec<Channel> {
-        let slots: Vec<Arc<Slot>> = self.slots.lock().map(|s| s.values().cloned().collect()).unwrap_or_default();
+        let slots: Vec<Arc<Slot>> = self.slots.lock().values().cloned().collect();
         let mut out: Vec<Channel> = slots.iter().filter_map(|s| s.channel()).collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
 
     fn slot(&self, id: &str) -> Option<Arc<Slot>> {
-        self.slots.lock().ok().and_then(|s| s.get(id).cloned())
+        self.slots.lock().get(id).cloned()
     }
 
     /// Queues a message without waiting; a full queue drops it (recorded in the log).
@@ -229,7 +231,7 @@ impl Notifier {
 
     /// The latest delivery attempts, newest first.
     pub fn log(&self) -> Vec<DeliveryRecord> {
-        self.log.lock().map(|l| l.iter().rev().cloned().collect()).unwrap_or_default()
+        self.log.lock().iter().rev().cloned().collect()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -256,7 +258,8 @@ impl Notifier {
             error,
             duration_ms,
         };
-        if let Ok(mut log) = self.log.lock() {
+        {
+            let mut log = self.log.lock();
             while log.len() >= self.config.log_capacity.max(1) {
                 log.pop_front();
             }
@@ -271,7 +274,7 @@ impl Notifier {
         let mut set = JoinSet::new();
         loop {
             let current: Vec<(String, Arc<Slot>)> =
-                self.slots.lock().map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+                self.slots.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             workers.retain(|id, (slot, handle)| {
                 let keep = !handle.is_finished() && current.iter().any(|(i, s)| i == id && Arc::ptr_eq(s, slot));
                 if !keep {

@@ -2,7 +2,7 @@
 //! alert events by kind, this month's egress against the plan, and each AI engine's quota left and
 //! circuit state.
 
-use std::sync::Weak;
+use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -10,7 +10,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use crate::state::Shared;
+use crate::alerts::Alerting;
+use crate::budget::Budget;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SeverityLabels {
@@ -34,14 +35,23 @@ struct EngineLabels {
     engine: String,
 }
 
-/// Reads the state through a weak reference: the registry lives inside the state it describes.
-#[derive(Debug)]
-pub struct AlertSeries(pub Weak<Shared>);
+/// Reads alerting, the gateway and the budget at scrape time.
+pub struct AlertSeries {
+    pub alerting: Arc<Alerting>,
+    pub gateway: ai::Router,
+    pub budget: Arc<Budget>,
+}
+
+impl std::fmt::Debug for AlertSeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlertSeries")
+    }
+}
 
 impl Collector for AlertSeries {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let Some(state) = self.0.upgrade() else { return Ok(()) };
-        if let Some(a) = state.alerting.get() {
+        {
+            let a = &self.alerting;
             let mut family =
                 encoder.encode_descriptor("openmanager_alerts_firing", "Firing alerts", None, MetricType::Gauge)?;
             for (severity, n) in a.firing_by_severity() {
@@ -55,12 +65,14 @@ impl Collector for AlertSeries {
                 MetricType::Counter,
             )?;
             use std::sync::atomic::Ordering::Relaxed;
-            for (kind, n) in [("fired", &a.fired), ("resolved", &a.resolved), ("repeat", &a.repeated)] {
+            for (kind, n) in
+                [("fired", &a.counts.fired), ("resolved", &a.counts.resolved), ("repeat", &a.counts.repeated)]
+            {
                 ConstCounter::new(n.load(Relaxed)).encode(family.encode_family(&KindLabels { kind })?)?;
             }
         }
-        if let Some(router) = state.ai.get() {
-            let quotas = router.quotas();
+        {
+            let quotas = self.gateway.quotas();
             let mut family = encoder.encode_descriptor(
                 "openmanager_ai_quota_remaining",
                 "Requests or tokens an engine may still use in the window (only configured limits)",
@@ -93,8 +105,8 @@ impl Collector for AlertSeries {
             }
         }
         let now = crate::clock::now_millis();
-        if let Some(ledger) = state.budget.ledger() {
-            let month = state.budget.month(now);
+        if let Some(ledger) = self.budget.ledger() {
+            let month = self.budget.month(now);
             if ledger.month == month.key {
                 let mut family = encoder.encode_descriptor(
                     "openmanager_budget_egress_bytes",
@@ -102,7 +114,7 @@ impl Collector for AlertSeries {
                     None,
                     MetricType::Gauge,
                 )?;
-                let limit = state.budget.config().egress_limit_bytes as f64;
+                let limit = self.budget.config().egress_limit_bytes as f64;
                 for (kind, v) in [
                     ("month_to_date", ledger.egress_bytes as f64),
                     ("projected", ledger.projected_egress(now, &month) as f64),

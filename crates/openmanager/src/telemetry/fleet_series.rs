@@ -1,7 +1,7 @@
 //! Prometheus series computed at scrape time from the fleet: one gauge family per metric, labelled by
 //! server id, name, type and source, and node_exporter-style series for this host.
 
-use std::sync::Weak;
+use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -9,9 +9,9 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
 use crate::clock;
+use crate::fleet::Fleet;
 use crate::fleet::Snapshot;
 use crate::fleet::model::{Source, Status};
-use crate::state::Shared;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServerLabels {
@@ -37,9 +37,14 @@ struct MountLabels {
     mountpoint: String,
 }
 
-/// Reads the fleet through a weak reference: the registry lives inside the state it describes.
-#[derive(Debug)]
-pub struct FleetSeries(pub Weak<Shared>);
+/// Reads the fleet at scrape time.
+pub struct FleetSeries(pub Arc<Fleet>);
+
+impl std::fmt::Debug for FleetSeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FleetSeries")
+    }
+}
 
 type Getter = fn(&Snapshot) -> Option<f64>;
 
@@ -58,8 +63,7 @@ const SERVER_GAUGES: &[(&str, &str, Getter)] = &[
 
 impl Collector for FleetSeries {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let Some(state) = self.0.upgrade() else { return Ok(()) };
-        let snaps = state.fleet.snapshots(clock::now_millis());
+        let snaps = self.0.snapshots(clock::now_millis());
         for (name, help, get) in SERVER_GAUGES {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
             for s in &snaps {

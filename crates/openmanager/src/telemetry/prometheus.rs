@@ -28,16 +28,19 @@ pub struct RouteLabels {
 /// Route templates as `&'static str`. The router has a fixed, small set of routes, so each template
 /// is leaked once (bounded by `MAX_ROUTES`) instead of allocated on every request.
 #[derive(Default)]
-pub struct RouteNames(std::sync::RwLock<std::collections::HashMap<Box<str>, &'static str>>);
+pub struct RouteNames(parking_lot::RwLock<std::collections::HashMap<Box<str>, &'static str>>);
 
 const MAX_ROUTES: usize = 512;
 
 impl RouteNames {
     pub fn get(&self, template: &str) -> &'static str {
-        if let Some(name) = self.0.read().ok().and_then(|m| m.get(template).copied()) {
+        if let Some(name) = self.0.read().get(template).copied() {
             return name;
         }
-        let Ok(mut map) = self.0.write() else { return "other" };
+        let mut map = self.0.write();
+        if let Some(name) = map.get(template) {
+            return name;
+        }
         if map.len() >= MAX_ROUTES {
             return "other";
         }
@@ -55,7 +58,7 @@ struct RouteSeries {
     method: &'static str,
     template: Box<str>,
     route: &'static str,
-    duration: Arc<std::sync::Mutex<DurationShard>>,
+    duration: Arc<parking_lot::Mutex<DurationShard>>,
     /// By status; a route answers with a handful of them.
     counts: Vec<(u16, Counter)>,
 }
@@ -98,7 +101,8 @@ impl Exporter {
                 }
             };
             let s = &mut cache[pos];
-            if let Ok(mut d) = s.duration.lock() {
+            {
+                let mut d = s.duration.lock();
                 d.observe(secs);
             }
             match s.counts.iter().find(|(code, _)| *code == status) {
@@ -163,14 +167,15 @@ impl DurationShard {
 /// every request.
 #[derive(Debug, Clone, Default)]
 pub struct ShardedHistogram {
-    shards: Arc<std::sync::Mutex<Vec<Arc<std::sync::Mutex<DurationShard>>>>>,
+    shards: Arc<parking_lot::Mutex<Vec<Arc<parking_lot::Mutex<DurationShard>>>>>,
 }
 
 impl ShardedHistogram {
     /// A new shard for the calling thread to own.
-    fn shard(&self) -> Arc<std::sync::Mutex<DurationShard>> {
-        let shard = Arc::new(std::sync::Mutex::new(DurationShard::new()));
-        if let Ok(mut all) = self.shards.lock() {
+    fn shard(&self) -> Arc<parking_lot::Mutex<DurationShard>> {
+        let shard = Arc::new(parking_lot::Mutex::new(DurationShard::new()));
+        {
+            let mut all = self.shards.lock();
             all.push(shard.clone());
         }
         shard
@@ -178,9 +183,10 @@ impl ShardedHistogram {
 
     /// Records into the first shard (for callers without one of their own).
     pub fn observe(&self, secs: f64) {
-        let first = self.shards.lock().ok().and_then(|s| s.first().cloned());
+        let first = self.shards.lock().first().cloned();
         let shard = first.unwrap_or_else(|| self.shard());
-        if let Ok(mut s) = shard.lock() {
+        {
+            let mut s = shard.lock();
             s.observe(secs);
         }
     }
@@ -193,9 +199,13 @@ impl prometheus_client::metrics::TypedMetric for ShardedHistogram {
 impl prometheus_client::encoding::EncodeMetric for ShardedHistogram {
     fn encode(&self, mut encoder: prometheus_client::encoding::MetricEncoder) -> Result<(), std::fmt::Error> {
         let mut merged = DurationShard::new();
-        let shards = self.shards.lock().map(|s| s.clone()).unwrap_or_default();
+        let shards = {
+            let s = self.shards.lock();
+            s.clone()
+        };
         for shard in shards {
-            if let Ok(s) = shard.lock() {
+            {
+                let s = shard.lock();
                 merged.sum += s.sum;
                 merged.count += s.count;
                 for (m, c) in merged.buckets.iter_mut().zip(&s.buckets) {
@@ -214,7 +224,7 @@ impl prometheus_client::encoding::EncodeMetric for ShardedHistogram {
 
 /// Series every component shares, and the registry they live in.
 pub struct Exporter {
-    registry: std::sync::RwLock<Registry>,
+    registry: parking_lot::RwLock<Registry>,
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_duration: Family<RouteLabels, ShardedHistogram>,
     pub rate_limited: Counter,
@@ -266,7 +276,7 @@ impl Exporter {
         let info = prometheus_client::metrics::info::Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         registry.register("openmanager_build", "Build information", info);
         Arc::new(Self {
-            registry: std::sync::RwLock::new(registry),
+            registry: parking_lot::RwLock::new(registry),
             http_requests,
             http_duration,
             rate_limited,
@@ -280,15 +290,13 @@ impl Exporter {
 
     /// Lets a component add its own series after start-up.
     pub fn with_registry(&self, f: impl FnOnce(&mut Registry)) {
-        if let Ok(mut r) = self.registry.write() {
-            f(&mut r);
-        }
+        f(&mut self.registry.write());
     }
 
     /// The exposition: OpenMetrics when `openmetrics`, else the Prometheus text format 0.0.4.
     pub fn encode(&self, openmetrics: bool) -> Result<String, std::fmt::Error> {
         let mut out = String::with_capacity(8 * 1024);
-        let registry = self.registry.read().map_err(|_| std::fmt::Error)?;
+        let registry = self.registry.read();
         if openmetrics {
             prometheus_client::encoding::text::encode(&mut out, &registry)?;
         } else {

@@ -5,8 +5,10 @@
 //! one mutex made the two workers of an e2-micro queue on each other for every request.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -85,7 +87,8 @@ impl RequestStats {
                 return s.clone();
             }
             let shard = Arc::new(Mutex::new(Shard::new()));
-            if let Ok(mut all) = self.shards.lock() {
+            {
+                let mut all = self.shards.lock();
                 all.push(shard.clone());
             }
             local.push((self.instance, shard.clone()));
@@ -96,7 +99,7 @@ impl RequestStats {
     pub fn record(&self, status: u16, elapsed: Duration) {
         let micros = (elapsed.as_micros() as u64).clamp(1, MAX_MICROS);
         let shard = self.shard();
-        let Ok(mut s) = shard.lock() else { return };
+        let mut s = shard.lock();
         s.requests += 1;
         s.total_micros += micros;
         if status >= 500 {
@@ -109,9 +112,12 @@ impl RequestStats {
 
     fn merged(&self) -> Shard {
         let mut out = Shard::new();
-        let shards: Vec<Arc<Mutex<Shard>>> = self.shards.lock().map(|s| s.clone()).unwrap_or_default();
+        let shards: Vec<Arc<Mutex<Shard>>> = {
+            let s = self.shards.lock();
+            s.clone()
+        };
         for shard in shards {
-            let Ok(s) = shard.lock() else { continue };
+            let s = shard.lock();
             out.requests += s.requests;
             out.errors += s.errors;
             out.client_errors += s.client_errors;

@@ -1,12 +1,27 @@
-//! Small builders for the JSON Schemas tools declare, so each definition reads like its contract.
+//! JSON Schemas for tools: argument schemas derived from the argument types (`schemars`), so a tool
+//! promises exactly what its parser checks, inlined (no `$ref`/`$defs`) because Gemini's function
+//! declarations do not follow references; and small builders for result schemas.
 
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-/// An object schema with these properties, of which `required` must be present. Unknown properties
-/// are refused, as the handlers refuse them.
-pub fn object(properties: &[(&str, Value)], required: &[&str]) -> Value {
-    let props: Map<String, Value> = properties.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
+/// The schema of argument type `T`, self-contained.
+pub fn of<T: JsonSchema>() -> Value {
+    let schema = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .into_generator()
+        .into_root_schema_for::<T>();
+    let mut value = schema.to_value();
+    if let Some(obj) = value.as_object_mut() {
+        // The type's name is not part of the contract.
+        obj.remove("title");
+        obj.entry("properties").or_insert_with(|| json!({}));
+    }
+    value
 }
 
 /// An object schema for results: the named properties are described, and more may appear.
@@ -19,12 +34,8 @@ pub fn string(description: &str) -> Value {
     json!({"type": "string", "description": description})
 }
 
-pub fn one_of(description: &str, values: &[&str]) -> Value {
-    json!({"type": "string", "description": description, "enum": values})
-}
-
-pub fn integer(description: &str, min: i64, max: i64) -> Value {
-    json!({"type": "integer", "description": description, "minimum": min, "maximum": max})
+pub fn count(description: &str) -> Value {
+    json!({"type": "integer", "description": description, "minimum": 0})
 }
 
 pub fn array_of_objects(description: &str) -> Value {
@@ -34,10 +45,3 @@ pub fn array_of_objects(description: &str) -> Value {
 pub fn any_object(description: &str) -> Value {
     json!({"type": "object", "description": description})
 }
-
-pub const STATUSES: &[&str] = &["online", "warning", "critical", "offline", "maintenance", "unknown"];
-pub const TYPES: &[&str] =
-    &["web", "api", "database", "cache", "monitoring", "backup", "security", "firewall", "other"];
-pub const SOURCES: &[&str] = &["self", "agent", "simulated", "static"];
-pub const RANGES: &[&str] = &["15m", "1h", "6h", "24h", "7d", "30d"];
-pub const METRICS: &[&str] = &["cpu", "memory", "disk", "network", "load1"];

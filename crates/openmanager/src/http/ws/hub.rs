@@ -4,16 +4,18 @@
 //! snapshot, so a slow client costs the others nothing.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
+use parking_lot::RwLock;
 use serde::Serialize;
 use tokio::sync::{Semaphore, broadcast};
 
+use crate::alerts::Event;
 use crate::clock;
 use crate::fleet::model::ServerView;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// Messages kept for a connection that is briefly busy; beyond this it lags and is resynchronised.
 const CHANNEL_CAPACITY: usize = 16;
@@ -84,14 +86,11 @@ impl Hub {
 
     /// The newest full server and system messages.
     pub fn full(&self) -> (Utf8Bytes, Utf8Bytes) {
-        self.full
-            .read()
-            .map(|f| f.clone())
-            .unwrap_or_else(|_| (Utf8Bytes::from_static("{}"), Utf8Bytes::from_static("{}")))
+        self.full.read().clone()
     }
 
     pub fn views(&self) -> Arc<Vec<ServerView>> {
-        self.views.read().map(|v| v.clone()).unwrap_or_default()
+        self.views.read().clone()
     }
 
     /// Publishes a message to every connection (alerts use this too).
@@ -105,7 +104,13 @@ impl Hub {
     }
 }
 
-/// Starts the job that computes and publishes the fleet every interval.
+/// The `alert` message of API.md for a domain event: `{level, title, message, alert}`.
+fn alert_message(event: &Event) -> Utf8Bytes {
+    encode("alert", event.ws_payload())
+}
+
+/// Starts the job that computes and publishes the fleet every interval, and forwards alert events
+/// (fired and resolved; repeats are for notifications only) as they happen.
 pub fn start(state: &AppState) {
     let s = state.clone();
     state.supervisor.spawn("ws-hub", move |ctx| {
@@ -114,31 +119,40 @@ pub fn start(state: &AppState) {
             let mut previous: HashMap<String, ServerView> = HashMap::new();
             let mut interval = tokio::time::interval(state.hub.interval);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let mut alerts = state.alerting.subscribe();
             loop {
                 tokio::select! {
-                    _ = interval.tick() => {}
+                    _ = interval.tick() => {
+                        ctx.heartbeat.beat();
+                        tick(&state, &mut previous);
+                    }
+                    event = alerts.recv() => match event {
+                        Ok(e) if e.kind != crate::alerts::EventKind::Repeat => {
+                            state.hub.publish(Topic::Alerts, alert_message(&e));
+                        }
+                        Ok(_) => {}
+                        // Missed events are in the alert list the dashboard reads on resync.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::debug!(missed = n, "alert events missed by the WebSocket hub");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+                    },
                     _ = ctx.cancel.cancelled() => return Ok(()),
                 }
-                ctx.heartbeat.beat();
-                tick(&state, &mut previous);
             }
         }
     });
 }
 
 fn tick(state: &AppState, previous: &mut HashMap<String, ServerView>) {
-    let views: Vec<ServerView> = state.fleet.snapshots(clock::now_millis()).into_iter().map(|s| s.view).collect();
+    let views: Vec<ServerView> = state.fleet.views();
     let changed: Vec<ServerView> = views.iter().filter(|v| previous.get(&v.id) != Some(*v)).cloned().collect();
     let removed: Vec<String> = previous.keys().filter(|id| !views.iter().any(|v| &v.id == *id)).cloned().collect();
     let full = encode("server_update", ServerUpdate { full: true, servers: &views, removed: Vec::new() });
-    let system = encode("system_update", crate::http::metrics::metrics_body(state));
-    if let Ok(mut f) = state.hub.full.write() {
-        *f = (full, system.clone());
-    }
+    let system = encode("system_update", crate::overview::build(state));
+    *state.hub.full.write() = (full, system.clone());
     *previous = views.iter().map(|v| (v.id.clone(), v.clone())).collect();
-    if let Ok(mut v) = state.hub.views.write() {
-        *v = Arc::new(views);
-    }
+    *state.hub.views.write() = Arc::new(views);
     // Serialize only when someone listens; the snapshot above is kept for the next connection.
     if state.hub.receivers() == 0 {
         return;

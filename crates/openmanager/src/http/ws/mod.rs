@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::auth::check;
+use super::authorize::check;
 use super::error::ApiError;
 use super::limits::presented_token;
-use crate::auth::Scope;
-use crate::state::AppState;
+use crate::http::state::AppState;
+use crate::tokens::Scope;
 
 /// Largest message a client may send (subscriptions are small).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;

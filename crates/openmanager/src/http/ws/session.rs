@@ -14,7 +14,7 @@ use super::hub::{Frame, ServerUpdate, Topic, encode};
 use crate::clock;
 use crate::fleet::model::{Live, Source};
 use crate::fleet::simulated;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// A send that takes longer than this means the client stopped reading: drop it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -196,7 +196,7 @@ async fn handle(socket: &mut WebSocket, state: &AppState, sub: &mut Subscription
                 sub.server_ids = Some(ids.into_iter().take(1000).collect());
             }
             if let Some(id) = live {
-                if state.fleet.source_of(&id).is_none() {
+                if state.fleet.registry().source_of(&id).is_none() {
                     return send(socket, error_message(&format!("server `{id}` not found"))).await;
                 }
                 sub.live = Some(id);
@@ -226,7 +226,7 @@ async fn handle(socket: &mut WebSocket, state: &AppState, sub: &mut Subscription
 async fn send_live(socket: &mut WebSocket, state: &AppState, sub: &mut Subscription) -> Flow {
     let Some(id) = sub.live.clone() else { return Flow::Continue };
     let now = clock::now_millis();
-    let samples: Vec<Live> = match state.fleet.source_of(&id) {
+    let samples: Vec<Live> = match state.fleet.registry().source_of(&id) {
         Some(Source::Simulated) => state
             .fleet
             .simulation_seed()
@@ -234,7 +234,7 @@ async fn send_live(socket: &mut WebSocket, state: &AppState, sub: &mut Subscript
             .into_iter()
             .collect(),
         Some(_) => {
-            let ring = state.live.since(&id, sub.live_after);
+            let ring = state.fleet.live().since(&id, sub.live_after);
             if ring.is_empty() { state.fleet.get(&id, now).and_then(|s| s.live).into_iter().collect() } else { ring }
         }
         None => Vec::new(),

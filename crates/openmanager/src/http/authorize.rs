@@ -1,4 +1,4 @@
-//! The auth layer: a route group declares the scope it needs; the token comes from
+//! Authorization, the route-group layer: a route group declares the scope it needs; the token comes from
 //! `Authorization: Bearer` or `X-API-Key`; 401 when absent or unknown, 403 when the scope is missing.
 //! The caller's [`Principal`] is put in the request extensions for handlers that care.
 
@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::limits::presented_token;
-use crate::auth::{Principal, Scope};
-use crate::state::AppState;
+use super::state::AppState;
+use crate::tokens::{Principal, Scope};
 
 /// Checks the token for `scope`. Used as `from_fn_with_state((state, Scope::Read), authorize)`.
 pub async fn authorize(State((state, scope)): State<(AppState, Scope)>, mut req: Request, next: Next) -> Response {

@@ -4,44 +4,44 @@
 //! (the agents' cadence, so 1 s sampling costs no more history than an agent).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use collector::{Collector, CollectorConfig, ProcSource};
 
 use crate::agent::sampler::{to_inventory, to_sample};
+use crate::component_health::Check;
+use crate::fleet::SELF_ID;
 use crate::fleet::model::{Live, ServerMeta, ServerType, Source, Specs};
-use crate::health::Check;
-use crate::state::AppState;
-
-/// The id of this host in the fleet.
-pub const SELF_ID: &str = "self";
+use crate::services::Services;
 /// One history point per this many milliseconds.
 const STORE_EVERY_MS: i64 = 5_000;
 /// Detail (interfaces, disks, processes) is rebuilt this often; it changes slowly.
 const DETAIL_EVERY: u32 = 5;
 
-pub fn start(state: &AppState) {
-    if !state.config.fleet.monitor_self {
+pub fn start(services: &Services) {
+    if !services.config.fleet.monitor_self {
         return;
     }
     // The collector's own ring is not used for the live view (the fleet's compact ring is), so it
     // stays tiny.
     let config = CollectorConfig { ring_capacity: 2, ..CollectorConfig::default() };
     let collector = Arc::new(Mutex::new(Collector::new(ProcSource::new(), config)));
-    let period = Duration::from_millis(state.config.fleet.self_interval_ms);
+    let period = Duration::from_millis(services.config.fleet.self_interval_ms);
     // The collector is healthy while samples keep coming; a wedged /proc read shows here.
     let last_sample = Arc::new(AtomicI64::new(crate::clock::now_millis()));
     let seen = last_sample.clone();
     let stale_after = (period.as_millis() as i64).saturating_mul(10).max(10_000);
-    state.health.register("collector", false, move || {
+    services.health.register("collector", false, move || {
         let age = crate::clock::now_millis() - seen.load(Ordering::Relaxed);
         if age <= stale_after { Check::Ok } else { Check::Failing(format!("no host sample for {} s", age / 1000)) }
     });
-    let state = state.clone();
-    state.supervisor.clone().spawn("self-monitor", move |ctx| {
-        let (state, collector, last_sample) = (state.clone(), collector.clone(), last_sample.clone());
+    let fleet = services.fleet.clone();
+    services.supervisor.spawn("self-monitor", move |ctx| {
+        let (fleet, collector, last_sample) = (fleet.clone(), collector.clone(), last_sample.clone());
         async move {
             let mut window = Window::default();
             let mut ticks = 0u32;
@@ -52,26 +52,19 @@ pub fn start(state: &AppState) {
                     _ = interval.tick() => {}
                     _ = ctx.cancel.cancelled() => return Ok(()),
                 }
-                let with_detail = ticks.is_multiple_of(DETAIL_EVERY);
+                // The second reading is the first with per-core CPU (it needs two samples): take the
+                // detail then too, so a new hub's detail page is complete after one interval.
+                let with_detail = ticks == 1 || ticks.is_multiple_of(DETAIL_EVERY);
                 ticks = ticks.wrapping_add(1);
                 let c = collector.clone();
                 let reading = tokio::task::spawn_blocking(move || sample(&c, with_detail)).await?;
                 let Some((meta, sample, inventory)) = reading else { continue };
                 ctx.heartbeat.beat();
                 last_sample.store(sample.timestamp_ms, Ordering::Relaxed);
-                if with_detail {
-                    state.fleet.upsert(meta);
-                }
                 let live = Live::from_values(sample.timestamp_ms, &sample.values);
-                state.fleet.update(SELF_ID, live, inventory);
-                state.live.push(SELF_ID, live);
+                fleet.record_self(with_detail.then_some(meta), live, inventory);
                 if let Some(point) = window.add(&sample) {
-                    let mut s = store::Sample::new(SELF_ID, point.timestamp_ms);
-                    s.values = point.values;
-                    // A full queue drops one self point rather than stalling the live view.
-                    if let Err(e) = state.store.submit(vec![s]) {
-                        tracing::debug!(error = %e, "self sample not stored");
-                    }
+                    fleet.store_self_point(point);
                 }
             }
         }
@@ -81,7 +74,7 @@ pub fn start(state: &AppState) {
 type Reading = (ServerMeta, protocol::Sample, Option<protocol::Inventory>);
 
 fn sample(collector: &Mutex<Collector<ProcSource>>, with_detail: bool) -> Option<Reading> {
-    let mut c = collector.lock().ok()?;
+    let mut c = collector.lock();
     let info = match c.system_info() {
         Ok(i) => i,
         Err(e) => {

@@ -36,14 +36,7 @@ pub fn observations(snapshots: &[Snapshot], seed: Option<u64>, hub: HubFigures) 
                 values.insert(Metric::Offline, 0.0);
                 let mut known: Vec<(Metric, Option<f64>)> = Vec::new();
                 if let Some(live) = &snap.live {
-                    known.extend([
-                        (Metric::Cpu, live.cpu),
-                        (Metric::Memory, live.memory),
-                        (Metric::Disk, live.disk),
-                        (Metric::Load1, Some(live.load[0])),
-                        (Metric::NetworkIn, Some(live.net_in)),
-                        (Metric::NetworkOut, Some(live.net_out)),
-                    ]);
+                    known.extend(Metric::SERVER.iter().map(|m| (*m, m.server_metric().and_then(|s| s.of_live(live)))));
                 }
                 if view.source == Source::Local {
                     known.extend([
@@ -79,7 +72,7 @@ fn process(p: &protocol::Process) -> ProcessInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::{Fleet, Thresholds};
+    use crate::fleet::{Registry as Fleet, Thresholds};
 
     #[test]
     fn simulated_servers_are_observed_with_processes() {
@@ -104,7 +97,7 @@ mod tests {
         let mut meta = meta;
         meta.source = Source::Agent;
         meta.id = "agent-1".into();
-        fleet.upsert(meta);
+        fleet.upsert(meta).unwrap();
         let live = crate::fleet::model::Live { at_ms: 1_000, cpu: Some(99.0), ..Default::default() };
         fleet.update("agent-1", live, None);
         let obs = observations(&fleet.snapshots(1_000 + 60_000), None, HubFigures::default());

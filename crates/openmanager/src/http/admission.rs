@@ -1,11 +1,11 @@
-//! The outermost layer after CORS: admits the request (rate limit, in-flight bound), gives every request an `X-Request-Id`, times it, counts it (for
-//! `/api/metrics` and Prometheus), logs it (debug; errors at warn/error with the id), and makes sure
-//! every error leaves as the JSON envelope even when it came from a layer that only knows a status.
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+//! The outermost layer after CORS: admits the request (rate limit, in-flight bound), gives every
+//! request an `X-Request-Id`, times it, counts it (for `/api/metrics` and Prometheus), logs it
+//! (debug; errors at warn/error with the id), and makes sure every error leaves as the JSON envelope
+//! even when it came from a layer that only knows a status.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::{ErrorDetail, envelope};
-use crate::state::AppState;
+use super::state::AppState;
 use crate::telemetry::prometheus::method_label;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -34,7 +34,7 @@ pub fn request_id(state: &AppState, req: &Request) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("unknown"))
 }
 
-pub async fn observe(
+pub async fn admission(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut req: Request,
@@ -72,12 +72,13 @@ pub async fn observe(
     if state.is_draining() && status != StatusCode::SWITCHING_PROTOCOLS {
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    state.stats.record(status.as_u16(), elapsed);
+    let t = &state.telemetry;
+    t.stats.record(status.as_u16(), elapsed);
     if res.headers().get("x-cache-status").is_some_and(|v| v == "HIT") {
-        state.cache_hits.record(status.as_u16(), elapsed);
+        t.cache_hits.record(status.as_u16(), elapsed);
     }
     let template = route.as_ref().map(MatchedPath::as_str);
-    state.exporter.record_http(method_label(&method), template, status.as_u16(), elapsed.as_secs_f64());
+    t.exporter.record_http(method_label(&method), template, status.as_u16(), elapsed.as_secs_f64());
     res
 }
 
@@ -89,7 +90,8 @@ fn is_json(res: &Response) -> bool {
 }
 
 /// Replaces a non-JSON error body (from axum or tower-http) by the envelope, keeping headers such
-/// as `Allow` and `Retry-After`.
+/// as `Allow` and `Retry-After`, but not those that described the old body (its encoding, length):
+/// the envelope leaves uncompressed.
 fn rewrap(res: Response) -> Response {
     let (parts, _) = res.into_parts();
     let message = match parts.status {
@@ -99,7 +101,8 @@ fn rewrap(res: Response) -> Response {
     };
     let mut fresh = envelope(parts.status, &message);
     for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+        let describes_body = [header::CONTENT_TYPE, header::CONTENT_LENGTH, header::CONTENT_ENCODING];
+        if !describes_body.contains(name) {
             fresh.headers_mut().insert(name.clone(), value.clone());
         }
     }

@@ -2,8 +2,10 @@
 //! `/api/health/ready` is 200 only once start-up finished and every check marked critical passes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+
+use parking_lot::RwLock;
 
 /// The outcome of one check: `ok`, or what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +27,8 @@ impl Health {
     /// any failing makes `/api/health` say `degraded`. Checks must be cheap: they run on every health
     /// request, so they read state that a background job keeps current.
     pub fn register(&self, name: &'static str, critical: bool, check: impl Fn() -> Check + Send + Sync + 'static) {
-        if let Ok(mut c) = self.checks.write() {
+        {
+            let mut c = self.checks.write();
             c.push((name, critical, Arc::new(check)));
         }
     }
@@ -38,7 +41,8 @@ impl Health {
     pub fn report(&self) -> (bool, BTreeMap<&'static str, String>) {
         let mut all_ok = true;
         let mut out = BTreeMap::new();
-        if let Ok(checks) = self.checks.read() {
+        {
+            let checks = self.checks.read();
             for (name, _, check) in checks.iter() {
                 let text = match check() {
                     Check::Ok => "ok".to_string(),
@@ -56,11 +60,7 @@ impl Health {
     /// Start-up finished and every critical check passes.
     pub fn ready(&self) -> bool {
         self.started.load(Ordering::Acquire)
-            && self
-                .checks
-                .read()
-                .map(|c| c.iter().filter(|(_, crit, _)| *crit).all(|(_, _, f)| f() == Check::Ok))
-                .unwrap_or(false)
+            && self.checks.read().iter().filter(|(_, crit, _)| *crit).all(|(_, _, f)| f() == Check::Ok)
     }
 }
 

@@ -1,0 +1,61 @@
+//! The evaluation job: every `alerts.interval_seconds` it observes the fleet (with the hub's own
+//! figures: projected egress, AI error rate, response time over the last interval), runs the
+//! engine and sets each server's firing count in the fleet.
+
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::observation::{HubFigures, observations};
+use crate::services::Services;
+
+/// Counters behind the hub's windowed figures.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    ai_queries: u64,
+    ai_ok: u64,
+    requests: u64,
+    micros: u64,
+}
+
+fn hub_figures(services: &Services, previous: &Mutex<Totals>, now_ms: i64) -> HubFigures {
+    let (ai_queries, ai_ok) = services.telemetry.ai.counts();
+    let (requests, micros) = services.telemetry.stats.totals();
+    let now = Totals { ai_queries, ai_ok, requests, micros };
+    let before = std::mem::replace(&mut *previous.lock(), now);
+    let dq = now.ai_queries.saturating_sub(before.ai_queries);
+    let dok = now.ai_ok.saturating_sub(before.ai_ok);
+    let dr = now.requests.saturating_sub(before.requests);
+    let dm = now.micros.saturating_sub(before.micros);
+    HubFigures {
+        egress_projected: services.budget.projected_egress(now_ms),
+        // No queries in the interval means no errors, not an unknown rate.
+        ai_error_rate: Some(if dq == 0 { 0.0 } else { dq.saturating_sub(dok) as f64 / dq as f64 }),
+        response_time_ms: (dr > 0).then(|| dm as f64 / dr as f64 / 1000.0),
+    }
+}
+
+/// One evaluation at `now_ms` (the job's step; tests call it with made-up times).
+pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
+    let fleet = &services.fleet;
+    let snapshots = fleet.snapshots(now_ms);
+    let hub = hub_figures(services, previous, now_ms);
+    let obs = observations(&snapshots, fleet.simulation_seed(), hub);
+    let (_, counts) = services.alerting.evaluate(now_ms, &obs);
+    fleet.set_alert_counts(counts);
+}
+
+/// Starts the notifier and, when alerts are enabled, the evaluation loop.
+pub fn start(services: &Services) {
+    services.alerting.notifier().start(&services.supervisor);
+    if !services.config.alerts.enabled {
+        return;
+    }
+    let s = services.clone();
+    let previous = std::sync::Arc::new(Mutex::new(Totals::default()));
+    let every = Duration::from_secs(services.config.alerts.interval_seconds);
+    services.supervisor.spawn_periodic("alerts", every, move || {
+        tick(&s, &previous, crate::clock::now_millis());
+        async { Ok(()) }
+    });
+}

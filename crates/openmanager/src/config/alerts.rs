@@ -1,0 +1,36 @@
+//! The `[alerts]` section: how often rules are evaluated and how flapping is damped.
+
+use serde::{Deserialize, Serialize};
+
+use super::Invalid;
+
+/// Alert evaluation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub enabled: bool,
+    /// Seconds between evaluations of every rule against every server.
+    pub interval_seconds: u64,
+    /// A firing alert resolves only after its condition has been clear this long (flap suppression).
+    pub keep_firing_seconds: u64,
+    /// After resolving, the same rule and server cannot fire again for this long.
+    pub refire_cooldown_seconds: u64,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self { enabled: true, interval_seconds: 10, keep_firing_seconds: 60, refire_cooldown_seconds: 300 }
+    }
+}
+
+impl AlertsConfig {
+    pub(super) fn validate(&self, out: &mut Vec<Invalid>) {
+        let mut bad = |key: &str, reason: &str| out.push(Invalid { key: key.into(), reason: reason.into() });
+        if !(1..=3600).contains(&self.interval_seconds) {
+            bad("alerts.interval_seconds", "must be 1-3600");
+        }
+        if self.keep_firing_seconds > 86_400 || self.refire_cooldown_seconds > 86_400 {
+            bad("alerts", "keep_firing_seconds and refire_cooldown_seconds are at most 86400");
+        }
+    }
+}

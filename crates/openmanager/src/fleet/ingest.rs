@@ -1,0 +1,95 @@
+//! Agent ingest as one fleet operation: a validated report registers or refreshes its agent (within
+//! the fleet's cap), its samples go to the store, and the answer comes only once they are durable.
+//! A retried batch is not counted twice (the store drops samples it already has).
+
+use protocol::{PROTOCOL_VERSION, Report, ReportAck};
+
+use super::model::{Live, ServerMeta, ServerType, Source, Specs};
+use super::{Fleet, FleetError};
+use crate::clock;
+
+fn meta_for(report: &Report) -> ServerMeta {
+    let inv = report.inventory.clone().unwrap_or_default();
+    ServerMeta {
+        id: report.agent.machine_id.clone(),
+        name: report.agent.name.clone(),
+        hostname: report.agent.hostname.clone(),
+        ip: inv.ip.clone(),
+        os: inv.os.clone(),
+        server_type: ServerType::Other,
+        role: String::new(),
+        environment: "production".into(),
+        provider: String::new(),
+        location: String::new(),
+        source: Source::Agent,
+        services: Vec::new(),
+        specs: Specs {
+            cpu_cores: inv.cpu_cores,
+            memory_gb: (inv.memory_total_bytes as f64 / 1e9 * 10.0).round() / 10.0,
+            disk_gb: (inv.disk_total_bytes as f64 / 1e9 * 10.0).round() / 10.0,
+        },
+        maintenance: false,
+    }
+}
+
+impl Fleet {
+    /// Takes an agent's batch; resolves once it is durable.
+    pub async fn ingest(&self, report: Report) -> Result<ReportAck, FleetError> {
+        report.validate().map_err(|e| FleetError::invalid("report", e.0))?;
+        let id = report.agent.machine_id.clone();
+        let mut meta = meta_for(&report);
+        match self.registry.source_of(&id) {
+            Some(Source::Agent) | None => {}
+            Some(_) => return Err(FleetError::NotAnAgent(id)),
+        }
+        // Keep what an operator set by hand (type, role, maintenance...) across reports.
+        let existing = self.registry.meta(&id);
+        if let Some(e) = &existing {
+            meta.server_type = e.server_type;
+            meta.role.clone_from(&e.role);
+            meta.environment.clone_from(&e.environment);
+            meta.provider.clone_from(&e.provider);
+            meta.location.clone_from(&e.location);
+            meta.services.clone_from(&e.services);
+            meta.maintenance = e.maintenance;
+        }
+        if existing.as_ref() != Some(&meta) {
+            // The cap is checked before anything is stored, under the registry's lock.
+            self.registry.upsert(meta.clone())?;
+            if let Err(e) = self.persist(&meta).await {
+                if existing.is_none() {
+                    let _ = self.registry.remove(&id);
+                }
+                return Err(e);
+            }
+        }
+
+        let sent = report.samples.len() as u64;
+        let newest = report.samples.iter().max_by_key(|s| s.timestamp_ms).cloned();
+        let samples: Vec<store::Sample> = report
+            .samples
+            .into_iter()
+            .map(|s| store::Sample { server: id.clone(), timestamp_ms: s.timestamp_ms, values: s.values })
+            .collect();
+        let outcome = self.store.submit(samples)?.wait().await?;
+        if outcome.late > 0 {
+            tracing::warn!(agent = %id, late = outcome.late, "samples older than the rolled-up history were dropped");
+        }
+        self.counters.samples.inc_by(outcome.inserted);
+        self.counters.duplicates.inc_by(outcome.duplicates + outcome.late);
+        self.counters.reports.inc();
+
+        if let Some(s) = newest {
+            // A clock far ahead would keep the server "online" forever; trust it only up to now.
+            let live = Live::from_values(s.timestamp_ms.min(clock::now_millis()), &s.values);
+            self.registry.update(&id, live, report.inventory);
+        }
+        debug_assert_eq!(outcome.inserted + outcome.duplicates + outcome.late, sent);
+        Ok(ReportAck {
+            version: PROTOCOL_VERSION,
+            accepted: outcome.inserted as u32,
+            duplicates: (outcome.duplicates + outcome.late) as u32,
+            server_id: id,
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! The HTTP adapter's state: the domain services (reached through `Deref`), the assistant, tools and
+//! MCP sessions that the adapters share, and what only the HTTP layer needs (admission limits, the
+//! WebSocket hub, the connection bound, request ids, the hand-over flag). Built complete by the
+//! composition root; immutable afterwards (flags are atomics).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::limits::{ConcurrencyLimit, RateLimiter};
+use super::ws::hub::Hub;
+use crate::assistant::Assistant;
+use crate::mcp::Mcp;
+use crate::services::Services;
+use crate::tools::Tools;
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub services: Services,
+    pub assistant: Assistant,
+    pub tools: Arc<Tools>,
+    /// The MCP server's sessions and counts.
+    pub mcp: Mcp,
+    /// The WebSocket hub: one serialisation per update for every connection.
+    pub hub: Hub,
+    pub rate_limiter: RateLimiter,
+    pub concurrency: ConcurrencyLimit,
+    /// Open TCP connections, across every HTTP worker (`server.max_connections` permits).
+    pub connections: Arc<tokio::sync::Semaphore>,
+    /// Prefix of generated request ids, random per process so ids from two runs do not collide.
+    pub request_id_prefix: String,
+    /// Set while handing over to a successor: responses carry `Connection: close`, so keep-alive
+    /// clients reconnect (to the successor) after their current request instead of being cut off.
+    pub draining: AtomicBool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        let config = &services.config;
+        let mut prefix = [0u8; 4];
+        let _ = getrandom::fill(&mut prefix);
+        let tools = Arc::new(Tools::new(services.clone()));
+        let hub =
+            Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
+        Self(Arc::new(Shared {
+            assistant: Assistant::new(services.clone(), tools.clone()),
+            mcp: Mcp::new(config),
+            tools,
+            hub,
+            rate_limiter: RateLimiter::new(&config.rate_limit, &config.server.trusted_proxies),
+            concurrency: ConcurrencyLimit::new(config.server.max_concurrent_requests),
+            connections: Arc::new(tokio::sync::Semaphore::new(config.server.max_connections)),
+            request_id_prefix: hex::encode(prefix),
+            draining: AtomicBool::new(false),
+            services,
+        }))
+    }
+
+    /// Open TCP connections right now.
+    pub fn open_connections(&self) -> usize {
+        self.config.server.max_connections.saturating_sub(self.connections.available_permits())
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+}

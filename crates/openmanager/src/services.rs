@@ -1,0 +1,51 @@
+//! The hub's domain services, built bottom-up once at start by the composition root (`server.rs`)
+//! and complete before the first request: configuration, tokens, health checks, telemetry, the
+//! job supervisor, the store, the fleet, alerting, the budget, analyses and the AI gateway. Cheap to
+//! clone (one `Arc`). Adapters (HTTP, WebSocket, MCP, tools) and jobs receive this; no service
+//! receives an adapter.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::alerts::Alerting;
+use crate::analyses::Analyses;
+use crate::budget::Budget;
+use crate::component_health::Health;
+use crate::config::Config;
+use crate::fleet::Fleet;
+use crate::lifecycle::supervisor::Supervisor;
+use crate::telemetry::Telemetry;
+use crate::tokens::TokenSet;
+
+#[derive(Clone)]
+pub struct Services(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub tokens: TokenSet,
+    pub started: Instant,
+    pub health: Health,
+    pub telemetry: Telemetry,
+    pub supervisor: Supervisor,
+    /// The history database (the only SQL is inside the `store` crate).
+    pub store: store::Store,
+    pub fleet: Arc<Fleet>,
+    pub alerting: Arc<Alerting>,
+    pub budget: Arc<Budget>,
+    pub analyses: Arc<Analyses>,
+    /// The AI gateway: providers, router, quotas, cache and the local engine.
+    pub gateway: ai::Router,
+}
+
+impl std::ops::Deref for Services {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Services {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
