@@ -1,10 +1,11 @@
 //! OpenManager Backend as a library, so the binary, the tests and later tools share one code path.
 //! `main.rs` only parses the command line and calls in here.
 //!
-//! Layers, bottom up: domain services (`fleet`, `alerts`, `budget`, `analyses`, `assistant`, with
-//! `validation`, `telemetry`, `component_health`, `tokens`) gathered in `services`; adapters over
-//! them (`http`, its WebSocket hub under `http::ws`, `mcp`, `tools`); the composition root
-//! (`server`) that builds them in that order. Nothing below imports what is above.
+//! Layers, bottom up: foundations (`clock`, `validation`, `config`, `tokens`, `component_health`,
+//! `telemetry`, `lifecycle`); domain services (`fleet`, `alerts` with its notifications, `budget`, `analyses`)
+//! gathered in `services`; what reads across them (`overview`, `tools`, `assistant`, `jobs`);
+//! adapters (`http` with its WebSocket hub, `mcp`); and the composition root (`server`) that builds
+//! them in that order. Nothing below imports what is above (`tests/layering.rs` checks it).
 
 pub mod agent;
 pub mod alerts;
@@ -17,13 +18,12 @@ pub mod component_health;
 pub mod config;
 pub mod fleet;
 pub mod http;
+pub mod jobs;
 pub mod lifecycle;
 pub mod logging;
 pub mod mcp;
-pub mod notify;
 pub mod ops;
 pub mod overview;
-pub mod self_monitor;
 pub mod server;
 pub mod services;
 pub mod telemetry;

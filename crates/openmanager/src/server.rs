@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -17,16 +16,17 @@ use crate::alerts::Alerting;
 use crate::analyses::Analyses;
 use crate::assistant::facts::HubFacts;
 use crate::budget::Budget;
-use crate::component_health::{Check, Health};
+use crate::component_health::Health;
 use crate::config::Config;
 use crate::fleet::{Fleet, IngestCounters, Thresholds};
 use crate::http::state::AppState;
 use crate::http::workers::{self, Workers};
+use crate::jobs;
 use crate::lifecycle::handover::{self, Exec, Inheritance};
 use crate::lifecycle::inherited_socket::{Inherited, Origin};
 use crate::lifecycle::shutdown::{Signal, Signals, StopRequest, Stopper};
 use crate::lifecycle::supervisor::Supervisor;
-use crate::lifecycle::{memory_guard, systemd};
+use crate::lifecycle::systemd;
 use crate::ops::lock::DataDirLock;
 use crate::services::{self, Services};
 use crate::telemetry::Telemetry;
@@ -98,19 +98,20 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     let supervisor = Supervisor::new(CancellationToken::new());
     let services = build_services(config, tokens, store, supervisor.clone()).await?;
     let state = AppState::new(services.clone());
-    start_jobs(&state, &data_dir);
-    crate::self_monitor::start(&services);
-    crate::budget::start(&services);
-    crate::alerts::job::start(&services);
-    crate::http::ws::hub::start(&state);
+    jobs::housekeeping::start(&services, &data_dir);
+    jobs::self_monitor::start(&services);
+    jobs::budget::start(&services);
+    jobs::alerts::start(&services);
+    jobs::watchdog::start(&services);
+    crate::http::start_jobs(&state);
     // Kept for the whole run, so the stop channel never closes.
     let (stopper, mut stop_requests) = Stopper::new();
     let load_state = state.clone();
-    memory_guard::start(&services, stopper.clone(), move || memory_guard::Load {
+    jobs::memory_guard::start(&services, stopper.clone(), move || jobs::memory_guard::Load {
         open_connections: load_state.open_connections(),
         websocket_clients: load_state.hub.receivers(),
     });
-    let app = crate::http::app(&state);
+    let app = crate::http::app(&state, crate::mcp::router(&state));
 
     let local = listener.local_addr()?;
     let workers = match state.config.server.workers {
@@ -343,129 +344,6 @@ fn open_store(config: &Config, data_dir: &Path) -> anyhow::Result<store::Store> 
     // next one. Waiting for more only adds latency to each acknowledgement.
     cfg.batch_linger = std::time::Duration::ZERO;
     store::Store::open(cfg).with_context(|| format!("cannot open the store at {}", path.display()))
-}
-
-/// Jobs every server runs: keep the memory figure fresh, probe the AI engines, forget idle
-/// rate-limit buckets, roll up and expire history, and check that the data directory and the store
-/// stay writable.
-fn start_jobs(state: &AppState, data_dir: &Path) {
-    let s = state.clone();
-    state.supervisor.spawn_periodic("process-memory", Duration::from_secs(1), move || {
-        s.telemetry.memory.refresh();
-        async { Ok(()) }
-    });
-    let s = state.clone();
-    state.supervisor.spawn_periodic("ai-health", Duration::from_secs(60), move || {
-        let s = s.clone();
-        async move {
-            s.gateway.check_health().await;
-            Ok(())
-        }
-    });
-    let s = state.clone();
-    state.supervisor.spawn_periodic("rate-limit-prune", Duration::from_secs(60), move || {
-        s.rate_limiter.prune();
-        async { Ok(()) }
-    });
-    let writable = Arc::new(AtomicBool::new(probe_writable(data_dir)));
-    let w = writable.clone();
-    let dir = data_dir.to_path_buf();
-    state.supervisor.spawn_periodic("data-dir-probe", Duration::from_secs(10), move || {
-        let (w, dir) = (w.clone(), dir.clone());
-        async move {
-            let ok = tokio::task::spawn_blocking(move || probe_writable(&dir)).await.unwrap_or(false);
-            w.store(ok, Ordering::Relaxed);
-            Ok(())
-        }
-    });
-    let s = state.clone();
-    state.supervisor.spawn_periodic("store-rollup", Duration::from_secs(60), move || {
-        let store = s.store.clone();
-        async move {
-            store.rollup(crate::clock::now_millis()).await?;
-            Ok(())
-        }
-    });
-    let s = state.clone();
-    state.supervisor.spawn_periodic("store-retention", Duration::from_secs(3600), move || {
-        let store = s.store.clone();
-        async move {
-            store.apply_retention(crate::clock::now_millis()).await?;
-            Ok(())
-        }
-    });
-    // Readiness means the store is writable: prove it with a small write every 15 s. A writer
-    // that hangs never completes the probe, so the check looks at when it last succeeded.
-    let store_ok_at = Arc::new(AtomicI64::new(crate::clock::now_millis()));
-    let (s, ok_at) = (state.clone(), store_ok_at.clone());
-    state.supervisor.spawn_periodic("store-probe", Duration::from_secs(15), move || {
-        let (store, ok_at) = (s.store.clone(), ok_at.clone());
-        async move {
-            let now = crate::clock::now_millis();
-            store.put_kv("health/probe", &serde_json::json!(now)).await?;
-            ok_at.store(now, Ordering::Relaxed);
-            Ok(())
-        }
-    });
-    state.health.register("store", true, move || {
-        let age = crate::clock::now_millis() - store_ok_at.load(Ordering::Relaxed);
-        if age <= 45_000 {
-            Check::Ok
-        } else {
-            Check::Failing(format!("no successful store write for {} s", age / 1000))
-        }
-    });
-    if state.config.backup.interval_hours > 0 {
-        let s = state.clone();
-        let dir = data_dir.join(crate::ops::backup::BACKUP_DIR);
-        let keep = state.config.backup.keep;
-        let every = Duration::from_secs(state.config.backup.interval_hours * 3600);
-        state.supervisor.spawn("scheduled-backup", move |ctx| {
-            let (s, dir) = (s.clone(), dir.clone());
-            async move {
-                loop {
-                    // The first backup waits a full interval: a fresh start has nothing to save.
-                    tokio::select! {
-                        _ = tokio::time::sleep(every) => {}
-                        _ = ctx.cancel.cancelled() => return Ok(()),
-                    }
-                    let path = crate::ops::backup::scheduled_backup(&s.store, &dir, keep).await?;
-                    tracing::info!(file = %path.display(), "scheduled backup written");
-                    ctx.heartbeat.beat();
-                }
-            }
-        });
-    }
-    if let (Some(dir), days) = (state.config.log.dir.clone(), state.config.log.max_age_days)
-        && days > 0
-    {
-        let max_age = Duration::from_secs(days.saturating_mul(86_400));
-        state.supervisor.spawn_periodic("log-prune", Duration::from_secs(3600), move || {
-            let dir = dir.clone();
-            async move {
-                let n = tokio::task::spawn_blocking(move || crate::logging::prune_rotated(&dir, max_age)).await?;
-                if n > 0 {
-                    tracing::info!(deleted = n, "deleted rotated log files past their age");
-                }
-                Ok(())
-            }
-        });
-    }
-    crate::lifecycle::systemd::start_watchdog(state);
-    state.health.register("dataDir", true, move || {
-        if writable.load(Ordering::Relaxed) {
-            Check::Ok
-        } else {
-            Check::Failing("data directory is not writable".into())
-        }
-    });
-}
-
-fn probe_writable(dir: &Path) -> bool {
-    let probe = dir.join(".write-probe");
-    let ok = std::fs::write(&probe, b"ok").is_ok();
-    let _ = std::fs::remove_file(&probe);
-    ok
 }
 
 /// Says once where the admin token is. Like Jupyter, a first start on a terminal also prints the

@@ -4,22 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use utoipa::ToSchema;
 
+pub use crate::config::{ADMIN_TOKEN_FILE as TOKEN_FILE, Scope};
 use crate::config::{AuthConfig, MIN_TOKEN_LEN};
-
-/// What a token may do. `admin` implies the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Read,
-    Write,
-    Ingest,
-    Admin,
-}
 
 /// The caller a token belongs to.
 #[derive(Debug, Clone)]
@@ -93,9 +82,6 @@ pub enum AdminTokenOrigin {
     File(PathBuf),
     Generated(PathBuf),
 }
-
-/// The name of the admin token file inside the data directory.
-pub const TOKEN_FILE: &str = "admin.token";
 
 /// Returns the configured admin token, or the one kept in the data directory, or a new one written
 /// there with mode 0600.

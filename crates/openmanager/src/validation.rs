@@ -60,6 +60,25 @@ pub fn printable(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// Longest id accepted for rules, silences, channels and jobs (they become store keys).
+pub const MAX_ID_LEN: usize = 64;
+
+/// Ids become store keys and URL segments: keep them to a safe alphabet.
+pub fn check_id(field: &str, id: &str, errors: &mut Vec<FieldError>) {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        errors.push(FieldError::new(field, format!("must be 1-{MAX_ID_LEN} characters")));
+    } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+        errors.push(FieldError::new(field, "may contain only letters, digits, '-', '_' and '.'"));
+    }
+}
+
+/// A random id with a readable prefix (`rule-3f2a9c01d4e5`), valid for [`check_id`].
+pub fn new_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 6];
+    let _ = getrandom::fill(&mut bytes);
+    format!("{prefix}-{}", hex::encode(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,7 +124,7 @@ async fn a_rule_fires_on_host_data_notifies_pushes_and_resolves() {
     // Webhook: fired, signed with HMAC-SHA256 over the exact body.
     let (headers, raw, body) = hook.wait_for("fired", &rule_id).await;
     let signature = headers.get("x-openmanager-signature").unwrap().to_str().unwrap();
-    assert_eq!(signature, openmanager::notify::format::signature("s3cret-for-hmac", &raw));
+    assert_eq!(signature, openmanager::alerts::notify::format::signature("s3cret-for-hmac", &raw));
     assert_eq!(body["alert"]["serverId"], "self");
     assert!(!body["alert"]["topProcesses"].as_array().unwrap().is_empty(), "top processes captured: {body}");
 

@@ -12,6 +12,7 @@
 //! Modules: [`identity`] (machine id, name), [`sampler`] (snapshot to wire types), [`spool`]
 //! (bounded, persisted), [`uplink`] (HTTP, answers, back-off).
 
+mod args;
 pub mod identity;
 pub mod sampler;
 pub mod spool;
@@ -30,8 +31,8 @@ use reqwest::Url;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::AgentArgs;
 use crate::config::{LogConfig, LogFormat, Secret};
+pub use args::AgentArgs;
 use spool::{Spool, SpoolConfig};
 use uplink::{Backoff, Outcome, Uplink};
 

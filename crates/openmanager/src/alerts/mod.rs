@@ -1,11 +1,11 @@
-//! Alerting: rules and silences (`rule`), the pure evaluation engine (`engine`), what the rules see
+//! Alerting: rules and silences (`rule`), notification channels and their delivery (`notify`), the pure evaluation engine (`engine`), what the rules see
 //! of the fleet (`observation`, pure), the plan's default rules (`defaults`), their persistence in
-//! the store's key-value table (`persist`), the service that owns edits and publishes events
-//! (`service`), and the evaluation job (`job`). Only `persist`, `service` and `job` do IO.
+//! the store's key-value table (`persist`), and the service that owns edits, runs evaluations and
+//! publishes events (`service`; `jobs::alerts` drives it). Only `persist` and `service` do IO.
 
 pub mod defaults;
 pub mod engine;
-pub mod job;
+pub mod notify;
 pub mod observation;
 pub mod persist;
 pub mod rule;

@@ -4,10 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fleet::model::{ServerType, Source};
-use crate::validation::FieldError;
+use crate::validation::{FieldError, check_id};
 
-/// Longest id accepted for rules, silences and channels (they become store keys).
-pub const MAX_ID_LEN: usize = 64;
 /// Bounds on list fields, so one rule cannot grow the engine's work without limit.
 pub const MAX_SCOPE_ITEMS: usize = 100;
 pub const MAX_CHANNELS_PER_RULE: usize = 16;
@@ -208,15 +206,6 @@ pub struct Rule {
     pub repeat_interval_seconds: u64,
     #[serde(default = "yes")]
     pub enabled: bool,
-}
-
-/// Ids become store keys and URL segments: keep them to a safe alphabet.
-pub fn check_id(field: &str, id: &str, errors: &mut Vec<FieldError>) {
-    if id.is_empty() || id.len() > MAX_ID_LEN {
-        errors.push(FieldError::new(field, format!("must be 1-{MAX_ID_LEN} characters")));
-    } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-        errors.push(FieldError::new(field, "may contain only letters, digits, '-', '_' and '.'"));
-    }
 }
 
 impl Rule {

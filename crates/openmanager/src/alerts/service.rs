@@ -13,9 +13,9 @@ use tokio::sync::broadcast;
 use super::engine::{Alert, AlertFilter, Engine, EngineConfig, Event, EventKind, Observation};
 use super::persist;
 use super::rule::{Rule, Silence};
-use crate::notify::channel::{delete_channel, load_channels, save_channel};
-use crate::notify::{Channel, DeliveryRecord, Notifier, NotifierConfig, NotifyError};
-use crate::validation::{FieldError, from_value};
+use crate::alerts::notify::channel::{delete_channel, load_channels, save_channel};
+use crate::alerts::notify::{Channel, DeliveryRecord, Notifier, NotifierConfig, NotifyError};
+use crate::validation::{FieldError, from_value, new_id};
 
 /// Most rules and silences kept: each rule is evaluated against every server every interval.
 pub const MAX_RULES: usize = 200;
@@ -44,15 +44,14 @@ impl From<persist::PersistError> for AlertingError {
     }
 }
 
-fn invalid(field: &str, reason: &str) -> AlertingError {
-    AlertingError::Invalid(vec![FieldError::new(field, reason)])
+impl From<store::Error> for AlertingError {
+    fn from(e: store::Error) -> Self {
+        Self::Store(e.into())
+    }
 }
 
-/// A random id with a readable prefix.
-pub fn new_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 6];
-    let _ = getrandom::fill(&mut bytes);
-    format!("{prefix}-{}", hex::encode(bytes))
+fn invalid(field: &str, reason: &str) -> AlertingError {
+    AlertingError::Invalid(vec![FieldError::new(field, reason)])
 }
 
 /// Event counts since start, for Prometheus.

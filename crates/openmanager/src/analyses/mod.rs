@@ -131,7 +131,7 @@ impl Analyses {
         self.check(&plan)?;
         let now = clock::now_millis();
         let job = Job {
-            id: crate::alerts::service::new_id("analysis"),
+            id: crate::validation::new_id("analysis"),
             kind: plan.kind.as_str().to_owned(),
             status: JobStatus::Queued,
             created_at: clock::millis_rfc3339(now),

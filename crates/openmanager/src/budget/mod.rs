@@ -7,14 +7,11 @@ pub mod ledger;
 pub mod period;
 pub mod report;
 
-use parking_lot::Mutex;
-use std::time::Duration;
-
 use jiff::tz::TimeZone;
+use parking_lot::Mutex;
 
 use crate::config::BudgetConfig;
 use crate::fleet::{Fleet, SELF_ID};
-use crate::services::Services;
 use ledger::{Ledger, Reading};
 use period::Month;
 
@@ -123,19 +120,6 @@ impl Budget {
             .collect();
         Some(Reading { now_ms, boot_ms: detail.boot_time_ms, sent, cpu: snap.live.and_then(|l| l.cpu) })
     }
-}
-
-/// Starts the ledger job (only with self-monitoring: the counters come from it).
-pub fn start(services: &Services) {
-    if !services.config.fleet.monitor_self {
-        return;
-    }
-    let s = services.clone();
-    let every = Duration::from_secs(services.config.budget.interval_seconds);
-    services.supervisor.spawn_periodic("budget", every, move || {
-        let s = s.clone();
-        async move { s.budget.tick(&s.fleet, &s.store).await }
-    });
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::fleet::SELF_ID;
-use crate::services::Services;
+use super::Budget;
+use crate::fleet::{Fleet, SELF_ID};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -103,13 +103,14 @@ fn percent(used: f64, limit: f64) -> f64 {
     if limit > 0.0 { (used / limit * 1000.0).round() / 10.0 } else { 0.0 }
 }
 
-pub async fn build(services: &Services) -> BudgetReport {
-    let budget = &services.budget;
+/// The report now: the ledger against the plan, this host's disk and memory, and each AI engine's
+/// daily quota from the gateway.
+pub async fn build(budget: &Budget, fleet: &Fleet, gateway: &ai::Router) -> BudgetReport {
     let plan = budget.config();
     let now = crate::clock::now_millis();
     let month = budget.month(now);
     let ledger = budget.ledger().filter(|l| l.month == month.key);
-    let snap = services.fleet.get(SELF_ID, now);
+    let snap = fleet.get(SELF_ID, now);
     let detail = snap.as_ref().and_then(|s| s.detail.clone());
     let live = snap.as_ref().and_then(|s| s.live);
 
@@ -138,8 +139,7 @@ pub async fn build(services: &Services) -> BudgetReport {
     let disk_used = root.map_or(0, |d| d.used_bytes);
     let total_mem = detail.as_ref().map_or(0, |d| d.memory_total_bytes);
     let mem_percent = live.and_then(|l| l.memory).unwrap_or(0.0);
-    let ai = services
-        .gateway
+    let ai = gateway
         .status()
         .await
         .engines

@@ -21,8 +21,6 @@ pub use mcp::McpConfig;
 pub use secret::Secret;
 pub use sources::{ConfigError, Flags, LoadedConfig, load};
 
-use crate::tokens::Scope;
-
 /// Minimum length of any bearer token, so that a token cannot be guessed by brute force.
 pub const MIN_TOKEN_LEN: usize = 32;
 
@@ -200,6 +198,19 @@ impl Default for ServerConfig {
     }
 }
 
+/// The file in the data directory that holds the generated admin token (mode 0600).
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// What a token may do. `admin` implies the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Read,
+    Write,
+    Ingest,
+    Admin,
+}
+
 /// Tokens. The admin token has every scope; others carry the scopes listed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -281,7 +292,7 @@ pub fn render(loaded: &LoadedConfig) -> String {
         None => out.push_str("# no configuration file; defaults and environment\n"),
     }
     if loaded.config.auth.admin_token.is_none() {
-        let path = loaded.config.server.data_dir.join(crate::tokens::TOKEN_FILE);
+        let path = loaded.config.server.data_dir.join(ADMIN_TOKEN_FILE);
         out.push_str(&format!("# admin token: kept in {} (generated on first start)\n", path.display()));
     }
     match toml::to_string_pretty(&loaded.config) {

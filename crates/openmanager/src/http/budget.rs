@@ -17,5 +17,5 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/budget", tag = "budget", security(("bearer" = [])),
     responses((status = 200, body = Envelope<BudgetReport>)))]
 async fn budget(State(state): State<AppState>) -> Json<Envelope<BudgetReport>> {
-    ok(build(&state).await)
+    ok(build(&state.budget, &state.fleet, &state.gateway).await)
 }

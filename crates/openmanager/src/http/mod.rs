@@ -52,12 +52,15 @@ use state::AppState;
 /// The application as the HTTP workers serve it: plain health probes answered before routing.
 pub type App = fast_health::FastHealth<Router>;
 
-pub fn app(state: &AppState) -> App {
-    fast_health::FastHealth::new(router(state), state.clone())
+/// The application with `adapters`: routes of other adapters (the MCP server) that live outside
+/// the OpenAPI document and the request timeout but behind the same layers. The composition root
+/// passes them, so this module imports no other adapter.
+pub fn app(state: &AppState, adapters: Router<AppState>) -> App {
+    fast_health::FastHealth::new(router(state, adapters), state.clone())
 }
 
 /// Builds the whole application, with the OpenAPI document it serves made from its own routes.
-pub fn router(state: &AppState) -> Router {
+pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
     let scoped = |r: OpenApiRouter<AppState>, scope: Scope| {
         r.route_layer(from_fn_with_state((state.clone(), scope), authorize::authorize))
     };
@@ -89,25 +92,19 @@ pub fn router(state: &AppState) -> Router {
     let (router, doc) = api.split_for_parts();
     // Streams live outside the OpenAPI router and without the request timeout; the dashboard's
     // static files are public, and everything they call is authenticated above.
-    let router = router.merge(ws::router()).merge(mcp_router(state)).merge(dashboard::router());
+    let router = router.merge(ws::router()).merge(adapters).merge(dashboard::router());
     let router = router.fallback(docs::not_found).layer(Extension(docs::Docs::of(&doc)));
     with_layers(router, state)
 }
 
-/// `/api/mcp` and `/mcp` (the SDK's Streamable HTTP service, bounded sessions), the older query
-/// form and the status; all need a `read` token. Streams, so no request timeout.
-fn mcp_router(state: &AppState) -> Router<AppState> {
-    use axum::routing::{get, post};
-    let auth = from_fn_with_state((state.clone(), Scope::Read), authorize::authorize);
-    let mut r = Router::new()
-        .route("/mcp/query", post(crate::mcp::query::query))
-        .route("/api/mcp/query", post(crate::mcp::query::query))
-        .route("/api/mcp/status", get(crate::mcp::query::status));
-    if state.config.mcp.enabled {
-        let service = crate::mcp::service(state);
-        r = r.route_service("/api/mcp", service.clone()).route_service("/mcp", service);
-    }
-    r.route_layer(from_fn_with_state(state.clone(), crate::mcp::bound_sessions)).route_layer(auth)
+/// The HTTP layer's own jobs: the WebSocket hub's publisher, and forgetting idle rate-limit buckets.
+pub fn start_jobs(state: &AppState) {
+    ws::hub::start(state);
+    let s = state.clone();
+    state.supervisor.spawn_periodic("rate-limit-prune", std::time::Duration::from_secs(60), move || {
+        s.rate_limiter.prune();
+        async { Ok(()) }
+    });
 }
 
 /// Wraps routes in the cross-cutting layers (also used by the layer tests with test-only routes).

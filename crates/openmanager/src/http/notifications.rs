@@ -12,7 +12,7 @@ use super::envelope::{Envelope, ok};
 use super::error::{ApiError, ErrorBody};
 use super::json::ApiObject;
 use super::state::AppState;
-use crate::notify::{Channel, DeliveryRecord, Outcome};
+use crate::alerts::notify::{Channel, DeliveryRecord, Outcome};
 
 pub fn read_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(deliveries))

@@ -1,5 +1,5 @@
-//! The HTTP adapter's state: the domain services (reached through `Deref`), the assistant, tools and
-//! MCP sessions that the adapters share, and what only the HTTP layer needs (admission limits, the
+//! The HTTP adapter's state: the domain services (reached through `Deref`), the assistant and tools
+//! that the adapters share, and what only the HTTP layer needs (admission limits, the
 //! WebSocket hub, the connection bound, request ids, the hand-over flag). Built complete by the
 //! composition root; immutable afterwards (flags are atomics).
 
@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::limits::{ConcurrencyLimit, RateLimiter};
 use super::ws::hub::Hub;
 use crate::assistant::Assistant;
-use crate::mcp::Mcp;
 use crate::services::Services;
 use crate::tools::Tools;
 
@@ -21,8 +20,6 @@ pub struct Shared {
     pub services: Services,
     pub assistant: Assistant,
     pub tools: Arc<Tools>,
-    /// The MCP server's sessions and counts.
-    pub mcp: Mcp,
     /// The WebSocket hub: one serialisation per update for every connection.
     pub hub: Hub,
     pub rate_limiter: RateLimiter,
@@ -60,7 +57,6 @@ impl AppState {
             Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
         Self(Arc::new(Shared {
             assistant: Assistant::new(services.clone(), tools.clone()),
-            mcp: Mcp::new(config),
             tools,
             hub,
             rate_limiter: RateLimiter::new(&config.rate_limit, &config.server.trusted_proxies),

@@ -1,15 +1,20 @@
-//! systemd notifications (`READY=1`, `STOPPING=1`, `WATCHDOG=1`), sent only when `NOTIFY_SOCKET` is
-//! set. The watchdog ping is sent only while every health check passes (the runtime runs this job,
-//! the store writer completed a write recently, the collector sampled recently), so a wedged process
-//! stops pinging and systemd restarts it.
-
-use std::time::Duration;
-
-use crate::services::Services;
+//! systemd notifications (`READY=1`, `STOPPING=1`, `WATCHDOG=1`, `MAINPID=`, `STATUS=`), sent only
+//! when `NOTIFY_SOCKET` is set. The watchdog job (`jobs::watchdog`) pings only while every health
+//! check passes.
 
 /// Tells systemd the service is ready to serve.
 pub fn notify_ready() {
     send(&[sd_notify::NotifyState::Ready]);
+}
+
+/// The watchdog ping (`WATCHDOG=1`).
+pub fn notify_watchdog() {
+    send(&[sd_notify::NotifyState::Watchdog]);
+}
+
+/// The watchdog's period when systemd asked for one (`WATCHDOG_USEC`): half its timeout.
+pub fn watchdog_period() -> Option<std::time::Duration> {
+    sd_notify::watchdog_enabled().map(|timeout| (timeout / 2).max(std::time::Duration::from_millis(50)))
 }
 
 /// Tells systemd the service is stopping.
@@ -37,22 +42,4 @@ fn send(states: &[sd_notify::NotifyState]) {
     if let Err(e) = sd_notify::notify(states) {
         tracing::warn!(error = %e, "systemd notification failed");
     }
-}
-
-/// Starts the watchdog job when systemd asked for one (`WATCHDOG_USEC`), pinging at half the period.
-pub fn start_watchdog(services: &Services) {
-    let Some(timeout) = sd_notify::watchdog_enabled() else { return };
-    let period = (timeout / 2).max(Duration::from_millis(50));
-    let s = services.clone();
-    services.supervisor.spawn_periodic("watchdog", period, move || {
-        let (healthy, report) = s.health.report();
-        if !s.health.ready() {
-            // Still starting (or shutting down): READY=1 has not been sent, nothing to vouch for.
-        } else if healthy {
-            send(&[sd_notify::NotifyState::Watchdog]);
-        } else {
-            tracing::error!(checks = ?report, "unhealthy: withholding the watchdog ping so systemd restarts us");
-        }
-        async { Ok(()) }
-    });
 }

@@ -19,6 +19,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
+use crate::tokens::Scope;
 
 /// Counts for `GET /api/mcp/status`.
 #[derive(Debug, Default)]
@@ -70,9 +71,26 @@ impl Mcp {
     }
 }
 
+/// `/api/mcp` and `/mcp` (the SDK's Streamable HTTP service, bounded sessions), the older query
+/// form and the status; all need a `read` token. Streams, so no request timeout.
+pub fn router(state: &AppState) -> axum::Router<AppState> {
+    use axum::middleware::from_fn_with_state;
+    use axum::routing::{get, post};
+    let mcp = Arc::new(Mcp::new(&state.config));
+    let auth = from_fn_with_state((state.clone(), Scope::Read), crate::http::authorize::authorize);
+    let mut r = axum::Router::new()
+        .route("/mcp/query", post(query::query))
+        .route("/api/mcp/query", post(query::query))
+        .route("/api/mcp/status", get(query::status));
+    if state.config.mcp.enabled {
+        let service = service(state, &mcp);
+        r = r.route_service("/api/mcp", service.clone()).route_service("/mcp", service);
+    }
+    r.route_layer(from_fn_with_state(mcp.clone(), bound_sessions)).route_layer(auth).layer(axum::Extension(mcp))
+}
+
 /// The Streamable HTTP service for the routes.
-pub fn service(state: &AppState) -> StreamableHttpService<handler::Handler, LocalSessionManager> {
-    let mcp = &state.mcp;
+pub fn service(state: &AppState, mcp: &Mcp) -> StreamableHttpService<handler::Handler, LocalSessionManager> {
     let (tools, stats) = (state.tools.clone(), mcp.stats.clone());
     let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     hosts.extend(state.config.mcp.allowed_hosts.iter().cloned());
@@ -92,13 +110,13 @@ pub fn service(state: &AppState) -> StreamableHttpService<handler::Handler, Loca
 /// Refuses a new session (a POST without `Mcp-Session-Id` that is not a stateless 2026-07-28
 /// request) when the table is full, so a client that never closes its sessions cannot grow memory
 /// without bound.
-pub async fn bound_sessions(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn bound_sessions(State(mcp): State<Arc<Mcp>>, req: Request, next: Next) -> Response {
     let h = req.headers();
     let stateless = h.get("mcp-protocol-version").and_then(|v| v.to_str().ok()).is_some_and(|v| v >= "2026-07-28");
     let opening = req.method() == axum::http::Method::POST && !h.contains_key("mcp-session-id") && !stateless;
-    if opening && state.mcp.session_count().await >= state.mcp.max_sessions {
+    if opening && mcp.session_count().await >= mcp.max_sessions {
         return ApiError::Unavailable {
-            message: format!("too many MCP sessions (at most {}); close one or retry later", state.mcp.max_sessions),
+            message: format!("too many MCP sessions (at most {}); close one or retry later", mcp.max_sessions),
             retry_after: Some(30),
         }
         .into_response();

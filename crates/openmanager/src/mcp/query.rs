@@ -2,13 +2,16 @@
 //! (`method: "mcp.query"`) or the bare params, answered through the AI router (with the tools); and
 //! `GET /api/mcp/status` with real counts.
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 
+use super::Mcp;
 use crate::assistant::{Assistant, Question};
 use crate::clock;
 use crate::http::error::{ApiError, FieldError};
@@ -39,6 +42,7 @@ fn params_of(p: &Value) -> Result<(String, String, Option<String>), String> {
 
 async fn answer(
     state: &AppState,
+    mcp: &Mcp,
     query: &str,
     engine: Option<&str>,
     context: Option<&Value>,
@@ -49,7 +53,7 @@ async fn answer(
         context: context.cloned(),
         ..Question::default()
     };
-    state.mcp.stats.record_call();
+    mcp.stats.record_call();
     Ok(state.assistant.ask(&q).await?)
 }
 
@@ -64,7 +68,12 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// JSON-RPC or bare params; JSON-RPC errors (-32700 parse, -32600 envelope, -32601 method, -32602
 /// params) come back as JSON-RPC error objects. A body that is not JSON at all is refused before
 /// anything runs: 415 without a JSON content type, 400 (with the JSON-RPC parse error) when broken.
-pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn query(
+    State(state): State<AppState>,
+    Extension(mcp): Extension<Arc<Mcp>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !is_json(&headers) {
         return ApiError::UnsupportedMediaType("expected `Content-Type: application/json`".into()).into_response();
     }
@@ -82,7 +91,7 @@ pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Byte
         return res;
     }
     if value.get("jsonrpc").is_none() {
-        return bare(&state, &value).await.unwrap_or_else(IntoResponse::into_response);
+        return bare(&state, &mcp, &value).await.unwrap_or_else(IntoResponse::into_response);
     }
     let id = value.get("id").cloned().unwrap_or(Value::Null);
     if value["jsonrpc"] != "2.0" || !matches!(id, Value::Null | Value::String(_) | Value::Number(_)) {
@@ -98,7 +107,7 @@ pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Ok(p) => p,
         Err(msg) => return rpc_error(id, INVALID_PARAMS, msg),
     };
-    match answer(&state, &query, engine.as_deref(), params.get("context")).await {
+    match answer(&state, &mcp, &query, engine.as_deref(), params.get("context")).await {
         Ok(a) => Json(json!({
             "jsonrpc": "2.0",
             "id": id,
@@ -113,10 +122,10 @@ pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Byte
     }
 }
 
-async fn bare(state: &AppState, params: &Value) -> Result<Response, ApiError> {
+async fn bare(state: &AppState, mcp: &Mcp, params: &Value) -> Result<Response, ApiError> {
     let (query, mode, engine) =
         params_of(params).map_err(|msg| ApiError::validation(vec![FieldError::new("query", msg)]))?;
-    let a = answer(state, &query, engine.as_deref(), params.get("context")).await?;
+    let a = answer(state, mcp, &query, engine.as_deref(), params.get("context")).await?;
     Ok(Json(json!({
         "success": true,
         "response": a.text,
@@ -131,8 +140,7 @@ async fn bare(state: &AppState, params: &Value) -> Result<Response, ApiError> {
 }
 
 /// `GET /api/mcp/status`.
-pub async fn status(State(state): State<AppState>) -> Response {
-    let mcp = &state.mcp;
+pub async fn status(State(state): State<AppState>, Extension(mcp): Extension<Arc<Mcp>>) -> Response {
     let mut services: Vec<String> =
         state.gateway.status().await.engines.into_iter().filter(|e| e.configured).map(|e| e.name).collect();
     services

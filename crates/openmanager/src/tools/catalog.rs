@@ -263,7 +263,7 @@ async fn gateway_status(s: Services, a: Value) -> Result<Value, ToolError> {
 
 async fn budget(s: Services, a: Value) -> Result<Value, ToolError> {
     let NoArgs {} = args(a)?;
-    to_value(&crate::budget::report::build(&s).await)
+    to_value(&crate::budget::report::build(&s.budget, &s.fleet, &s.gateway).await)
 }
 
 async fn analyze(s: Services, a: Value) -> Result<Value, ToolError> {

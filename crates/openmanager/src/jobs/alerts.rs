@@ -1,4 +1,4 @@
-//! The evaluation job: every `alerts.interval_seconds` it observes the fleet (with the hub's own
+//! The alert evaluation job: every `alerts.interval_seconds` it observes the fleet (with the hub's own
 //! figures: projected egress, AI error rate, response time over the last interval), runs the
 //! engine and sets each server's firing count in the fleet.
 
@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::observation::{HubFigures, observations};
+use crate::alerts::observation::{HubFigures, observations};
 use crate::services::Services;
 
 /// Counters behind the hub's windowed figures.

@@ -4,9 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::rule::check_id;
 use crate::config::Secret;
-use crate::validation::FieldError;
+use crate::validation::{FieldError, check_id};
 
 /// How `Secret` serializes (its module is private); a test checks the two agree.
 pub const MASK: &str = "********";
@@ -188,7 +187,7 @@ impl Channel {
     }
 }
 
-pub async fn load_channels(store: &store::Store) -> Result<Vec<Channel>, crate::alerts::persist::PersistError> {
+pub async fn load_channels(store: &store::Store) -> Result<Vec<Channel>, store::Error> {
     let mut out = Vec::new();
     for key in store.kv_keys(CHANNEL_PREFIX).await? {
         let Some(value) = store.get_kv(&key).await? else { continue };
@@ -200,13 +199,13 @@ pub async fn load_channels(store: &store::Store) -> Result<Vec<Channel>, crate::
     Ok(out)
 }
 
-pub async fn save_channel(store: &store::Store, channel: &Channel) -> Result<(), crate::alerts::persist::PersistError> {
+pub async fn save_channel(store: &store::Store, channel: &Channel) -> Result<(), store::Error> {
     store.put_kv(&format!("{CHANNEL_PREFIX}{}", channel.id), &channel.to_stored_value()?).await?;
     Ok(())
 }
 
-pub async fn delete_channel(store: &store::Store, id: &str) -> Result<bool, crate::alerts::persist::PersistError> {
-    Ok(store.delete_kv(&format!("{CHANNEL_PREFIX}{id}")).await?)
+pub async fn delete_channel(store: &store::Store, id: &str) -> Result<bool, store::Error> {
+    store.delete_kv(&format!("{CHANNEL_PREFIX}{id}")).await
 }
 
 #[cfg(test)]

@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
+use crate::alerts::notify::channel::Target;
+use crate::alerts::notify::format::{hmac_sha256, webhook_body};
 use crate::alerts::{Engine, EngineConfig, Metric, Observation, Op, Rule, Scope, Severity, Window};
 use crate::config::Secret;
 use crate::fleet::model::{ServerType, Source};
-use crate::notify::channel::Target;
-use crate::notify::format::{hmac_sha256, webhook_body};
 
 #[derive(Clone)]
 enum Reply {

@@ -1,0 +1,126 @@
+//! Housekeeping jobs every server runs: keep the memory figure fresh, probe the AI engines, roll up
+//! and expire history, back up on schedule, prune old logs, and check that the data directory and
+//! the store stay writable (the readiness checks).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use crate::component_health::Check;
+use crate::services::Services;
+
+/// Starts the housekeeping jobs.
+pub fn start(services: &Services, data_dir: &Path) {
+    let s = services.clone();
+    services.supervisor.spawn_periodic("process-memory", Duration::from_secs(1), move || {
+        s.telemetry.memory.refresh();
+        async { Ok(()) }
+    });
+    let s = services.clone();
+    services.supervisor.spawn_periodic("ai-health", Duration::from_secs(60), move || {
+        let s = s.clone();
+        async move {
+            s.gateway.check_health().await;
+            Ok(())
+        }
+    });
+    let writable = Arc::new(AtomicBool::new(probe_writable(data_dir)));
+    let w = writable.clone();
+    let dir = data_dir.to_path_buf();
+    services.supervisor.spawn_periodic("data-dir-probe", Duration::from_secs(10), move || {
+        let (w, dir) = (w.clone(), dir.clone());
+        async move {
+            let ok = tokio::task::spawn_blocking(move || probe_writable(&dir)).await.unwrap_or(false);
+            w.store(ok, Ordering::Relaxed);
+            Ok(())
+        }
+    });
+    let s = services.clone();
+    services.supervisor.spawn_periodic("store-rollup", Duration::from_secs(60), move || {
+        let store = s.store.clone();
+        async move {
+            store.rollup(crate::clock::now_millis()).await?;
+            Ok(())
+        }
+    });
+    let s = services.clone();
+    services.supervisor.spawn_periodic("store-retention", Duration::from_secs(3600), move || {
+        let store = s.store.clone();
+        async move {
+            store.apply_retention(crate::clock::now_millis()).await?;
+            Ok(())
+        }
+    });
+    // Readiness means the store is writable: prove it with a small write every 15 s. A writer
+    // that hangs never completes the probe, so the check looks at when it last succeeded.
+    let store_ok_at = Arc::new(AtomicI64::new(crate::clock::now_millis()));
+    let (s, ok_at) = (services.clone(), store_ok_at.clone());
+    services.supervisor.spawn_periodic("store-probe", Duration::from_secs(15), move || {
+        let (store, ok_at) = (s.store.clone(), ok_at.clone());
+        async move {
+            let now = crate::clock::now_millis();
+            store.put_kv("health/probe", &serde_json::json!(now)).await?;
+            ok_at.store(now, Ordering::Relaxed);
+            Ok(())
+        }
+    });
+    services.health.register("store", true, move || {
+        let age = crate::clock::now_millis() - store_ok_at.load(Ordering::Relaxed);
+        if age <= 45_000 {
+            Check::Ok
+        } else {
+            Check::Failing(format!("no successful store write for {} s", age / 1000))
+        }
+    });
+    if services.config.backup.interval_hours > 0 {
+        let s = services.clone();
+        let dir = data_dir.join(crate::ops::backup::BACKUP_DIR);
+        let keep = services.config.backup.keep;
+        let every = Duration::from_secs(services.config.backup.interval_hours * 3600);
+        services.supervisor.spawn("scheduled-backup", move |ctx| {
+            let (s, dir) = (s.clone(), dir.clone());
+            async move {
+                loop {
+                    // The first backup waits a full interval: a fresh start has nothing to save.
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = ctx.cancel.cancelled() => return Ok(()),
+                    }
+                    let path = crate::ops::backup::scheduled_backup(&s.store, &dir, keep).await?;
+                    tracing::info!(file = %path.display(), "scheduled backup written");
+                    ctx.heartbeat.beat();
+                }
+            }
+        });
+    }
+    if let (Some(dir), days) = (services.config.log.dir.clone(), services.config.log.max_age_days)
+        && days > 0
+    {
+        let max_age = Duration::from_secs(days.saturating_mul(86_400));
+        services.supervisor.spawn_periodic("log-prune", Duration::from_secs(3600), move || {
+            let dir = dir.clone();
+            async move {
+                let n = tokio::task::spawn_blocking(move || crate::logging::prune_rotated(&dir, max_age)).await?;
+                if n > 0 {
+                    tracing::info!(deleted = n, "deleted rotated log files past their age");
+                }
+                Ok(())
+            }
+        });
+    }
+    services.health.register("dataDir", true, move || {
+        if writable.load(Ordering::Relaxed) {
+            Check::Ok
+        } else {
+            Check::Failing("data directory is not writable".into())
+        }
+    });
+}
+
+fn probe_writable(dir: &Path) -> bool {
+    let probe = dir.join(".write-probe");
+    let ok = std::fs::write(&probe, b"ok").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
+}
