@@ -119,8 +119,16 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
         n => n,
     };
     let stop = workers::Stop::default();
-    let server = workers::spawn(&listener, workers, state.connections.clone(), app, stop.clone())
-        .context("cannot start HTTP workers")?;
+    let serving = workers::Serving {
+        app,
+        table: state.connections.clone(),
+        timeouts: workers::Timeouts {
+            header: Duration::from_millis(state.config.server.header_timeout_ms),
+            idle: Duration::from_millis(state.config.server.idle_timeout_ms),
+        },
+        stop: stop.clone(),
+    };
+    let server = workers::spawn(&listener, workers, serving).context("cannot start HTTP workers")?;
     // Ready before saying so: whoever waits for the "listening" line may probe readiness at once.
     // READY=1 goes first: the watchdog pings only once started, and systemd expects READY first.
     systemd::notify_ready();

@@ -32,8 +32,10 @@ pub const MAX_JOBS: usize = 64;
 const JOB_TTL_MS: i64 = 10 * 60_000;
 /// Points one analysis loads across all its series (about 16 bytes each as loaded).
 pub const MAX_TOTAL_POINTS: usize = 1_000_000;
-/// Points per series at most, whatever the budget allows.
+/// Points per series at most, whatever the budget allows: one server's analysis may look closely;
+/// one across servers compares shapes, for which a thousand points are plenty.
 const MAX_SERIES_POINTS: usize = 5_000;
+const MAX_FLEET_SERIES_POINTS: usize = 1_000;
 /// Points per series at least, so a fleet-wide analysis still sees a shape.
 const MIN_SERIES_POINTS: usize = 24;
 
@@ -196,7 +198,8 @@ impl Analyses {
             .filter(|v| plan.kind == AnalysisType::Correlation || plan.server_id.as_deref().is_none_or(|id| id == v.id))
             .collect();
         let series_count = (views.len() * wanted.len()).max(1);
-        let per_series = (MAX_TOTAL_POINTS / series_count).clamp(MIN_SERIES_POINTS, MAX_SERIES_POINTS);
+        let cap = if views.len() > 1 { MAX_FLEET_SERIES_POINTS } else { MAX_SERIES_POINTS };
+        let per_series = (MAX_TOTAL_POINTS / series_count).clamp(MIN_SERIES_POINTS, cap);
         let fleet_metrics: Vec<_> = wanted.iter().map(|m| request::fleet_metric(*m)).collect();
         let mut servers = Vec::with_capacity(views.len());
         for view in views {

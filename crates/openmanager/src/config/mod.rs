@@ -161,7 +161,16 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     pub request_timeout_ms: u64,
     pub max_concurrent_requests: usize,
+    /// Open connections in all; at the bound the oldest idle one is closed for a newcomer.
     pub max_connections: usize,
+    /// Open connections from one address (IPv6: one /64); at the bound that address's oldest idle
+    /// connection is closed for its newcomer, and a newcomer is refused only when all are busy.
+    pub max_connections_per_ip: usize,
+    /// A connection must send a complete request head within this time (also the limit for an
+    /// HTTP/1.1 keep-alive connection waiting for its next request).
+    pub header_timeout_ms: u64,
+    /// An HTTP/2 connection without a request in flight for this long is closed.
+    pub idle_timeout_ms: u64,
     /// Open WebSocket connections; beyond this an upgrade gets 503.
     pub max_ws_connections: usize,
     /// How often `/ws` clients get `server_update` and `system_update`.
@@ -188,6 +197,9 @@ impl Default for ServerConfig {
             request_timeout_ms: 30_000,
             max_concurrent_requests: 1024,
             max_connections: 4096,
+            max_connections_per_ip: 1024,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
             workers: 0,
             max_ws_connections: 2000,
             ws_interval_ms: 1000,
@@ -345,6 +357,15 @@ impl Config {
         }
         if self.server.request_timeout_ms == 0 {
             bad("server.request_timeout_ms", "must be positive".into());
+        }
+        if self.server.max_connections_per_ip == 0 {
+            bad("server.max_connections_per_ip", "must be positive".into());
+        }
+        if !(100..=600_000).contains(&self.server.header_timeout_ms) {
+            bad("server.header_timeout_ms", "must be 100-600000".into());
+        }
+        if !(100..=86_400_000).contains(&self.server.idle_timeout_ms) {
+            bad("server.idle_timeout_ms", "must be 100-86400000".into());
         }
         if self.server.max_concurrent_requests == 0 {
             bad("server.max_concurrent_requests", "must be positive".into());

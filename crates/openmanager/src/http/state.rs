@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::connections::{Bounds, ConnectionTable};
 use super::limits::{ConcurrencyLimit, RateLimiter};
 use super::ws::hub::Hub;
 use crate::assistant::Assistant;
@@ -24,8 +25,8 @@ pub struct Shared {
     pub hub: Hub,
     pub rate_limiter: RateLimiter,
     pub concurrency: ConcurrencyLimit,
-    /// Open TCP connections, across every HTTP worker (`server.max_connections` permits).
-    pub connections: Arc<tokio::sync::Semaphore>,
+    /// Open connections across every HTTP worker, with the per-address and total bounds.
+    pub connections: ConnectionTable,
     /// Prefix of generated request ids, random per process so ids from two runs do not collide.
     pub request_id_prefix: String,
     /// Set while handing over to a successor: responses carry `Connection: close`, so keep-alive
@@ -53,6 +54,15 @@ impl AppState {
         let mut prefix = [0u8; 4];
         let _ = getrandom::fill(&mut prefix);
         let tools = Arc::new(Tools::new(services.clone()));
+        let connections = ConnectionTable::new(Bounds {
+            total: config.server.max_connections,
+            per_ip: config.server.max_connections_per_ip,
+        });
+        services.telemetry.exporter.with_registry(|r| {
+            let (shed, refused) = (connections.shed_count.clone(), connections.refused_count.clone());
+            r.register("openmanager_connections_shed", "Idle connections closed to make room", shed);
+            r.register("openmanager_connections_refused", "Connections refused because every one was busy", refused);
+        });
         let hub =
             Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
         Self(Arc::new(Shared {
@@ -61,7 +71,7 @@ impl AppState {
             hub,
             rate_limiter: RateLimiter::new(&config.rate_limit, &config.server.trusted_proxies),
             concurrency: ConcurrencyLimit::new(config.server.max_concurrent_requests),
-            connections: Arc::new(tokio::sync::Semaphore::new(config.server.max_connections)),
+            connections,
             request_id_prefix: hex::encode(prefix),
             draining: AtomicBool::new(false),
             services,
@@ -70,7 +80,7 @@ impl AppState {
 
     /// Open TCP connections right now.
     pub fn open_connections(&self) -> usize {
-        self.config.server.max_connections.saturating_sub(self.connections.available_permits())
+        self.connections.open()
     }
 
     pub fn is_draining(&self) -> bool {

@@ -162,17 +162,21 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let app = super::fast_health::FastHealth::new(with_layers(routes, &st), st.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let cancel = CancellationToken::new();
-    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
-    let listener = super::connections::BoundedListener::new(listener, permits, CancellationToken::new());
-    let server = tokio::spawn(super::workers::serve(listener, app, cancel.clone().cancelled_owned()));
+    let stop = super::workers::Stop::default();
+    let serving = super::workers::Serving {
+        app,
+        table: st.connections.clone(),
+        timeouts: super::workers::Timeouts { header: Duration::from_secs(10), idle: Duration::from_secs(60) },
+        stop: stop.clone(),
+    };
+    let server = tokio::spawn(super::workers::serve(listener, serving));
     ai::install_tls_provider();
     let request = tokio::spawn(async move { reqwest::get(format!("http://{addr}/work")).await?.text().await });
     started_rx.await.unwrap();
-    cancel.cancel();
+    stop.all();
     let body = request.await.unwrap().unwrap();
     assert_eq!(body, "done");
-    tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap();
     // After shutdown nothing accepts connections.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }

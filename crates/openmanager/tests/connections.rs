@@ -1,0 +1,97 @@
+//! Strangers on a public address: connections that send nothing, or their request head a byte at a
+//! time, cannot lock others out. Each address has a bound (at it, its oldest idle connection makes
+//! room for its newcomer), slow heads are closed after the header timeout, and `/api/health` keeps
+//! answering, from another address and from the flooding one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::Server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// A connection to `to` from the loopback address `from`.
+async fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((from, 0))).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+/// `GET /api/health` on a new connection from `from`; the status code, or `None` if none came.
+async fn health_from(from: [u8; 4], to: SocketAddr) -> Option<u16> {
+    let mut s = connect_from(from, to).await;
+    s.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.ok()?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await.ok()?.ok()?;
+    std::str::from_utf8(buf.get(9..12)?).ok()?.parse().ok()
+}
+
+/// Whether the server closed `s` (reads end) before `deadline`.
+async fn closed_by(s: &mut TcpStream, deadline: Instant) -> bool {
+    let mut buf = [0u8; 256];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn idle_and_slow_connections_cannot_lock_others_out() {
+    let server = Server::builder().server("max_connections_per_ip = 40\nheader_timeout_ms = 1500").start();
+    let addr = server.addr;
+    let flooder = [127, 0, 0, 1];
+
+    // Far more idle connections than the address may hold, and a few that send their head slowly.
+    let mut idle = Vec::new();
+    for _ in 0..120 {
+        idle.push(connect_from(flooder, addr).await);
+    }
+    let mut slow = Vec::new();
+    for _ in 0..10 {
+        let mut s = connect_from(flooder, addr).await;
+        s.write_all(b"GET /api/health HTTP/1.1\r\nHo").await.unwrap();
+        slow.push(s);
+    }
+    // Another address is not affected at all; the flooding one still gets its newest request in.
+    assert_eq!(health_from([127, 0, 0, 2], addr).await, Some(200));
+    assert_eq!(health_from(flooder, addr).await, Some(200));
+
+    // Slow heads are closed within the header timeout (plus scheduling), byte by byte or not.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for s in &mut slow {
+        let _ = s.write_all(b"s").await;
+        assert!(closed_by(s, deadline).await, "a slow request head was not closed");
+    }
+    // Connections that never sent anything are closed too (those not already shed).
+    for s in idle.iter_mut().take(20) {
+        assert!(closed_by(s, deadline).await, "an idle connection was never closed");
+    }
+    let metrics = server.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
+    let shed = metrics
+        .lines()
+        .find(|l| l.starts_with("openmanager_connections_shed_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(shed >= 80.0, "the connections past the bound were shed: {shed}\n{metrics}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let server = Server::builder().server("header_timeout_ms = 1000").start();
+    let mut s = connect_from([127, 0, 0, 1], server.addr).await;
+    s.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(std::str::from_utf8(&buf[..n]).unwrap().starts_with("HTTP/1.1 200"));
+    // Kept alive, then closed while it waits for a next request that never comes.
+    assert!(closed_by(&mut s, Instant::now() + Duration::from_secs(10)).await);
+}
