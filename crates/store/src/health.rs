@@ -26,6 +26,15 @@ impl WriteHealth {
         }
     }
 
+    /// The database answered a probe: an outage is over (a full disk is only over once a write
+    /// succeeds, which a probe cannot tell).
+    pub(crate) fn reachable(&self) {
+        let mut g = self.lock();
+        if matches!(*g, Some((ErrorKind::Unavailable, _))) {
+            *g = None;
+        }
+    }
+
     /// `Err` with the kind and message of a write failure not yet followed by a success.
     pub(crate) fn check(&self) -> Result<()> {
         match &*self.lock() {

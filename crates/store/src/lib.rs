@@ -63,6 +63,10 @@ pub use sqlite::{FileReport, SCHEMA_VERSION, backup_file, verify_file};
 pub use types::{Config, Durability, History, IntegrityReport, Point, Sample, Stat, Tier, WriteOutcome};
 pub use url::{DatabaseUrl, mask_url};
 
+/// PostgreSQL: the session advisory lock key a hub holds while it runs rollups or retention (the
+/// others skip that round). Documented for operators checking `pg_locks`.
+pub const PG_MAINTENANCE_LOCK_KEY: i64 = pg::MAINTENANCE_LOCK_KEY;
+
 use db::Db;
 use pg::PgStore;
 use sqlite::SqliteStore;

@@ -27,6 +27,8 @@ use crate::{HistoryArgs, PendingWrite};
 use ops::PgDb;
 use writer::{Job, Writer};
 
+pub(crate) const MAINTENANCE_LOCK_KEY: i64 = schema::MAINTENANCE_LOCK;
+
 pub(crate) struct PgStore {
     cfg: Config,
     pool: Pool,
@@ -270,7 +272,10 @@ impl PgStore {
         }
         let probe = async { self.pool.get().await?.simple_query("SELECT 1").await.map_err(Error::from) };
         match tokio::time::timeout(self.cfg.connect_timeout + self.cfg.statement_timeout, probe).await {
-            Ok(Ok(_)) => self.health.check(),
+            Ok(Ok(_)) => {
+                self.health.reachable();
+                self.health.check()
+            }
             Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::Unavailable("health probe timed out".into())),
         }

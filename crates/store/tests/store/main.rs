@@ -3,8 +3,11 @@
 // Helpers outside #[test] fns panic on failure on purpose, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
+mod concurrency;
 mod migration;
+mod pg;
 mod query;
 mod retention;
 mod rollup;
