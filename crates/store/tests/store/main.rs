@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 mod concurrency;
+mod copy;
 mod migration;
 mod pg;
 mod query;
