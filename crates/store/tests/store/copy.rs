@@ -56,7 +56,6 @@ async fn copy_case(src_db: &TestDb, dst_db: &TestDb) {
     // The target keeps working as a store: new data, rollups.
     dst.write(vec![sample("srv-0", T0 + 3 * DAY, 1.0)]).await.unwrap();
     dst.rollup(T0 + 3 * DAY + 10 * MIN).await.unwrap();
-
 }
 
 /// A copy stopped mid-way (its future dropped, as when the process is killed) continues where it

@@ -7,6 +7,7 @@
 mod common;
 mod concurrency;
 mod copy;
+mod diskfull;
 mod migration;
 mod pg;
 mod query;

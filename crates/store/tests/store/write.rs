@@ -1,7 +1,7 @@
 //! Writes: read-back, idempotence, durability of acknowledged writes, flush on close, kv.
 
 use crate::common::*;
-use store::{Error, Sample, Store, Tier};
+use store::{Error, Sample, Tier};
 use tempfile::TempDir;
 
 conformance!(
