@@ -284,11 +284,24 @@ pub(crate) fn classify(e: tokio_postgres::Error) -> Error {
             _ => Error::Postgres(text),
         };
     }
-    let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
-    if e.is_closed() || io || e.to_string().contains("timed out") {
-        return Error::Unavailable(e.to_string());
+    // The driver's own text is generic ("error performing TLS handshake"): add the causes, e.g.
+    // the certificate problem, so the log and the health report say what to fix.
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    let io = cause.is_some_and(|s| s.is::<std::io::Error>());
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        cause = c.source();
     }
-    Error::Postgres(e.to_string())
+    // Unreachable, closed, timed out, or a TLS failure (a certificate that does not verify keeps
+    // the database out of reach just as surely; the message names the cause).
+    if e.is_closed() || io || text.contains("timed out") || text.contains("TLS") {
+        return Error::Unavailable(text);
+    }
+    Error::Postgres(text)
 }
 
 pub(crate) fn pool_error(e: PoolError) -> Error {

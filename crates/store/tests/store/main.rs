@@ -14,4 +14,5 @@ mod query;
 mod retention;
 mod rollup;
 mod size;
+mod tls;
 mod write;
