@@ -9,6 +9,21 @@
 //! [`db`] trait; each backend supplies its SQL. Behaviour is the same for every caller, which one
 //! conformance suite (`tests/store`) checks against both.
 //!
+//! # Configuration (PostgreSQL)
+//! - URL: `postgres://user:password@host:port/db?sslmode=...&sslrootcert=...` (libpq's names).
+//!   `sslmode`: `disable`; `prefer` (default: TLS if offered, unverified); `require` (TLS,
+//!   unverified, as libpq; with `sslrootcert` it verifies the chain); `verify-ca`; `verify-full`
+//!   (chain and host name: what Supabase, Neon and Cloud SQL document). `sslrootcert=PATH` is a
+//!   PEM file (Supabase's CA), absent or `system` means the system's roots. TLS is rustls with
+//!   the `ring` provider. [`mask_url`] / [`DatabaseUrl`]'s `Display` hide the password.
+//! - [`Config::pool_size`] (default 4, the bound on connections: half write, the rest query and
+//!   run maintenance), [`Config::connect_timeout`] (5 s), [`Config::statement_timeout`] (30 s,
+//!   also the wait for a free connection, past which a caller gets [`Error::Busy`]),
+//!   [`Config::queue_capacity`] (queued writes before `submit` says `Busy`).
+//! - Errors: [`Error::kind`] sorts them for callers; an outage is [`ErrorKind::Unavailable`]
+//!   (the store reconnects by itself: the pool replaces broken connections), a full disk
+//!   [`ErrorKind::DiskFull`]; [`Store::health`] reports either until it is over.
+//!
 //! # Design (SQLite; PostgreSQL keeps the same tiers, rules and acknowledgement)
 //! - **One writer thread** owns the only read-write connection and takes requests from a bounded
 //!   channel. Writes queued together are committed in one transaction (group commit: the batch is
@@ -72,6 +87,9 @@ use pg::PgStore;
 use sqlite::SqliteStore;
 
 const MAX_ID_LEN: usize = 128;
+const MAX_KV_KEY_LEN: usize = 256;
+/// Small state only: large documents would bloat every WAL frame (or TOAST row) they touch.
+const MAX_KV_VALUE_LEN: usize = 1024 * 1024;
 
 /// Handle to the store; cheap to clone and share between tasks.
 #[derive(Clone)]
@@ -341,12 +359,12 @@ impl Store {
 
     /// Store a small JSON document under `key` (replacing any previous one).
     pub async fn put_kv(&self, key: &str, value: &serde_json::Value) -> Result<()> {
-        if key.is_empty() || key.len() > sqlite::kv::MAX_KEY_LEN {
-            return Err(Error::InvalidInput(format!("kv key must be 1-{} bytes", sqlite::kv::MAX_KEY_LEN)));
+        if key.is_empty() || key.len() > MAX_KV_KEY_LEN {
+            return Err(Error::InvalidInput(format!("kv key must be 1-{} bytes", MAX_KV_KEY_LEN)));
         }
         let value = serde_json::to_string(value)?;
-        if value.len() > sqlite::kv::MAX_VALUE_LEN {
-            return Err(Error::InvalidInput(format!("kv value over {} bytes", sqlite::kv::MAX_VALUE_LEN)));
+        if value.len() > MAX_KV_VALUE_LEN {
+            return Err(Error::InvalidInput(format!("kv value over {} bytes", MAX_KV_VALUE_LEN)));
         }
         let key = key.to_owned();
         match &self.inner.backend {

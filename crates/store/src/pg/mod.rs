@@ -270,6 +270,10 @@ impl PgStore {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        if self.writers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().any(JoinHandle::is_finished) {
+            // Only a bug ends a writer task before `close`; say so rather than look healthy.
+            return Err(Error::Join("a postgres writer task ended".into()));
+        }
         let probe = async { self.pool.get().await?.simple_query("SELECT 1").await.map_err(Error::from) };
         match tokio::time::timeout(self.cfg.connect_timeout + self.cfg.statement_timeout, probe).await {
             Ok(Ok(_)) => {

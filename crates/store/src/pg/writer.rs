@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use crate::encoding::{encode_raw, scale_exp_for};
 use crate::error::{Error, ErrorKind, Result};
 use crate::health::WriteHealth;
-use crate::types::{Config, Sample, WriteOutcome};
+use crate::types::{Config, Sample, Tier, WriteOutcome};
 
 pub(crate) enum Job {
     Write {
@@ -115,10 +115,17 @@ impl Writer {
             .into_iter()
             .collect();
         let tx = client.transaction().await?;
-        // Ids and 1-minute watermarks in one round trip, the server rows locked (see module doc).
         let servers = lock_servers(&tx, &names).await?;
-        let watermarks: HashMap<i64, i64> = servers.values().filter_map(|&(id, wm)| wm.map(|w| (id, w))).collect();
-        let servers: HashMap<&str, i64> = servers.into_iter().map(|(n, (id, _))| (n, id)).collect();
+        // Read only once the locks are held, in a new statement: under READ COMMITTED it sees a
+        // rollup that committed while this waited for the lock. (Joined into the locking
+        // statement, the watermark would come from that statement's older snapshot, and a
+        // sample could slip under a watermark that had just moved: found by the racing test.)
+        let ids: Vec<i64> = servers.values().copied().collect();
+        let stmt = tx
+            .prepare_cached("SELECT server_id, watermark_ms FROM rollup_state WHERE server_id = ANY($1) AND tier = $2")
+            .await?;
+        let watermarks: HashMap<i64, i64> =
+            tx.query(&stmt, &[&ids, &Tier::M1.code()]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
 
         // Classify every sample: first occurrence of a key in the batch is a candidate, later
         // ones are duplicates; below the watermark it is late unless raw still has it.
@@ -244,28 +251,19 @@ impl Rows {
     }
 }
 
-/// Ids and 1-minute watermarks of `names` (sorted), servers created if absent, each server row
-/// locked `FOR KEY SHARE` for the rest of the transaction (a concurrent rollup or delete of that
-/// server waits for the commit, and this waits for theirs).
-async fn lock_servers<'a>(
-    tx: &deadpool_postgres::Transaction<'_>,
-    names: &[&'a str],
-) -> Result<HashMap<&'a str, (i64, Option<i64>)>> {
-    let select = tx
-        .prepare_cached(
-            "SELECT s.id, s.name, r.watermark_ms FROM server s
-             LEFT JOIN rollup_state r ON r.server_id = s.id AND r.tier = 1 -- Tier::M1
-             WHERE s.name = ANY($1) ORDER BY s.id FOR KEY SHARE OF s",
-        )
-        .await?;
+/// Ids of `names` (sorted), servers created if absent, each server row locked `FOR KEY SHARE` for
+/// the rest of the transaction (a concurrent rollup or delete of that server waits for the
+/// commit, and this waits for theirs).
+async fn lock_servers<'a>(tx: &deadpool_postgres::Transaction<'_>, names: &[&'a str]) -> Result<HashMap<&'a str, i64>> {
+    let select =
+        tx.prepare_cached("SELECT id, name FROM server WHERE name = ANY($1) ORDER BY id FOR KEY SHARE").await?;
     // A server deleted between the insert and the lock is simply created again (a few tries).
     for _ in 0..3 {
         let rows = tx.query(&select, &[&names]).await?;
-        let found: HashMap<String, (i64, Option<i64>)> =
-            rows.iter().map(|r| (r.get(1), (r.get(0), r.get(2)))).collect();
+        let found: HashMap<String, i64> = rows.iter().map(|r| (r.get(1), r.get(0))).collect();
         let missing: Vec<&str> = names.iter().copied().filter(|n| !found.contains_key(*n)).collect();
         if missing.is_empty() {
-            return Ok(names.iter().filter_map(|n| found.get(*n).map(|&v| (*n, v))).collect());
+            return Ok(names.iter().filter_map(|n| found.get(*n).map(|&id| (*n, id))).collect());
         }
         let insert =
             tx.prepare_cached("INSERT INTO server(name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING").await?;

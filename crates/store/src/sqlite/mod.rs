@@ -2,7 +2,7 @@
 //! commit, a write acknowledged only after its commit), and a small pool of read-only connections.
 
 mod backup;
-pub(crate) mod kv;
+mod kv;
 mod ops;
 mod pool;
 mod schema;

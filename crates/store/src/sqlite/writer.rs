@@ -72,11 +72,23 @@ pub(crate) struct Writer {
     /// Per-server 1-minute rollup watermark (`None`: nothing rolled up yet). Lazily loaded and
     /// cleared whenever a transaction that could change it ends, so it never disagrees with disk.
     watermarks: HashMap<i64, Option<i64>>,
+    /// `PRAGMA data_version` when the caches were last known good: it changes when another
+    /// connection (a second store on the same file, e.g. during a hand-over) commits, which may
+    /// have moved a watermark or deleted a server behind these caches.
+    data_version: Option<i64>,
 }
 
 impl Writer {
     pub(crate) fn new(conn: Connection, cfg: Config, health: Arc<WriteHealth>) -> Self {
-        Self { conn, cfg, health, servers: HashMap::new(), metrics: HashMap::new(), watermarks: HashMap::new() }
+        Self {
+            conn,
+            cfg,
+            health,
+            servers: HashMap::new(),
+            metrics: HashMap::new(),
+            watermarks: HashMap::new(),
+            data_version: None,
+        }
     }
 
     pub(crate) fn run(mut self, rx: flume::Receiver<Command>) {
@@ -232,6 +244,20 @@ impl Writer {
     /// exist. (Rollups and deletes drop the caches they invalidate themselves.)
     fn in_tx<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Holding the write lock now: if anyone else committed since we last looked, our caches
+        // may be stale (found by the test racing rollups on one handle against ingest on another).
+        let version = match self.conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        };
+        if version != self.data_version {
+            self.servers.clear();
+            self.watermarks.clear();
+            self.data_version = version;
+        }
         let r = f(self).and_then(|v| {
             self.conn.execute_batch("COMMIT")?;
             Ok(v)

@@ -1,7 +1,9 @@
 //! Several handles on one database (several hubs, or a hand-over): concurrent writers, rollups and
 //! retention that run once, and the health probe.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use crate::common::*;
 use store::{ErrorKind, Sample, Tier};
@@ -10,6 +12,7 @@ conformance!(
     concurrent_writers_on_two_handles_count_every_sample_once,
     rollup_and_retention_run_once_across_handles,
     health_is_ok_until_closed,
+    rollups_racing_ingest_lose_no_inserted_sample,
 );
 
 /// Two "hubs" and 8 agents each: every agent writes its own server twice (a retry), and a shared
@@ -91,4 +94,75 @@ async fn health_is_ok_until_closed(db: &TestDb) {
     let err = store.write(series("h", T0 + HOUR, 5_000, 1)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Closed);
     assert!(store.health().await.is_err());
+}
+
+/// Writers on one handle and rollups on another, racing at the watermark: a rollup may close the
+/// minute a sample is being written to. Every sample reported `inserted` must be in its minute's
+/// rollup (a sample slipping under the watermark after the rollup read raw would be lost from
+/// every coarser tier); every other one is reported `late`.
+async fn rollups_racing_ingest_lose_no_inserted_sample(db: &TestDb) {
+    let (ingest, maintenance) = (db.open().await, db.open().await);
+    let next = Arc::new(AtomicI64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    // Writers go on until both 1200 samples are written and 20 rollup rounds ran meanwhile, so the
+    // two really overlap whatever the machine's speed.
+    let rounds = Arc::new(AtomicI64::new(0));
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (store, next, rounds) = (ingest.clone(), Arc::clone(&next), Arc::clone(&rounds));
+        writers.spawn(async move {
+            let mut inserted = Vec::new();
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= 1_200 && rounds.load(Ordering::Relaxed) >= 20 {
+                    return inserted;
+                }
+                // 4 s apart on average but up to 3 minutes behind (agents replaying late, clocks
+                // skewed), so many samples land right at the moving watermark. Value = k, so every
+                // sample shifts its minute's avg.
+                let ts = T0 + 180_000 + k * 4_000 - (k * 7_919) % 180 * 1_000;
+                let out = store.write(vec![store::Sample::new("r", ts).with("cpu", k as f64)]).await.unwrap();
+                assert_eq!(out.inserted + out.late + out.duplicates, 1, "{out:?}");
+                if out.inserted == 1 {
+                    inserted.push((ts, k as f64));
+                }
+            }
+        });
+    }
+    let roller = {
+        let (store, done, rounds, next) =
+            (maintenance.clone(), Arc::clone(&done), Arc::clone(&rounds), Arc::clone(&next));
+        tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                // "Now" follows the writers: with the 2-minute grace the watermark trails them
+                // inside the spread of their timestamps.
+                let now = T0 + 180_000 + next.load(Ordering::Relaxed) * 4_000;
+                store.rollup(now).await.unwrap();
+                rounds.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let inserted: Vec<(i64, f64)> = writers.join_all().await.into_iter().flatten().collect();
+    done.store(true, Ordering::Relaxed);
+    roller.await.unwrap();
+    maintenance.rollup(T0 + 30 * DAY).await.unwrap();
+    assert!(!inserted.is_empty());
+    let mut expected: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for (ts, v) in &inserted {
+        expected.entry(ts - ts.rem_euclid(MIN)).or_default().push(*v);
+    }
+    let m1 = all_points(&ingest, Tier::M1, "r", &["cpu"], T0, T0 + DAY).await;
+    let got: BTreeMap<i64, (f64, f64, f64)> =
+        m1.iter().map(|p| (p.timestamp_ms, (p.values["cpu"].min, p.values["cpu"].max, p.values["cpu"].avg))).collect();
+    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    for (minute, values) in &expected {
+        let (min, max, avg) = got[minute];
+        let want_avg = values.iter().sum::<f64>() / values.len() as f64;
+        let want_min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let want_max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!((min, max), (want_min, want_max), "minute {minute}");
+        assert!((avg - want_avg).abs() < 0.006, "minute {minute}: {avg} vs {want_avg} of {values:?}");
+    }
+    let (written, rounds) = (next.load(Ordering::Relaxed), rounds.load(Ordering::Relaxed));
+    eprintln!("{} of {written} samples inserted, {rounds} rollup rounds", inserted.len());
 }
