@@ -6,7 +6,7 @@
 //! connection pool, writer tasks doing multi-row inserts, advisory locks so migrations, rollups
 //! and retention run on one hub at a time) or `sqlite://PATH`/none (module `sqlite`, described
 //! below). The tier algorithms (rollups, retention, history queries) exist once, over the
-//! [`db`] trait; each backend supplies its SQL. Behaviour is the same for every caller, which one
+//! `db::Db` trait; each backend supplies its SQL. Behaviour is the same for every caller, which one
 //! conformance suite (`tests/store`) checks against both.
 //!
 //! # Configuration (PostgreSQL)
@@ -69,7 +69,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-pub use copy::{CopyProgress, CopyReport, copy_store};
+pub use copy::{CopyProgress, CopyReport, PROGRESS_PREFIX as COPY_PROGRESS_PREFIX, copy_store};
 pub use error::{Error, ErrorKind, Result};
 pub use query::MAX_LIMIT;
 pub use retention::RetentionReport;

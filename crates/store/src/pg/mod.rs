@@ -9,6 +9,7 @@ mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool};
 use tokio::runtime::Handle;
@@ -275,7 +276,8 @@ impl PgStore {
             return Err(Error::Join("a postgres writer task ended".into()));
         }
         let probe = async { self.pool.get().await?.simple_query("SELECT 1").await.map_err(Error::from) };
-        match tokio::time::timeout(self.cfg.connect_timeout + self.cfg.statement_timeout, probe).await {
+        // Bounded like one connection attempt: a health job must not hang on a dead database.
+        match tokio::time::timeout(self.cfg.connect_timeout + Duration::from_secs(1), probe).await {
             Ok(Ok(_)) => {
                 self.health.reachable();
                 self.health.check()

@@ -78,15 +78,20 @@ impl Writer {
 
     async fn commit(&self, batch: Batch) {
         let requests: Vec<&[Sample]> = batch.iter().map(|(s, _)| s.as_slice()).collect();
-        let mut result = self.try_commit(&requests).await;
+        let mut result = match self.pool.get().await {
+            Ok(client) => self.try_commit(client, &requests).await,
+            // No connection to be had: the database is out of reach; answer now, not after a retry.
+            Err(e) => Err(e.into()),
+        };
         if let Err(e) = &result
             && e.kind() == ErrorKind::Unavailable
+            && let Ok(client) = self.pool.get().await
         {
-            // One more try on a fresh connection: the pool drops the broken one. Safe even if the
-            // first commit did land (the ack was lost): inserts are idempotent, the samples then
-            // count as duplicates.
+            // A connection broke mid-transaction (terminated, reset): one more try on a fresh one
+            // (the pool drops the broken one). Safe even if the first commit did land and only
+            // its answer was lost: inserts are idempotent, the samples then count as duplicates.
             tracing::warn!(error = %e, "store: postgres write failed, retrying once");
-            result = self.try_commit(&requests).await;
+            result = self.try_commit(client, &requests).await;
         }
         match result {
             Ok(outcomes) => {
@@ -105,8 +110,7 @@ impl Writer {
         }
     }
 
-    async fn try_commit(&self, requests: &[&[Sample]]) -> Result<Vec<WriteOutcome>> {
-        let mut client = self.pool.get().await?;
+    async fn try_commit(&self, mut client: Client, requests: &[&[Sample]]) -> Result<Vec<WriteOutcome>> {
         let metrics = self.intern_metrics(&client, requests).await?;
         let names: Vec<&str> = requests
             .iter()
