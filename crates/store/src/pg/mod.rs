@@ -140,15 +140,11 @@ impl PgStore {
         let report = self
             .maintenance(move |rt, client| {
                 let mut report = RollupReport::default();
-                let ids = server_ids(rt, client)?;
-                let scales = {
-                    let tx = rt.block_on(client.transaction())?;
-                    let s = rollup::metric_scales(&PgDb { rt: rt.clone(), tx: &tx })?;
-                    rt.block_on(tx.commit())?;
-                    s
-                };
-                for sid in ids {
+                for sid in server_ids(rt, client)? {
                     per_server(rt, client, sid, |db| {
+                        // Read under the server's lock: writers on other hubs add metrics at any
+                        // time, and every metric in this server's committed rows is in this read.
+                        let scales = rollup::metric_scales(db)?;
                         rollup::rollup_server(db, &cfg, sid, now_ms, &scales, &mut report)
                     })?;
                 }

@@ -99,7 +99,7 @@ async fn health_is_ok_until_closed(db: &TestDb) {
 /// Writers on one handle and rollups on another, racing at the watermark: a rollup may close the
 /// minute a sample is being written to. Every sample reported `inserted` must be in its minute's
 /// rollup (a sample slipping under the watermark after the rollup read raw would be lost from
-/// every coarser tier); every other one is reported `late`.
+/// every coarser tier); every other one is reported `late`. New metrics keep appearing meanwhile.
 async fn rollups_racing_ingest_lose_no_inserted_sample(db: &TestDb) {
     let (ingest, maintenance) = (db.open().await, db.open().await);
     let next = Arc::new(AtomicI64::new(0));
@@ -121,7 +121,9 @@ async fn rollups_racing_ingest_lose_no_inserted_sample(db: &TestDb) {
                 // skewed), so many samples land right at the moving watermark. Value = k, so every
                 // sample shifts its minute's avg.
                 let ts = T0 + 180_000 + k * 4_000 - (k * 7_919) % 180 * 1_000;
-                let out = store.write(vec![store::Sample::new("r", ts).with("cpu", k as f64)]).await.unwrap();
+                // A new metric every 100 samples: metrics appear while rollups run.
+                let sample = store::Sample::new("r", ts).with("cpu", k as f64).with(format!("extra{}", k / 100), 1.0);
+                let out = store.write(vec![sample]).await.unwrap();
                 assert_eq!(out.inserted + out.late + out.duplicates, 1, "{out:?}");
                 if out.inserted == 1 {
                     inserted.push((ts, k as f64));
