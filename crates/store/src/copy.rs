@@ -38,6 +38,25 @@ impl CopyReport {
     }
 }
 
+/// What the CLI prints: one summary line, then one line per count difference.
+impl std::fmt::Display for CopyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} servers ({} already copied by an earlier run): {} raw rows, {} rollup chunks, {} kv entries copied; ",
+            self.servers, self.servers_already_done, self.raw_rows, self.chunk_rows, self.kv_entries
+        )?;
+        if self.ok() {
+            return f.write_str("counts match");
+        }
+        write!(f, "{} count differences:", self.mismatches.len())?;
+        for m in &self.mismatches {
+            write!(f, "\n  {m}")?;
+        }
+        Ok(())
+    }
+}
+
 /// One progress event, for the CLI to print.
 #[derive(Debug, Clone)]
 pub struct CopyProgress<'a> {

@@ -89,7 +89,18 @@ impl Error {
 
     /// Whether retrying later may succeed (the hub answers 503 with `Retry-After`).
     pub fn is_transient(&self) -> bool {
-        matches!(self.kind(), ErrorKind::Busy | ErrorKind::Unavailable | ErrorKind::DiskFull)
+        self.retry_after().is_some()
+    }
+
+    /// A suggested `Retry-After` for a transient error: a full queue drains in moments, a
+    /// reconnect takes a few seconds, freeing disk space takes a person.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self.kind() {
+            ErrorKind::Busy => Some(std::time::Duration::from_secs(1)),
+            ErrorKind::Unavailable => Some(std::time::Duration::from_secs(5)),
+            ErrorKind::DiskFull => Some(std::time::Duration::from_secs(30)),
+            _ => None,
+        }
     }
 
     /// A copy for every request of a failed batch: keeps the kind, flattens the rest to text.

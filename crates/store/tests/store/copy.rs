@@ -39,6 +39,7 @@ async fn copy_case(src_db: &TestDb, dst_db: &TestDb) {
     let mut events = 0;
     let report = store::copy_store(&src, &dst, |_| events += 1).await.unwrap();
     assert!(report.ok(), "{report:?}");
+    assert!(report.to_string().ends_with("counts match"), "{report}");
     assert!(events > 0);
     assert_eq!((report.servers, report.servers_already_done, report.kv_entries), (3, 0, 2));
     assert!(report.raw_rows > 0 && report.chunk_rows > 0, "{report:?}");
