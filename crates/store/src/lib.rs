@@ -1,7 +1,30 @@
-//! Metrics history, key-value state and schema migrations in embedded SQLite — the only SQL in
-//! the project.
+//! Metrics history, key-value state and schema migrations in embedded SQLite or PostgreSQL — the
+//! only SQL in the project.
 //!
-//! # Design
+//! # Backends
+//! [`Store::open_url`] picks one from a URL: `postgres://`/`postgresql://` (module `pg`: a small
+//! connection pool, writer tasks doing multi-row inserts, advisory locks so migrations, rollups
+//! and retention run on one hub at a time) or `sqlite://PATH`/none (module `sqlite`, described
+//! below). The tier algorithms (rollups, retention, history queries) exist once, over the
+//! `db::Db` trait; each backend supplies its SQL. Behaviour is the same for every caller, which one
+//! conformance suite (`tests/store`) checks against both.
+//!
+//! # Configuration (PostgreSQL)
+//! - URL: `postgres://user:password@host:port/db?sslmode=...&sslrootcert=...` (libpq's names).
+//!   `sslmode`: `disable`; `prefer` (default: TLS if offered, unverified); `require` (TLS,
+//!   unverified, as libpq; with `sslrootcert` it verifies the chain); `verify-ca`; `verify-full`
+//!   (chain and host name: what Supabase, Neon and Cloud SQL document). `sslrootcert=PATH` is a
+//!   PEM file (Supabase's CA), absent or `system` means the system's roots. TLS is rustls with
+//!   the `ring` provider. [`mask_url`] / [`DatabaseUrl`]'s `Display` hide the password.
+//! - [`Config::pool_size`] (default 4, the bound on connections: half write, the rest query and
+//!   run maintenance), [`Config::connect_timeout`] (5 s), [`Config::statement_timeout`] (30 s,
+//!   also the wait for a free connection, past which a caller gets [`Error::Busy`]),
+//!   [`Config::queue_capacity`] (queued writes before `submit` says `Busy`).
+//! - Errors: [`Error::kind`] sorts them for callers; an outage is [`ErrorKind::Unavailable`]
+//!   (the store reconnects by itself: the pool replaces broken connections), a full disk
+//!   [`ErrorKind::DiskFull`]; [`Store::health`] reports either until it is over.
+//!
+//! # Design (SQLite; PostgreSQL keeps the same tiers, rules and acknowledgement)
 //! - **One writer thread** owns the only read-write connection and takes requests from a bounded
 //!   channel. Writes queued together are committed in one transaction (group commit: the batch is
 //!   whatever is queued, plus up to [`Config::batch_linger`] (< 1 s) of stragglers, capped at
@@ -27,37 +50,46 @@
 //! - **Idempotence**: `(server, timestamp)` is the raw primary key; a repeat is a duplicate. A
 //!   sample older than the server's 1-minute watermark (already summarised) is never inserted.
 
-mod backup;
 pub mod bench;
+mod copy;
+mod db;
 pub mod encoding;
 mod error;
-mod kv;
-mod pool;
+mod health;
+mod pg;
 mod query;
 mod retention;
 mod rollup;
-mod schema;
+mod sqlite;
 mod types;
-mod writer;
+mod url;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-pub use backup::{FileReport, backup_file, verify_file};
-pub use error::{Error, Result};
+pub use copy::{CopyProgress, CopyReport, PROGRESS_PREFIX as COPY_PROGRESS_PREFIX, copy_store};
+pub use error::{Error, ErrorKind, Result};
 pub use query::MAX_LIMIT;
 pub use retention::RetentionReport;
 pub use rollup::RollupReport;
-pub use schema::SCHEMA_VERSION;
+pub use sqlite::{FileReport, SCHEMA_VERSION, backup_file, verify_file};
 pub use types::{Config, Durability, History, IntegrityReport, Point, Sample, Stat, Tier, WriteOutcome};
+pub use url::{DatabaseUrl, mask_url};
 
-use pool::Pool;
-use writer::{Command, Writer};
+/// PostgreSQL: the session advisory lock key a hub holds while it runs rollups or retention (the
+/// others skip that round). Documented for operators checking `pg_locks`.
+pub const PG_MAINTENANCE_LOCK_KEY: i64 = pg::MAINTENANCE_LOCK_KEY;
+
+use db::Db;
+use pg::PgStore;
+use sqlite::SqliteStore;
 
 const MAX_ID_LEN: usize = 128;
+const MAX_KV_KEY_LEN: usize = 256;
+/// Small state only: large documents would bloat every WAL frame (or TOAST row) they touch.
+const MAX_KV_VALUE_LEN: usize = 1024 * 1024;
 
 /// Handle to the store; cheap to clone and share between tasks.
 #[derive(Clone)]
@@ -67,9 +99,13 @@ pub struct Store {
 
 struct Inner {
     cfg: Config,
-    tx: flume::Sender<Command>,
-    writer: Mutex<Option<JoinHandle<()>>>,
-    readers: Arc<Pool>,
+    backend: Backend,
+}
+
+/// Exactly two backends; every public method dispatches here, in one place.
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 /// A write already queued; await [`PendingWrite::wait`] for its commit.
@@ -83,6 +119,31 @@ impl PendingWrite {
     }
 }
 
+/// A history request with owned arguments, as it travels to a blocking thread.
+pub(crate) struct HistoryArgs {
+    server: String,
+    metrics: Vec<String>,
+    from_ms: i64,
+    to_ms: i64,
+    limit: usize,
+    cursor: Option<String>,
+    tier: Option<Tier>,
+}
+
+impl HistoryArgs {
+    pub(crate) fn request(&self) -> query::HistoryRequest<'_> {
+        query::HistoryRequest {
+            server: &self.server,
+            metrics: &self.metrics,
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+            limit: self.limit,
+            cursor: self.cursor.as_deref(),
+            tier: self.tier,
+        }
+    }
+}
+
 fn validate_id(kind: &str, id: &str) -> Result<()> {
     if id.is_empty() || id.len() > MAX_ID_LEN || id.chars().any(char::is_control) {
         return Err(Error::InvalidInput(format!("{kind} id must be 1-{MAX_ID_LEN} printable characters: {id:?}")));
@@ -90,20 +151,54 @@ fn validate_id(kind: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl Store {
-    /// Open (creating and migrating as needed) and start the writer thread. Blocking: call at
-    /// startup or from `spawn_blocking`.
+    /// Open the embedded SQLite store at `cfg.path` (creating and migrating as needed) and start
+    /// the writer thread. Blocking: call at startup or from `spawn_blocking`.
     pub fn open(cfg: Config) -> Result<Store> {
-        let conn = schema::open_writer(&cfg)?;
-        let (tx, rx) = flume::bounded(cfg.queue_capacity.max(1));
-        let writer = Writer::new(conn, cfg.clone());
-        let handle = std::thread::Builder::new().name("store-writer".into()).spawn(move || writer.run(rx))?;
-        let readers = Arc::new(Pool::new(&cfg));
-        Ok(Store { inner: Arc::new(Inner { cfg, tx, writer: Mutex::new(Some(handle)), readers }) })
+        let backend = Backend::Sqlite(SqliteStore::open(cfg.clone())?);
+        Ok(Store { inner: Arc::new(Inner { cfg, backend }) })
+    }
+
+    /// Open the store a URL names (`OPENMANAGER_DATABASE_URL`): `postgres://...` or
+    /// `postgresql://...` connects to PostgreSQL (migrating it, once, under an advisory lock);
+    /// `sqlite://PATH` opens that file; `None` or `""` opens the embedded store at `cfg.path`,
+    /// as [`Store::open`] does. PostgreSQL URLs take libpq's `sslmode` (`disable`, `prefer`,
+    /// `require`, `verify-ca`, `verify-full`) and `sslrootcert` (a PEM file, or `system`).
+    pub async fn open_url(url: Option<&str>, mut cfg: Config) -> Result<Store> {
+        let url = match url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) => DatabaseUrl::parse(u)?,
+            None => DatabaseUrl::Sqlite(cfg.path.clone()),
+        };
+        let backend = match url {
+            DatabaseUrl::Sqlite(path) => {
+                cfg.path = path;
+                let c = cfg.clone();
+                let store = tokio::task::spawn_blocking(move || SqliteStore::open(c))
+                    .await
+                    .map_err(|e| Error::Join(e.to_string()))??;
+                Backend::Sqlite(store)
+            }
+            DatabaseUrl::Postgres(url) => Backend::Postgres(PgStore::open(&url, cfg.clone()).await?),
+        };
+        Ok(Store { inner: Arc::new(Inner { cfg, backend }) })
     }
 
     pub fn config(&self) -> &Config {
         &self.inner.cfg
+    }
+
+    /// `"sqlite"` or `"postgres"` (for `/api/health` and logs).
+    pub fn backend(&self) -> &'static str {
+        match self.inner.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     fn check_samples(&self, samples: &[Sample]) -> Result<()> {
@@ -127,40 +222,47 @@ impl Store {
     /// ingest path can shed load (e.g. answer 503) instead of piling up memory.
     pub fn submit(&self, samples: Vec<Sample>) -> Result<PendingWrite> {
         self.check_samples(&samples)?;
-        let (ack, rx) = oneshot::channel();
-        self.inner.tx.try_send(Command::Write { samples, ack }).map_err(|e| match e {
-            flume::TrySendError::Full(_) => Error::Busy,
-            flume::TrySendError::Disconnected(_) => Error::Closed,
-        })?;
-        Ok(PendingWrite { rx })
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.submit(samples),
+            Backend::Postgres(b) => b.submit(samples),
+        }
     }
 
     /// Store samples; resolves after the transaction containing them committed.
     pub async fn write(&self, samples: Vec<Sample>) -> Result<WriteOutcome> {
         self.check_samples(&samples)?;
-        self.request(|ack| Command::Write { samples, ack }).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.write(samples).await,
+            Backend::Postgres(b) => b.write(samples).await,
+        }
     }
 
-    async fn request<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> Command) -> Result<T> {
-        let (ack, rx) = oneshot::channel();
-        self.inner.tx.send_async(make(ack)).await.map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
-    }
-
-    /// Compute every rollup that is due at `now_ms` (idempotent; catches up after downtime).
+    /// Compute every rollup that is due at `now_ms` (idempotent; catches up after downtime). On
+    /// PostgreSQL only one hub runs it at a time: a hub that finds another one at it skips the
+    /// round and says so in [`RollupReport::skipped`].
     pub async fn rollup(&self, now_ms: i64) -> Result<RollupReport> {
-        self.request(|ack| Command::Rollup { now_ms, ack }).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.rollup(now_ms).await,
+            Backend::Postgres(b) => b.rollup(now_ms).await,
+        }
     }
 
-    /// Delete what is past each tier's horizon at `now_ms` and already rolled up further.
+    /// Delete what is past each tier's horizon at `now_ms` and already rolled up further. On
+    /// PostgreSQL, one hub at a time, like [`Store::rollup`].
     pub async fn apply_retention(&self, now_ms: i64) -> Result<RetentionReport> {
-        self.request(|ack| Command::Retention { now_ms, ack }).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.apply_retention(now_ms).await,
+            Backend::Postgres(b) => b.apply_retention(now_ms).await,
+        }
     }
 
     /// Remove a server and all its history. Returns whether it existed.
     pub async fn delete_server(&self, server: &str) -> Result<bool> {
         let server = server.to_owned();
-        self.request(|ack| Command::DeleteServer { server, ack }).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.delete_server(server).await,
+            Backend::Postgres(b) => b.delete_server(server).await,
+        }
     }
 
     /// History of `metrics` (empty = all) for `from_ms..=to_ms`, at the tier the range calls for
@@ -205,86 +307,133 @@ impl Store {
         cursor: Option<&str>,
         tier: Option<Tier>,
     ) -> Result<History> {
-        let server = server.to_owned();
-        let metrics: Vec<String> = metrics.iter().map(|m| (*m).to_owned()).collect();
-        let cursor = cursor.map(str::to_owned);
-        let cfg = self.inner.cfg.clone();
-        self.inner
-            .readers
-            .run(move |conn| {
-                let req = query::HistoryRequest {
-                    server: &server,
-                    metrics: &metrics,
-                    from_ms,
-                    to_ms,
-                    limit,
-                    cursor: cursor.as_deref(),
-                    tier,
-                };
-                query::history(conn, &cfg, &req)
-            })
-            .await
+        let args = HistoryArgs {
+            server: server.to_owned(),
+            metrics: metrics.iter().map(|m| (*m).to_owned()).collect(),
+            from_ms,
+            to_ms,
+            limit,
+            cursor: cursor.map(str::to_owned),
+            tier,
+        };
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.history(args).await,
+            Backend::Postgres(b) => b.history(args).await,
+        }
+    }
+
+    /// Run `f` against a read snapshot of the database (crate-internal: the copy between backends).
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Db) -> Result<T> + Send + 'static,
+    {
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.read(f).await,
+            Backend::Postgres(b) => b.read(f).await,
+        }
+    }
+
+    /// Run `f` in one write transaction (crate-internal: the copy between backends).
+    pub(crate) async fn exec<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Db) -> Result<T> + Send + 'static,
+    {
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.exec(f).await,
+            Backend::Postgres(b) => b.exec(f).await,
+        }
     }
 
     /// The server's newest stored sample.
     pub async fn latest(&self, server: &str) -> Result<Option<Sample>> {
         let server = server.to_owned();
-        self.inner.readers.run(move |conn| query::latest(conn, &server)).await
+        self.read(move |db| query::latest(db, &server)).await
     }
 
     /// Every known server id, sorted.
     pub async fn server_ids(&self) -> Result<Vec<String>> {
-        self.inner.readers.run(query::server_ids).await
+        self.read(query::server_ids).await
     }
 
     /// Store a small JSON document under `key` (replacing any previous one).
     pub async fn put_kv(&self, key: &str, value: &serde_json::Value) -> Result<()> {
-        if key.is_empty() || key.len() > kv::MAX_KEY_LEN {
-            return Err(Error::InvalidInput(format!("kv key must be 1-{} bytes", kv::MAX_KEY_LEN)));
+        if key.is_empty() || key.len() > MAX_KV_KEY_LEN {
+            return Err(Error::InvalidInput(format!("kv key must be 1-{} bytes", MAX_KV_KEY_LEN)));
         }
         let value = serde_json::to_string(value)?;
-        if value.len() > kv::MAX_VALUE_LEN {
-            return Err(Error::InvalidInput(format!("kv value over {} bytes", kv::MAX_VALUE_LEN)));
+        if value.len() > MAX_KV_VALUE_LEN {
+            return Err(Error::InvalidInput(format!("kv value over {} bytes", MAX_KV_VALUE_LEN)));
         }
         let key = key.to_owned();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        self.request(|ack| Command::PutKv { key, value, now_ms, ack }).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.put_kv(key, value, now_ms()).await,
+            Backend::Postgres(b) => b.put_kv(key, value, now_ms()).await,
+        }
     }
 
     pub async fn get_kv(&self, key: &str) -> Result<Option<serde_json::Value>> {
         let key = key.to_owned();
-        self.inner.readers.run(move |conn| kv::get(conn, &key)).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.get_kv(key).await,
+            Backend::Postgres(b) => b.get_kv(key).await,
+        }
     }
 
     /// Returns whether the key existed.
     pub async fn delete_kv(&self, key: &str) -> Result<bool> {
         let key = key.to_owned();
-        self.request(|ack| Command::DeleteKv { key, ack }).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.delete_kv(key).await,
+            Backend::Postgres(b) => b.delete_kv(key).await,
+        }
     }
 
     /// Keys starting with `prefix`, sorted (e.g. every `alert_rule/` entry).
     pub async fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
         let prefix = prefix.to_owned();
-        self.inner.readers.run(move |conn| kv::keys_with_prefix(conn, &prefix)).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.kv_keys(prefix).await,
+            Backend::Postgres(b) => b.kv_keys(prefix).await,
+        }
     }
 
-    /// `PRAGMA integrity_check`; corruption is reported in the result, not as a panic.
+    /// SQLite: `PRAGMA integrity_check`; corruption is reported in the result, not as a panic.
+    /// PostgreSQL: the server guards its own pages; this checks the schema is present and the
+    /// stored rows reference existing servers and metrics.
     pub async fn integrity_check(&self) -> Result<IntegrityReport> {
-        self.inner.readers.run(backup::integrity_check).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.integrity_check().await,
+            Backend::Postgres(b) => b.integrity_check().await,
+        }
     }
 
+    /// The applied schema version (each backend numbers its own migrations).
     pub async fn schema_version(&self) -> Result<i64> {
-        self.inner.readers.run(schema::user_version).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.schema_version().await,
+            Backend::Postgres(b) => b.schema_version().await,
+        }
     }
 
-    /// Consistent online copy to a new file `path` (must not exist), while writes go on.
+    /// A cheap probe for the health job: `Ok` when the database answers and the last write did not
+    /// fail for an outage or a full disk (until a later write succeeds). The error's
+    /// [`Error::kind`] says which (`Unavailable`, `DiskFull`); its text is safe to show.
+    pub async fn health(&self) -> Result<()> {
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.health().await,
+            Backend::Postgres(b) => b.health().await,
+        }
+    }
+
+    /// SQLite: consistent online copy to a new file `path` (must not exist), while writes go on.
+    /// PostgreSQL: [`Error::Unsupported`] (use `pg_dump`, or [`copy_store`] into a SQLite store).
     pub async fn backup_to(&self, path: impl AsRef<Path>) -> Result<()> {
-        let target = path.as_ref().to_path_buf();
-        let cfg = self.inner.cfg.clone();
-        // Through the pool only to share its concurrency bound; the backup opens its own connection.
-        self.inner.readers.run(move |_| backup::backup_to(&cfg.path, &cfg, &target)).await
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.backup_to(path.as_ref()).await,
+            Backend::Postgres(_) => Err(Error::Unsupported { backend: "postgres", what: "file backup" }),
+        }
     }
 
     /// Flush everything queued, checkpoint, and join the writer thread. Later calls on any clone
@@ -301,19 +450,9 @@ impl Store {
     }
 
     async fn close_with(&self, checkpoint: bool) -> Result<()> {
-        let (ack, rx) = oneshot::channel();
-        if self.inner.tx.send_async(Command::Shutdown { ack, checkpoint }).await.is_ok() {
-            // An Err here means the writer already stopped (another clone closed it).
-            let _ = rx.await;
+        match &self.inner.backend {
+            Backend::Sqlite(b) => b.close_with(checkpoint).await,
+            Backend::Postgres(b) => b.close().await,
         }
-        let handle = self.inner.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        self.inner.readers.clear();
-        if let Some(handle) = handle {
-            tokio::task::spawn_blocking(move || handle.join())
-                .await
-                .map_err(|e| Error::Join(e.to_string()))?
-                .map_err(|_| Error::Join("store writer thread panicked".into()))?;
-        }
-        Ok(())
     }
 }

@@ -2,8 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, params};
-
+use crate::db::Db;
 use crate::encoding::{decode_chunk, decode_raw};
 use crate::error::{Error, Result};
 use crate::types::{Config, History, Point, Sample, Stat, Tier};
@@ -16,11 +15,8 @@ struct Metrics {
 }
 
 impl Metrics {
-    fn load(conn: &Connection) -> Result<Self> {
-        let mut stmt = conn.prepare_cached("SELECT id, name, scale FROM metric")?;
-        let rows =
-            stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, i64>(2)? as i8))))?;
-        Ok(Self { by_id: rows.collect::<rusqlite::Result<_>>()? })
+    fn load(db: &dyn Db) -> Result<Self> {
+        Ok(Self { by_id: db.metrics()?.into_iter().map(|(id, name, exp)| (id, (name, exp))).collect() })
     }
 
     fn exp(&self, id: i64) -> Option<i8> {
@@ -41,25 +37,15 @@ impl Metrics {
     }
 }
 
-fn server_id(conn: &Connection, server: &str) -> Result<Option<i64>> {
-    Ok(conn.prepare_cached("SELECT id FROM server WHERE name = ?1")?.query_row([server], |r| r.get(0)).optional()?)
-}
-
-pub(crate) fn server_ids(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT name FROM server ORDER BY name")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn server_ids(db: &dyn Db) -> Result<Vec<String>> {
+    db.server_names()
 }
 
 /// The newest stored sample (retention always keeps one per server).
-pub(crate) fn latest(conn: &Connection, server: &str) -> Result<Option<Sample>> {
-    let Some(sid) = server_id(conn, server)? else { return Ok(None) };
-    let row: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT ts, data FROM raw WHERE server_id = ?1 ORDER BY ts DESC LIMIT 1")?
-        .query_row([sid], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((ts, data)) = row else { return Ok(None) };
-    let metrics = Metrics::load(conn)?;
+pub(crate) fn latest(db: &dyn Db, server: &str) -> Result<Option<Sample>> {
+    let Some(sid) = db.server_id(server)? else { return Ok(None) };
+    let Some((ts, data)) = db.newest_raw(sid)? else { return Ok(None) };
+    let metrics = Metrics::load(db)?;
     let mut sample = Sample::new(server, ts);
     for (mid, v) in decode_raw(&data, |id| metrics.exp(id))? {
         if let Some(name) = metrics.name(mid) {
@@ -72,7 +58,7 @@ pub(crate) fn latest(conn: &Connection, server: &str) -> Result<Option<Sample>> 
 /// Span-based choice: <= 1 h raw, <= 24 h 1-minute, <= 30 d 10-minute, else 1-hour. Then, if
 /// `from` is already past that tier's retention horizon (measured from the server's newest
 /// sample, so no wall clock is involved), fall back to the next coarser tier that still has it.
-fn choose_tier(conn: &Connection, cfg: &Config, sid: Option<i64>, from: i64, to: i64) -> Result<Tier> {
+fn choose_tier(db: &dyn Db, cfg: &Config, sid: Option<i64>, from: i64, to: i64) -> Result<Tier> {
     const HOUR: i64 = 3_600_000;
     let span = to.saturating_sub(from);
     let mut tier = if span <= HOUR {
@@ -85,9 +71,7 @@ fn choose_tier(conn: &Connection, cfg: &Config, sid: Option<i64>, from: i64, to:
         Tier::H1
     };
     let Some(sid) = sid else { return Ok(tier) };
-    let newest: Option<i64> =
-        conn.prepare_cached("SELECT MAX(ts) FROM raw WHERE server_id = ?1")?.query_row([sid], |r| r.get(0))?;
-    let Some(newest) = newest else { return Ok(tier) };
+    let Some(newest) = db.max_raw_ts(sid)? else { return Ok(tier) };
     while tier != Tier::H1 && from < newest.saturating_sub(cfg.retention_ms(tier)) {
         tier = match tier {
             Tier::Raw => Tier::M1,
@@ -138,9 +122,9 @@ pub(crate) struct HistoryRequest<'a> {
 }
 
 /// Points with `from_ms <= timestamp <= to_ms` in ascending order, at most `limit` per page.
-pub(crate) fn history(conn: &Connection, cfg: &Config, req: &HistoryRequest<'_>) -> Result<History> {
+pub(crate) fn history(db: &dyn Db, cfg: &Config, req: &HistoryRequest<'_>) -> Result<History> {
     let limit = req.limit.clamp(1, MAX_LIMIT);
-    let sid = server_id(conn, req.server)?;
+    let sid = db.server_id(req.server)?;
     let (tier, lo) = match req.cursor {
         Some(c) => {
             let (tier, last) = decode_cursor(c)?;
@@ -148,7 +132,7 @@ pub(crate) fn history(conn: &Connection, cfg: &Config, req: &HistoryRequest<'_>)
         }
         None => match req.tier {
             Some(t) => (t, req.from_ms),
-            None => (choose_tier(conn, cfg, sid, req.from_ms, req.to_ms)?, req.from_ms),
+            None => (choose_tier(db, cfg, sid, req.from_ms, req.to_ms)?, req.from_ms),
         },
     };
     let resolution_seconds = match tier {
@@ -157,12 +141,12 @@ pub(crate) fn history(conn: &Connection, cfg: &Config, req: &HistoryRequest<'_>)
     };
     let mut points = match sid {
         Some(sid) if lo <= req.to_ms => {
-            let metrics = Metrics::load(conn)?;
+            let metrics = Metrics::load(db)?;
             let wanted = metrics.select(req.metrics);
             if tier == Tier::Raw {
-                raw_points(conn, sid, &metrics, &wanted, lo, req.to_ms, limit + 1)?
+                raw_points(db, sid, &metrics, &wanted, lo, req.to_ms, limit + 1)?
             } else {
-                chunk_points(conn, sid, tier, &wanted, lo, req.to_ms, limit + 1)?
+                chunk_points(db, sid, tier, &wanted, lo, req.to_ms, limit + 1)?
             }
         }
         _ => Vec::new(),
@@ -177,7 +161,7 @@ pub(crate) fn history(conn: &Connection, cfg: &Config, req: &HistoryRequest<'_>)
 }
 
 fn raw_points(
-    conn: &Connection,
+    db: &dyn Db,
     sid: i64,
     metrics: &Metrics,
     wanted: &BTreeMap<i64, String>,
@@ -185,30 +169,24 @@ fn raw_points(
     hi: i64,
     take: usize,
 ) -> Result<Vec<Point>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT ts, data FROM raw WHERE server_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts")?;
-    let mut rows = stmt.query(params![sid, lo, hi])?;
     let mut out = Vec::new();
-    while out.len() < take
-        && let Some(row) = rows.next()?
-    {
-        let ts: i64 = row.get(0)?;
-        let data: Vec<u8> = row.get(1)?;
-        let values: BTreeMap<String, Stat> = decode_raw(&data, |id| metrics.exp(id))?
+    db.scan_raw(sid, lo, hi, &mut |ts, data| {
+        let values: BTreeMap<String, Stat> = decode_raw(data, |id| metrics.exp(id))?
             .into_iter()
             .filter_map(|(mid, v)| wanted.get(&mid).map(|n| (n.clone(), Stat { avg: v, min: v, max: v })))
             .collect();
         if !values.is_empty() {
             out.push(Point { timestamp_ms: ts, values });
         }
-    }
+        Ok(out.len() < take)
+    })?;
     Ok(out)
 }
 
 /// Each metric's first `take` points in range; the first `take` distinct timestamps of their
 /// union are then exactly the first `take` of the full merge, so memory stays metrics x take.
 fn chunk_points(
-    conn: &Connection,
+    db: &dyn Db,
     sid: i64,
     tier: Tier,
     wanted: &BTreeMap<i64, String>,
@@ -217,23 +195,15 @@ fn chunk_points(
     take: usize,
 ) -> Result<Vec<Point>> {
     let mut merged: BTreeMap<i64, Point> = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT start_ms, data FROM chunk
-         WHERE server_id = ?1 AND tier = ?2 AND metric_id = ?3 AND start_ms > ?4 AND start_ms <= ?5
-         ORDER BY start_ms",
-    )?;
     for (&mid, name) in wanted {
-        let mut rows = stmt.query(params![sid, tier.code(), mid, lo.saturating_sub(tier.chunk_ms()), hi])?;
         let mut n = 0;
-        'rows: while let Some(row) = rows.next()? {
-            let base: i64 = row.get(0)?;
-            let data: Vec<u8> = row.get(1)?;
-            for p in decode_chunk(base, &data)? {
+        db.scan_chunks(sid, tier, Some(mid), lo.saturating_sub(tier.chunk_ms()), hi, &mut |row| {
+            for p in decode_chunk(row.start_ms, row.data)? {
                 if p.ts < lo || p.ts > hi {
                     continue;
                 }
                 if n == take {
-                    break 'rows;
+                    return Ok(false);
                 }
                 n += 1;
                 merged
@@ -242,7 +212,8 @@ fn chunk_points(
                     .values
                     .insert(name.clone(), Stat { avg: p.avg, min: p.min, max: p.max });
             }
-        }
+            Ok(true)
+        })?;
     }
     Ok(merged.into_values().take(take).collect())
 }

@@ -1,12 +1,11 @@
 //! Retention: drop data older than each tier's horizon, but never data the next tier has not
 //! rolled up yet (so calling retention before rollup, or after downtime, loses nothing).
 
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
+use crate::db::Db;
 use crate::encoding::{chunk_exp, decode_chunk, encode_chunk};
 use crate::error::Result;
-use crate::rollup::{put_chunk, watermark};
 use crate::types::{Config, Tier};
 
 /// What one `apply_retention` call removed.
@@ -16,6 +15,8 @@ pub struct RetentionReport {
     pub chunks_deleted: u64,
     /// Chunks straddling a horizon, rewritten without their expired points.
     pub chunks_trimmed: u64,
+    /// PostgreSQL: another hub held the maintenance lock, so this call did nothing.
+    pub skipped: bool,
 }
 
 /// Delete, per server:
@@ -23,45 +24,47 @@ pub struct RetentionReport {
 ///   sample (kept so `latest` still answers for a server that went quiet);
 /// - rollup points with `ts < min(now - tier_retention, next tier's watermark)` (the coarsest
 ///   tier has no next tier).
-pub(crate) fn apply(conn: &Connection, cfg: &Config, now_ms: i64) -> Result<RetentionReport> {
-    let servers: Vec<i64> =
-        conn.prepare_cached("SELECT id FROM server")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+pub(crate) fn apply(db: &dyn Db, cfg: &Config, now_ms: i64) -> Result<RetentionReport> {
     let mut report = RetentionReport::default();
-    for sid in servers {
-        if let Some(rolled) = watermark(conn, sid, Tier::M1)? {
-            let limit = now_ms.saturating_sub(cfg.retention_ms(Tier::Raw)).min(rolled);
-            report.raw_deleted += conn
-                .prepare_cached(
-                    "DELETE FROM raw WHERE server_id = ?1 AND ts < ?2
-                       AND ts < (SELECT MAX(ts) FROM raw WHERE server_id = ?1)",
-                )?
-                .execute(params![sid, limit])? as u64;
-        }
-        for (i, tier) in Tier::ROLLUPS.into_iter().enumerate() {
-            let mut limit = now_ms.saturating_sub(cfg.retention_ms(tier));
-            if let Some(&next) = Tier::ROLLUPS.get(i + 1) {
-                match watermark(conn, sid, next)? {
-                    Some(w) => limit = limit.min(w),
-                    None => continue,
-                }
-            }
-            trim_tier(conn, sid, tier, limit, &mut report)?;
-        }
+    for sid in db.server_ids()? {
+        apply_server(db, cfg, sid, now_ms, &mut report)?;
     }
     Ok(report)
 }
 
-fn trim_tier(conn: &Connection, sid: i64, tier: Tier, limit: i64, report: &mut RetentionReport) -> Result<()> {
-    report.chunks_deleted += conn
-        .prepare_cached("DELETE FROM chunk WHERE server_id = ?1 AND tier = ?2 AND start_ms <= ?3")?
-        .execute(params![sid, tier.code(), limit.saturating_sub(tier.chunk_ms())])? as u64;
+/// Retention for one server (PostgreSQL runs one transaction per server).
+pub(crate) fn apply_server(
+    db: &dyn Db,
+    cfg: &Config,
+    sid: i64,
+    now_ms: i64,
+    report: &mut RetentionReport,
+) -> Result<()> {
+    if let Some(rolled) = db.watermark(sid, Tier::M1)? {
+        let limit = now_ms.saturating_sub(cfg.retention_ms(Tier::Raw)).min(rolled);
+        report.raw_deleted += db.delete_raw_before(sid, limit)?;
+    }
+    for (i, tier) in Tier::ROLLUPS.into_iter().enumerate() {
+        let mut limit = now_ms.saturating_sub(cfg.retention_ms(tier));
+        if let Some(&next) = Tier::ROLLUPS.get(i + 1) {
+            match db.watermark(sid, next)? {
+                Some(w) => limit = limit.min(w),
+                None => continue,
+            }
+        }
+        trim_tier(db, sid, tier, limit, report)?;
+    }
+    Ok(())
+}
+
+fn trim_tier(db: &dyn Db, sid: i64, tier: Tier, limit: i64, report: &mut RetentionReport) -> Result<()> {
+    report.chunks_deleted += db.delete_chunks_upto(sid, tier, limit.saturating_sub(tier.chunk_ms()))?;
     // Only chunks whose window contains `limit` remain partly expired: at most one per metric.
-    let straddling: Vec<(i64, i64, Vec<u8>)> = conn
-        .prepare_cached(
-            "SELECT metric_id, start_ms, data FROM chunk WHERE server_id = ?1 AND tier = ?2 AND start_ms < ?3",
-        )?
-        .query_map(params![sid, tier.code(), limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut straddling: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    db.scan_chunks(sid, tier, None, i64::MIN, limit.saturating_sub(1), &mut |row| {
+        straddling.push((row.metric_id, row.start_ms, row.data.to_vec()));
+        Ok(true)
+    })?;
     for (mid, start, blob) in straddling {
         let points = decode_chunk(start, &blob)?;
         let kept: Vec<_> = points.iter().copied().filter(|p| p.ts >= limit).collect();
@@ -69,14 +72,11 @@ fn trim_tier(conn: &Connection, sid: i64, tier: Tier, limit: i64, report: &mut R
             continue;
         }
         if kept.is_empty() {
-            conn.prepare_cached(
-                "DELETE FROM chunk WHERE server_id = ?1 AND tier = ?2 AND metric_id = ?3 AND start_ms = ?4",
-            )?
-            .execute(params![sid, tier.code(), mid, start])?;
+            db.delete_chunk(sid, tier, mid, start)?;
             report.chunks_deleted += 1;
         } else {
             let exp = chunk_exp(&blob)?;
-            put_chunk(conn, sid, tier, mid, start, &encode_chunk(start, exp, &kept))?;
+            db.put_chunk(sid, tier, mid, start, &encode_chunk(start, exp, &kept))?;
             report.chunks_trimmed += 1;
         }
     }

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use crate::db::Db;
 use crate::encoding::{ChunkPoint, decode_chunk, decode_raw, encode_chunk};
 use crate::error::{Error, Result};
 use crate::types::{Config, Tier};
@@ -17,6 +17,9 @@ pub struct RollupReport {
     pub points: [u64; 3],
     /// Chunk rows written (created or rewritten).
     pub chunks_written: u64,
+    /// PostgreSQL: another hub held the maintenance lock, so this call did nothing (that hub
+    /// does the work; the next round here tries again).
+    pub skipped: bool,
 }
 
 /// Source rows are read in windows this long, bounding memory during a long catch-up.
@@ -56,48 +59,41 @@ impl Agg {
 /// (metric id, bucket start) -> aggregate.
 type Buckets = BTreeMap<(i64, i64), Agg>;
 
-pub(crate) fn metric_scales(conn: &Connection) -> Result<HashMap<i64, i8>> {
-    let mut stmt = conn.prepare_cached("SELECT id, scale FROM metric")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as i8)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn metric_scales(db: &dyn Db) -> Result<HashMap<i64, i8>> {
+    Ok(db.metrics()?.into_iter().map(|(id, _, exp)| (id, exp)).collect())
 }
 
-pub(crate) fn watermark(conn: &Connection, server_id: i64, tier: Tier) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT watermark_ms FROM rollup_state WHERE server_id = ?1 AND tier = ?2")?
-        .query_row(params![server_id, tier.code()], |r| r.get(0))
-        .optional()?)
-}
-
-fn set_watermark(conn: &Connection, server_id: i64, tier: Tier, ts: i64) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO rollup_state(server_id, tier, watermark_ms) VALUES (?1, ?2, ?3)
-         ON CONFLICT(server_id, tier) DO UPDATE SET watermark_ms = excluded.watermark_ms",
-    )?
-    .execute(params![server_id, tier.code(), ts])?;
-    Ok(())
-}
-
-pub(crate) fn rollup(conn: &Connection, cfg: &Config, now_ms: i64) -> Result<RollupReport> {
-    let scales = metric_scales(conn)?;
-    let servers: Vec<i64> =
-        conn.prepare_cached("SELECT id FROM server")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    let grace = i64::try_from(cfg.rollup_grace.as_millis()).unwrap_or(i64::MAX);
-    let cutoff = floor_to(now_ms.saturating_sub(grace), Tier::M1.step_ms());
-    let silence = i64::try_from(cfg.silence_horizon.as_millis()).unwrap_or(i64::MAX);
+pub(crate) fn rollup(db: &dyn Db, cfg: &Config, now_ms: i64) -> Result<RollupReport> {
+    let scales = metric_scales(db)?;
     let mut report = RollupReport::default();
-    for sid in servers {
-        rollup_raw(conn, sid, cutoff, silence, &scales, &mut report)?;
-        for tier in [Tier::M10, Tier::H1] {
-            rollup_chunks(conn, sid, tier, &scales, &mut report)?;
-        }
+    for sid in db.server_ids()? {
+        rollup_server(db, cfg, sid, now_ms, &scales, &mut report)?;
     }
     Ok(report)
 }
 
+/// Every tier of one server (PostgreSQL runs one transaction per server, under the server's lock).
+pub(crate) fn rollup_server(
+    db: &dyn Db,
+    cfg: &Config,
+    sid: i64,
+    now_ms: i64,
+    scales: &HashMap<i64, i8>,
+    report: &mut RollupReport,
+) -> Result<()> {
+    let grace = i64::try_from(cfg.rollup_grace.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = floor_to(now_ms.saturating_sub(grace), Tier::M1.step_ms());
+    let silence = i64::try_from(cfg.silence_horizon.as_millis()).unwrap_or(i64::MAX);
+    rollup_raw(db, sid, cutoff, silence, scales, report)?;
+    for tier in [Tier::M10, Tier::H1] {
+        rollup_chunks(db, sid, tier, scales, report)?;
+    }
+    Ok(())
+}
+
 /// 1-minute buckets from raw rows, for whole minutes before `cutoff`.
 fn rollup_raw(
-    conn: &Connection,
+    db: &dyn Db,
     sid: i64,
     cutoff: i64,
     silence_horizon: i64,
@@ -109,18 +105,13 @@ fn rollup_raw(
     // an agent cut off (or the hub itself down) replays its spool when it is back, and those samples
     // must land in raw, not be refused as late. A longer silence is closed, so a server that is gone
     // for good still has its last minutes summarised.
-    let newest: Option<i64> =
-        conn.prepare_cached("SELECT MAX(ts) FROM raw WHERE server_id = ?1")?.query_row([sid], |r| r.get(0))?;
-    let cutoff = match newest {
+    let cutoff = match db.max_raw_ts(sid)? {
         Some(n) => cutoff.min((floor_to(n, step) + step).max(floor_to(cutoff - silence_horizon, step))),
         None => return Ok(()),
     };
-    let start = match watermark(conn, sid, Tier::M1)? {
+    let start = match db.watermark(sid, Tier::M1)? {
         Some(w) => w,
-        None => match conn
-            .prepare_cached("SELECT MIN(ts) FROM raw WHERE server_id = ?1")?
-            .query_row([sid], |r| r.get::<_, Option<i64>>(0))?
-        {
+        None => match db.min_raw_ts(sid, i64::MIN, i64::MAX)? {
             Some(first) => floor_to(first, step),
             None => return Ok(()),
         },
@@ -131,32 +122,26 @@ fn rollup_raw(
     let mut from = start;
     while from < cutoff {
         // Jump over stretches without data (downtime) instead of scanning them window by window.
-        let next: Option<i64> = conn
-            .prepare_cached("SELECT MIN(ts) FROM raw WHERE server_id = ?1 AND ts >= ?2 AND ts < ?3")?
-            .query_row(params![sid, from, cutoff], |r| r.get(0))?;
-        let Some(next) = next else { break };
+        let Some(next) = db.min_raw_ts(sid, from, cutoff - 1)? else { break };
         from = from.max(floor_to(next, step));
         let to = (from + WINDOW_MS).min(cutoff);
         let mut buckets = Buckets::new();
-        let mut stmt = conn.prepare_cached("SELECT ts, data FROM raw WHERE server_id = ?1 AND ts >= ?2 AND ts < ?3")?;
-        let mut rows = stmt.query(params![sid, from, to])?;
-        while let Some(row) = rows.next()? {
-            let ts: i64 = row.get(0)?;
-            let data: Vec<u8> = row.get(1)?;
-            for (mid, v) in decode_raw(&data, |id| scales.get(&id).copied())? {
+        db.scan_raw(sid, from, to - 1, &mut |ts, data| {
+            for (mid, v) in decode_raw(data, |id| scales.get(&id).copied())? {
                 buckets.entry((mid, floor_to(ts, step))).or_insert_with(Agg::new).add(1, v, v, v);
             }
-        }
+            Ok(true)
+        })?;
         report.points[0] += buckets.len() as u64;
-        report.chunks_written += write_points(conn, sid, Tier::M1, &buckets, scales)?;
+        report.chunks_written += write_points(db, sid, Tier::M1, &buckets, scales)?;
         from = to;
     }
-    set_watermark(conn, sid, Tier::M1, cutoff)
+    db.set_watermark(sid, Tier::M1, cutoff)
 }
 
 /// A coarser tier from the finer one, for whole buckets its source has fully rolled up.
 fn rollup_chunks(
-    conn: &Connection,
+    db: &dyn Db,
     sid: i64,
     tier: Tier,
     scales: &HashMap<i64, i8>,
@@ -164,15 +149,11 @@ fn rollup_chunks(
 ) -> Result<()> {
     let src = tier.source();
     let step = tier.step_ms();
-    let Some(src_wm) = watermark(conn, sid, src)? else { return Ok(()) };
+    let Some(src_wm) = db.watermark(sid, src)? else { return Ok(()) };
     let end = floor_to(src_wm, step);
-    let first_src = "SELECT MIN(start_ms) FROM chunk WHERE server_id = ?1 AND tier = ?2 AND start_ms > ?3";
-    let start = match watermark(conn, sid, tier)? {
+    let start = match db.watermark(sid, tier)? {
         Some(w) => w,
-        None => match conn
-            .prepare_cached(first_src)?
-            .query_row(params![sid, src.code(), i64::MIN], |r| r.get::<_, Option<i64>>(0))?
-        {
+        None => match db.min_chunk_start(sid, src, i64::MIN)? {
             Some(first) => floor_to(first, step),
             None => return Ok(()),
         },
@@ -182,38 +163,29 @@ fn rollup_chunks(
     }
     let mut from = start;
     while from < end {
-        let next: Option<i64> =
-            conn.prepare_cached(first_src)?.query_row(params![sid, src.code(), from - src.chunk_ms()], |r| r.get(0))?;
-        let Some(next) = next else { break };
+        let Some(next) = db.min_chunk_start(sid, src, from - src.chunk_ms())? else { break };
         if next >= end {
             break;
         }
         from = from.max(floor_to(next, step));
         let to = (from + WINDOW_MS.max(src.chunk_ms()) * 4).min(end);
         let mut buckets = Buckets::new();
-        let mut stmt = conn.prepare_cached(
-            "SELECT metric_id, start_ms, data FROM chunk
-             WHERE server_id = ?1 AND tier = ?2 AND start_ms > ?3 AND start_ms < ?4",
-        )?;
-        let mut rows = stmt.query(params![sid, src.code(), from - src.chunk_ms(), to])?;
-        while let Some(row) = rows.next()? {
-            let mid: i64 = row.get(0)?;
-            let base: i64 = row.get(1)?;
-            let data: Vec<u8> = row.get(2)?;
-            for p in decode_chunk(base, &data)? {
+        db.scan_chunks(sid, src, None, from - src.chunk_ms(), to - 1, &mut |row| {
+            for p in decode_chunk(row.start_ms, row.data)? {
                 if p.ts >= from && p.ts < to && p.count > 0 {
                     buckets
-                        .entry((mid, floor_to(p.ts, step)))
+                        .entry((row.metric_id, floor_to(p.ts, step)))
                         .or_insert_with(Agg::new)
                         .add(p.count, p.avg, p.min, p.max);
                 }
             }
-        }
+            Ok(true)
+        })?;
         report.points[tier_index(tier)] += buckets.len() as u64;
-        report.chunks_written += write_points(conn, sid, tier, &buckets, scales)?;
+        report.chunks_written += write_points(db, sid, tier, &buckets, scales)?;
         from = to;
     }
-    set_watermark(conn, sid, tier, end)
+    db.set_watermark(sid, tier, end)
 }
 
 fn tier_index(tier: Tier) -> usize {
@@ -226,7 +198,7 @@ fn tier_index(tier: Tier) -> usize {
 
 /// Merge new points into their chunk rows (read-modify-write of at most one row per metric per
 /// chunk window). Returns the number of rows written.
-fn write_points(conn: &Connection, sid: i64, tier: Tier, buckets: &Buckets, scales: &HashMap<i64, i8>) -> Result<u64> {
+fn write_points(db: &dyn Db, sid: i64, tier: Tier, buckets: &Buckets, scales: &HashMap<i64, i8>) -> Result<u64> {
     let mut by_chunk: BTreeMap<(i64, i64), Vec<ChunkPoint>> = BTreeMap::new();
     for (&(mid, ts), agg) in buckets {
         by_chunk.entry((mid, floor_to(ts, tier.chunk_ms()))).or_default().push(agg.point(ts));
@@ -234,29 +206,14 @@ fn write_points(conn: &Connection, sid: i64, tier: Tier, buckets: &Buckets, scal
     let mut written = 0;
     for ((mid, start), new_points) in by_chunk {
         let exp = *scales.get(&mid).ok_or_else(|| Error::Corrupt(format!("unknown metric id {mid}")))?;
-        let existing: Option<Vec<u8>> = conn
-            .prepare_cached(
-                "SELECT data FROM chunk WHERE server_id = ?1 AND tier = ?2 AND metric_id = ?3 AND start_ms = ?4",
-            )?
-            .query_row(params![sid, tier.code(), mid, start], |r| r.get(0))
-            .optional()?;
-        let mut merged: BTreeMap<i64, ChunkPoint> = match existing {
+        let mut merged: BTreeMap<i64, ChunkPoint> = match db.get_chunk(sid, tier, mid, start)? {
             Some(blob) => decode_chunk(start, &blob)?.into_iter().map(|p| (p.ts, p)).collect(),
             None => BTreeMap::new(),
         };
         merged.extend(new_points.into_iter().map(|p| (p.ts, p)));
         let points: Vec<ChunkPoint> = merged.into_values().collect();
-        put_chunk(conn, sid, tier, mid, start, &encode_chunk(start, exp, &points))?;
+        db.put_chunk(sid, tier, mid, start, &encode_chunk(start, exp, &points))?;
         written += 1;
     }
     Ok(written)
-}
-
-pub(crate) fn put_chunk(conn: &Connection, sid: i64, tier: Tier, mid: i64, start: i64, blob: &[u8]) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO chunk(server_id, tier, metric_id, start_ms, data) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(server_id, tier, metric_id, start_ms) DO UPDATE SET data = excluded.data",
-    )?
-    .execute(params![sid, tier.code(), mid, start, blob])?;
-    Ok(())
 }

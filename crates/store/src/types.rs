@@ -193,6 +193,14 @@ pub struct Config {
     pub silence_horizon: Duration,
     /// SQLite page cache per connection, KiB (bounded memory on a 1 GB host).
     pub cache_kib: i64,
+    /// PostgreSQL: most connections this store opens (writers, queries and maintenance share
+    /// them). Small by default: a free Supabase project allows few connections for every client.
+    pub pool_size: usize,
+    /// PostgreSQL: how long opening one connection (TCP, TLS, authentication) may take.
+    pub connect_timeout: Duration,
+    /// PostgreSQL: `statement_timeout` set on every connection, and the bound on waiting for a
+    /// free pooled connection.
+    pub statement_timeout: Duration,
 }
 
 const DAY: u64 = 86_400;
@@ -215,6 +223,9 @@ impl Config {
             rollup_grace: Duration::from_secs(120),
             silence_horizon: Duration::from_secs(6 * 3600),
             cache_kib: 8 * 1024,
+            pool_size: 4,
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 

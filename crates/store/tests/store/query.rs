@@ -4,12 +4,15 @@ use std::collections::BTreeSet;
 
 use crate::common::*;
 use store::{Error, Sample, Tier};
-use tempfile::TempDir;
 
-#[tokio::test]
-async fn tier_is_chosen_from_the_range() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+conformance!(
+    tier_is_chosen_from_the_range,
+    pagination_returns_every_point_exactly_once,
+    cursor_keeps_the_first_pages_tier_and_bad_cursors_are_errors
+);
+
+async fn tier_is_chosen_from_the_range(db: &TestDb) {
+    let store = db.open().await;
     write_all(&store, series("s", T0, 5_000, 12 * 90)).await;
     store.rollup(T0 + 2 * HOUR).await.unwrap();
     let end = T0 + 90 * MIN;
@@ -35,10 +38,8 @@ async fn tier_is_chosen_from_the_range() {
     assert!(store.history("ghost", &["cpu"], T0, end, 10, None).await.unwrap().points.is_empty());
 }
 
-#[tokio::test]
-async fn pagination_returns_every_point_exactly_once() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn pagination_returns_every_point_exactly_once(db: &TestDb) {
+    let store = db.open().await;
     // Raw: 700 samples; the metric "gpu" exists only on every third one.
     let samples: Vec<Sample> = (0..700)
         .map(|i| {
@@ -87,10 +88,8 @@ async fn pagination_returns_every_point_exactly_once() {
     assert!(paged.iter().all(|p| p.values.len() == 2));
 }
 
-#[tokio::test]
-async fn cursor_keeps_the_first_pages_tier_and_bad_cursors_are_errors() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn cursor_keeps_the_first_pages_tier_and_bad_cursors_are_errors(db: &TestDb) {
+    let store = db.open().await;
     write_all(&store, series("s", T0, 5_000, 12 * 60)).await;
     store.rollup(T0 + 2 * HOUR).await.unwrap();
     let first = store.history("s", &["cpu"], T0, T0 + 2 * HOUR, 10, None).await.unwrap();

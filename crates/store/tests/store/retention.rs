@@ -4,22 +4,21 @@ use std::time::Duration;
 
 use crate::common::*;
 use store::{Point, Store, Tier};
-use tempfile::TempDir;
+
+conformance!(retention_deletes_exactly_what_is_past_each_horizon, retention_never_deletes_data_not_yet_rolled_up);
 
 async fn snapshot(store: &Store, tier: Tier, end: i64) -> Vec<Point> {
     all_points(store, tier, "s", &[], T0 - DAY, end).await
 }
 
-#[tokio::test]
-async fn retention_deletes_exactly_what_is_past_each_horizon() {
-    let dir = TempDir::new().unwrap();
-    let mut cfg = config(&dir);
+async fn retention_deletes_exactly_what_is_past_each_horizon(db: &TestDb) {
+    let mut cfg = db.config();
     // Short horizons keep the test small; the logic is the same as with the defaults.
     cfg.raw_retention = Duration::from_secs(3600);
     cfg.m1_retention = Duration::from_secs(86_400);
     cfg.m10_retention = Duration::from_secs(3 * 86_400);
     cfg.h1_retention = Duration::from_secs(5 * 86_400);
-    let store = Store::open(cfg).unwrap();
+    let store = db.open_with(cfg).await;
     // One sample a minute for 8 days, rolled up as we go.
     let days = 8;
     for d in 0..days {
@@ -51,10 +50,8 @@ async fn retention_deletes_exactly_what_is_past_each_horizon() {
     assert_eq!(store.apply_retention(now).await.unwrap(), store::RetentionReport::default());
 }
 
-#[tokio::test]
-async fn retention_never_deletes_data_not_yet_rolled_up() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn retention_never_deletes_data_not_yet_rolled_up(db: &TestDb) {
+    let store = db.open().await;
     write_all(&store, series("s", T0, 5_000, 12 * 60)).await;
     // Retention long after the data, but before any rollup: nothing may go.
     assert_eq!(store.apply_retention(T0 + 30 * DAY).await.unwrap().raw_deleted, 0);

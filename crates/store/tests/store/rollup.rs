@@ -2,7 +2,14 @@
 
 use crate::common::*;
 use store::{Sample, Tier};
-use tempfile::TempDir;
+
+conformance!(
+    one_minute_ten_minute_and_hour_aggregates_are_exact,
+    averages_are_weighted_by_sample_count,
+    rollup_is_idempotent_and_respects_grace,
+    rollup_catches_up_after_a_gap,
+    a_silent_server_is_not_rolled_past_its_newest_sample_so_replays_still_count
+);
 
 /// cpu = index of the sample within its minute (0..11) plus minute number; exact aggregates.
 fn known_series(server: &str, start: i64, minutes: i64) -> Vec<Sample> {
@@ -15,10 +22,8 @@ fn known_series(server: &str, start: i64, minutes: i64) -> Vec<Sample> {
         .collect()
 }
 
-#[tokio::test]
-async fn one_minute_ten_minute_and_hour_aggregates_are_exact() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn one_minute_ten_minute_and_hour_aggregates_are_exact(db: &TestDb) {
+    let store = db.open().await;
     write_all(&store, known_series("s", T0, 180)).await;
     let report = store.rollup(T0 + 3 * HOUR + 2 * MIN).await.unwrap();
     assert_eq!(report.points, [180 * 2, 18 * 2, 3 * 2]);
@@ -50,10 +55,8 @@ async fn one_minute_ten_minute_and_hour_aggregates_are_exact() {
     }
 }
 
-#[tokio::test]
-async fn averages_are_weighted_by_sample_count() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn averages_are_weighted_by_sample_count(db: &TestDb) {
+    let store = db.open().await;
     // Minute 0: twelve samples of 0. Minute 1: one sample of 12. Unweighted mean of means = 6.
     let mut s: Vec<Sample> = (0..12).map(|i| Sample::new("w", T0 + i * 5_000).with("cpu", 0.0)).collect();
     s.push(Sample::new("w", T0 + MIN).with("cpu", 12.0));
@@ -64,10 +67,8 @@ async fn averages_are_weighted_by_sample_count() {
     assert!((m10[0].values["cpu"].avg - 12.0 / 13.0).abs() < 0.006);
 }
 
-#[tokio::test]
-async fn rollup_is_idempotent_and_respects_grace() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn rollup_is_idempotent_and_respects_grace(db: &TestDb) {
+    let store = db.open().await;
     write_all(&store, known_series("s", T0, 30)).await;
     // Grace is 2 minutes: at T0+30m only minutes ending by T0+28m are due.
     let first = store.rollup(T0 + 30 * MIN).await.unwrap();
@@ -81,10 +82,8 @@ async fn rollup_is_idempotent_and_respects_grace() {
     assert_eq!(after.len(), 30);
 }
 
-#[tokio::test]
-async fn rollup_catches_up_after_a_gap() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn rollup_catches_up_after_a_gap(db: &TestDb) {
+    let store = db.open().await;
     write_all(&store, known_series("s", T0, 60)).await;
     store.rollup(T0 + 61 * MIN).await.unwrap();
     // Hub down for 5 hours: no data, no rollups. Then 2 more hours of data and one late rollup.
@@ -100,10 +99,8 @@ async fn rollup_catches_up_after_a_gap() {
     assert_eq!(m10.len(), 18);
 }
 
-#[tokio::test]
-async fn a_silent_server_is_not_rolled_past_its_newest_sample_so_replays_still_count() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn a_silent_server_is_not_rolled_past_its_newest_sample_so_replays_still_count(db: &TestDb) {
+    let store = db.open().await;
     write_all(&store, known_series("a", T0, 10)).await;
     // The agent is cut off for 30 minutes; rollups keep running meanwhile.
     store.rollup(T0 + 40 * MIN).await.unwrap();

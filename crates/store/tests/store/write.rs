@@ -1,13 +1,22 @@
 //! Writes: read-back, idempotence, durability of acknowledged writes, flush on close, kv.
 
 use crate::common::*;
-use store::{Error, Sample, Store, Tier};
+use store::{Error, Sample, Tier};
 use tempfile::TempDir;
 
-#[tokio::test]
-async fn write_then_read_back() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+conformance!(
+    write_then_read_back,
+    values_are_quantized_and_non_finite_skipped,
+    duplicates_are_dropped_and_counted,
+    samples_behind_the_rollup_watermark_are_late_or_duplicate,
+    close_flushes_pending_writes,
+    invalid_input_is_rejected_before_queueing,
+    delete_server_removes_all_its_history,
+    kv_put_get_overwrite_delete
+);
+
+async fn write_then_read_back(db: &TestDb) {
+    let store = db.open().await;
     let out = store.write(series("web-01", T0, 5_000, 10)).await.unwrap();
     assert_eq!((out.inserted, out.duplicates, out.late), (10, 0, 0));
     let latest = store.latest("web-01").await.unwrap().unwrap();
@@ -25,10 +34,8 @@ async fn write_then_read_back() {
     store.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn values_are_quantized_and_non_finite_skipped() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn values_are_quantized_and_non_finite_skipped(db: &TestDb) {
+    let store = db.open().await;
     let s =
         Sample::new("a", T0).with("cpu", 12.3456).with("net_tx", 1234.6).with("temp", f64::NAN).with("ratio", 0.123456);
     store.write(vec![s]).await.unwrap();
@@ -39,10 +46,8 @@ async fn values_are_quantized_and_non_finite_skipped() {
     assert!(!l.values.contains_key("temp"));
 }
 
-#[tokio::test]
-async fn duplicates_are_dropped_and_counted() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn duplicates_are_dropped_and_counted(db: &TestDb) {
+    let store = db.open().await;
     let batch = series("web-01", T0, 5_000, 20);
     assert_eq!(store.write(batch.clone()).await.unwrap().inserted, 20);
     // A retried agent batch: every sample is a duplicate, the stored value is unchanged.
@@ -61,10 +66,8 @@ async fn duplicates_are_dropped_and_counted() {
     assert_eq!(store.write(vec![sample("web-02", T0, 1.0)]).await.unwrap().inserted, 1);
 }
 
-#[tokio::test]
-async fn samples_behind_the_rollup_watermark_are_late_or_duplicate() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn samples_behind_the_rollup_watermark_are_late_or_duplicate(db: &TestDb) {
+    let store = db.open().await;
     store.write(series("s", T0, 5_000, 12 * 10)).await.unwrap();
     store.rollup(T0 + 10 * MIN + 2 * MIN).await.unwrap();
     let out = store.write(vec![sample("s", T0 + 5_000, 0.0), sample("s", T0 + 2_500, 0.0)]).await.unwrap();
@@ -104,10 +107,8 @@ async fn acknowledged_write_survives_a_crash() {
     assert_eq!(again.latest("web-01").await.unwrap().unwrap().timestamp_ms, T0 + 49 * 5_000);
 }
 
-#[tokio::test]
-async fn close_flushes_pending_writes() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn close_flushes_pending_writes(db: &TestDb) {
+    let store = db.open().await;
     let pending: Vec<_> =
         (0..20).map(|i| store.submit(series(&format!("srv-{i:02}"), T0, 5_000, 30)).unwrap()).collect();
     store.close().await.unwrap();
@@ -115,7 +116,7 @@ async fn close_flushes_pending_writes() {
         assert_eq!(p.wait().await.unwrap().inserted, 30);
     }
     assert!(matches!(store.write(series("late", T0, 1, 1)).await, Err(Error::Closed)));
-    let reopened = open(&dir);
+    let reopened = db.open().await;
     let ids = reopened.server_ids().await.unwrap();
     assert_eq!(ids.len(), 20);
     for id in ids {
@@ -123,10 +124,8 @@ async fn close_flushes_pending_writes() {
     }
 }
 
-#[tokio::test]
-async fn invalid_input_is_rejected_before_queueing() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn invalid_input_is_rejected_before_queueing(db: &TestDb) {
+    let store = db.open().await;
     assert!(matches!(store.write(vec![sample("", T0, 1.0)]).await, Err(Error::InvalidInput(_))));
     assert!(matches!(store.write(vec![Sample::new("a", T0).with("", 1.0)]).await, Err(Error::InvalidInput(_))));
     let too_many = series("a", T0, 1, store.config().max_write_samples + 1);
@@ -134,10 +133,8 @@ async fn invalid_input_is_rejected_before_queueing() {
     assert!(store.server_ids().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn delete_server_removes_all_its_history() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn delete_server_removes_all_its_history(db: &TestDb) {
+    let store = db.open().await;
     store.write(series("a", T0, 5_000, 200)).await.unwrap();
     store.write(series("b", T0, 5_000, 200)).await.unwrap();
     store.rollup(T0 + HOUR).await.unwrap();
@@ -151,10 +148,8 @@ async fn delete_server_removes_all_its_history() {
     assert_eq!(store.write(series("a", T0, 5_000, 3)).await.unwrap().inserted, 3);
 }
 
-#[tokio::test]
-async fn kv_put_get_overwrite_delete() {
-    let dir = TempDir::new().unwrap();
-    let store = open(&dir);
+async fn kv_put_get_overwrite_delete(db: &TestDb) {
+    let store = db.open().await;
     assert_eq!(store.get_kv("alert_rule/1").await.unwrap(), None);
     store.put_kv("alert_rule/1", &serde_json::json!({"cpu": 90})).await.unwrap();
     store.put_kv("alert_rule/1", &serde_json::json!({"cpu": 95})).await.unwrap();
@@ -166,6 +161,6 @@ async fn kv_put_get_overwrite_delete() {
     assert!(!store.delete_kv("alert_rule/2").await.unwrap());
     assert!(matches!(store.put_kv("", &serde_json::json!(1)).await, Err(Error::InvalidInput(_))));
     store.close().await.unwrap();
-    let store = Store::open(config(&dir)).unwrap();
+    let store = db.open().await;
     assert_eq!(store.get_kv("budget").await.unwrap(), Some(serde_json::json!(1.5)));
 }

@@ -4,10 +4,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
 
-pub(crate) const MAX_KEY_LEN: usize = 256;
-/// Small state only: large documents would bloat every WAL frame they touch.
-pub(crate) const MAX_VALUE_LEN: usize = 1024 * 1024;
-
 pub(crate) fn put(conn: &Connection, key: &str, json: &str, now_ms: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO kv(key, value, updated_ms) VALUES (?1, ?2, ?3)

@@ -1,7 +1,9 @@
 //! The single writer thread: owns the only read-write connection, batches queued writes into
 //! one transaction (group commit) and acknowledges each request only after its commit.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -9,11 +11,14 @@ use tokio::sync::oneshot;
 
 use crate::encoding::{encode_raw, scale_exp_for};
 use crate::error::{Error, Result};
+use crate::health::WriteHealth;
 use crate::retention::RetentionReport;
 use crate::rollup::RollupReport;
 use crate::types::{Config, Sample, Tier, WriteOutcome};
 
 type Ack<T> = oneshot::Sender<Result<T>>;
+/// A type-erased closure for [`Command::Exec`]; its result travels back boxed.
+pub(crate) type ExecFn = Box<dyn FnOnce(&Connection) -> Result<Box<dyn Any + Send>> + Send>;
 
 /// Requests to the writer. Everything that modifies the database goes through here, so there is
 /// exactly one writer and no SQLITE_BUSY between our own components.
@@ -44,6 +49,12 @@ pub(crate) enum Command {
         key: String,
         ack: Ack<bool>,
     },
+    /// Run a closure in a write transaction (the cross-backend copy's imports); the writer's
+    /// caches are dropped afterwards, as the closure may have changed anything.
+    Exec {
+        f: ExecFn,
+        ack: Ack<Box<dyn Any + Send>>,
+    },
     /// Finish everything queued before it, checkpoint (unless another process keeps the file open
     /// and will do it), close the connection, then ack.
     Shutdown {
@@ -55,16 +66,29 @@ pub(crate) enum Command {
 pub(crate) struct Writer {
     conn: Connection,
     cfg: Config,
+    health: Arc<WriteHealth>,
     servers: HashMap<String, i64>,
     metrics: HashMap<String, (i64, i8)>,
     /// Per-server 1-minute rollup watermark (`None`: nothing rolled up yet). Lazily loaded and
     /// cleared whenever a transaction that could change it ends, so it never disagrees with disk.
     watermarks: HashMap<i64, Option<i64>>,
+    /// `PRAGMA data_version` when the caches were last known good: it changes when another
+    /// connection (a second store on the same file, e.g. during a hand-over) commits, which may
+    /// have moved a watermark or deleted a server behind these caches.
+    data_version: Option<i64>,
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection, cfg: Config) -> Self {
-        Self { conn, cfg, servers: HashMap::new(), metrics: HashMap::new(), watermarks: HashMap::new() }
+    pub(crate) fn new(conn: Connection, cfg: Config, health: Arc<WriteHealth>) -> Self {
+        Self {
+            conn,
+            cfg,
+            health,
+            servers: HashMap::new(),
+            metrics: HashMap::new(),
+            watermarks: HashMap::new(),
+            data_version: None,
+        }
     }
 
     pub(crate) fn run(mut self, rx: flume::Receiver<Command>) {
@@ -139,15 +163,18 @@ impl Writer {
         });
         match result {
             Ok(outcomes) => {
+                self.health.succeeded();
                 for ((_, ack), outcome) in batch.into_iter().zip(outcomes) {
                     let _ = ack.send(Ok(outcome));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, requests = batch.len(), "store: write batch failed");
-                let msg = e.to_string();
+                // A full disk keeps its kind, so the hub can answer 503 and report it; nothing in
+                // the batch was committed, and the next batch simply tries again.
+                self.health.failed(&e);
                 for (_, ack) in batch {
-                    let _ = ack.send(Err(Error::WriteFailed(msg.clone())));
+                    let _ = ack.send(Err(e.for_batch()));
                 }
             }
         }
@@ -181,12 +208,18 @@ impl Writer {
                 let _ = ack.send(r);
             }
             Command::PutKv { key, value, now_ms, ack } => {
-                let r = self.in_tx(|w| crate::kv::put(&w.conn, &key, &value, now_ms));
+                let r = self.in_tx(|w| super::kv::put(&w.conn, &key, &value, now_ms));
                 let _ = ack.send(r);
             }
             Command::DeleteKv { key, ack } => {
-                let r = self.in_tx(|w| crate::kv::delete(&w.conn, &key));
+                let r = self.in_tx(|w| super::kv::delete(&w.conn, &key));
                 let _ = ack.send(r);
+            }
+            Command::Exec { f, ack } => {
+                let r = self.in_tx(|w| f(&w.conn));
+                let _ = ack.send(r);
+                self.servers.clear();
+                self.watermarks.clear();
             }
             Command::Shutdown { ack, checkpoint } => return Some((ack, checkpoint)),
         }
@@ -200,13 +233,31 @@ impl Writer {
                 Ok(acc)
             })
         });
-        let _ = ack.send(r);
+        match &r {
+            Ok(_) => self.health.succeeded(),
+            Err(e) => self.health.failed(e),
+        }
+        let _ = ack.send(r.map_err(|e| e.for_batch()));
     }
 
     /// Run `f` in one transaction. Caches are dropped when it fails: ids interned in it no longer
     /// exist. (Rollups and deletes drop the caches they invalidate themselves.)
     fn in_tx<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Holding the write lock now: if anyone else committed since we last looked, our caches
+        // may be stale (found by the test racing rollups on one handle against ingest on another).
+        let version = match self.conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        };
+        if version != self.data_version {
+            self.servers.clear();
+            self.watermarks.clear();
+            self.data_version = version;
+        }
         let r = f(self).and_then(|v| {
             self.conn.execute_batch("COMMIT")?;
             Ok(v)

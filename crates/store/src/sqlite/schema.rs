@@ -109,7 +109,14 @@ pub(crate) fn migrate(conn: &Connection, target: i64) -> Result<()> {
     }
     for version in found..target.min(SCHEMA_VERSION) {
         let sql = MIGRATIONS.get(version as usize).ok_or(Error::SchemaTooNew { found, supported: SCHEMA_VERSION })?;
-        let tx = conn.unchecked_transaction()?;
+        // IMMEDIATE takes the write lock first (waiting up to the busy timeout), then the version
+        // is read again: another process opening the same file at the same moment may have run
+        // this step already, and it must run once.
+        let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+        if user_version(&tx)? > version {
+            tx.commit()?;
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", version + 1)?;
         tx.commit()?;

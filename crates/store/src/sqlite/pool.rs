@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
+use super::schema::open_reader;
 use crate::error::{Error, Result};
-use crate::schema::open_reader;
 use crate::types::Config;
 
 pub(crate) struct Pool {
