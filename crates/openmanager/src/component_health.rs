@@ -57,6 +57,11 @@ impl Health {
         (all_ok, out)
     }
 
+    /// The current outcome of the check named `name`, if there is one.
+    pub fn check(&self, name: &str) -> Option<Check> {
+        self.checks.read().iter().find(|(n, _, _)| *n == name).map(|(_, _, f)| f())
+    }
+
     /// Start-up finished and every critical check passes.
     pub fn ready(&self) -> bool {
         self.started.load(Ordering::Acquire)

@@ -8,6 +8,10 @@ pub const CPU_SUSTAINED: &str = "default-cpu-sustained";
 pub const DISK_HIGH: &str = "default-disk-high";
 pub const EGRESS_BUDGET: &str = "default-egress-budget";
 pub const SERVER_OFFLINE: &str = "default-server-offline";
+pub const STORE_FAILING: &str = "default-store-failing";
+
+/// The defaults of the first release; later defaults are added once to existing installations.
+pub const FIRST_DEFAULTS: [&str; 5] = [MEMORY_HIGH, CPU_SUSTAINED, DISK_HIGH, EGRESS_BUDGET, SERVER_OFFLINE];
 
 /// 800 MB: the warning line below the free tier's 1 GB monthly egress.
 pub const EGRESS_WARN_BYTES: f64 = 800.0 * 1000.0 * 1000.0;
@@ -90,6 +94,17 @@ pub fn default_rules() -> Vec<Rule> {
             60,
             Severity::Critical,
         ),
+        rule(
+            STORE_FAILING,
+            "History store cannot write (disk full or database unreachable)",
+            Metric::StoreFailing,
+            Op::Ge,
+            1.0,
+            None,
+            Window::Latest,
+            0,
+            Severity::Critical,
+        ),
     ]
 }
 
@@ -100,13 +115,15 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_distinct() {
         let rules = default_rules();
-        assert_eq!(rules.len(), 5);
+        assert_eq!(rules.len(), 6);
         for r in &rules {
             assert_eq!(r.validate(), Ok(()), "{}", r.id);
         }
         let mut ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
         ids.dedup();
-        assert_eq!(ids.len(), 5);
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 6);
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct HubFigures {
     pub ai_error_rate: Option<f64>,
     /// Mean milliseconds over the last interval.
     pub response_time_ms: Option<f64>,
+    /// 1 while the store cannot accept writes, else 0.
+    pub store_failing: Option<f64>,
 }
 
 /// Servers in maintenance or never heard from are left out; an offline server reports only
@@ -43,6 +45,7 @@ pub fn observations(snapshots: &[Snapshot], seed: Option<u64>, hub: HubFigures) 
                         (Metric::EgressMonth, hub.egress_projected),
                         (Metric::AiErrorRate, hub.ai_error_rate),
                         (Metric::ResponseTime, hub.response_time_ms),
+                        (Metric::StoreFailing, hub.store_failing),
                     ]);
                 }
                 values.extend(known.into_iter().filter_map(|(m, v)| v.map(|v| (m, v))));

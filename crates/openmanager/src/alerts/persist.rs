@@ -5,12 +5,13 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::defaults::default_rules;
+use super::defaults::{FIRST_DEFAULTS, default_rules};
 use super::rule::{Rule, Silence};
 
 pub const RULE_PREFIX: &str = "alert_rule/";
 pub const SILENCE_PREFIX: &str = "alert_silence/";
-/// Marks that the defaults were saved once, so a user who deletes them does not see them return.
+/// The ids of the defaults saved once, so a user who deletes one does not see it return, while a
+/// default added by a later release is saved once too. (`true` there means the first release's five.)
 pub const DEFAULTS_MARKER: &str = "alert_meta/defaults_seeded";
 
 #[derive(Debug, thiserror::Error)]
@@ -42,15 +43,25 @@ pub async fn load_rules(store: &store::Store) -> Result<Vec<Rule>, PersistError>
     load_all(store, RULE_PREFIX).await
 }
 
-/// The saved rules; on the very first start, the defaults, saved.
+/// The saved rules, with every default not seeded before saved once first.
 pub async fn load_rules_or_defaults(store: &store::Store) -> Result<Vec<Rule>, PersistError> {
-    if store.get_kv(DEFAULTS_MARKER).await?.is_none() {
-        for rule in default_rules() {
-            if store.get_kv(&format!("{RULE_PREFIX}{}", rule.id)).await?.is_none() {
-                save_rule(store, &rule).await?;
-            }
+    let mut seeded: Vec<String> = match store.get_kv(DEFAULTS_MARKER).await? {
+        None => Vec::new(),
+        Some(serde_json::Value::Bool(true)) => FIRST_DEFAULTS.iter().map(|s| (*s).to_owned()).collect(),
+        Some(v) => serde_json::from_value(v).unwrap_or_default(),
+    };
+    let before = seeded.len();
+    for rule in default_rules() {
+        if seeded.contains(&rule.id) {
+            continue;
         }
-        store.put_kv(DEFAULTS_MARKER, &serde_json::Value::Bool(true)).await?;
+        if store.get_kv(&format!("{RULE_PREFIX}{}", rule.id)).await?.is_none() {
+            save_rule(store, &rule).await?;
+        }
+        seeded.push(rule.id);
+    }
+    if seeded.len() != before {
+        store.put_kv(DEFAULTS_MARKER, &serde_json::to_value(&seeded)?).await?;
     }
     load_rules(store).await
 }
@@ -103,7 +114,7 @@ mod tests {
         {
             let store = open(&dir);
             let rules = load_rules_or_defaults(&store).await.unwrap();
-            assert_eq!(rules.len(), 5);
+            assert_eq!(rules.len(), 6);
             let mut mem = rules.into_iter().find(|r| r.id == defaults::MEMORY_HIGH).unwrap();
             mem.threshold = 90.0;
             save_rule(&store, &mem).await.unwrap();
@@ -112,7 +123,7 @@ mod tests {
         }
         let store = open(&dir);
         let rules = load_rules_or_defaults(&store).await.unwrap();
-        assert_eq!(rules.len(), 4, "a deleted default does not come back");
+        assert_eq!(rules.len(), 5, "a deleted default does not come back");
         let mem = rules.iter().find(|r| r.id == defaults::MEMORY_HIGH).unwrap();
         assert_eq!(mem.threshold, 90.0);
     }

@@ -31,6 +31,8 @@ pub enum Metric {
     Offline,
     AiErrorRate,
     ResponseTime,
+    /// 1 while the store cannot accept writes (disk full, database unreachable), else 0.
+    StoreFailing,
 }
 
 impl Metric {
@@ -46,6 +48,7 @@ impl Metric {
             Metric::Offline => "offline",
             Metric::AiErrorRate => "aiErrorRate",
             Metric::ResponseTime => "responseTime",
+            Metric::StoreFailing => "storeFailing",
         }
     }
 

@@ -21,9 +21,10 @@ pub enum FleetError {
     /// The store's queue is full: retry shortly.
     #[error("the store is busy; retry")]
     Busy,
-    /// The store cannot take writes now (disk full, database unreachable); it recovers by itself.
-    #[error("the store cannot accept writes: {0}")]
-    Unavailable(String),
+    /// The store cannot take writes now (disk full, database unreachable); it recovers by itself,
+    /// so the caller should retry after `retry_after_secs` (agents keep their spool meanwhile).
+    #[error("the history store cannot accept writes now ({reason}); retry later")]
+    Unavailable { reason: String, retry_after_secs: u64 },
     #[error("store failure")]
     Store(#[source] anyhow::Error),
 }
@@ -43,11 +44,16 @@ impl FleetError {
 
 impl From<store::Error> for FleetError {
     fn from(e: store::Error) -> Self {
-        match e {
-            store::Error::Busy => Self::Busy,
-            store::Error::InvalidCursor => Self::invalid("cursor", "not a cursor from this endpoint"),
-            store::Error::InvalidInput(why) => Self::invalid("body", why),
-            other => Self::Store(other.into()),
+        use store::ErrorKind;
+        match (e.kind(), e) {
+            (_, store::Error::InvalidCursor) => Self::invalid("cursor", "not a cursor from this endpoint"),
+            (_, store::Error::InvalidInput(why)) => Self::invalid("body", why),
+            (ErrorKind::Busy, _) => Self::Busy,
+            (ErrorKind::Unavailable | ErrorKind::DiskFull, e) => Self::Unavailable {
+                retry_after_secs: e.retry_after().map_or(30, |d| d.as_secs().max(1)),
+                reason: e.to_string(),
+            },
+            (_, other) => Self::Store(other.into()),
         }
     }
 }

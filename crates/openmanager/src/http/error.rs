@@ -202,7 +202,9 @@ impl From<FleetError> for ApiError {
             FleetError::Invalid(details) => ApiError::validation(details),
             FleetError::Busy => ApiError::Unavailable { message: e.to_string(), retry_after: Some(1) },
             // Agents keep their spool and come back after the wait.
-            FleetError::Unavailable(_) => ApiError::Unavailable { message: e.to_string(), retry_after: Some(30) },
+            FleetError::Unavailable { retry_after_secs, .. } => {
+                ApiError::Unavailable { message: e.to_string(), retry_after: Some(retry_after_secs) }
+            }
             FleetError::Store(err) => ApiError::Internal(err),
         }
     }

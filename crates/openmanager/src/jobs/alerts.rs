@@ -7,6 +7,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use crate::alerts::observation::{HubFigures, observations};
+use crate::component_health::Check;
 use crate::services::Services;
 
 /// Counters behind the hub's windowed figures.
@@ -32,6 +33,7 @@ fn hub_figures(services: &Services, previous: &Mutex<Totals>, now_ms: i64) -> Hu
         // No queries in the interval means no errors, not an unknown rate.
         ai_error_rate: Some(if dq == 0 { 0.0 } else { dq.saturating_sub(dok) as f64 / dq as f64 }),
         response_time_ms: (dr > 0).then(|| dm as f64 / dr as f64 / 1000.0),
+        store_failing: services.health.check("store").map(|c| if c == Check::Ok { 0.0 } else { 1.0 }),
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use crate::component_health::Check;
@@ -25,14 +24,16 @@ pub fn start(services: &Services, data_dir: &Path) {
             Ok(())
         }
     });
-    let writable = Arc::new(AtomicBool::new(probe_writable(data_dir)));
+    let writable = Arc::new(parking_lot::Mutex::new(probe_writable(data_dir)));
     let w = writable.clone();
     let dir = data_dir.to_path_buf();
-    services.supervisor.spawn_periodic("data-dir-probe", Duration::from_secs(10), move || {
+    services.supervisor.spawn_periodic("data-dir-probe", Duration::from_secs(5), move || {
         let (w, dir) = (w.clone(), dir.clone());
         async move {
-            let ok = tokio::task::spawn_blocking(move || probe_writable(&dir)).await.unwrap_or(false);
-            w.store(ok, Ordering::Relaxed);
+            let outcome = tokio::task::spawn_blocking(move || probe_writable(&dir))
+                .await
+                .unwrap_or_else(|e| Err(format!("probe failed: {e}")));
+            *w.lock() = outcome;
             Ok(())
         }
     });
@@ -52,25 +53,39 @@ pub fn start(services: &Services, data_dir: &Path) {
             Ok(())
         }
     });
-    // Readiness means the store is writable: prove it with a small write every 15 s. A writer
-    // that hangs never completes the probe, so the check looks at when it last succeeded.
-    let store_ok_at = Arc::new(AtomicI64::new(crate::clock::now_millis()));
-    let (s, ok_at) = (services.clone(), store_ok_at.clone());
-    services.supervisor.spawn_periodic("store-probe", Duration::from_secs(15), move || {
-        let (store, ok_at) = (s.store.clone(), ok_at.clone());
+    // Readiness means the store is writable: prove it with a small write every 5 s, and ask the
+    // store whether its last writes failed (a full disk, a database that went away). A writer that
+    // hangs never completes the probe, so the check also looks at when it last succeeded.
+    let store_state = Arc::new(parking_lot::Mutex::new((crate::clock::now_millis(), None::<String>)));
+    let (s, state) = (services.clone(), store_state.clone());
+    services.supervisor.spawn_periodic("store-probe", Duration::from_secs(5), move || {
+        let (store, state) = (s.store.clone(), state.clone());
         async move {
             let now = crate::clock::now_millis();
-            store.put_kv("health/probe", &serde_json::json!(now)).await?;
-            ok_at.store(now, Ordering::Relaxed);
+            let outcome = match store.put_kv("health/probe", &serde_json::json!(now)).await {
+                Ok(()) => store.health().await,
+                Err(e) => Err(e),
+            };
+            let mut st = state.lock();
+            match outcome {
+                Ok(()) => *st = (now, None),
+                Err(e) => {
+                    if st.1.is_none() {
+                        tracing::error!(error = %e, "the history store cannot accept writes");
+                    }
+                    st.1 = Some(e.to_string());
+                }
+            }
             Ok(())
         }
     });
     services.health.register("store", true, move || {
-        let age = crate::clock::now_millis() - store_ok_at.load(Ordering::Relaxed);
-        if age <= 45_000 {
-            Check::Ok
-        } else {
-            Check::Failing(format!("no successful store write for {} s", age / 1000))
+        let (ok_at, error) = store_state.lock().clone();
+        let age = crate::clock::now_millis() - ok_at;
+        match error {
+            Some(e) => Check::Failing(e),
+            None if age <= 30_000 => Check::Ok,
+            None => Check::Failing(format!("no successful store write for {} s", age / 1000)),
         }
     });
     if services.config.backup.interval_hours > 0 {
@@ -109,18 +124,19 @@ pub fn start(services: &Services, data_dir: &Path) {
             }
         });
     }
-    services.health.register("dataDir", true, move || {
-        if writable.load(Ordering::Relaxed) {
-            Check::Ok
-        } else {
-            Check::Failing("data directory is not writable".into())
-        }
+    services.health.register("dataDir", true, move || match &*writable.lock() {
+        Ok(()) => Check::Ok,
+        Err(why) => Check::Failing(why.clone()),
     });
 }
 
-fn probe_writable(dir: &Path) -> bool {
+/// Whether a small file can be written in `dir`, and if not, why (a full disk is named as such).
+fn probe_writable(dir: &Path) -> Result<(), String> {
     let probe = dir.join(".write-probe");
-    let ok = std::fs::write(&probe, b"ok").is_ok();
+    let outcome = std::fs::write(&probe, b"ok");
     let _ = std::fs::remove_file(&probe);
-    ok
+    outcome.map_err(|e| match e.raw_os_error() {
+        Some(28) => "the data directory's disk is full".to_string(),
+        _ => format!("the data directory is not writable: {e}"),
+    })
 }
