@@ -115,16 +115,34 @@ async fn live_samples_of_a_subscribed_server() {
 }
 
 #[tokio::test]
-async fn a_stalled_client_does_not_hold_back_the_others() {
-    let s = Server::builder().config("ws_interval_ms = 50").start();
+async fn a_stalled_client_is_dropped_and_does_not_hold_back_the_others() {
+    let s = Server::builder().server("ws_interval_ms = 50\nws_stall_timeout_ms = 1000").start();
     let url = ws_url(&s, &format!("?token={ADMIN_TOKEN}"));
-    // This client connects and never reads again.
-    let (_stalled, _) = tokio_tungstenite::connect_async(url.clone()).await.unwrap();
+    // This client connects with a tiny receive buffer and never reads again, so the server's sends
+    // to it stop completing after a few messages (the frames no longer fit in the socket buffers).
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(s.addr).await.unwrap();
+    let (mut stalled, _) = tokio_tungstenite::client_async(url.clone(), tcp).await.unwrap();
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     next_of(&mut ws, "hello").await;
     for _ in 0..40 {
         next_of(&mut ws, "system_update").await;
     }
-    // The server is still healthy and answering.
     assert_eq!(s.get("/api/health").send().await.unwrap().status(), 200);
+    // The server gives up on the stalled client: once it reads at last, the stream ends.
+    s.until_log("dropping a WebSocket client that stopped reading").await;
+    let ended = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match stalled.next().await {
+                None | Some(Err(_)) => break,
+                Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stalled client's stream never ended");
+    // The healthy client kept getting updates all along.
+    next_of(&mut ws, "system_update").await;
 }

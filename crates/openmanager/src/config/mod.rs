@@ -175,6 +175,11 @@ pub struct ServerConfig {
     pub max_ws_connections: usize,
     /// How often `/ws` clients get `server_update` and `system_update`.
     pub ws_interval_ms: u64,
+    /// A WebSocket client whose socket takes no data for this long (it stopped reading) is dropped.
+    pub ws_stall_timeout_ms: u64,
+    /// Bytes being sent to WebSocket clients at once, across all of them; a client that would pass
+    /// it skips the message (and is resynchronised, then dropped if it stays behind).
+    pub ws_max_unsent_bytes: usize,
     /// Threads serving HTTP, each with its own event loop; 0 means one per CPU.
     pub workers: usize,
     pub shutdown_grace_ms: u64,
@@ -203,6 +208,8 @@ impl Default for ServerConfig {
             workers: 0,
             max_ws_connections: 2000,
             ws_interval_ms: 1000,
+            ws_stall_timeout_ms: 10_000,
+            ws_max_unsent_bytes: 16 * 1024 * 1024,
             shutdown_grace_ms: 10_000,
             handover_timeout_ms: 30_000,
             public_metrics: false,
@@ -357,6 +364,12 @@ impl Config {
         }
         if self.server.request_timeout_ms == 0 {
             bad("server.request_timeout_ms", "must be positive".into());
+        }
+        if !(100..=600_000).contains(&self.server.ws_stall_timeout_ms) {
+            bad("server.ws_stall_timeout_ms", "must be 100-600000".into());
+        }
+        if self.server.ws_max_unsent_bytes < 64 * 1024 {
+            bad("server.ws_max_unsent_bytes", "must be at least 65536".into());
         }
         if self.server.max_connections_per_ip == 0 {
             bad("server.max_connections_per_ip", "must be positive".into());

@@ -63,8 +63,14 @@ impl AppState {
             r.register("openmanager_connections_shed", "Idle connections closed to make room", shed);
             r.register("openmanager_connections_refused", "Connections refused because every one was busy", refused);
         });
-        let hub =
-            Hub::new(config.server.max_ws_connections, std::time::Duration::from_millis(config.server.ws_interval_ms));
+        let ms = std::time::Duration::from_millis;
+        let server = &config.server;
+        let hub = Hub::new(
+            server.max_ws_connections,
+            ms(server.ws_interval_ms),
+            server.ws_max_unsent_bytes,
+            ms(server.ws_stall_timeout_ms),
+        );
         Self(Arc::new(Shared {
             assistant: Assistant::new(services.clone(), tools.clone()),
             tools,

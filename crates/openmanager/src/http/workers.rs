@@ -32,6 +32,10 @@ use tower::{Service, ServiceExt};
 
 use super::connections::{Admitted, Conn, ConnectionTable};
 
+/// The kernel send buffer of a connection (Linux doubles it for bookkeeping): far above any one
+/// chunk of an answer, far below what autotuning would let a stalled client pin.
+const SEND_BUFFER: usize = 128 * 1024;
+
 pub struct Workers {
     handles: Vec<std::thread::JoinHandle<()>>,
 }
@@ -129,6 +133,10 @@ pub async fn serve(listener: tokio::net::TcpListener, serving: Serving) {
         };
         // Small JSON answers should not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
+        // A client that stops reading fills its socket's send buffer; a fixed size (instead of
+        // autotuning up to megabytes) bounds that kernel memory and lets the WebSocket stall
+        // timeout notice the client within a few messages.
+        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
         match serving.table.admit(peer.ip().to_canonical(), Instant::now()) {
             Ok(place) => {
                 connections.spawn(serve_connection(tcp, peer, place, serving.clone()));

@@ -209,6 +209,15 @@ impl Server {
         }
     }
 
+    /// Like [`Server::wait_log`], for async tests: waits without blocking the runtime.
+    pub async fn until_log(&self, text: &str) {
+        let deadline = Instant::now() + START_DEADLINE;
+        while !self.logs().contains(text) {
+            assert!(Instant::now() < deadline, "no log line with {text:?}; logs:\n{}", self.logs());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// The pid of every process that logged "listening" on this stream, in order.
     pub fn listening_pids(&self) -> Vec<u32> {
         listening_pids(&self.logs.lock().unwrap())

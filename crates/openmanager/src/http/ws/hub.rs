@@ -42,6 +42,54 @@ pub struct Hub {
     views: RwLock<Arc<Vec<ServerView>>>,
     pub connections: Arc<Semaphore>,
     pub interval: Duration,
+    /// Bytes being sent to clients right now, across all of them.
+    pub unsent: UnsentBudget,
+    /// How long a send may wait for a client that does not read before it is dropped.
+    pub stall_timeout: Duration,
+}
+
+/// A bound on the bytes in flight to WebSocket clients across all connections: each send reserves
+/// its frame's size until the socket took it, so slow clients together cannot hold more than the
+/// limit in buffers, whatever their number.
+#[derive(Debug)]
+pub struct UnsentBudget {
+    used: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+/// A reservation, released when dropped.
+pub struct Reserved<'a> {
+    budget: &'a UnsentBudget,
+    bytes: usize,
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl UnsentBudget {
+    pub fn new(limit: usize) -> Self {
+        Self { used: std::sync::atomic::AtomicUsize::new(0), limit }
+    }
+
+    /// Room for `bytes`, or `None` when the limit would be passed.
+    pub fn reserve(&self, bytes: usize) -> Option<Reserved<'_>> {
+        use std::sync::atomic::Ordering;
+        let mut used = self.used.load(Ordering::Acquire);
+        loop {
+            let next = used.checked_add(bytes).filter(|n| *n <= self.limit)?;
+            match self.used.compare_exchange_weak(used, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(Reserved { budget: self, bytes }),
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    pub fn used(&self) -> usize {
+        self.used.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// The `{type, data, timestamp}` envelope of every message.
@@ -68,7 +116,7 @@ pub struct ServerUpdate<'a> {
 }
 
 impl Hub {
-    pub fn new(max_connections: usize, interval: Duration) -> Self {
+    pub fn new(max_connections: usize, interval: Duration, max_unsent: usize, stall_timeout: Duration) -> Self {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         let empty = Utf8Bytes::from_static("{}");
         Self {
@@ -77,6 +125,8 @@ impl Hub {
             views: RwLock::default(),
             connections: Arc::new(Semaphore::new(max_connections)),
             interval,
+            unsent: UnsentBudget::new(max_unsent),
+            stall_timeout,
         }
     }
 
@@ -162,4 +212,23 @@ fn tick(state: &AppState, previous: &mut HashMap<String, ServerView>) {
         state.hub.publish(Topic::Servers, diff);
     }
     state.hub.publish(Topic::System, system);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unsent_budget_is_shared_and_returns_on_drop() {
+        let b = UnsentBudget::new(100);
+        let a = b.reserve(60).unwrap();
+        assert!(b.reserve(50).is_none(), "past the limit");
+        let c = b.reserve(40).unwrap();
+        assert_eq!(b.used(), 100);
+        drop(a);
+        assert_eq!(b.used(), 40);
+        assert!(b.reserve(60).is_some());
+        drop(c);
+        assert_eq!(b.used(), 0);
+    }
 }

@@ -10,14 +10,12 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::hub::{Frame, ServerUpdate, Topic, encode};
+use super::hub::{Frame, Hub, ServerUpdate, Topic, encode};
 use crate::clock;
 use crate::fleet::model::{Live, Source};
 use crate::fleet::simulated;
 use crate::http::state::AppState;
 
-/// A send that takes longer than this means the client stopped reading: drop it.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Resynchronisations in a row (each after missing messages) before a client is dropped.
 const MAX_LAGS: u32 = 3;
 
@@ -71,13 +69,24 @@ impl Subscription {
 
 enum Flow {
     Continue,
+    /// A message was skipped (no room in the unsent budget): resynchronise at the next chance.
+    Lagged,
     Stop,
 }
 
-async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> Flow {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
+/// Sends one message within the hub's unsent budget. A socket that takes nothing for the stall
+/// timeout means the client stopped reading: it is dropped. A message that does not fit in the
+/// budget right now (other clients are slow) is skipped and counted as a lag, so the client is
+/// resynchronised with the newest state, or dropped if it stays behind.
+async fn send(socket: &mut WebSocket, hub: &Hub, text: Utf8Bytes) -> Flow {
+    let Some(_reserved) = hub.unsent.reserve(text.len()) else { return Flow::Lagged };
+    match tokio::time::timeout(hub.stall_timeout, socket.send(Message::Text(text))).await {
         Ok(Ok(())) => Flow::Continue,
-        _ => Flow::Stop,
+        Ok(Err(_)) => Flow::Stop,
+        Err(_) => {
+            tracing::info!("dropping a WebSocket client that stopped reading");
+            Flow::Stop
+        }
     }
 }
 
@@ -96,7 +105,7 @@ pub async fn run(mut socket: WebSocket, state: AppState) {
             "intervalMs": state.hub.interval.as_millis() as u64,
         }),
     );
-    if let Flow::Stop = send(&mut socket, hello).await {
+    if let Flow::Stop = send(&mut socket, &state.hub, hello).await {
         return;
     }
     if let Flow::Stop = send_full(&mut socket, &state, &sub).await {
@@ -104,24 +113,42 @@ pub async fn run(mut socket: WebSocket, state: AppState) {
     }
     let cancel = state.supervisor.token();
     let mut live_tick = tokio::time::interval(Duration::from_secs(1));
+    // Times in a row this client fell behind (missed broadcasts, or sends skipped for the budget);
+    // while `resync` is set, the next message it gets is the newest full state.
     let mut lags = 0u32;
+    let mut resync = false;
     loop {
         let flow = tokio::select! {
-            frame = rx.recv() => match frame {
-                Ok(frame) => {
-                    lags = 0;
-                    forward(&mut socket, &state, &sub, frame).await
+            frame = rx.recv() => {
+                let missed = matches!(frame, Err(RecvError::Lagged(_)));
+                let flow = match frame {
+                    Ok(_) if resync => send_full(&mut socket, &state, &sub).await,
+                    Ok(frame) => forward(&mut socket, &state, &sub, frame).await,
+                    Err(RecvError::Lagged(missed)) => {
+                        lags += 1;
+                        tracing::debug!(missed, lags, "websocket client behind; resynchronising");
+                        send_full(&mut socket, &state, &sub).await
+                    }
+                    Err(RecvError::Closed) => Flow::Stop,
+                };
+                match flow {
+                    Flow::Continue => {
+                        resync = false;
+                        if !missed {
+                            lags = 0;
+                        }
+                    }
+                    Flow::Lagged => {
+                        lags += 1;
+                        resync = true;
+                    }
+                    Flow::Stop => {}
                 }
-                Err(RecvError::Lagged(missed)) => {
-                    lags += 1;
-                    tracing::debug!(missed, lags, "websocket client behind; resynchronising");
-                    if lags > MAX_LAGS { Flow::Stop } else { send_full(&mut socket, &state, &sub).await }
-                }
-                Err(RecvError::Closed) => Flow::Stop,
-            },
+                flow
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => handle(&mut socket, &state, &mut sub, &text).await,
-                Some(Ok(Message::Binary(_))) => send(&mut socket, error_message("binary messages are not supported")).await,
+                Some(Ok(Message::Binary(_))) => send(&mut socket, &state.hub, error_message("binary messages are not supported")).await,
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
                 Some(Ok(_)) => Flow::Continue,
             },
@@ -133,6 +160,10 @@ pub async fn run(mut socket: WebSocket, state: AppState) {
             }
         };
         if let Flow::Stop = flow {
+            return;
+        }
+        if lags > MAX_LAGS {
+            tracing::info!(lags, "dropping a WebSocket client that stays behind");
             return;
         }
     }
@@ -149,12 +180,12 @@ async fn send_full(socket: &mut WebSocket, state: &AppState, sub: &Subscription)
                 encode("server_update", ServerUpdate { full: true, servers: &mine, removed: Vec::new() })
             }
         };
-        if let Flow::Stop = send(socket, text).await {
+        if let Flow::Stop = send(socket, &state.hub, text).await {
             return Flow::Stop;
         }
     }
     if sub.wants(Topic::System) {
-        return send(socket, system).await;
+        return send(socket, &state.hub, system).await;
     }
     Flow::Continue
 }
@@ -168,20 +199,29 @@ async fn forward(socket: &mut WebSocket, state: &AppState, sub: &Subscription, f
             // Filtered clients get their servers' current views each tick (rare; costs a serialisation).
             let views = state.hub.views();
             let mine: Vec<_> = views.iter().filter(|v| ids.contains(&v.id)).cloned().collect();
-            send(socket, encode("server_update", ServerUpdate { full: false, servers: &mine, removed: Vec::new() }))
-                .await
+            send(
+                socket,
+                &state.hub,
+                encode("server_update", ServerUpdate { full: false, servers: &mine, removed: Vec::new() }),
+            )
+            .await
         }
-        _ => send(socket, frame.text).await,
+        _ => send(socket, &state.hub, frame.text).await,
     }
 }
 
 async fn handle(socket: &mut WebSocket, state: &AppState, sub: &mut Subscription, text: &str) -> Flow {
     let msg = match serde_json::from_str::<ClientMessage>(text) {
         Ok(m) => m,
-        Err(e) => return send(socket, error_message(&format!("not a message this server understands: {e}"))).await,
+        Err(e) => {
+            return send(socket, &state.hub, error_message(&format!("not a message this server understands: {e}")))
+                .await;
+        }
     };
     match msg {
-        ClientMessage::Ping => send(socket, encode("pong", json!({ "serverTime": clock::now_rfc3339() }))).await,
+        ClientMessage::Ping => {
+            send(socket, &state.hub, encode("pong", json!({ "serverTime": clock::now_rfc3339() }))).await
+        }
         ClientMessage::Subscribe { topics, server_ids, live } => {
             for t in &topics {
                 match topic_name(t) {
@@ -189,7 +229,7 @@ async fn handle(socket: &mut WebSocket, state: &AppState, sub: &mut Subscription
                         sub.topics.insert(name);
                     }
                     None if t == "live" => {}
-                    None => return send(socket, error_message(&format!("unknown topic `{t}`"))).await,
+                    None => return send(socket, &state.hub, error_message(&format!("unknown topic `{t}`"))).await,
                 }
             }
             if let Some(ids) = server_ids {
@@ -197,7 +237,7 @@ async fn handle(socket: &mut WebSocket, state: &AppState, sub: &mut Subscription
             }
             if let Some(id) = live {
                 if state.fleet.registry().source_of(&id).is_none() {
-                    return send(socket, error_message(&format!("server `{id}` not found"))).await;
+                    return send(socket, &state.hub, error_message(&format!("server `{id}` not found"))).await;
                 }
                 sub.live = Some(id);
                 sub.live_after = clock::now_millis() - 60_000;
@@ -252,5 +292,5 @@ async fn send_live(socket: &mut WebSocket, state: &AppState, sub: &mut Subscript
             })
         })
         .collect();
-    send(socket, encode("live", json!({ "serverId": id, "samples": points }))).await
+    send(socket, &state.hub, encode("live", json!({ "serverId": id, "samples": points }))).await
 }
