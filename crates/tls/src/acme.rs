@@ -262,9 +262,11 @@ pub fn alpn_certificate(identifier: &str, digest: &[u8]) -> Result<Arc<Certified
     let cert = params.self_signed(&key).map_err(err)?;
     let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     let provider = rustls::crypto::ring::default_provider();
-    CertifiedKey::from_der(vec![cert.der().clone()], der, &provider)
-        .map(Arc::new)
-        .map_err(|e| fail_msg("tls-alpn-01 certificate", e.to_string()))
+    let signing =
+        provider.key_provider.load_private_key(der).map_err(|e| fail_msg("tls-alpn-01 certificate", e.to_string()))?;
+    // Not `CertifiedKey::from_der`: its key check parses the certificate with webpki, which refuses the
+    // critical acmeIdentifier extension; the key was made right here, so the pair matches.
+    Ok(Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing)))
 }
 
 fn csr(saved: &OrderFile) -> Result<Vec<u8>, AcmeError> {

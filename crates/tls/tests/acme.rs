@@ -1,0 +1,199 @@
+//! ACME against Debian's pebble on loopback: issuance for an IP identifier and for a DNS name (resolved
+//! by pebble-challtestsrv) with each challenge type, answered by the crate's own resolver and http-01
+//! code; renewal with a short validity under a stream of handshakes; the CA going down; restarts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use common::*;
+use jiff::{SignedDuration, Timestamp};
+use tls::{Challenge, HubTrust, State, Tls};
+
+/// Issues for `identifiers` with `challenge` and checks the certificate served on the HTTPS port.
+async fn issue(test: &str, identifiers: &[&str], challenge: Challenge, server_name: &str) {
+    let Some(mut pebble) = Pebble::start(test, None).await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let tls = Tls::new(acme_settings(&pebble, identifiers, challenge), data.path(), fast_options()).await.unwrap();
+    assert_eq!(tls.status().state, State::Missing);
+    let tls_listener = pebble.tls_listener.take().unwrap();
+    let https = tls_listener.local_addr().unwrap();
+    let stop = run(&tls);
+    serve_https(tls_listener, &tls, stop.clone());
+    serve_http(pebble.http_listener.take().unwrap(), &tls, https.port(), stop.clone());
+
+    let status = wait_for_serial(&tls, None).await;
+    assert_eq!(status.state, State::Ok, "{status:?}");
+    assert_eq!(status.identifiers, identifiers, "{status:?}");
+    assert!(status.issuer.as_deref().unwrap().contains("Pebble"), "{status:?}");
+    assert_eq!(status.renewals_succeeded, 1);
+    assert!(status.next_renewal.unwrap() > Timestamp::now());
+
+    // The HTTPS port serves it, verified against pebble's issuing root.
+    let root = pebble.issuing_root().await;
+    let served = served_cert(https, server_name, &HubTrust::CaFile(root)).await.unwrap();
+    assert_eq!(tls::describe(&served).unwrap().serial, status.serial.unwrap());
+    // No challenge is left behind.
+    assert!(!tls.challenges().has_alpn());
+    stop.cancel();
+    if std::thread::panicking() {
+        eprintln!("{}", pebble.log());
+    }
+}
+
+#[tokio::test]
+async fn an_ip_identifier_with_tls_alpn_01() {
+    issue("an_ip_identifier_with_tls_alpn_01", &["127.0.0.1"], Challenge::TlsAlpn01, "127.0.0.1").await;
+}
+
+#[tokio::test]
+async fn an_ip_identifier_with_http_01() {
+    issue("an_ip_identifier_with_http_01", &["127.0.0.1"], Challenge::Http01, "127.0.0.1").await;
+}
+
+#[tokio::test]
+async fn a_dns_name_with_tls_alpn_01() {
+    issue("a_dns_name_with_tls_alpn_01", &["hub.test"], Challenge::TlsAlpn01, "hub.test").await;
+}
+
+#[tokio::test]
+async fn a_dns_name_and_an_ip_with_http_01() {
+    issue("a_dns_name_and_an_ip_with_http_01", &["hub.test", "127.0.0.1"], Challenge::Http01, "hub.test").await;
+}
+
+#[tokio::test]
+async fn renewal_swaps_in_a_new_serial_without_failing_a_handshake() {
+    let test = "renewal_swaps_in_a_new_serial_without_failing_a_handshake";
+    // 30-second certificates: renewal is due 20 seconds in.
+    let Some(mut pebble) = Pebble::start(test, Some(30)).await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let tls = Tls::new(acme_settings(&pebble, &["127.0.0.1"], Challenge::TlsAlpn01), data.path(), fast_options())
+        .await
+        .unwrap();
+    let tls_listener = pebble.tls_listener.take().unwrap();
+    let https = tls_listener.local_addr().unwrap();
+    let stop = run(&tls);
+    let handshaker = serve_https(tls_listener, &tls, stop.clone());
+    let first = wait_for_serial(&tls, None).await;
+    let root = pebble.issuing_root().await;
+
+    // A client making new verified connections the whole time.
+    let (ok, failed, done) =
+        (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let load = {
+        let (ok, failed, done, root) = (ok.clone(), failed.clone(), done.clone(), root.clone());
+        tokio::spawn(async move {
+            let mut serials = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                match served_cert(https, "127.0.0.1", &HubTrust::CaFile(root.clone())).await {
+                    Ok(der) => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        let serial = tls::describe(&der).unwrap().serial;
+                        if serials.last() != Some(&serial) {
+                            serials.push(serial);
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("handshake failed: {e}");
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            serials
+        })
+    };
+    let second = wait_for_serial(&tls, first.serial.as_deref()).await;
+    // Handshakes that start after the swap see the new certificate.
+    let before = ok.load(Ordering::Relaxed);
+    wait_for("more handshakes after the swap", async || (ok.load(Ordering::Relaxed) > before + 5).then_some(())).await;
+    done.store(true, Ordering::Relaxed);
+    let serials = load.await.unwrap();
+
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "failed handshakes during renewal");
+    assert!(serials.len() >= 2, "the client saw one serial only: {serials:?}");
+    assert_eq!(serials[0], first.serial.unwrap());
+    assert!(second.renewals_succeeded >= 2);
+    assert_eq!(handshaker.stats().failed.load(Ordering::Relaxed), 0);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_ca_that_is_down_leaves_the_old_certificate_in_service() {
+    let test = "a_ca_that_is_down_leaves_the_old_certificate_in_service";
+    // 9-second certificates: renewal is due 6 seconds in, when the CA is already gone.
+    let Some(mut pebble) = Pebble::start(test, Some(9)).await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let settings = acme_settings(&pebble, &["127.0.0.1"], Challenge::TlsAlpn01);
+    let tls = Tls::new(settings.clone(), data.path(), fast_options()).await.unwrap();
+    let tls_listener = pebble.tls_listener.take().unwrap();
+    let https = tls_listener.local_addr().unwrap();
+    let stop = run(&tls);
+    serve_https(tls_listener, &tls, stop.clone());
+    let first = wait_for_serial(&tls, None).await;
+    pebble.stop();
+
+    let failing = wait_for("a failed renewal", async || {
+        let s = tls.status();
+        (s.renewals_failed > 0).then_some(s)
+    })
+    .await;
+    assert_eq!(failing.serial, first.serial, "the old certificate stays in service");
+    assert!(failing.last_error.is_some());
+    let pin = HubTrust::PinSha256(first.sha256.clone().unwrap());
+    let served = served_cert(https, "127.0.0.1", &pin).await.unwrap();
+    assert_eq!(tls::fingerprint(&served), first.sha256.clone().unwrap());
+    // The state is judged against the time: with a third left it says renewal-failing, after
+    // notAfter expired.
+    let not_after = first.not_after.unwrap();
+    let in_last_third = not_after.checked_sub(SignedDuration::from_secs(1)).unwrap();
+    assert_eq!(tls.status_at(in_last_third).state, State::RenewalFailing);
+    assert_eq!(tls.status_at(not_after).state, State::Expired);
+    stop.cancel();
+
+    // The files are what a restart (or a SIGUSR2 successor) and `openmanager tls status` read.
+    let offline = tls::offline_status(&settings, data.path());
+    assert_eq!(offline.serial, first.serial);
+    assert!(offline.renewals_failed > 0 && offline.last_error.is_some(), "{offline:?}");
+    let restarted = Tls::new(settings, data.path(), fast_options()).await.unwrap();
+    assert_eq!(restarted.status().serial, first.serial);
+    assert!(restarted.status().renewals_failed > 0);
+}
+
+#[tokio::test]
+async fn a_restart_reuses_the_account_and_certificate() {
+    let test = "a_restart_reuses_the_account_and_certificate";
+    let Some(mut pebble) = Pebble::start(test, None).await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let settings = acme_settings(&pebble, &["127.0.0.1"], Challenge::Http01);
+    let tls = Tls::new(settings.clone(), data.path(), fast_options()).await.unwrap();
+    let https_port = pebble.tls_listener.as_ref().unwrap().local_addr().unwrap().port();
+    let stop = run(&tls);
+    serve_http(pebble.http_listener.take().unwrap(), &tls, https_port, stop.clone());
+    let first = wait_for_serial(&tls, None).await;
+    stop.cancel();
+    let account = std::fs::read(data.path().join("tls/account.json")).unwrap();
+    // With the CA gone, any attempt to order again would show as a failure.
+    pebble.stop();
+
+    // Same data directory: the certificate is served at once, nothing is ordered again.
+    let again = Tls::new(settings, data.path(), fast_options()).await.unwrap();
+    assert_eq!(again.status().serial, first.serial);
+    assert!(again.resolver().current().is_some());
+    let (stop, beats) = run_counting(&again);
+    // Two heartbeats: one whole pass of the loop (which orders at once when the certificate does
+    // not fit) has run.
+    wait_for("a full pass of the task", async || (beats.load(Ordering::Relaxed) >= 2).then_some(())).await;
+    let status = again.status();
+    assert_eq!((status.renewals_succeeded, status.renewals_failed), (1, 0), "{status:?}");
+    assert_eq!(status.state, State::Ok);
+    assert_eq!(std::fs::read(data.path().join("tls/account.json")).unwrap(), account);
+    stop.cancel();
+    for name in ["account.json", "acme-cert.pem", "acme-key.pem", "state.json"] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(data.path().join("tls").join(name)).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+}
