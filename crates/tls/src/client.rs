@@ -167,6 +167,12 @@ pub fn plain_http_allowed(url: &str, insecure_http: bool) -> Result<(), ClientEr
     }
 }
 
+/// A configuration that trusts no certificate at all, for clients that must only speak plain HTTP
+/// (reqwest's builder wants a TLS configuration even then). No real certificate hashes to all zeros.
+pub(crate) fn trust_nothing_config() -> Result<ClientConfig, ClientError> {
+    client_config(&HubTrust::PinSha256("00".repeat(32)))
+}
+
 /// A verifier against `roots` with the ring provider (shared by the ACME client's HTTPS).
 pub(crate) fn webpki_config(roots: RootCertStore) -> Result<ClientConfig, ClientError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use instant_acme::{BodyWrapper, BytesResponse, HttpClient};
 use rustls::RootCertStore;
 
-use crate::client::{roots_from_file, system_roots, webpki_config};
+use crate::client::{roots_from_file, system_roots, trust_nothing_config, webpki_config};
 
 /// The largest ACME response read (certificates and JSON documents are a few KB).
 const MAX_RESPONSE: usize = 1024 * 1024;
@@ -115,8 +115,8 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 /// `Metadata-Flavor: Google` and a short timeout. The error says what to set instead.
 pub async fn discover_public_ip(base: &str, timeout: Duration) -> Result<IpAddr, HttpError> {
     let client = reqwest::Client::builder()
-        // Plain HTTP only; a TLS configuration is still required by reqwest's builder.
-        .tls_backend_preconfigured(webpki_config(RootCertStore::empty()).map_err(|e| HttpError::AutoIp(e.to_string()))?)
+        // Plain HTTP only; reqwest's builder still wants a TLS configuration.
+        .tls_backend_preconfigured(trust_nothing_config().map_err(|e| HttpError::AutoIp(e.to_string()))?)
         .timeout(timeout)
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
