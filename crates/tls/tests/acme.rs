@@ -26,7 +26,11 @@ async fn issue(test: &str, identifiers: &[&str], challenge: Challenge, server_na
 
     let status = wait_for_serial(&tls, None).await;
     assert_eq!(status.state, State::Ok, "{status:?}");
-    assert_eq!(status.identifiers, identifiers, "{status:?}");
+    // The CA orders the names in the certificate as it likes.
+    let (mut have, mut want) = (status.identifiers.clone(), identifiers.to_vec());
+    have.sort();
+    want.sort();
+    assert_eq!(have, want, "{status:?}");
     assert!(status.issuer.as_deref().unwrap().contains("Pebble"), "{status:?}");
     assert_eq!(status.renewals_succeeded, 1);
     assert!(status.next_renewal.unwrap() > Timestamp::now());
@@ -196,4 +200,37 @@ async fn a_restart_reuses_the_account_and_certificate() {
         );
         assert_eq!(mode & 0o777, 0o600, "{name}");
     }
+}
+
+#[tokio::test]
+async fn changed_identifiers_order_a_new_certificate_at_once() {
+    let test = "changed_identifiers_order_a_new_certificate_at_once";
+    let Some(mut pebble) = Pebble::start(test, None).await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let https_port = pebble.tls_listener.as_ref().unwrap().local_addr().unwrap().port();
+    let tls =
+        Tls::new(acme_settings(&pebble, &["127.0.0.1"], Challenge::Http01), data.path(), fast_options()).await.unwrap();
+    let stop = run(&tls);
+    let http_stop = tokio_util::sync::CancellationToken::new();
+    // One plain-HTTP port for both managers: it answers from whichever manager `current` holds.
+    let (tx, rx) = tokio::sync::watch::channel(tls.clone());
+    serve_http_switchable(pebble.http_listener.take().unwrap(), rx, https_port, http_stop.clone());
+    let first = wait_for_serial(&tls, None).await;
+    stop.cancel();
+
+    let wider =
+        Tls::new(acme_settings(&pebble, &["127.0.0.1", "hub.test"], Challenge::Http01), data.path(), fast_options())
+            .await
+            .unwrap();
+    // The old certificate is served until the new one is there.
+    assert_eq!(wider.status().serial, first.serial);
+    tx.send(wider.clone()).unwrap();
+    let stop = run(&wider);
+    let second = wait_for_serial(&wider, first.serial.as_deref()).await;
+    let mut ids = second.identifiers.clone();
+    ids.sort();
+    assert_eq!(ids, ["127.0.0.1", "hub.test"]);
+    assert_eq!(second.renewals_succeeded, 2);
+    stop.cancel();
+    http_stop.cancel();
 }

@@ -240,19 +240,47 @@ pub fn serve_http(listener: TcpListener, tls: &Tls, https_port: u16, cancel: Can
             };
             let tls = tls.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
+                let head = read_head(&mut stream).await;
                 let _ = stream.write_all(&tls.http_port_response(&head, https_port)).await;
                 let _ = stream.shutdown().await;
             });
         }
     });
+}
+
+/// Like [`serve_http`], answering from the manager the watch channel holds now.
+pub fn serve_http_switchable(
+    listener: TcpListener,
+    current: tokio::sync::watch::Receiver<Tls>,
+    https_port: u16,
+    cancel: CancellationToken,
+) {
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = tokio::select! {
+                r = listener.accept() => r.unwrap(),
+                _ = cancel.cancelled() => return,
+            };
+            let tls = current.borrow().clone();
+            tokio::spawn(async move {
+                let head = read_head(&mut stream).await;
+                let _ = stream.write_all(&tls.http_port_response(&head, https_port)).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+}
+
+async fn read_head(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    head
 }
 
 /// Connects with TLS to `addr` as `server_name` and returns the certificate it was shown (DER).
