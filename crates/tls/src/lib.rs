@@ -8,7 +8,8 @@
 //! 3. `supervisor.spawn("tls", |ctx| tls.run(ctx.cancel, || ctx.heartbeat.beat()))`.
 //! 4. `Handshaker::new(tls.server_config(), https_port, HandshakeLimits::default())` per listener, then
 //!    `handshaker.accept_tcp(stream).await` per connection ([`Accepted::Tls`] is served as HTTP).
-//! 5. The plain-HTTP port answers `tls.http_port_response(head, https_port)`.
+//! 5. The plain-HTTP port: `tls.answer_http_port(stream, https_port, &limits).await` per connection
+//!    (or `tls.http_port_response(head, https_port)` with the hub's own head reading).
 //! 6. `tls.status()` for health and metrics; `offline_status(settings, data_dir)` for the CLI.
 //! 7. Agents: `client_config(&HubTrust::..)` and `plain_http_allowed(url, insecure)`.
 
@@ -35,7 +36,7 @@ pub use http_client::{GCE_METADATA_BASE, HttpError, discover_public_ip};
 pub use manager::{Options, Tls, TlsError};
 pub use resolver::{ACME_TLS_ALPN, Challenges, HTTP01_PREFIX, Resolver, sni_for};
 pub use selfsigned::generate as generate_self_signed;
-pub use serve::{Accepted, HandshakeError, HandshakeLimits, HandshakeStats, Handshaker, server_config};
+pub use serve::{Accepted, HandshakeError, HandshakeLimits, HandshakeStats, Handshaker, read_head, server_config};
 pub use settings::{
     AUTO_IP, Challenge, Identifier, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING, Mode, SHORTLIVED_PROFILE, Settings,
     SettingsError,

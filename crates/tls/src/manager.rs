@@ -17,7 +17,7 @@ use crate::certinfo::{CertError, CertInfo, Loaded, load_pair, read_bounded};
 use crate::http_client::{GCE_METADATA_BASE, HttpError};
 use crate::resolver::{Challenges, Resolver};
 use crate::selfsigned;
-use crate::serve::server_config;
+use crate::serve::{HandshakeLimits, read_head, server_config};
 use crate::settings::{Challenge, Identifier, Mode, Settings, SettingsError};
 use crate::sniff::http_port_response;
 use crate::status::{Backoff, Status};
@@ -194,6 +194,23 @@ impl Tls {
     /// `https://host[:https_port]/path`.
     pub fn http_port_response(&self, head: &[u8], https_port: u16) -> Vec<u8> {
         http_port_response(head, https_port, self.inner.resolver.challenges())
+    }
+
+    /// Serves one connection of the plain-HTTP port: reads the request head (within `limits.timeout`
+    /// and `limits.max_request_head`), answers [`Tls::http_port_response`], and closes.
+    pub async fn answer_http_port(
+        &self,
+        mut tcp: tokio::net::TcpStream,
+        https_port: u16,
+        limits: &HandshakeLimits,
+    ) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let work = async {
+            let head = read_head(&mut tcp, limits.max_request_head).await?;
+            tcp.write_all(&self.http_port_response(&head, https_port)).await?;
+            tcp.shutdown().await
+        };
+        tokio::time::timeout(limits.timeout, work).await.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
     }
 
     pub fn settings(&self) -> &Settings {

@@ -184,16 +184,7 @@ impl Handshaker {
     }
 
     async fn redirect(&self, tcp: &mut TcpStream) -> Result<(), HandshakeError> {
-        let mut head = Vec::with_capacity(1024);
-        let mut chunk = [0u8; 2048];
-        while head_end(&head).is_none() && head.len() < self.limits.max_request_head {
-            let room = (self.limits.max_request_head - head.len()).min(chunk.len());
-            let n = tcp.read(&mut chunk[..room]).await?;
-            if n == 0 {
-                break;
-            }
-            head.extend_from_slice(&chunk[..n]);
-        }
+        let head = read_head(tcp, self.limits.max_request_head).await?;
         tcp.write_all(&redirect_response(&head, self.https_port)).await?;
         tcp.shutdown().await?;
         Ok(())
@@ -211,4 +202,19 @@ impl Handshaker {
         }
         Ok(Accepted::Tls(Box::new(stream)))
     }
+}
+
+/// Reads a request head (up to the blank line, at most `max` bytes; what arrived if the peer stops).
+pub async fn read_head<R: tokio::io::AsyncRead + Unpin>(io: &mut R, max: usize) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(1024.min(max));
+    let mut chunk = [0u8; 2048];
+    while head_end(&head).is_none() && head.len() < max {
+        let room = (max - head.len()).min(chunk.len());
+        let n = io.read(&mut chunk[..room]).await?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    Ok(head)
 }

@@ -132,6 +132,9 @@ pub struct Status {
     /// SHA-256 of the certificate (hex, no colons): what `--pin-sha256` takes.
     pub sha256: Option<String>,
     pub next_renewal: Option<Timestamp>,
+    /// `acme`: the most recent failed attempt's reason (kept after a later success, with its time;
+    /// `state` says whether renewal is failing now). `files`: why the files on disk are not in use
+    /// (cleared once a pair loads).
     pub last_error: Option<String>,
     pub last_error_at: Option<Timestamp>,
     pub renewals_succeeded: u64,

@@ -229,20 +229,18 @@ pub fn serve_https(listener: TcpListener, tls: &Tls, cancel: CancellationToken) 
     handshaker
 }
 
-/// The hub's plain-HTTP port in miniature: `Tls::http_port_response` for every request head.
+/// The hub's plain-HTTP port in miniature: `Tls::answer_http_port` for every connection.
 pub fn serve_http(listener: TcpListener, tls: &Tls, https_port: u16, cancel: CancellationToken) {
     let tls = tls.clone();
     tokio::spawn(async move {
         loop {
-            let (mut stream, _) = tokio::select! {
+            let (stream, _) = tokio::select! {
                 r = listener.accept() => r.unwrap(),
                 _ = cancel.cancelled() => return,
             };
             let tls = tls.clone();
             tokio::spawn(async move {
-                let head = read_head(&mut stream).await;
-                let _ = stream.write_all(&tls.http_port_response(&head, https_port)).await;
-                let _ = stream.shutdown().await;
+                let _ = tls.answer_http_port(stream, https_port, &HandshakeLimits::default()).await;
             });
         }
     });
@@ -263,24 +261,12 @@ pub fn serve_http_switchable(
             };
             let tls = current.borrow().clone();
             tokio::spawn(async move {
-                let head = read_head(&mut stream).await;
+                let head = tls::read_head(&mut stream, 8192).await.unwrap_or_default();
                 let _ = stream.write_all(&tls.http_port_response(&head, https_port)).await;
                 let _ = stream.shutdown().await;
             });
         }
     });
-}
-
-async fn read_head(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    head
 }
 
 /// Connects with TLS to `addr` as `server_name` and returns the certificate it was shown (DER).
