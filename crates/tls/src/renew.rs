@@ -44,6 +44,9 @@ impl Tls {
             if forced || now >= due {
                 self.live().forced = false;
                 self.attempt(&http, &mut account, cancel).await;
+                if cancel.is_cancelled() {
+                    return Ok(());
+                }
                 continue;
             }
             let wait = Duration::try_from(due.duration_since(now)).unwrap_or_default();
@@ -107,7 +110,8 @@ impl Tls {
             r = tokio::time::timeout(timeout, self.issue_once(http, account)) => {
                 r.unwrap_or_else(|_| Err(format!("issuance did not finish within {}s", timeout.as_secs())))
             }
-            _ = cancel.cancelled() => Err("stopped".to_owned()),
+            // Shutting down is not a failure; a saved order is resumed by the next process.
+            _ = cancel.cancelled() => Ok(()),
         };
         self.challenges().clear();
         match outcome {
