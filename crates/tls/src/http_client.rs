@@ -71,6 +71,7 @@ impl HttpClient for AcmeHttp {
         Box::pin(async move {
             let other = |e: String| instant_acme::Error::Other(e.into());
             let (parts, body) = req.into_parts();
+            let is_get = parts.method == http::Method::GET;
             let body = body.collect().await.map_err(|never| other(format!("{never:?}")))?.to_bytes();
             let mut rsp = client
                 .request(parts.method, parts.uri.to_string())
@@ -89,6 +90,12 @@ impl HttpClient for AcmeHttp {
                     return Err(other(format!("response from {} larger than {MAX_RESPONSE} bytes", parts.uri)));
                 }
                 buf.extend_from_slice(&chunk);
+            }
+            // instant-acme reads problem documents from POST answers, but takes any GET answer (the
+            // directory, ARI) as JSON: say what the server really answered instead of a parse error.
+            if is_get && !rsp.status().is_success() {
+                let snippet: String = String::from_utf8_lossy(&buf).chars().take(200).collect();
+                return Err(other(format!("{} answered {}: {}", parts.uri, rsp.status(), snippet.trim())));
             }
             let (head, ()) = builder.body(()).map_err(|e| other(e.to_string()))?.into_parts();
             Ok(BytesResponse { parts: head, body: Box::new(Bytes::from(buf)) })

@@ -234,3 +234,76 @@ async fn changed_identifiers_order_a_new_certificate_at_once() {
     stop.cancel();
     http_stop.cancel();
 }
+
+/// An HTTPS server (trusted through a test CA) that answers every request with `status` and `body`.
+async fn broken_ca(status: &'static str, body: &'static str) -> (String, std::path::PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = mini_ca();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    let key =
+        tls::load_pair(ca.leaf_pem.as_bytes(), ca.leaf_key_pem.as_bytes(), &rustls::crypto::ring::default_provider())
+            .unwrap()
+            .key;
+    let resolver = Arc::new(tls::Resolver::new(Arc::default()));
+    resolver.set(key);
+    let handshaker = Arc::new(tls::Handshaker::new(
+        tls::server_config(resolver, false).unwrap(),
+        443,
+        tls::HandshakeLimits::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://127.0.0.1:{}/dir", listener.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let hs = handshaker.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                if let Ok(tls::Accepted::Tls(mut s)) = hs.accept_tcp(tcp).await {
+                    let _ = tls::read_head(&mut s, 8192).await;
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/problem+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = s.write_all(answer.as_bytes()).await;
+                    let _ = s.shutdown().await;
+                }
+            });
+        }
+    });
+    (url, ca_file, dir)
+}
+
+#[tokio::test]
+async fn a_ca_that_answers_errors_or_is_unreachable_is_a_failure_with_a_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let problem = r#"{"type":"urn:ietf:params:acme:error:serverInternal","detail":"boom"}"#;
+    let (url, ca_file, _dir) = broken_ca("500 Internal Server Error", problem).await;
+    let mut cases = vec![(url, ca_file.clone(), "answered 500")];
+    let (junk_url, junk_ca, _junk_dir) = broken_ca("200 OK", "this is not a directory").await;
+    cases.push((junk_url, junk_ca, "JSON"));
+    cases.push((format!("https://127.0.0.1:{}/dir", free_tcp_port()), ca_file, "connect"));
+    for (url, ca, expected) in cases {
+        let settings = tls::Settings {
+            mode: tls::Mode::Acme,
+            directory_url: url.clone(),
+            identifiers: vec!["127.0.0.1".into()],
+            ca_roots: vec![ca],
+            ..tls::Settings::default()
+        };
+        let dir = tempfile::tempdir_in(data.path()).unwrap();
+        let tls = Tls::new(settings, dir.path(), fast_options()).await.unwrap();
+        let (stop, beats, task) = run_joinable(&tls);
+        let status = wait_for("a failed attempt", async || {
+            let s = tls.status();
+            (s.renewals_failed >= 2).then_some(s)
+        })
+        .await;
+        assert_eq!(status.state, State::Missing, "{url}: {status:?}");
+        assert!(status.last_error.as_deref().is_some_and(|e| e.contains(expected)), "{url}: {status:?}");
+        assert!(beats.load(Ordering::Relaxed) > 0);
+        // Stopping ends the task.
+        stop.cancel();
+        tokio::time::timeout(DEADLINE, task).await.expect("the task did not stop").unwrap().unwrap();
+    }
+}

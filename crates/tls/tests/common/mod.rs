@@ -312,16 +312,24 @@ pub fn run(tls: &Tls) -> CancellationToken {
 
 /// Starts the manager's task and counts its heartbeats (one per pass of its loop).
 pub fn run_counting(tls: &Tls) -> (CancellationToken, Arc<AtomicU64>) {
+    let (cancel, beats, _) = run_joinable(tls);
+    (cancel, beats)
+}
+
+/// Starts the manager's task; its handle resolves when the task ends.
+pub fn run_joinable(
+    tls: &Tls,
+) -> (CancellationToken, Arc<AtomicU64>, tokio::task::JoinHandle<Result<(), tls::TlsError>>) {
     let cancel = CancellationToken::new();
     let beats = Arc::new(AtomicU64::new(0));
     let (t, c, b) = (tls.clone(), cancel.clone(), beats.clone());
-    tokio::spawn(async move {
+    let handle = tokio::spawn(async move {
         t.run(c, move || {
             b.fetch_add(1, Ordering::Relaxed);
         })
         .await
     });
-    (cancel, beats)
+    (cancel, beats, handle)
 }
 
 /// Waits until the manager serves a certificate with a serial other than `not`.
