@@ -307,3 +307,41 @@ async fn a_ca_that_answers_errors_or_is_unreachable_is_a_failure_with_a_reason()
         tokio::time::timeout(DEADLINE, task).await.expect("the task did not stop").unwrap().unwrap();
     }
 }
+
+#[tokio::test]
+async fn two_processes_on_one_data_directory_order_once() {
+    // As during a SIGUSR2 hand-over: predecessor and successor run at the same time on the same files.
+    let test = "two_processes_on_one_data_directory_order_once";
+    let Some(mut pebble) = Pebble::start(test, None).await else { return };
+    let data = tempfile::tempdir().unwrap();
+    let settings = acme_settings(&pebble, &["127.0.0.1"], Challenge::Http01);
+    let a = Tls::new(settings.clone(), data.path(), fast_options()).await.unwrap();
+    let b = Tls::new(settings, data.path(), fast_options()).await.unwrap();
+    // One plain-HTTP port answering from either (only the one holding the lock has a challenge).
+    let listener = pebble.http_listener.take().unwrap();
+    let (ca, cb) = (a.clone(), b.clone());
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let (ca, cb) = (ca.clone(), cb.clone());
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let head = tls::read_head(&mut tcp, 8192).await.unwrap_or_default();
+                let text = String::from_utf8_lossy(&head);
+                let path = text.split_whitespace().nth(1).unwrap_or("/");
+                let answer = match ca.http01_response(path).or_else(|| cb.http01_response(path)) {
+                    Some(body) => format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned(),
+                };
+                let _ = tcp.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let (stop_a, stop_b) = (run(&a), run(&b));
+    let sa = wait_for_serial(&a, None).await;
+    let sb = wait_for_serial(&b, None).await;
+    assert_eq!(sa.serial, sb.serial);
+    let orders = pebble.log().matches("POST /order-plz").count();
+    assert_eq!(orders, 1, "{}", pebble.log());
+    stop_a.cancel();
+    stop_b.cancel();
+}
