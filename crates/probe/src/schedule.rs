@@ -11,6 +11,9 @@ use tokio::time::Instant;
 use tokio_util::time::DelayQueue;
 use tokio_util::time::delay_queue::Key;
 
+/// How late a check's first run may start and still count as on time.
+const LATE_OK: Duration = Duration::from_secs(1);
+
 /// The middle of the largest gap between `phases` (ms, each below `interval_ms`), counting the gap
 /// that wraps around the end of the interval; 0 when there is none.
 pub fn pick_phase(phases: &[u64], interval_ms: u64) -> u64 {
@@ -90,7 +93,9 @@ impl Schedule {
             .map(|s| u64::try_from(s.phase.as_millis()).unwrap_or(0))
             .collect();
         let phase = Duration::from_millis(pick_phase(&phases, interval_ms));
-        let due = next_due(self.epoch, phase, interval, Instant::now());
+        // A grid time that passed a moment ago (phase 0 while the loop starts) still counts: run now.
+        let now = Instant::now();
+        let due = next_due(self.epoch, phase, interval, now.checked_sub(LATE_OK).unwrap_or(now));
         let key = self.queue.insert_at(id.to_string(), due);
         self.slots.insert(id.to_string(), Slot { key, interval, phase, generation });
     }

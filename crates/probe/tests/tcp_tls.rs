@@ -33,7 +33,9 @@ async fn tcp_to_a_name_resolves_it() {
 }
 
 fn tls(port: u16, warn_days: u32) -> probe::Check {
-    check(json!({"kind": "tls", "target": format!("localhost:{port}"), "timeoutMs": 5000, "tls": {"warnDays": warn_days}}))
+    check(
+        json!({"kind": "tls", "target": format!("localhost:{port}"), "timeoutMs": 5000, "tls": {"warnDays": warn_days}}),
+    )
 }
 
 #[tokio::test]

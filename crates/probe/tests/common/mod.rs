@@ -59,11 +59,20 @@ pub async fn http_server(away_to: Option<String>) -> (SocketAddr, Served) {
         .route(
             "/hop/{n}",
             get(|Path(n): Path<u32>| async move {
-                if n == 0 { "arrived".into_response() } else { Redirect::to(&format!("/hop/{}", n - 1)).into_response() }
+                if n == 0 {
+                    "arrived".into_response()
+                } else {
+                    Redirect::to(&format!("/hop/{}", n - 1)).into_response()
+                }
             }),
         )
         .route("/huge", get(move || huge(counter.clone())))
-        .route("/json", get(|| async { Json(json!({"status": "ok", "db": {"up": true, "lag": 3}, "items": [{"state": "ready"}]})) }))
+        .route(
+            "/json",
+            get(|| async {
+                Json(json!({"status": "ok", "db": {"up": true, "lag": 3}, "items": [{"state": "ready"}]}))
+            }),
+        )
         .route(
             "/headers",
             get(|headers: HeaderMap| async move {
