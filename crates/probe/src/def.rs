@@ -8,6 +8,7 @@
 //! [`Check`]: crate::Check
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -74,8 +75,8 @@ pub struct CheckDef {
     pub enabled: bool,
 }
 
-/// Options of an `http` check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Options of an `http` check. Its `Debug` form hides header values (they often hold tokens).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpSpec {
     /// GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS.
@@ -98,6 +99,21 @@ pub struct HttpSpec {
     pub follow_redirects: bool,
     #[serde(default = "yes")]
     pub verify_tls: bool,
+}
+
+impl fmt::Debug for HttpSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<&str> = self.headers.keys().map(String::as_str).collect();
+        f.debug_struct("HttpSpec")
+            .field("method", &self.method)
+            .field("expect_status", &self.expect_status)
+            .field("keyword", &self.keyword)
+            .field("json_path", &self.json_path)
+            .field("headers (values hidden)", &headers)
+            .field("follow_redirects", &self.follow_redirects)
+            .field("verify_tls", &self.verify_tls)
+            .finish()
+    }
 }
 
 impl Default for HttpSpec {
@@ -259,6 +275,16 @@ mod tests {
         assert!(text.contains(r#""runOn":["hub","agent:web-1"]"#), "{text}");
         assert!(!text.contains("http"), "{text}");
         assert_eq!(serde_json::from_str::<CheckDef>(&text).unwrap(), def);
+    }
+
+    #[test]
+    fn header_values_do_not_print() {
+        let spec = HttpSpec {
+            headers: BTreeMap::from([("Authorization".to_string(), "Bearer s3cret".to_string())]),
+            ..HttpSpec::default()
+        };
+        let text = format!("{spec:?}");
+        assert!(text.contains("Authorization") && !text.contains("s3cret"), "{text}");
     }
 
     #[test]

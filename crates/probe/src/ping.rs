@@ -24,8 +24,10 @@ static SEQUENCE: AtomicU16 = AtomicU16::new(1);
 pub(crate) async fn probe(host: &Host, started: Instant) -> Outcome {
     let ip = match host {
         Host::Ip(ip) => *ip,
-        Host::Name(_) => match resolve(&HostPort { host: host.clone(), port: 0 }).await {
-            Ok(addrs) => addrs.first().map_or(IpAddr::from([0, 0, 0, 0]), SocketAddr::ip),
+        // `resolve` answers at least one address or an error.
+        Host::Name(_) => match resolve(&HostPort { host: host.clone(), port: 0 }).await.map(|a| a.first().copied()) {
+            Ok(Some(addr)) => addr.ip(),
+            Ok(None) => return Outcome::down(started.elapsed(), format!("cannot resolve {host}")),
             Err(e) => return Outcome::down(started.elapsed(), e),
         },
     };

@@ -192,6 +192,9 @@ fn http_plan(target: &str, spec: HttpSpec, e: &mut Errors) -> Option<Plan> {
         }
         Some(JsonPlan { path: path?, expect: j.expect.clone() }).filter(|_| expect_ok)
     });
+    if spec.method == "HEAD" && (spec.keyword.is_some() || spec.json_path.is_some()) {
+        e.add("http.method", "HEAD answers without a body, so a keyword or JSON path cannot match");
+    }
     if spec.keyword.is_some() && spec.json_path.is_some() {
         e.add("http.jsonPath", "set either keyword or jsonPath, not both");
     }

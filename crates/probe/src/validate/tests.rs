@@ -117,6 +117,8 @@ fn http_bounds_hold() {
     assert_eq!(fields(&d), vec!["http.jsonPath.path", "http.jsonPath"]);
     let d = def("http", "http://a.test/", r#","http":{"jsonPath":{"path":"a","expect":""}}"#);
     assert!(d.validate().is_ok());
+    let d = def("http", "http://a.test/", r#","http":{"method":"HEAD","keyword":"a"}"#);
+    assert_eq!(fields(&d), vec!["http.method"]);
 }
 
 #[test]
