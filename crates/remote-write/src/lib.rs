@@ -206,6 +206,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_task_can_run_on_a_multi_threaded_runtime() {
+        fn send<T: Send + 'static>(_: &T) {}
+        let config = RemoteWriteConfig { url: "http://127.0.0.1:1/api/v1/write".into(), ..Default::default() };
+        let rw = RemoteWrite::new(&config).unwrap();
+        let beat = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let task = async move { rw.run(CancellationToken::new(), move || drop(beat.clone())).await };
+        send(&task);
+    }
+
+    #[test]
     fn user_info_is_decoded() {
         assert_eq!(decode("user%40corp"), "user@corp");
         assert_eq!(decode("p%3As%2"), "p:s%2");

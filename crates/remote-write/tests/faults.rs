@@ -205,3 +205,21 @@ async fn a_second_run_on_the_same_handle_returns_at_once() {
     tokio::time::timeout(Duration::from_secs(30), second).await.expect("the second run returns by itself");
     sender.stop().await;
 }
+
+#[tokio::test]
+async fn full_batches_go_at_once_and_the_rest_waits_for_the_interval() {
+    let receiver = Receiver::start([]).await;
+    // An interval that never comes during the test: only full batches can go.
+    let config = RemoteWriteConfig { interval_ms: 3_600_000, max_batch_samples: 10, ..config(receiver.url()) };
+    let sender = Sender::start(&config);
+    let server = ServerRef { id: "s1", name: "web-1", server_type: "web", source: "agent" };
+    for t in 0..25 {
+        sender.rw.push(&server, t, [("cpu", t as f64)]);
+    }
+    let stats = stats_until(&sender.rw, "two full batches", |s| s.samples_sent == 20).await;
+    assert_eq!((stats.requests, stats.queue_len), (2, 5));
+    assert!(receiver.received().iter().all(|r| r.request.timeseries[0].samples.len() == 10));
+    // Stopping sends the partial batch.
+    let rw = sender.stop().await;
+    assert_eq!((rw.stats().samples_sent, rw.stats().queue_len), (25, 0));
+}
