@@ -51,6 +51,17 @@
 //! Labels on every series: `instance` (the server's name, its id when it has none), `server_id`,
 //! `server_type` (`web`, `api`, `database`, ...), `source` (`self`, `agent`, `simulated`, `static`),
 //! and the configured `labels` (e.g. `job = "openmanager"`).
+//!
+//! # Delivery
+//!
+//! Samples are sent every `interval_ms`, or as soon as `max_batch_samples` wait. 5xx, 429 and
+//! network errors are retried (250 ms doubling to 30 s, jittered; `Retry-After` honoured up to
+//! 5 minutes); other 4xx answers are final (the batch is dropped, counted in
+//! [`Stats::samples_rejected`], the receiver's reason logged once per run of refusals). A batch being
+//! retried stays at the front of the bounded queue, so while a receiver is away the oldest samples
+//! are the ones dropped. Within a request, each series' samples are in time order with one sample
+//! per timestamp; a sample older than one a receiver already has (an agent replaying its spool)
+//! is refused by Prometheus as out of order (400), which is counted the same way.
 
 mod config;
 mod naming;
