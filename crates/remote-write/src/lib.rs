@@ -78,7 +78,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ConfigError, MASK, RemoteWriteConfig, redact_url};
-pub use naming::{MAPPINGS, Mapping, ServerRef, metric_name};
+pub use naming::{CUSTOM_PREFIX, MAPPINGS, Mapping, ServerRef, metric_name};
 pub use stats::{LastError, Stats};
 
 use queue::Queue;
