@@ -16,6 +16,18 @@ client = genai.Client(
 MODEL = "gemini-2.5-flash"
 
 
+def test_every_api_version_the_sdk_uses_works_with_only_the_base_url_changed():
+    # The SDK's own default version, and the others it can be told to use.
+    for options in (
+        types.HttpOptions(base_url=f"{BASE}/api/ai/google", timeout=20_000),
+        types.HttpOptions(base_url=f"{BASE}/api/ai/google", api_version="v1", timeout=20_000),
+        types.HttpOptions(base_url=f"{BASE}/api/ai/google", api_version="v1alpha", timeout=20_000),
+    ):
+        c = genai.Client(api_key=TOKEN, http_options=options)
+        r = c.models.generate_content(model=MODEL, contents="hello")
+        assert "Mock reply" in (r.text or ""), (options.api_version, r)
+
+
 def upstream_requests():
     with urllib.request.urlopen(f"{MOCK_URL}/_requests", timeout=5) as r:
         return json.load(r)["requests"]

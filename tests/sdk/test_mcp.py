@@ -1,6 +1,7 @@
 """The official MCP Python SDK (`mcp`) against the gateway's MCP server: connect over Streamable HTTP with
 the gateway token, list the tools, call every one, and check a tool error comes back as `isError`."""
 
+import logging
 import sys
 
 import anyio
@@ -62,6 +63,30 @@ def test_a_missing_server_is_a_tool_error():
         assert "no-such-server" in result.content[0].text, result
 
     anyio.run(with_session, body)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_ending_a_session_is_what_the_sdk_expects():
+    # The SDK sends DELETE when the session ends and warns unless it gets 200 or 204.
+    records = _Records()
+    logging.getLogger().addHandler(records)
+    try:
+        async def body(session):
+            await session.list_tools()
+
+        anyio.run(with_session, body)
+    finally:
+        logging.getLogger().removeHandler(records)
+    failed = [m for m in records.messages if "termination failed" in m.lower()]
+    assert not failed, failed
 
 
 if __name__ == "__main__":

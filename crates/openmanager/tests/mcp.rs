@@ -214,6 +214,53 @@ async fn token_origin_host_and_session_bounds() {
 }
 
 #[tokio::test]
+async fn first_mistakes_are_answered_with_what_to_do() {
+    let s = Server::start();
+    let post = |accept: &str, body: &str| {
+        s.client()
+            .post(s.url("/api/mcp"))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .header("accept", accept)
+            .body(body.to_owned())
+            .send()
+    };
+    let both = "application/json, text/event-stream";
+    // Malformed JSON with a JSON content type: a JSON-RPC parse error, 400.
+    let res = post(both, "{nope").await.unwrap();
+    assert_eq!(res.status(), 400);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["error"]["code"], -32700, "{e}");
+    // Missing Accept: says which header to send.
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
+    let res = post("application/json", &list).await.unwrap();
+    assert_eq!(res.status(), 406);
+    let e: Value = res.json().await.unwrap();
+    assert!(e["error"]["message"].as_str().unwrap().contains("text/event-stream"), "{e}");
+    // No initialize first: says to initialize and carry the session id.
+    let res = post(both, &list).await.unwrap();
+    assert_eq!(res.status(), 400);
+    let e: Value = res.json().await.unwrap();
+    assert!(e["error"]["message"].as_str().unwrap().contains("initialize"), "{e}");
+    // Ending a session answers 200, as the official SDKs expect.
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
+        "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let res = post(both, &init.to_string()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let session = res.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let res = s
+        .client()
+        .delete(s.url("/api/mcp"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
 async fn the_stateless_2026_revision_discovers_and_calls_without_a_session() {
     let s = Server::start();
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -299,8 +346,20 @@ async fn the_older_query_form_answers_through_the_router() {
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), 400, "a broken body is refused, not answered with 200");
     let e: Value = res.json().await.unwrap();
     assert_eq!(e["error"]["code"], -32700);
+    // A body without a JSON content type does not run at all.
+    let res = s
+        .client()
+        .post(s.url("/mcp/query"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "text/plain")
+        .body(json!({"query": "cpu"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_envelope(res, 415, "UNSUPPORTED_MEDIA_TYPE").await;
     assert_envelope(post("/api/mcp/query", json!({"mode": "command"})).await.unwrap(), 422, "VALIDATION_ERROR").await;
 }
 

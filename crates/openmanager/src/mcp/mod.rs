@@ -4,6 +4,7 @@
 //! `ALLOWED_ORIGINS` (a present, unlisted one is 403) and `Host` against loopback plus
 //! `mcp.allowed_hosts`. Sessions are bounded in number and closed when idle.
 
+pub mod front;
 pub mod handler;
 pub mod query;
 
@@ -84,7 +85,12 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .route("/api/mcp/status", get(query::status));
     if state.config.mcp.enabled {
         let service = service(state, &mcp);
-        r = r.route_service("/api/mcp", service.clone()).route_service("/mcp", service);
+        let front = from_fn_with_state(state.config.server.max_body_bytes, front::front);
+        let sdk = axum::Router::new()
+            .route_service("/api/mcp", service.clone())
+            .route_service("/mcp", service)
+            .route_layer(front);
+        r = r.merge(sdk);
     }
     r.route_layer(from_fn_with_state(mcp.clone(), bound_sessions)).route_layer(auth).layer(axum::Extension(mcp))
 }
