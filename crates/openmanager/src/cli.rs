@@ -32,6 +32,9 @@ pub enum Command {
     Install(InstallArgs),
     /// Create, list, verify or restore database backups.
     Backup(BackupArgs),
+    /// Create, list or revoke API tokens (kept hashed in the store; a running server picks up a
+    /// change within seconds, no restart).
+    Token(TokenArgs),
     /// Print the version.
     Version,
 }
@@ -71,6 +74,41 @@ pub struct InstallArgs {
     /// Port, host and data directory the units are written for (default: the configuration's).
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// `openmanager token ...`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Data directory (overrides the configuration and OPENMANAGER_DATA_DIR).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it once (only its SHA-256 is kept).
+    Create {
+        /// A name to list and revoke it by: letters, digits, `-`, `_`, `.`.
+        #[arg(long)]
+        name: String,
+        /// What it may do (repeat for several): read, write, ingest, admin.
+        #[arg(long = "scope", required = true, value_parser = parse_scope)]
+        scopes: Vec<crate::config::Scope>,
+    },
+    /// List issued tokens (names, scopes, when made; never the tokens).
+    List,
+    /// Revoke the token with this name.
+    Revoke {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+fn parse_scope(s: &str) -> Result<crate::config::Scope, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_lowercase()))
+        .map_err(|_| format!("`{s}` is not a scope (read, write, ingest, admin)"))
 }
 
 /// `openmanager backup ...`.

@@ -94,8 +94,10 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     let (admin_token, origin) = tokens::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
     let tokens = TokenSet::new(&admin_token, &config.auth);
 
-    let store = open_store(&config, &data_dir)?;
+    let store = crate::ops::database::open(&config, &data_dir)?;
     let supervisor = Supervisor::new(CancellationToken::new());
+    // Issued tokens work from the first request; a job keeps them current afterwards.
+    tokens.set_issued(&crate::tokens::issued::list(&store).await.context("cannot read the issued tokens")?);
     let services = build_services(config, tokens, store, supervisor.clone()).await?;
     let state = AppState::new(services.clone());
     jobs::housekeeping::start(&services, &data_dir);
@@ -337,21 +339,6 @@ pub async fn build_services(
         analyses,
         gateway,
     }))
-}
-
-fn open_store(config: &Config, data_dir: &Path) -> anyhow::Result<store::Store> {
-    let path = data_dir.join(&config.store.path);
-    let mut cfg = store::Config::new(&path);
-    cfg.durability = match config.store.durability {
-        crate::config::Durability::Full => store::Durability::Full,
-        crate::config::Durability::Normal => store::Durability::Normal,
-    };
-    // A small page cache per connection: the VM has 1 GB and the OS caches the file anyway.
-    cfg.cache_kib = 2048;
-    // Group commit happens by itself: requests that arrive while a transaction commits go into the
-    // next one. Waiting for more only adds latency to each acknowledgement.
-    cfg.batch_linger = std::time::Duration::ZERO;
-    store::Store::open(cfg).with_context(|| format!("cannot open the store at {}", path.display()))
 }
 
 /// Says once where the admin token is. Like Jupyter, a first start on a terminal also prints the

@@ -71,3 +71,44 @@ fn check_config_names_bad_keys_and_their_source() {
     let out = command().args(["check-config", "--config", "/no/such/file.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `openmanager token ...` against the data directory of a running server.
+fn token_cmd(s: &common::Server, args: &[&str]) -> std::process::Output {
+    command().arg("token").args(args).arg("--data-dir").arg(s.data_dir()).output().unwrap()
+}
+
+#[tokio::test]
+async fn tokens_made_on_the_command_line_work_without_a_restart_and_stop_when_revoked() {
+    let s = common::Server::start();
+    let out = token_cmd(&s, &["create", "--name", "edge-7", "--scope", "ingest", "--scope", "read"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.len() >= 32);
+    // Refused names and duplicates say why.
+    let dup = token_cmd(&s, &["create", "--name", "edge-7", "--scope", "read"]);
+    assert!(!dup.status.success() && String::from_utf8_lossy(&dup.stderr).contains("exists"));
+    let bad = token_cmd(&s, &["create", "--name", "edge 7", "--scope", "read"]);
+    assert!(!bad.status.success());
+    let list = token_cmd(&s, &["list"]);
+    let listed = String::from_utf8(list.stdout).unwrap();
+    assert!(listed.contains("edge-7") && listed.contains("read,ingest") && !listed.contains(&token), "{listed}");
+
+    let metrics = || s.client().get(s.url("/api/metrics")).bearer_auth(&token).send();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while metrics().await.unwrap().status() != 200 {
+        assert!(std::time::Instant::now() < deadline, "the new token never started working");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A scope it lacks is still refused.
+    let res = s.client().delete(s.url("/api/servers/x")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+
+    let revoked = token_cmd(&s, &["revoke", "edge-7"]);
+    assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+    while metrics().await.unwrap().status() != 401 {
+        assert!(std::time::Instant::now() < deadline, "the revoked token kept working");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let again = token_cmd(&s, &["revoke", "edge-7"]);
+    assert!(!again.status.success());
+}

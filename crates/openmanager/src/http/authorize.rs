@@ -33,5 +33,5 @@ pub fn check(state: &AppState, scope: Scope, token: Option<&str>) -> Result<Prin
         let scope = serde_json::to_value(scope).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         return Err(ApiError::Forbidden(format!("this token lacks the `{scope}` scope")));
     }
-    Ok(principal.clone())
+    Ok(principal)
 }

@@ -16,6 +16,17 @@ pub fn start(services: &Services, data_dir: &Path) {
         s.telemetry.memory.refresh();
         async { Ok(()) }
     });
+    // Issued tokens (`openmanager token create`) take effect, and revoked ones stop working, within
+    // a few seconds and without a restart.
+    let s = services.clone();
+    services.supervisor.spawn_periodic("token-reload", Duration::from_secs(2), move || {
+        let s = s.clone();
+        async move {
+            let issued = crate::tokens::issued::list(&s.store).await?;
+            s.tokens.set_issued(&issued);
+            Ok(())
+        }
+    });
     let s = services.clone();
     services.supervisor.spawn_periodic("ai-health", Duration::from_secs(60), move || {
         let s = s.clone();

@@ -1,7 +1,10 @@
-//! Operations commands beside `serve`: `install` (systemd units, environment file, VM advice) and
-//! `backup` (create, list, verify, restore, scheduled), plus the data-directory lock that keeps a
-//! restore from replacing the database under a running server.
+//! Operations commands beside `serve`: `install` (systemd units, environment file, VM advice),
+//! `backup` (create, list, verify, restore, scheduled) and `token` (issued API tokens), plus how the
+//! store is opened and the data-directory lock that keeps a restore from replacing the database
+//! under a running server.
 
 pub mod backup;
+pub mod database;
 pub mod install;
 pub mod lock;
+pub mod tokens;

@@ -1,5 +1,9 @@
 //! Tokens and scopes: who may call what. Tokens are kept only as SHA-256 digests and compared in
-//! constant time against every known digest, so neither timing nor memory dumps reveal them.
+//! constant time against every known digest, so neither timing nor memory dumps reveal them. The
+//! set is the admin token, the configured ones, and the issued ones (`issued`: made with
+//! `openmanager token create`, kept in the store, reloaded while the server runs).
+
+pub mod issued;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,12 +32,14 @@ struct Entry {
     principal: Principal,
 }
 
-/// Every token the server accepts.
+/// Every token the server accepts: the fixed ones (admin, configuration) and the issued ones,
+/// which are replaced as a whole when the store's list changes.
 pub struct TokenSet {
     entries: Vec<Entry>,
+    issued: parking_lot::RwLock<Vec<Entry>>,
 }
 
-fn digest(token: &str) -> [u8; 32] {
+pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -58,20 +64,45 @@ impl TokenSet {
             };
             entries.push(Entry { digest: d, principal: Principal { name: t.name.clone(), scopes: t.scopes.clone() } });
         }
-        Self { entries }
+        Self { entries, issued: parking_lot::RwLock::default() }
+    }
+
+    /// Replaces the issued tokens (those whose digest does not parse are skipped with a warning).
+    /// Returns how many are in effect.
+    pub fn set_issued(&self, tokens: &[issued::IssuedToken]) -> usize {
+        let entries: Vec<Entry> = tokens
+            .iter()
+            .filter_map(|t| {
+                let mut d = [0u8; 32];
+                match hex::decode_to_slice(&t.sha256, &mut d) {
+                    Ok(()) => Some(Entry {
+                        digest: d,
+                        principal: Principal { name: t.name.clone(), scopes: t.scopes.clone() },
+                    }),
+                    Err(_) => {
+                        tracing::warn!(name = t.name, "skipping an issued token with an unreadable digest");
+                        None
+                    }
+                }
+            })
+            .collect();
+        let n = entries.len();
+        *self.issued.write() = entries;
+        n
     }
 
     /// The principal a presented token belongs to. Every entry is compared, matching or not, so the
     /// time taken does not depend on which one (if any) matched.
-    pub fn authenticate(&self, presented: &str) -> Option<&Principal> {
+    pub fn authenticate(&self, presented: &str) -> Option<Principal> {
         let d = digest(presented);
         let mut found = None;
-        for e in &self.entries {
+        let issued = self.issued.read();
+        for e in self.entries.iter().chain(issued.iter()) {
             if bool::from(e.digest.ct_eq(&d)) && found.is_none() {
                 found = Some(&e.principal);
             }
         }
-        found
+        found.cloned()
     }
 }
 
@@ -160,7 +191,24 @@ mod tests {
             }],
         };
         let set = TokenSet::new(&"a".repeat(40), &auth);
-        assert_eq!(set.authenticate(&token).map(|p| p.name.as_str()), Some("ro"));
+        assert_eq!(set.authenticate(&token).map(|p| p.name), Some("ro".to_string()));
+    }
+
+    #[test]
+    fn issued_tokens_take_effect_and_are_revoked_by_replacement() {
+        let set = TokenSet::new(&"a".repeat(40), &AuthConfig::default());
+        let token = "x".repeat(40);
+        assert!(set.authenticate(&token).is_none());
+        let issued = issued::IssuedToken {
+            name: "edge".into(),
+            sha256: hex::encode(digest(&token)),
+            scopes: vec![Scope::Ingest],
+            created_at: "2026-12-06T00:00:00Z".into(),
+        };
+        assert_eq!(set.set_issued(std::slice::from_ref(&issued)), 1);
+        assert_eq!(set.authenticate(&token).map(|p| p.name), Some("edge".to_string()));
+        set.set_issued(&[]);
+        assert!(set.authenticate(&token).is_none());
     }
 
     #[test]
