@@ -17,7 +17,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn hub(port: u16, dir: Option<tempfile::TempDir>) -> Server {
+async fn hub(port: u16, dir: Option<tempfile::TempDir>) -> Server {
     let mut b = Server::builder().env("PORT", &port.to_string()).config(&format!(
         "[auth]\nadmin_token = \"{ADMIN_TOKEN}\"\n[[auth.tokens]]\nname = \"agents\"\ntoken = \"{INGEST}\"\nscopes = [\"ingest\"]\n\
          [simulation]\nenabled = false\n[fleet]\nmonitor_self = false\n"
@@ -25,7 +25,7 @@ fn hub(port: u16, dir: Option<tempfile::TempDir>) -> Server {
     if let Some(d) = dir {
         b = b.in_dir(d);
     }
-    b.start()
+    b.start_async().await
 }
 
 struct Agent(Child);
@@ -74,7 +74,7 @@ where
 async fn a_hub_restart_loses_nothing() {
     let port = free_port();
     let state = tempfile::tempdir().unwrap();
-    let s = hub(port, None);
+    let s = hub(port, None).await;
     let mut agent = Agent(
         common::command()
             .args(["agent", "--hub", &format!("http://127.0.0.1:{port}"), "--token", INGEST])
@@ -96,7 +96,7 @@ async fn a_hub_restart_loses_nothing() {
         std::fs::read_to_string(&spool).map(|t| t.lines().count() >= 10).unwrap_or(false)
     })
     .await;
-    let s = hub(port, Some(dir));
+    let s = hub(port, Some(dir)).await;
     wait_for("the spool to be delivered", || async {
         std::fs::metadata(&spool).map(|m| m.len() == 0).unwrap_or(true) && stored(&s, &id).await.len() >= 20
     })

@@ -18,8 +18,8 @@ async fn upstream() -> mock_upstream::Running {
         .unwrap()
 }
 
-fn with_google(mock: &mock_upstream::Running) -> Server {
-    Server::builder().env("GOOGLE_AI_API_KEY", UPSTREAM_KEY).env("GOOGLE_AI_BASE_URL", &mock.url()).start()
+async fn with_google(mock: &mock_upstream::Running) -> Server {
+    Server::builder().env("GOOGLE_AI_API_KEY", UPSTREAM_KEY).env("GOOGLE_AI_BASE_URL", &mock.url()).start_async().await
 }
 
 async fn ask(s: &Server, body: Value) -> reqwest::Response {
@@ -48,7 +48,7 @@ async fn upstream_calls(mock: &mock_upstream::Running) -> usize {
 
 #[tokio::test]
 async fn without_a_key_the_local_engine_answers_in_the_question_language() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let res = ask(&s, json!({"query": "CPU 사용률이 가장 높은 서버 3개는?"})).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-ai-engine"], "local");
@@ -79,7 +79,7 @@ async fn without_a_key_the_local_engine_answers_in_the_question_language() {
 #[tokio::test]
 async fn google_ai_answers_and_failures_fall_back_to_local() {
     let mock = upstream().await;
-    let s = with_google(&mock);
+    let s = with_google(&mock).await;
     let res = ask(&s, json!({"query": "Summarise my fleet"})).await;
     assert_eq!(res.headers()["x-ai-engine"], "google-ai");
     assert_eq!(res.headers()["x-fallback"], "false");
@@ -101,7 +101,7 @@ async fn google_ai_answers_and_failures_fall_back_to_local() {
 #[tokio::test]
 async fn per_day_quota_exhaustion_fails_over_at_once_and_stops_calling_google() {
     let mock = upstream().await;
-    let s = with_google(&mock);
+    let s = with_google(&mock).await;
     script(
         &mock,
         json!([{"match": {"kind": "gemini"}, "action": {"status": 429, "quota": "per_day", "retry_delay": "30s"}}]),
@@ -130,7 +130,7 @@ async fn per_day_quota_exhaustion_fails_over_at_once_and_stops_calling_google() 
 #[tokio::test]
 async fn deterministic_requests_are_cached() {
     let mock = upstream().await;
-    let s = with_google(&mock);
+    let s = with_google(&mock).await;
     let q = json!({"query": "List the busiest servers", "temperature": 0});
     let first = ask(&s, q.clone()).await;
     assert_eq!(first.headers()["x-cache-status"], "MISS");
@@ -148,7 +148,7 @@ async fn deterministic_requests_are_cached() {
 
 #[tokio::test]
 async fn answers_stream_as_server_sent_events() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let res = ask(&s, json!({"query": "how are my servers?", "stream": true})).await;
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
@@ -166,7 +166,7 @@ async fn answers_stream_as_server_sent_events() {
 
 #[tokio::test]
 async fn openai_compatible_routes() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let models: Value = s.get_auth("/v1/models").send().await.unwrap().json().await.unwrap();
     let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"auto") && ids.contains(&"local"), "{ids:?}");
@@ -197,7 +197,7 @@ async fn openai_compatible_routes() {
 #[tokio::test]
 async fn google_proxy_speaks_gemini_and_keeps_the_real_key_inside() {
     let mock = upstream().await;
-    let s = with_google(&mock);
+    let s = with_google(&mock).await;
     let body = json!({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]});
     let res = s
         .client()

@@ -79,7 +79,7 @@ fn token_cmd(s: &common::Server, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn tokens_made_on_the_command_line_work_without_a_restart_and_stop_when_revoked() {
-    let s = common::Server::start();
+    let s = common::Server::builder().start_async().await;
     let out = token_cmd(&s, &["create", "--name", "edge-7", "--scope", "ingest", "--scope", "read"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();

@@ -45,7 +45,7 @@ async fn closed_by(s: &mut TcpStream, deadline: Instant) -> bool {
 
 #[tokio::test]
 async fn idle_and_slow_connections_cannot_lock_others_out() {
-    let server = Server::builder().server("max_connections_per_ip = 40\nheader_timeout_ms = 1500").start();
+    let server = Server::builder().server("max_connections_per_ip = 40\nheader_timeout_ms = 1500").start_async().await;
     let addr = server.addr;
     let flooder = [127, 0, 0, 1];
 
@@ -86,7 +86,7 @@ async fn idle_and_slow_connections_cannot_lock_others_out() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
-    let server = Server::builder().server("header_timeout_ms = 1000").start();
+    let server = Server::builder().server("header_timeout_ms = 1000").start_async().await;
     let mut s = connect_from([127, 0, 0, 1], server.addr).await;
     s.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let mut buf = [0u8; 4096];

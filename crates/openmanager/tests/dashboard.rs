@@ -19,7 +19,7 @@ fn asset_paths(html: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn the_page_is_public_html_with_a_strict_csp() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let res = s.get("/").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "content-type"), "text/html; charset=utf-8");
@@ -48,7 +48,7 @@ async fn the_page_is_public_html_with_a_strict_csp() {
 
 #[tokio::test]
 async fn assets_are_typed_cached_and_revalidated() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let html = s.get("/").send().await.unwrap().text().await.unwrap();
     let paths = asset_paths(&html);
     let script = paths.iter().find(|p| p.ends_with("/js/app.js")).unwrap();
@@ -89,7 +89,7 @@ async fn assets_are_typed_cached_and_revalidated() {
 
 #[tokio::test]
 async fn the_api_keeps_its_json_404_and_its_auth() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let body = assert_envelope(s.get("/api/nope").send().await.unwrap(), 404, "NOT_FOUND").await;
     assert!(body["availableEndpoints"].as_array().is_some_and(|a| !a.is_empty()), "{body}");
     assert_envelope(s.get("/api/nope").header("accept", "text/html").send().await.unwrap(), 404, "NOT_FOUND").await;

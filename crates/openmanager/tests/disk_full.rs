@@ -73,8 +73,11 @@ async fn a_full_disk_is_reported_loses_nothing_acknowledged_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let Some(_mounted) = mount_tmpfs(test, &data, "3m") else { return };
-    let s =
-        Server::builder().in_dir(dir).config("[alerts]\ninterval_seconds = 1\n[simulation]\nenabled = false\n").start();
+    let s = Server::builder()
+        .in_dir(dir)
+        .config("[alerts]\ninterval_seconds = 1\n[simulation]\nenabled = false\n")
+        .start_async()
+        .await;
     let url = s.url("/api/agents/report");
     let post = |body: Value| s.client().post(&url).bearer_auth(ADMIN_TOKEN).json(&body).send();
 

@@ -20,7 +20,7 @@ fn ids(body: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn lists_the_simulated_fleet_and_this_host() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     // The host appears after its first sample (the monitor ticks once a second); poll with a deadline.
     let mut body = get_json(&s, "/api/servers?limit=100").await;
     for _ in 0..100 {
@@ -128,7 +128,7 @@ async fn lists_the_simulated_fleet_and_this_host() {
 
 #[tokio::test]
 async fn server_detail_for_simulated_and_self() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let d = get_json(&s, "/api/servers/db-master").await["data"].clone();
     assert_eq!(d["id"], "db-master");
     assert_eq!(d["systemInfo"]["loadAverage"].as_array().unwrap().len(), 3);
@@ -156,7 +156,7 @@ async fn server_detail_for_simulated_and_self() {
 
 #[tokio::test]
 async fn servers_registered_by_hand_are_validated_and_survive_restart() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let c = s.client();
     let post = |body: Value| c.post(s.url("/api/servers")).bearer_auth(ADMIN_TOKEN).json(&body).send();
     let res = post(json!({"name": "db-9", "ip": "10.9.0.9", "type": "database", "role": "replica"})).await.unwrap();
@@ -203,7 +203,7 @@ async fn servers_registered_by_hand_are_validated_and_survive_restart() {
     let s = Server::builder()
         .in_dir(dir)
         .config(&format!("[auth]\nadmin_token = \"{ADMIN_TOKEN}\"\n[[auth.tokens]]\nname = \"ro\"\ntoken = \"{}\"\nscopes = [\"read\"]\n", "r".repeat(40)))
-        .start();
+        .start_async().await;
     let kept = get_json(&s, "/api/servers/db-9").await;
     assert_eq!(kept["data"]["location"], "seoul", "registration survived the restart");
     let res = s.client().delete(s.url("/api/servers/db-9")).bearer_auth("r".repeat(40)).send().await.unwrap();
@@ -215,7 +215,8 @@ async fn servers_registered_by_hand_are_validated_and_survive_restart() {
 
 #[tokio::test]
 async fn simulation_can_be_turned_off() {
-    let s = Server::builder().config("[simulation]\nenabled = false\n[fleet]\nmonitor_self = false").start();
+    let s =
+        Server::builder().config("[simulation]\nenabled = false\n[fleet]\nmonitor_self = false").start_async().await;
     let body = get_json(&s, "/api/servers").await;
     assert!(ids(&body).is_empty(), "{body}");
     assert_eq!(body["summary"]["totalServers"], 0);
@@ -223,7 +224,7 @@ async fn simulation_can_be_turned_off() {
 
 #[tokio::test]
 async fn api_metrics_has_system_and_fleet() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let m = get_json(&s, "/api/metrics").await;
     for k in ["cpu", "memory", "disk"] {
         assert!(m["system"][k].as_f64().unwrap() >= 0.0);
@@ -246,7 +247,7 @@ async fn api_metrics_has_system_and_fleet() {
 
 #[tokio::test]
 async fn history_pages_with_a_cursor_at_the_tier_resolution() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let first = get_json(&s, "/api/metrics/history?serverId=web-01&timeRange=1h&limit=100").await;
     assert_eq!(first["resolution"], "5");
     let points = first["data"].as_array().unwrap();

@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 
 const INGEST: &str = "ingest-token-0123456789abcdefghijklmnopq";
 
-fn hub() -> Server {
+async fn hub() -> Server {
     Server::builder()
         .config(&format!(
             "[auth]\nadmin_token = \"{ADMIN_TOKEN}\"\n[[auth.tokens]]\nname = \"agents\"\ntoken = \"{INGEST}\"\nscopes = [\"ingest\"]\n"
         ))
-        .start()
+        .start_async().await
 }
 
 fn report(machine: &str, start_ms: i64, n: i64) -> Value {
@@ -52,7 +52,7 @@ async fn post(s: &Server, token: &str, body: Vec<u8>, encoding: Option<&str>) ->
 
 #[tokio::test]
 async fn batches_are_acknowledged_once_and_served() {
-    let s = hub();
+    let s = hub().await;
     let now = jiff::Timestamp::now().as_millisecond();
     let start = now - 60_000;
     let batch = report("m-edge-1", start, 12);
@@ -89,7 +89,7 @@ async fn batches_are_acknowledged_once_and_served() {
 
 #[tokio::test]
 async fn scopes_and_bad_reports_get_the_envelope() {
-    let s = hub();
+    let s = hub().await;
     let body = report("m-2", 1_000, 1);
     // Plain JSON works too.
     assert_eq!(post(&s, INGEST, body.to_string().into_bytes(), None).await.status(), 200);

@@ -84,7 +84,7 @@ impl<'a> Session<'a> {
 
 #[tokio::test]
 async fn every_tool_answers_over_streamable_http() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let mut m = Session::open(&s, "/mcp").await;
     let list = m.request("tools/list", json!({})).await;
     let tools = list["result"]["tools"].as_array().unwrap();
@@ -175,7 +175,8 @@ async fn token_origin_host_and_session_bounds() {
     let s = Server::builder()
         .env("ALLOWED_ORIGINS", "https://app.example.com")
         .config("[mcp]\nmax_sessions = 2\nallowed_hosts = [\"monitor.example.com\"]")
-        .start();
+        .start_async()
+        .await;
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let post = |auth: bool| {
@@ -215,7 +216,7 @@ async fn token_origin_host_and_session_bounds() {
 
 #[tokio::test]
 async fn first_mistakes_are_answered_with_what_to_do() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let post = |accept: &str, body: &str| {
         s.client()
             .post(s.url("/api/mcp"))
@@ -262,7 +263,7 @@ async fn first_mistakes_are_answered_with_what_to_do() {
 
 #[tokio::test]
 async fn the_stateless_2026_revision_discovers_and_calls_without_a_session() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
                       "io.modelcontextprotocol/clientCapabilities": {},
                       "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}});
@@ -293,7 +294,7 @@ async fn the_stateless_2026_revision_discovers_and_calls_without_a_session() {
 
 #[tokio::test]
 async fn the_older_query_form_answers_through_the_router() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let post = |path: &str, body: Value| s.client().post(s.url(path)).bearer_auth(ADMIN_TOKEN).json(&body).send();
     let rpc = json!({"jsonrpc": "2.0", "id": 7, "method": "mcp.query",
                      "params": {"query": "CPU 사용률이 가장 높은 서버는?", "mode": "natural-language"}});
@@ -365,7 +366,7 @@ async fn the_older_query_form_answers_through_the_router() {
 
 #[tokio::test]
 async fn analyses_answer_with_findings_and_errors() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let post = |body: Value| s.client().post(s.url("/api/ai/analyze")).bearer_auth(ADMIN_TOKEN).json(&body).send();
     let catalog: Value = s.get_auth("/api/ai/analyze?type=status").send().await.unwrap().json().await.unwrap();
     assert_eq!(catalog["data"]["analyses"].as_array().unwrap().len(), 6);
@@ -444,7 +445,7 @@ async fn gateway_tool_calls_round_trip_through_gemini_and_openai() {
     // Gemini: the model asks for get_server, the hub runs it, the model answers with the result.
     let g = mock().await;
     script(&g, json!([{"match": {"kind": "gemini"}, "action": {"tool_call": {"name": "get_server", "args": {"id": "web-01"}}}}])).await;
-    let s = Server::builder().env("GOOGLE_AI_API_KEY", KEY).env("GOOGLE_AI_BASE_URL", &g.url()).start();
+    let s = Server::builder().env("GOOGLE_AI_API_KEY", KEY).env("GOOGLE_AI_BASE_URL", &g.url()).start_async().await;
     let res = s
         .client()
         .post(s.url("/api/ai/query"))
@@ -482,7 +483,7 @@ async fn gateway_tool_calls_round_trip_through_gemini_and_openai() {
             "[ai]\nchain = [\"mockai\", \"local\"]\n[[ai.providers]]\nname = \"mockai\"\nkind = \"openai\"\nbase_url = \"{}/v1\"\napi_key_env = \"OPENAI_TEST_KEY\"\nmodels = [\"mock\"]\n",
             o.url()
         ))
-        .start();
+        .start_async().await;
     let res = s
         .client()
         .post(s.url("/api/ai/query"))

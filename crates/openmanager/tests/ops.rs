@@ -129,7 +129,7 @@ async fn server_status(s: &Server, id: &str) -> u16 {
 
 #[tokio::test]
 async fn backup_while_serving_then_verify_and_restore() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let kept = register(&s, "kept-by-backup").await;
 
     // Taken while the server is serving and writing.
@@ -189,7 +189,7 @@ async fn backup_while_serving_then_verify_and_restore() {
     assert!(stdout(&out).contains(&aside[0].display().to_string()));
     assert!(db.is_file());
 
-    let s = Server::builder().in_dir(dir).start();
+    let s = Server::builder().in_dir(dir).start_async().await;
     assert_eq!(server_status(&s, &kept).await, 200);
     assert_eq!(server_status(&s, &later).await, 404);
 }

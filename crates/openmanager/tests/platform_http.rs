@@ -9,7 +9,7 @@ use common::{ADMIN_TOKEN, Server, assert_envelope};
 
 #[tokio::test]
 async fn health_endpoints_are_public_and_shaped() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     for path in ["/api/health", "/health"] {
         let res = s.get(path).send().await.unwrap();
         assert_eq!(res.status(), 200);
@@ -30,7 +30,7 @@ async fn health_endpoints_are_public_and_shaped() {
 
 #[tokio::test]
 async fn request_id_is_echoed_or_generated() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let res = s.get("/api/health").header("x-request-id", "trace-abc-123").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
     let a = s.get("/api/health").send().await.unwrap().headers()["x-request-id"].clone();
@@ -47,7 +47,7 @@ async fn auth_requires_a_valid_token_with_the_scope() {
             "[auth]\nadmin_token = \"{ADMIN_TOKEN}\"\n[[auth.tokens]]\nname = \"ro\"\ntoken = \"{read_token}\"\nscopes = [\"read\"]\n\
              [[auth.tokens]]\nname = \"agent\"\ntoken = \"{ingest_token}\"\nscopes = [\"ingest\"]\n"
         ))
-        .start();
+        .start_async().await;
     let res = s.get("/api/metrics").send().await.unwrap();
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     assert_envelope(res, 401, "UNAUTHORIZED").await;
@@ -64,7 +64,7 @@ async fn auth_requires_a_valid_token_with_the_scope() {
 
 #[tokio::test]
 async fn api_metrics_counts_requests_and_percentiles() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     for _ in 0..5 {
         s.get("/api/health").send().await.unwrap();
     }
@@ -82,7 +82,7 @@ async fn api_metrics_counts_requests_and_percentiles() {
 
 #[tokio::test]
 async fn not_found_and_method_not_allowed_are_envelopes() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let body = assert_envelope(s.get("/api/nothing-here").send().await.unwrap(), 404, "NOT_FOUND").await;
     let endpoints: Vec<&str> =
         body["availableEndpoints"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
@@ -94,7 +94,7 @@ async fn not_found_and_method_not_allowed_are_envelopes() {
 
 #[tokio::test]
 async fn huge_bodies_are_413_envelopes() {
-    let s = Server::builder().config("max_body_bytes = 2048").start();
+    let s = Server::builder().config("max_body_bytes = 2048").start_async().await;
     let res = s
         .client()
         .post(s.url("/api/metrics"))
@@ -109,7 +109,8 @@ async fn huge_bodies_are_413_envelopes() {
 
 #[tokio::test]
 async fn cors_only_for_listed_origins() {
-    let s = Server::builder().env("ALLOWED_ORIGINS", "https://app.example.com,http://localhost:3000").start();
+    let s =
+        Server::builder().env("ALLOWED_ORIGINS", "https://app.example.com,http://localhost:3000").start_async().await;
     let res = s.get("/api/health").header("origin", "https://app.example.com").send().await.unwrap();
     assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example.com");
     assert_eq!(res.headers()["access-control-allow-credentials"], "true");
@@ -138,14 +139,14 @@ async fn cors_only_for_listed_origins() {
 
 #[tokio::test]
 async fn no_cors_headers_without_allowed_origins() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let res = s.get("/api/health").header("origin", "https://app.example.com").send().await.unwrap();
     assert!(!res.headers().contains_key("access-control-allow-origin"));
 }
 
 #[tokio::test]
 async fn rate_limit_is_per_client_with_retry_after_and_spares_health() {
-    let s = Server::builder().config("[rate_limit]\nper_minute = 60\nburst = 3").start();
+    let s = Server::builder().config("[rate_limit]\nper_minute = 60\nburst = 3").start_async().await;
     for _ in 0..3 {
         assert_eq!(s.get_auth("/api/metrics").send().await.unwrap().status(), 200);
     }
@@ -166,7 +167,7 @@ async fn rate_limit_is_per_client_with_retry_after_and_spares_health() {
 
 #[tokio::test]
 async fn responses_are_compressed_when_accepted() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let res = s.get("/api/openapi.json").header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-encoding"], "gzip");
@@ -178,7 +179,7 @@ async fn responses_are_compressed_when_accepted() {
 
 #[tokio::test]
 async fn openapi_describes_the_routes() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let doc: serde_json::Value = s.get("/api/openapi.json").send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in ["/api/health", "/health", "/api/health/live", "/api/health/ready", "/api/metrics", "/metrics"] {
@@ -190,7 +191,7 @@ async fn openapi_describes_the_routes() {
 
 #[tokio::test]
 async fn prometheus_needs_a_token_unless_public_and_speaks_both_formats() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     assert_envelope(s.get("/metrics").send().await.unwrap(), 401, "UNAUTHORIZED").await;
     let res = s.get_auth("/metrics").send().await.unwrap();
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
@@ -202,13 +203,13 @@ async fn prometheus_needs_a_token_unless_public_and_speaks_both_formats() {
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     assert!(res.text().await.unwrap().ends_with("# EOF\n"));
 
-    let public = Server::builder().config("public_metrics = true").start();
+    let public = Server::builder().config("public_metrics = true").start_async().await;
     assert_eq!(public.get("/metrics").send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]
 async fn tokens_never_reach_the_logs() {
-    let s = Server::builder().env("OPENMANAGER_LOG", "debug").start();
+    let s = Server::builder().env("OPENMANAGER_LOG", "debug").start_async().await;
     for _ in 0..3 {
         s.get_auth("/api/metrics").send().await.unwrap();
         s.get("/api/metrics").header("x-api-key", ADMIN_TOKEN).send().await.unwrap();
@@ -225,7 +226,7 @@ async fn tokens_never_reach_the_logs() {
 /// counted the same way.
 #[tokio::test]
 async fn health_probes_answer_alike_with_or_without_the_short_path() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let plain = s.get("/api/health").send().await.unwrap();
     let routed = s.get("/api/health").header("accept-encoding", "identity").send().await.unwrap();
     for res in [&plain, &routed] {

@@ -12,7 +12,7 @@ use common::Server;
 
 #[tokio::test]
 async fn first_start_generates_a_private_token_and_reuses_it() {
-    let s = Server::builder().generated_token().start();
+    let s = Server::builder().generated_token().start_async().await;
     let path = s.data_dir().join("admin.token");
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -24,7 +24,7 @@ async fn first_start_generates_a_private_token_and_reuses_it() {
     assert!(!logs.contains(&token), "the token itself must not be logged");
 
     let dir = s.stop();
-    let again = Server::builder().generated_token().in_dir(dir).start();
+    let again = Server::builder().generated_token().in_dir(dir).start_async().await;
     assert_eq!(again.token, token, "the same token after a restart");
     assert!(!again.logs().contains(&token));
 }
@@ -32,7 +32,7 @@ async fn first_start_generates_a_private_token_and_reuses_it() {
 #[tokio::test]
 async fn sigterm_and_sigint_stop_gracefully_with_exit_zero() {
     for sig in ["TERM", "INT"] {
-        let mut s = Server::start();
+        let mut s = Server::builder().start_async().await;
         assert_eq!(s.get("/api/health").send().await.unwrap().status(), 200);
         s.signal(sig);
         let status = s.wait_exit(Duration::from_secs(20));
@@ -47,8 +47,11 @@ async fn notifies_systemd_when_ready() {
     let sock_path = dir.path().join("notify.sock");
     let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut s =
-        Server::builder().env("NOTIFY_SOCKET", sock_path.to_str().unwrap()).env("WATCHDOG_USEC", "200000").start();
+    let mut s = Server::builder()
+        .env("NOTIFY_SOCKET", sock_path.to_str().unwrap())
+        .env("WATCHDOG_USEC", "200000")
+        .start_async()
+        .await;
     let mut buf = [0u8; 512];
     let n = sock.recv(&mut buf).unwrap();
     let msg = String::from_utf8_lossy(&buf[..n]).to_string();
@@ -81,7 +84,8 @@ async fn logs_also_go_to_a_rotated_file_when_asked() {
     let logs = tempfile::tempdir().unwrap();
     let mut s = Server::builder()
         .config(&format!("[log]\ndir = \"{}\"\nmax_file_mb = 1\nmax_files = 2\n", logs.path().display()))
-        .start();
+        .start_async()
+        .await;
     assert_eq!(s.get("/api/health").send().await.unwrap().status(), 200);
     s.signal("TERM");
     assert!(s.wait_exit(Duration::from_secs(20)).success());
@@ -94,7 +98,7 @@ async fn logs_also_go_to_a_rotated_file_when_asked() {
 
 #[tokio::test]
 async fn one_server_per_data_directory() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let mut second = common::command()
         .args(["serve", "--port", "0", "--host", "127.0.0.1", "--data-dir"])
         .arg(s.data_dir())

@@ -41,7 +41,7 @@ async fn next_of(ws: &mut Ws, kind: &str) -> Value {
 
 #[tokio::test]
 async fn needs_a_token_before_the_upgrade() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let err = tokio_tungstenite::connect_async(ws_url(&s, "")).await.unwrap_err();
     match err {
         tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), 401),
@@ -54,7 +54,7 @@ async fn needs_a_token_before_the_upgrade() {
 
 #[tokio::test]
 async fn hello_snapshot_updates_and_pong() {
-    let s = Server::builder().config("ws_interval_ms = 200").start();
+    let s = Server::builder().config("ws_interval_ms = 200").start_async().await;
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&s, &format!("?token={ADMIN_TOKEN}"))).await.unwrap();
     let hello = next_of(&mut ws, "hello").await;
     assert_eq!(hello["data"]["version"], env!("CARGO_PKG_VERSION"));
@@ -76,7 +76,7 @@ async fn hello_snapshot_updates_and_pong() {
 
 #[tokio::test]
 async fn browsers_authenticate_with_the_bearer_subprotocol() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let mut req = ws_url(&s, "").into_client_request().unwrap();
     req.headers_mut().insert("sec-websocket-protocol", format!("bearer.{ADMIN_TOKEN}").parse().unwrap());
     let (mut ws, res) = tokio_tungstenite::connect_async(req).await.unwrap();
@@ -86,7 +86,7 @@ async fn browsers_authenticate_with_the_bearer_subprotocol() {
 
 #[tokio::test]
 async fn live_samples_of_a_subscribed_server() {
-    let s = Server::start();
+    let s = Server::builder().start_async().await;
     let mut req = ws_url(&s, "").into_client_request().unwrap();
     req.headers_mut().insert("authorization", format!("Bearer {ADMIN_TOKEN}").parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
@@ -116,7 +116,7 @@ async fn live_samples_of_a_subscribed_server() {
 
 #[tokio::test]
 async fn a_stalled_client_is_dropped_and_does_not_hold_back_the_others() {
-    let s = Server::builder().server("ws_interval_ms = 50\nws_stall_timeout_ms = 1000").start();
+    let s = Server::builder().server("ws_interval_ms = 50\nws_stall_timeout_ms = 1000").start_async().await;
     let url = ws_url(&s, &format!("?token={ADMIN_TOKEN}"));
     // This client connects with a tiny receive buffer and never reads again, so the server's sends
     // to it stop completing after a few messages (the frames no longer fit in the socket buffers).

@@ -188,6 +188,9 @@ where
     idle_check.reset();
     let mut idle_ticks = 0u32;
     let mut closing = false;
+    // The select's conditions are read when it is entered, and one visit lasts as long as the
+    // connection is busy: the deadline is checked against the flag when it fires.
+    let mut head_deadline_armed = true;
     loop {
         tokio::select! {
             result = connection.as_mut() => {
@@ -196,9 +199,12 @@ where
                 }
                 break;
             }
-            _ = &mut first_head, if !started.load(Ordering::Acquire) => {
-                tracing::debug!(%peer, "no complete request head in time; closing");
-                break;
+            _ = &mut first_head, if head_deadline_armed => {
+                head_deadline_armed = false;
+                if !started.load(Ordering::Acquire) {
+                    tracing::debug!(%peer, "no complete request head in time; closing");
+                    break;
+                }
             }
             _ = conn.shed_signal().cancelled() => {
                 tracing::debug!(%peer, "idle connection shed for a newcomer");

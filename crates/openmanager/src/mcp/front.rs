@@ -100,7 +100,7 @@ mod tests {
     fn advice_says_what_to_do() {
         assert!(advice(StatusCode::NOT_ACCEPTABLE, "Not Acceptable").contains("text/event-stream"));
         assert!(advice(StatusCode::BAD_REQUEST, "Bad Request: Session ID is required").contains("initialize"));
-        assert!(advice(StatusCode::NOT_FOUND, "Not Found: Session not found").contains("initialize again"));
+        assert!(advice(StatusCode::NOT_FOUND, "Not Found: Session not found").contains("`initialize` again"));
         assert_eq!(advice(StatusCode::BAD_REQUEST, "other"), "other");
     }
 }

@@ -90,6 +90,12 @@ impl Builder {
         self
     }
 
+    /// [`Builder::start`] for async tests: the waiting happens on a blocking thread, so mocks and
+    /// receivers running on the test's runtime keep answering while the server starts.
+    pub async fn start_async(self) -> Server {
+        tokio::task::spawn_blocking(move || self.start()).await.expect("the server start panicked")
+    }
+
     pub fn start(self) -> Server {
         let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let data = dir.path().join("data");
@@ -124,6 +130,8 @@ impl Builder {
         let (tx, rx) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         let sink = logs.clone();
+        let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = drained.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(addr) = listening_addr(&line) {
@@ -131,6 +139,8 @@ impl Builder {
                 }
                 sink.lock().unwrap().push(line);
             }
+            // stderr closed: every line the process wrote is in `logs`.
+            done.store(true, std::sync::atomic::Ordering::Release);
         });
         let addr = match rx.recv_timeout(START_DEADLINE) {
             Ok(a) => a,
@@ -139,8 +149,16 @@ impl Builder {
                 panic!("server did not report its address; logs:\n{}", logs.lock().unwrap().join("\n"));
             }
         };
-        let mut server =
-            Server { child: Some(child), addr, dir, logs, token: String::new(), started, successors: Vec::new() };
+        let mut server = Server {
+            child: Some(child),
+            addr,
+            dir,
+            logs,
+            drained,
+            token: String::new(),
+            started,
+            successors: Vec::new(),
+        };
         server.token = if self.admin_token { ADMIN_TOKEN.to_string() } else { server.generated_token() };
         server.wait_ready();
         server
@@ -160,6 +178,8 @@ pub struct Server {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     logs: Arc<Mutex<Vec<String>>>,
+    /// Set once the process's stderr closed and every line was read.
+    drained: Arc<std::sync::atomic::AtomicBool>,
     pub token: String,
     pub started: Instant,
     /// Processes that took over from this one (SIGUSR2); killed on drop like the first.
@@ -279,8 +299,16 @@ impl Server {
         let child = self.child.as_mut().expect("running");
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                // Let the log reader thread drain the last lines.
-                std::thread::sleep(Duration::from_millis(50));
+                // Every line is read once stderr closes; a hand-over successor keeps a copy of it
+                // open, so a process that stopped in order is also done once its last line
+                // ("stopped") has been read.
+                let done = || {
+                    self.drained.load(std::sync::atomic::Ordering::Acquire)
+                        || self.logs().lines().filter(|l| l.contains(r#""message":"stopped""#)).count() > 0
+                };
+                while !done() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 return status;
             }
             assert!(Instant::now() < deadline, "server did not exit in time; logs:\n{}", self.logs());
