@@ -274,3 +274,29 @@ async fn history_pages_with_a_cursor_at_the_tier_resolution() {
     let res = s.get_auth("/api/metrics/history?serverId=ghost").send().await.unwrap();
     assert_envelope(res, 404, "NOT_FOUND").await;
 }
+
+#[tokio::test]
+async fn per_core_cpu_is_there_from_the_first_measurable_interval() {
+    let s = Server::builder().start_async().await;
+    // The first host reading cannot have per-core CPU (it needs two samples); the second can, and
+    // the detail must carry it from then on, not from a later refresh.
+    let first = loop {
+        let d = get_json(&s, "/api/servers/self").await;
+        if let Some(t) = d["data"]["systemInfo"]["lastUpdate"].as_str() {
+            break t.to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let detail = loop {
+        let d = get_json(&s, "/api/servers/self").await;
+        if d["data"]["systemInfo"]["lastUpdate"].as_str().is_some_and(|t| t != first) {
+            break d;
+        }
+        assert!(std::time::Instant::now() < deadline, "no second host reading");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let cores = detail["data"]["cpuCores"].as_array().unwrap();
+    assert!(!cores.is_empty(), "per-core CPU missing at the second reading: {detail}");
+    assert_eq!(cores.len() as u64, detail["data"]["specs"]["cpuCores"].as_u64().unwrap());
+}
