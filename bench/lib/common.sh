@@ -4,7 +4,8 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHARED=${SHARED:-$(cd "$ROOT/../shared" 2>/dev/null && pwd || echo "$ROOT/../shared")}
 PEERS_DIR=${PEERS_DIR:-/tmp/openmanager-peers}
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/openmanager"
+# Benchmarks measure the shipped binary: the `dist` profile (fat LTO; see the root Cargo.toml).
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/dist/openmanager"
 PIDS=()
 
 cleanup() {
@@ -15,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 
 build_release() {
-  (cd "$ROOT" && cargo build --release -q -p openmanager)
+  (cd "$ROOT" && cargo build --profile dist -q -p openmanager)
 }
 
 # rss_kb PID...: summed VmRSS in kB of the given processes and their children
@@ -59,7 +60,7 @@ run_wrk() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
 
 build_tools() {
-  (cd "$ROOT" && cargo build --release -q -p openmanager -p loadgen)
+  (cd "$ROOT" && cargo build --profile dist -q -p openmanager -p loadgen)
 }
 
 # cpu_ticks PID: utime+stime in clock ticks
@@ -75,7 +76,7 @@ start_ours() {
 }
 
 BENCH_TOKEN=bench-admin-token-0123456789abcdefghijklmn
-TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/dist"
 
 # descendants PID: every descendant pid of PID (bounded depth 8), one per line
 descendants() {
