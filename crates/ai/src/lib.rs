@@ -46,6 +46,7 @@ pub mod tools;
 pub use breaker::CircuitState;
 pub use config::{AiConfig, ApiKey, ProviderConfig, ProviderKind};
 pub use error::{AiError, ProviderError, QuotaScope};
+pub use local::{Conversations, FixtureSource};
 pub use provider::install_tls_provider;
 pub use provider::local::{BoxFuture, LocalBackend, LocalReply};
 pub use provider::local_engine::{EngineBackend, FactsSource};

@@ -193,7 +193,7 @@ pub fn set(world: &World, expr: &str) -> Result<Vec<String>, String> {
         ["provider", p] => servers(&|s| s.provider.eq_ignore_ascii_case(p)),
         ["loc", l] => servers(&|s| s.location.to_lowercase().contains(&l.to_lowercase())),
         ["source", src] => servers(&|s| s.source == *src),
-        ["server", id] => vec![name_of(id)],
+        ["server", id] => vec![world.server(id).map(|s| s.name.clone()).ok_or_else(|| format!("no server {id}"))?],
         ["top" | "bottom", metric, n] => {
             let n: usize = n.parse().map_err(|_| format!("bad count in {expr}"))?;
             let mut ranked: Vec<(String, f64)> = world

@@ -6,8 +6,13 @@
 #![allow(dead_code)]
 
 pub mod checks;
+pub mod facts;
 pub mod world;
 pub mod world_alerts;
+
+use std::time::Instant;
+
+use ai::local::{FixtureSource, LocalEngine};
 
 pub use checks::Reply;
 pub use world::World;
@@ -160,4 +165,63 @@ pub fn describe(outcomes: &[Outcome]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The replies to a set, with the engine's time per question in ms (resolving and composing; the
+/// source's fetching is not the engine's and is not counted).
+pub struct Run {
+    pub outcomes: Vec<Outcome>,
+    pub times_ms: Vec<f64>,
+}
+
+/// The world's facts behind a fixture source.
+pub fn source(world: &World) -> FixtureSource {
+    FixtureSource::new(facts::facts(world))
+}
+
+/// Asks every item as the hub does: snapshot, resolve against the history, fill what the question
+/// needs (and then what it needs more), compose.
+pub fn run(world: &World, source: &FixtureSource, items: &[Item]) -> Run {
+    let engine = LocalEngine::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut times_ms = Vec::with_capacity(items.len());
+    for item in items {
+        let mut facts = source.snapshot_now();
+        let t0 = Instant::now();
+        let q = engine.resolve(&item.question, &item.history, &facts);
+        let need = q.need(&facts);
+        let mut engine_time = t0.elapsed();
+        source.fill_now(&need, &mut facts);
+        let t1 = Instant::now();
+        let more = q.more(&facts);
+        engine_time += t1.elapsed();
+        if !more.is_empty() {
+            source.fill_now(&more, &mut facts);
+        }
+        let t2 = Instant::now();
+        let a = engine.compose(&q, &facts);
+        engine_time += t2.elapsed();
+        times_ms.push(engine_time.as_secs_f64() * 1000.0);
+        let reply = Reply {
+            intent: a.intent,
+            text: a.text,
+            lang: a.lang,
+            confidence: a.confidence,
+            clarify: a.clarify,
+            window: a.window,
+        };
+        outcomes.push(score(world, item, reply));
+    }
+    Run { outcomes, times_ms }
+}
+
+/// The p-th percentile (0-100) of `times`.
+pub fn percentile(times: &[f64], p: f64) -> f64 {
+    let mut t = times.to_vec();
+    t.sort_by(f64::total_cmp);
+    if t.is_empty() {
+        return 0.0;
+    }
+    let i = ((p / 100.0) * (t.len() - 1) as f64).round() as usize;
+    t[i.min(t.len() - 1)]
 }

@@ -1,0 +1,62 @@
+//! The assistant's figures for `bench/assistant.sh`: the evaluation set (`tests/eval/`) answered as the
+//! hub does, printed as `assistant_accuracy=`, `assistant_clarify_rate=`, `assistant_help_rate=`,
+//! `assistant_p99_ms=` (engine time per answer: resolving and composing, not the source's fetching,
+//! over `ROUNDS` passes), plus the held-out set's accuracy. Build with `--release`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/eval/mod.rs"]
+mod eval;
+
+/// Passes over the set for the timing, so the p99 rests on a few thousand answers.
+const ROUNDS: usize = 10;
+
+fn main() {
+    let world = eval::World::build();
+    let source = eval::source(&world);
+    let items = eval::main_set();
+    let first = eval::run(&world, &source, &items);
+    let f = eval::Figures::of(&first.outcomes);
+    let mut times = first.times_ms.clone();
+    for _ in 1..ROUNDS {
+        times.extend(eval::run(&world, &source, &items).times_ms);
+    }
+    let holdout = eval::Figures::of(&eval::run(&world, &source, &eval::holdout_set()).outcomes);
+    if std::env::args().any(|a| a == "--slow") {
+        let mut by: Vec<(f64, String)> = first
+            .outcomes
+            .iter()
+            .zip(&first.times_ms)
+            .map(|(o, t)| (*t, format!("{} {}", o.reply.intent, o.item.question)))
+            .collect();
+        by.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (t, q) in by.iter().take(15) {
+            eprintln!("{t:8.3} ms  {q}");
+        }
+    }
+    if std::env::args().any(|a| a == "--cost") {
+        // The intrinsic cost per question: the fastest of 20 runs, slowest questions first.
+        let mut best = vec![f64::MAX; items.len()];
+        for _ in 0..20 {
+            for (b, t) in best.iter_mut().zip(eval::run(&world, &source, &items).times_ms) {
+                *b = b.min(t);
+            }
+        }
+        let mut by: Vec<(f64, &str)> = best.iter().zip(&items).map(|(t, i)| (*t, i.question.as_str())).collect();
+        by.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (t, q) in by.iter().take(12) {
+            eprintln!("{t:8.3} ms  {q}");
+        }
+    }
+    if std::env::args().any(|a| a == "--failures") {
+        eprintln!("{}", eval::describe(&first.outcomes));
+    }
+    println!("assistant_questions={}", f.total);
+    println!("assistant_accuracy={:.4}", f.accuracy());
+    println!("assistant_clarify_rate={:.4}", f.clarify_rate());
+    println!("assistant_help_rate={:.4}", f.help_rate());
+    println!("assistant_p50_ms={:.3}", eval::percentile(&times, 50.0));
+    println!("assistant_p99_ms={:.3}", eval::percentile(&times, 99.0));
+    println!("assistant_max_ms={:.3}", eval::percentile(&times, 100.0));
+    println!("assistant_holdout_accuracy={:.4}", holdout.accuracy());
+}
