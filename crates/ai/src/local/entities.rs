@@ -44,6 +44,8 @@ struct Token {
     compound: bool,
     hangul: bool,
     used: bool,
+    /// Taken as a filter word but left in the text, since cue phrases use it too ("ai cache").
+    kept: bool,
 }
 
 /// Cuts `work` into tokens (see the module doc).
@@ -63,7 +65,7 @@ fn tokens(work: &str) -> Vec<Token> {
 }
 
 fn push(out: &mut Vec<Token>, start: usize, end: usize, text: &str, compound: bool, hangul: bool) {
-    out.push(Token { start, end, text: text.to_owned(), compound, hangul, used: false });
+    out.push(Token { start, end, text: text.to_owned(), compound, hangul, used: false, kept: false });
 }
 
 /// One space-separated word: split at script changes, and a glued number off a name ("web01").
@@ -179,7 +181,7 @@ pub fn find(text: &mut Text, facts: &Facts) -> Found {
     found.checks.extend(check_ids);
     single_words(&mut toks, facts, &servers, &checks, &mut found);
     unknown_before_server_word(&mut toks, &servers, &mut found);
-    for t in toks.iter().filter(|t| t.used) {
+    for t in toks.iter().filter(|t| t.used && !t.kept) {
         text.blank(t.start, t.end);
     }
     found
@@ -319,6 +321,7 @@ fn single_words(toks: &mut [Token], facts: &Facts, servers: &[Named], checks: &[
                 found.types.push((ty, same_id));
             }
             t.used = true;
+            t.kept = true;
             continue;
         }
         if GENERIC_TOKENS.contains(&word.as_str()) {
@@ -401,7 +404,8 @@ fn unknown_before_server_word(toks: &mut [Token], servers: &[Named], found: &mut
         let korean_unknown = t.hangul
             && word.chars().count() >= 2
             && !korean.iter().any(|k| word.contains(k.as_str()))
-            && !MODIFIER_ENDINGS.iter().any(|e| word.ends_with(e));
+            && !MODIFIER_ENDINGS.iter().any(|e| word.ends_with(e))
+            && !describes(word);
         if (next_is_server_word && (ascii_unknown || korean_unknown)) || (glued_number && glued_name) {
             let name = if glued_number { format!("{word}{}", toks[i + 1].text) } else { word.to_owned() };
             unknown.push((i, name, glued_number));
@@ -432,6 +436,15 @@ const GLUES_TO_NUMBERS: &[&str] = &[
 /// Korean endings of words that describe rather than name ("있는", "심각한", "죽은").
 const MODIFIER_ENDINGS: &[&str] =
     &["는", "은", "인", "한", "된", "던", "운", "할", "될", "진", "난", "린", "든", "를", "을", "의", "들"];
+
+/// A Korean word ending in a syllable with a final ㄴ or ㄹ reads as a describing form ("생긴", "쓰는",
+/// "할"), not a name.
+fn describes(word: &str) -> bool {
+    word.chars().next_back().is_some_and(|c| {
+        let code = c as u32;
+        (0xAC00..=0xD7A3).contains(&code) && matches!((code - 0xAC00) % 28, 4 | 8)
+    })
+}
 
 /// Every Korean word of the lexicon and the word lists (spaces removed).
 fn korean_vocabulary() -> &'static HashSet<String> {

@@ -69,14 +69,15 @@ lexicon! {
     help: "help|helps|what can you do|what can i ask|what kind of question|what sort of thing|what do you know|\
         what are you able|how do i use|how to use|how does this work|who are you|your capabilities|\
         도움말|도움|도와줘|뭘 할 수|무엇을 할 수|뭐 할 수|뭐가 가능|할 수 있는|사용법|어떤 질문|뭘 물어|무엇을 물어|\
-        뭐 알아|뭘 알아|기능이 뭐|너는 뭐|사용 방법";
+        뭐 알아|뭘 알아|기능이 뭐|너는 뭐|사용 방법|할 줄 알|할 줄 아는|할줄 알|해줄 수 있|해 줄 수 있|뭐 해줄|\
+        뭘 해줄|무슨 기능|어떤 기능|뭘 물어봐|뭐 물어봐";
     silence: "silence|silenced|silences|mute|muted|muting|snooze|snoozed|suppressed|quiet hour|\
         사일런스|음소거|무음|뮤트|알림 꺼|알림을 꺼|꺼둔|꺼 둔|꺼놓|꺼 놓|침묵|묵음|알림 중지|알림중지";
     budget: "egress|budget|free tier|free-tier|freetier|vm hour|vm hours|billing|bill|cost|costs|charge|\
         sustained share|sustained|burst credit|burst credits|cpu credit|cpu credits|\
         data transfer|transfer quota|allowance|plan limit|monthly limit|overage|\
         프리티어|프리 티어|무료 한도|무료 티어|무료티어|무료 등급|무료 플랜|무료|요금|비용|과금|청구|\
-        vm 시간|vm시간|전송량|송출|이그레스|한도 대비|사용 한도|월 한도|지속 사용";
+        vm 시간|vm시간|vm 사용|vm사용|전송량|송출|이그레스|한도 대비|사용 한도|월 한도|지속 사용";
     budget_month: "this month|month|monthly|이번 달|이번달|월간|한 달|이달";
     budget_traffic: "bandwidth|outbound|traffic|data|아웃바운드|트래픽|대역폭|나간";
     ai_quota: "quota|quotas|requests left|request left|requests remaining|remaining request|requests today|\
@@ -111,10 +112,9 @@ lexicon! {
     events_weak: "changes|changed|change|what is going on|going on|\
         변경|변화|동안|있었어|있었나|생겼";
     trend: "trend|trends|trending|over time|history|graph|plot|chart|going up|going down|rising|rise|\
-        increasing|increase|decreasing|decrease|growing|grow|climbing|dropping|falling|changed|change|\
-        look like|looked like|evolve|evolution|lately|\
-        추이|추세|흐름|변화|그래프|차트|올라가|올라|늘고|늘어|늘었|증가|감소|떨어지|떨어져|어떻게 변|어땠|변했|\
-        오르|상승|하락|계속";
+        increasing|increase|decreasing|decrease|growing|grow|climbing|dropping|falling|evolve|evolution|\
+        추이|추세|흐름|그래프|차트|올라가|올라|늘고|늘어|늘었|증가|감소|떨어지|떨어져|오르|상승|하락";
+    trend_weak: "changed|change|look like|looked like|lately|been|변화|어떻게 변|어땠|변했|계속";
     forecast: "fill up|fills up|filling up|run out|running out|runs out|exhaust|exhausted|exhaustion|predict|\
         prediction|forecast|projection|projected|when will|going to run|going to fill|days left|days until|\
         days till|until full|be full|get full|gets full|become full|capacity plan|\
@@ -127,6 +127,7 @@ lexicon! {
         hog|hogs|hungriest|rank|ranking|ranked|sort|sorted|order by|working the hardest|hardest|\
         상위|하위|순위|순으로|순서대로|가장|제일|젤|최고|최저|많이 쓰는|많이 먹는|적게 쓰는|높은 순|낮은 순|\
         많은 순|적은 순|랭킹|1등|일등|top";
+    rank_weak: "high|low|heavy|light|높은|낮은|많이|적게|많은|적은";
     average: "average|avg|mean|typical|median|overall average|\
         평균|평균값|보통|중간값";
     maximum: "max|maximum|peak|highest value|how high|top value|\
@@ -137,10 +138,13 @@ lexicon! {
         값|수치|얼마|몇 퍼|몇%|몇 %|몇퍼|퍼센트";
     triage: "attention|problem|problems|issue|issues|wrong|trouble|troubled|unhealthy|worry|worried|broken|\
         fix|fixing|look at first|deal with|concern|concerning|on fire|urgent|priority|prioritize|triage|\
-        worst shape|bad shape|investigate|needs care|not healthy|not ok|\
+        worst shape|bad shape|investigate|needs care|not healthy|not ok|look into|look at|check out|\
+        should know|need to know|worry about|keep an eye on|struggling|struggle|suffering|degraded|unstable|\
+        flapping|misbehaving|acting up|in trouble|\
         주의가 필요|주의 필요|주의해야|주의할|문제|이상 있|이상있|이상한|비정상|점검이 필요|점검 필요|점검해야|\
         신경 써|신경써|장애|위험한|조치|급한|손봐|손 봐|우선순위|안 좋은|안좋은|아픈|살펴봐야|봐야 돼|봐야 할|\
-        봐야돼|봐야 하|확인해야|확인이 필요|챙겨";
+        봐야돼|봐야 하|확인해야|확인이 필요|챙겨|처리해야|해결해야|먼저 봐|먼저 처리|급해|문제 생|이상 생|\
+        말썽|불안정|골치";
     summary: "summary|summarize|summarise|overview|status|state|health|healthy|how are|how is|rundown|\
         report|dashboard|everything|overall|looking|doing|holding up|going|shape|situation|picture|\
         at a glance|ok|okay|fine|alright|good|\

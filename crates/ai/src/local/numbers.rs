@@ -76,6 +76,11 @@ pub fn take_numbers(text: &mut Text) -> Vec<Num> {
         text.blank(s, e);
     }
     out.extend(number_words(&text.work));
+    // "more than half their disk": half is 50%.
+    if let Some(at) = super::text::find_word(&text.work, "half").or_else(|| text.work.find("절반")) {
+        let cmp = cmp_near(&text.work[..at], &text.work[at..]);
+        out.push(Num { value: 50.0, percent: true, counted: false, size: false, cmp });
+    }
     out
 }
 

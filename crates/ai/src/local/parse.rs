@@ -96,6 +96,7 @@ pub fn parse(query: &str, facts: &Facts) -> Parsed {
     let hub_ids: Vec<String> = facts.servers.iter().filter(|s| s.source == "self").map(|s| s.id.clone()).collect();
     let (intent, basis) = decide(&q, &cues, lx, &numbers, &found, words, &hub_ids);
     q.intent = intent;
+    q.help_asked = intent == Intent::Help && basis == Basis::Cue;
     fill_slots(&mut q, &cues, lx, &numbers, &metrics);
     q.confidence = confidence(&q, basis, &text, &found);
     if !q.unknown.is_empty() {
@@ -285,7 +286,8 @@ fn decide(
     if agg_words && (window.is_some() || (named && !which)) {
         return (Intent::Aggregate, Basis::Cue);
     }
-    if has(&lx.trend) {
+    if has(&lx.trend) || (has(&lx.trend_weak) && (metric.is_some() || window.is_some()) && (named || metric.is_some()))
+    {
         return (Intent::Trend, Basis::Cue);
     }
     if threshold.is_some() {
@@ -301,7 +303,10 @@ fn decide(
     if agg_words && !which {
         return (Intent::Aggregate, Basis::Cue);
     }
-    if has(&lx.rank) {
+    let counted = nums.iter().any(|n| n.counted || (!n.percent && n.cmp.is_none() && !n.size));
+    if has(&lx.rank)
+        || (has(&lx.rank_weak) && metric.is_some() && (counted || c.compact.contains("서버") || has(&lx.server_nouns)))
+    {
         if value_asked
             && !which
             && !named
@@ -527,6 +532,7 @@ fn clarify_options(q: &Question, metrics: &[Metric]) -> Vec<String> {
 fn confidence(q: &Question, basis: Basis, text: &Text, found: &Found) -> f64 {
     let base = match (basis, q.intent) {
         (Basis::Nothing, _) => 0.2,
+        (Basis::Cue, Intent::Help) => 0.9,
         (_, Intent::Clarify) => 0.35,
         (Basis::Cue, _) => 0.92,
         (Basis::Entities, _) => 0.85,
@@ -554,6 +560,10 @@ fn confidence(q: &Question, basis: Basis, text: &Text, found: &Found) -> f64 {
     }
     if !q.unknown.is_empty() {
         c = c.min(0.45);
+    }
+    if q.help_asked {
+        // Asking what the assistant can do is understood, whatever else the words were.
+        c = c.max(0.6);
     }
     (c.clamp(0.05, 0.99) * 100.0).round() / 100.0
 }

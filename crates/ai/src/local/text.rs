@@ -74,7 +74,8 @@ impl Text {
         let s = punctuation_to_spaces(&s);
         let mut corrections = 0;
         let mut out: Vec<String> = Vec::new();
-        for word in s.split_whitespace() {
+        let unglued: Vec<String> = s.split_whitespace().map(unglue).collect();
+        for word in unglued.iter().flat_map(|w| w.split(' ')) {
             for part in expand(word) {
                 match correct(&part, known) {
                     Some(fixed) => {
@@ -190,6 +191,18 @@ fn punctuation_to_spaces(s: &str) -> String {
         out.push(if keep { c } else { ' ' });
     }
     out
+}
+
+/// "top5" -> "top 5", "상위3개" -> "상위 3개": a ranking word glued to its count.
+fn unglue(word: &str) -> String {
+    for head in ["top", "bottom", "상위", "하위", "last", "past"] {
+        if let Some(rest) = word.strip_prefix(head)
+            && rest.starts_with(|c: char| c.is_ascii_digit())
+        {
+            return format!("{head} {rest}");
+        }
+    }
+    word.to_owned()
 }
 
 /// Contractions and chat shorthand: "what's" -> "what is", "isnt" -> "is not", "r" -> "are".

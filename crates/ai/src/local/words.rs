@@ -271,8 +271,34 @@ pub const ABOVE_AFTER: &str = "이상|초과|넘는|넘은|넘게|넘어|넘|보
     and up|or above|plus";
 pub const BELOW_AFTER: &str = "이하|미만|안 되는|안되는|보다 낮|보다 작|보다 적|or less|or lower|and below|or below";
 
-/// English words the spelling fixer should know besides the cue and word lists.
+/// English words the spelling fixer should know besides the cue and word lists (the domain's, then
+/// common words, so "provide" is not "fixed" into "provider").
 pub const VOCAB_EXTRA: &[&str] = &[
+    "able|about|above|across|act|action|actually|add|after|again|against|ago|all|almost|alone|along|\
+     already|also|always|among|amount|another|answer|anyone|anything|anyway|apart|appear|apply|area|\
+     around|ask|asked|asking|back|bad|basic|because|become|before|begin|behind|being|below|best|better|\
+     between|big|bit|both|brief|bring|build|busy|but|buy|call|came|can|care|case|cause|certain|chance|\
+     change|check|choose|clear|close|come|coming|common|complete|consider|continue|could|couple|course|\
+     current|cut|data|date|deal|decide|detail|did|different|do|does|doing|done|down|during|each|early|\
+     easy|either|else|end|enough|entire|even|ever|every|exact|example|expect|explain|fact|far|fast|feel|\
+     few|find|fine|first|fix|follow|for|form|found|free|from|full|further|gave|get|give|given|glad|go|\
+     goes|going|gone|good|got|great|group|guess|had|happy|hard|has|have|having|hello|help|her|here|high|\
+     him|his|hold|hope|how|however|idea|important|include|including|indeed|info|information|inside|\
+     instead|into|issue|item|its|itself|just|keep|kind|knew|know|known|large|last|late|later|least|leave|\
+     left|less|let|level|like|likely|line|little|live|long|look|looking|lot|low|made|main|major|make|\
+     making|many|matter|may|maybe|mean|means|meant|might|mind|more|most|mostly|move|much|must|my|name|\
+     near|nearly|need|never|new|next|nice|none|normal|not|note|nothing|notice|now|number|of|off|often|\
+     okay|old|once|one|only|open|or|order|other|others|our|out|over|own|part|particular|past|per|perhaps|\
+     place|plan|please|point|possible|pretty|probably|problem|provide|provided|put|quick|quickly|quite|\
+     rather|reach|read|ready|real|really|reason|recent|recently|regarding|remember|report|request|require|\
+     rest|result|return|right|run|running|same|say|saw|see|seem|seen|send|sense|set|several|shall|share|\
+     short|should|show|side|similar|simple|since|single|small|so|some|someone|something|sometimes|soon|\
+     sorry|sort|start|state|still|stop|such|suggest|summary|support|suppose|sure|take|taken|talk|tell|\
+     than|thank|that|their|them|then|there|these|they|thing|think|this|those|though|through|thus|time|\
+     today|together|too|took|top|total|toward|true|try|trying|turn|under|understand|until|update|upon|us|\
+     use|used|useful|using|usual|usually|value|very|view|want|wanted|was|way|we|well|went|were|what|\
+     whatever|when|where|whether|which|while|who|whole|whom|whose|why|will|wish|with|within|without|\
+     wonder|work|world|would|wrong|yes|yet|you|your|yourself",
     "the|a|an|my|our|your|is|are|was|were|be|been|am|do|does|did|have|has|had|of|on|in|at|to|for|with|by|\
      from|and|or|not|no|yes|it|its|this|that|these|those|there|here|what|which|who|whom|when|where|why|how|\
      me|we|you|they|them|all|any|some|every|each|please|can|could|would|should|will|shall|may|might|right|\

@@ -19,6 +19,7 @@ pub use world::World;
 
 pub const QUESTIONS_EN: &str = include_str!("questions_en.txt");
 pub const QUESTIONS_KO: &str = include_str!("questions_ko.txt");
+pub const DEV: &str = include_str!("dev.txt");
 pub const HOLDOUT: &str = include_str!("holdout.txt");
 
 /// One question with its expectations.
@@ -59,10 +60,11 @@ pub fn load(text: &str) -> Result<Vec<Item>, String> {
     Ok(out)
 }
 
-/// The main set: both halves.
+/// The main set: both halves, and the second (dev) set.
 pub fn main_set() -> Vec<Item> {
     let mut items = load(QUESTIONS_EN).unwrap_or_else(|e| panic!("questions_en.txt: {e}"));
     items.extend(load(QUESTIONS_KO).unwrap_or_else(|e| panic!("questions_ko.txt: {e}")));
+    items.extend(load(DEV).unwrap_or_else(|e| panic!("dev.txt: {e}")));
     items
 }
 
@@ -97,6 +99,9 @@ pub fn score(world: &World, item: &Item, reply: Reply) -> Outcome {
         if let Err(e) = checks::check(world, spec, &reply) {
             failures.push(format!("{spec}: {e}"));
         }
+    }
+    if item.intent == "help" && reply.is_help_fallback() {
+        failures.push("answered \"I didn't understand\" to a request for help".into());
     }
     let wants_clarify = item.checks.iter().any(|c| c == "clarify");
     if !wants_clarify && !reply.clarify.is_empty() {
