@@ -353,6 +353,7 @@ fn single_words(toks: &mut [Token], facts: &Facts, servers: &[Named], checks: &[
         if let Some((name, _)) = engine {
             add(&mut found.engines, name);
             t.used = true;
+            t.kept = true;
             continue;
         }
         if !t.hangul && word.len() >= 5 && !vocab.contains(&word) {

@@ -68,9 +68,10 @@ macro_rules! lexicon {
 lexicon! {
     help: "help|helps|what can you do|what can i ask|what kind of question|what sort of thing|what do you know|\
         what are you able|how do i use|how to use|how does this work|who are you|your capabilities|\
+        do you understand|can you understand|questions do you|what do you support|what can i do here|\
         도움말|도움|도와줘|뭘 할 수|무엇을 할 수|뭐 할 수|뭐가 가능|할 수 있는|사용법|어떤 질문|뭘 물어|무엇을 물어|\
         뭐 알아|뭘 알아|기능이 뭐|너는 뭐|사용 방법|할 줄 알|할 줄 아는|할줄 알|해줄 수 있|해 줄 수 있|뭐 해줄|\
-        뭘 해줄|무슨 기능|어떤 기능|뭘 물어봐|뭐 물어봐";
+        뭘 해줄|무슨 기능|어떤 기능|뭘 물어봐|뭐 물어봐|무슨 질문|질문 할 수|질문할 수|물어볼 수";
     silence: "silence|silenced|silences|mute|muted|muting|snooze|snoozed|suppressed|quiet hour|\
         사일런스|음소거|무음|뮤트|알림 꺼|알림을 꺼|꺼둔|꺼 둔|꺼놓|꺼 놓|침묵|묵음|알림 중지|알림중지";
     budget: "egress|budget|free tier|free-tier|freetier|vm hour|vm hours|billing|bill|cost|costs|charge|\
@@ -81,12 +82,13 @@ lexicon! {
     budget_month: "this month|month|monthly|이번 달|이번달|월간|한 달|이달";
     budget_traffic: "bandwidth|outbound|traffic|data|아웃바운드|트래픽|대역폭|나간";
     ai_quota: "quota|quotas|requests left|request left|requests remaining|remaining request|requests today|\
-        ai request|ai requests|rate limit|할당량|쿼터|남은 요청|요청 수|요청 몇|ai 요청|요청 한도|호출 횟수|호출 몇";
+        ai request|ai requests|rate limit|calls today|api calls|gemini calls|ai calls|할당량|쿼터|남은 요청|요청 수|요청 몇|\
+        ai 요청|요청 한도|호출 횟수|호출 몇|호출 수";
     gateway: "engine|engines|gateway|provider|providers|model|models|llm|llms|circuit|breaker|cache hit|\
         hit rate|hit ratio|ai cache|fallback|chain|gemini|groq|openai|anthropic|claude|ollama|\
-        queries answered|ai queries|ai query|ai status|\
+        queries answered|ai queries|ai query|ai status|from cache|from the cache|cached answers|served from cache|\
         엔진|게이트웨이|프로바이더|모델|서킷|브레이커|캐시 적중|적중률|히트율|히트 비율|캐시 효율|ai 캐시|폴백|\
-        체인|제미나이|제미니|재미나이|질의|ai 상태|llm";
+        체인|제미나이|제미니|재미나이|질의|ai 상태|llm|캐시에서|캐시된 답";
     checks: "=checks|health check|healthcheck|uptime check|synthetic|endpoint|endpoints|ssl|tls|cert|\
         certificate|certificates|probe|probes|ping check|website|site|url|urls|monitor check|\
         헬스체크|헬스 체크|상태 체크|체크|엔드포인트|인증서|사이트|웹사이트|프로브|가용률|ssl|tls|url";
@@ -108,7 +110,8 @@ lexicon! {
         what is new|what's new|going on lately|activity|added|removed|\
         무슨 일|일어난|일어났|있었던|이벤트|변경|변경사항|변경 사항|타임라인|로그|이력|재시작|재부팅|리부팅|\
         다운됐|다운된 적|오프라인 됐|오프라인이 됐|복구|살아났|이상 징후|이상징후|이상치|특이 사항|특이사항|\
-        스파이크|추가된|삭제된|제거된";
+        스파이크|추가된|삭제된|제거된|stop reporting|stopped reporting|stops reporting|went silent|went dark|\
+        lost contact|보고가 끊|보고 끊|끊겼|끊긴 게|연락이 끊|연결이 끊";
     events_weak: "changes|changed|change|what is going on|going on|\
         변경|변화|동안|있었어|있었나|생겼";
     trend: "trend|trends|trending|over time|history|graph|plot|chart|going up|going down|rising|rise|\
@@ -124,7 +127,8 @@ lexicon! {
         less than|higher than|lower than|relative to|\
         비교|차이|어느 쪽|어디가 더|누가 더|보다|대비|중에 어디|중 어디|중에 누가|더 바|더 많이|더 높|더 써";
     rank: "top|bottom|highest|lowest|most|least|busiest|idlest|quietest|heaviest|biggest|largest|smallest|\
-        hog|hogs|hungriest|rank|ranking|ranked|sort|sorted|order by|working the hardest|hardest|\
+        hog|hogs|hungriest|rank|ranking|ranked|sort|sorted|order by|working the hardest|hardest|fullest|\
+        emptiest|most full|least full|\
         상위|하위|순위|순으로|순서대로|가장|제일|젤|최고|최저|많이 쓰는|많이 먹는|적게 쓰는|높은 순|낮은 순|\
         많은 순|적은 순|랭킹|1등|일등|top";
     rank_weak: "high|low|heavy|light|높은|낮은|많이|적게|많은|적은";
@@ -140,11 +144,11 @@ lexicon! {
         fix|fixing|look at first|deal with|concern|concerning|on fire|urgent|priority|prioritize|triage|\
         worst shape|bad shape|investigate|needs care|not healthy|not ok|look into|look at|check out|\
         should know|need to know|worry about|keep an eye on|struggling|struggle|suffering|degraded|unstable|\
-        flapping|misbehaving|acting up|in trouble|\
+        flapping|misbehaving|acting up|in trouble|looking bad|look bad|bad|unhappy|\
         주의가 필요|주의 필요|주의해야|주의할|문제|이상 있|이상있|이상한|비정상|점검이 필요|점검 필요|점검해야|\
         신경 써|신경써|장애|위험한|조치|급한|손봐|손 봐|우선순위|안 좋은|안좋은|아픈|살펴봐야|봐야 돼|봐야 할|\
         봐야돼|봐야 하|확인해야|확인이 필요|챙겨|처리해야|해결해야|먼저 봐|먼저 처리|급해|문제 생|이상 생|\
-        말썽|불안정|골치";
+        말썽|불안정|골치|안 좋|나쁜|좋지 않";
     summary: "summary|summarize|summarise|overview|status|state|health|healthy|how are|how is|rundown|\
         report|dashboard|everything|overall|looking|doing|holding up|going|shape|situation|picture|\
         at a glance|ok|okay|fine|alright|good|\
@@ -154,7 +158,8 @@ lexicon! {
         fleet|infrastructure|infra|system|systems|everything|\
         서버|장비|인프라|시스템|머신|호스트|노드|인스턴스|전체";
     count: "how many|number of|count|total|\
-        몇 대|몇 개|몇 건|몇대|몇개|몇건|개수|갯수|대수|총 몇|몇 곳|몇 가지|몇 번|몇번|얼마나 많";
+        몇 대|몇 개|몇 건|몇대|몇개|몇건|개수|갯수|대수|총 몇|몇 곳|몇 가지|몇 번|몇번|얼마나 많|서버 수|서버수|\
+        전체 수|총 수";
     list: "which|what|list|show|name|names|display|give me|tell me|enumerate|who|\
         어떤|어느|뭐|뭐뭐|무슨|목록|리스트|보여|알려|나열|누구|어디";
     uptime: "uptime|up time|been up|been running|last reboot|last rebooted|last restart|last restarted|\

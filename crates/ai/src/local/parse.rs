@@ -275,7 +275,9 @@ fn decide(
         return (Intent::Alerts, Basis::Cue);
     }
     let growth_metric = matches!(metric, Some(Metric::Disk | Metric::Memory)) || has(&lx.free_space);
-    if has(&lx.forecast) || (has(&lx.forecast_weak) && growth_metric && future && !value_asked) {
+    // "제일 꽉 찬 서버" is already full: a ranking, not a forecast.
+    let already_full = has(&lx.rank) && ["꽉찬", "가득찬", "다찬"].iter().any(|w| c.compact.contains(w));
+    if (has(&lx.forecast) && !already_full) || (has(&lx.forecast_weak) && growth_metric && future && !value_asked) {
         return (Intent::Forecast, Basis::Cue);
     }
     if q.uptime {
@@ -476,8 +478,21 @@ fn event_slots(q: &mut Question, c: &CueView) {
             q.event_kinds.push(kind);
         }
     }
-    let down =
-        word(&["went down", "go down", "gone down", "went offline", "go offline", "다운", "오프라인", "offline", "죽"]);
+    let down = word(&[
+        "went down",
+        "go down",
+        "gone down",
+        "went offline",
+        "go offline",
+        "다운",
+        "오프라인",
+        "offline",
+        "죽",
+        "stop report",
+        "stopped report",
+        "went silent",
+        "끊",
+    ]);
     if down {
         q.event_kinds.push(EventKind::StatusChanged);
         q.event_kinds.push(EventKind::CheckDown);

@@ -294,10 +294,9 @@ fn unit_after(work: &str, at: usize) -> Option<(usize, i64)> {
         if ascii && after.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             continue;
         }
-        // "1일" is a day, but "1일차" or "3분기" are not windows; Korean units end a word or take a particle.
-        if !ascii
-            && after.starts_with(|c: char| is_hangul(c))
-            && !after.starts_with(['간', '동', '전', '치', '의', '으', '로', '만', '이', '을'])
+        // "1일" is a day, but "1일차", "3분기", "2주요" are not windows: Korean units take particles
+        // ("3시간은", "6시간으로") but not these word continuations.
+        if !ascii && after.starts_with(['차', '기', '요', '소', '문', '표', '러', '라', '석', '야', '자', '반'])
         {
             continue;
         }

@@ -20,6 +20,7 @@ pub use world::World;
 pub const QUESTIONS_EN: &str = include_str!("questions_en.txt");
 pub const QUESTIONS_KO: &str = include_str!("questions_ko.txt");
 pub const DEV: &str = include_str!("dev.txt");
+pub const DEV2: &str = include_str!("dev2.txt");
 pub const HOLDOUT: &str = include_str!("holdout.txt");
 
 /// One question with its expectations.
@@ -65,6 +66,7 @@ pub fn main_set() -> Vec<Item> {
     let mut items = load(QUESTIONS_EN).unwrap_or_else(|e| panic!("questions_en.txt: {e}"));
     items.extend(load(QUESTIONS_KO).unwrap_or_else(|e| panic!("questions_ko.txt: {e}")));
     items.extend(load(DEV).unwrap_or_else(|e| panic!("dev.txt: {e}")));
+    items.extend(load(DEV2).unwrap_or_else(|e| panic!("dev2.txt: {e}")));
     items
 }
 
