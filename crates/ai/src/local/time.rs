@@ -1,7 +1,7 @@
 //! Time windows in questions ("now", "last 15 minutes", "today", "yesterday", "this week", "지난 3시간")
 //! and how they become `(from, to)` in the hub's zone; also how times are written in answers.
 
-use super::text::{Lang, Text, find_word, is_hangul};
+use super::text::{Lang, Text, find_word};
 use super::words::{DAY, HOUR, MINUTE, NUMBER_WORDS, UNITS, WEEK};
 
 /// A window as the question said it.
