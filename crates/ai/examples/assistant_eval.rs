@@ -59,4 +59,52 @@ fn main() {
     println!("assistant_p99_ms={:.3}", eval::percentile(&times, 99.0));
     println!("assistant_max_ms={:.3}", eval::percentile(&times, 100.0));
     println!("assistant_holdout_accuracy={:.4}", holdout.accuracy());
+    println!("assistant_p99_ms_1000_servers={:.3}", large_fleet_p99());
+}
+
+/// The engine's p99 on a synthetic fleet of 1,000 servers, each question after ten earlier ones (the
+/// most history a follow-up reads): how the cost grows with the fleet.
+fn large_fleet_p99() -> f64 {
+    use ai::local::{Facts, LocalEngine, ServerFact};
+    let servers: Vec<ServerFact> = (0..1000)
+        .map(|i| ServerFact {
+            id: format!("srv-{i:04}"),
+            name: format!("node-{i:04}"),
+            server_type: ["web", "api", "database", "cache"][i % 4].into(),
+            status: ["online", "online", "warning", "critical", "offline"][i % 5].into(),
+            cpu: (i % 97) as f64,
+            memory: (i % 89) as f64,
+            disk: (i % 83) as f64,
+            environment: ["production", "staging"][i % 2].into(),
+            location: "us-east-1a".into(),
+            provider: "AWS".into(),
+            source: "agent".into(),
+            ..ServerFact::default()
+        })
+        .collect();
+    let facts = Facts { now_ms: eval::world::NOW, servers, ..Facts::default() };
+    let engine = LocalEngine::new();
+    let history: Vec<String> = (0..10).map(|i| format!("what's the cpu on srv-{i:04}?")).collect();
+    let questions = [
+        "How are my servers doing?",
+        "top 5 by cpu",
+        "and srv-0500?",
+        "which servers are critical?",
+        "node-0999 memory",
+        "status of srv-2000",
+        "웹서버 목록 보여줘",
+        "staging 서버 평균 메모리",
+        "any servers offline?",
+        "compare srv-0001 and srv-0002",
+    ];
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        for q in questions {
+            let t0 = std::time::Instant::now();
+            let a = engine.answer(q, &history, &facts);
+            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+            assert!(!a.text.is_empty());
+        }
+    }
+    eval::percentile(&times, 99.0)
 }

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use super::Facts;
 use super::lexicon::vocabulary;
+use super::names::{Named, Names, canonical, parts, same_part};
 use super::text::{Text, distance, is_hangul, stem};
 use super::words::{FILLER_TOKENS, GENERIC_TOKENS, TOKEN_ALIASES, TYPE_WORDS};
 
@@ -138,49 +139,25 @@ fn split_korean(piece: &str, start: usize, out: &mut Vec<Token>) {
     }
 }
 
-/// A name's parts: "db-master" -> db, master.
-fn parts(name: &str) -> Vec<String> {
-    name.to_lowercase().split(['-', '_', '.', ' ']).filter(|p| !p.is_empty()).map(str::to_owned).collect()
-}
-
-/// Whether a question token stands for a name part (synonyms, and numbers by value: "1" is "01").
-fn same_part(token: &str, part: &str) -> bool {
-    if token == part {
-        return true;
-    }
-    if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) && part.bytes().all(|b| b.is_ascii_digit()) {
-        return token.trim_start_matches('0') == part.trim_start_matches('0');
-    }
-    TOKEN_ALIASES.iter().any(|(en, alts)| *en == part && alts.split('|').any(|a| a == token))
-}
-
 fn is_filler(t: &Token) -> bool {
     FILLER_TOKENS.contains(&t.text.as_str())
 }
 
-/// A named thing and the parts of its names (id and display name).
-struct Named {
-    id: String,
-    names: Vec<Vec<String>>,
-}
-
-/// Everything `facts` can name, read once per question.
-pub fn find(text: &mut Text, facts: &Facts) -> Found {
+/// Everything the question names, looked up in `names` (built from `facts` once per question).
+pub fn find(text: &mut Text, facts: &Facts, names: &Names) -> Found {
     let mut found = Found::default();
     let mut toks = tokens(&text.work);
-    let servers: Vec<Named> =
-        facts.servers.iter().map(|s| Named { id: s.id.clone(), names: vec![parts(&s.id), parts(&s.name)] }).collect();
-    let checks: Vec<Named> =
-        facts.directory.checks.iter().map(|c| Named { id: c.clone(), names: vec![parts(c)] }).collect();
-    let locations: Vec<String> = facts.servers.iter().map(|s| s.location.to_lowercase()).collect();
-
-    whole_names(&mut toks, facts, &servers, &locations, &mut found);
-    runs(&mut toks, &servers, &mut found.servers);
+    whole_names(&mut toks, facts, names, &mut found);
+    let mut server_ids = Vec::new();
+    runs(&mut toks, names, false, &mut server_ids);
+    for id in server_ids {
+        add(&mut found.servers, &id);
+    }
     let mut check_ids = Vec::new();
-    runs(&mut toks, &checks, &mut check_ids);
+    runs(&mut toks, names, true, &mut check_ids);
     found.checks.extend(check_ids);
-    single_words(&mut toks, facts, &servers, &checks, &mut found);
-    unknown_before_server_word(&mut toks, &servers, &mut found);
+    single_words(&mut toks, facts, names, &mut found);
+    unknown_before_server_word(&mut toks, &names.servers, &mut found);
     for t in toks.iter().filter(|t| t.used && !t.kept) {
         text.blank(t.start, t.end);
     }
@@ -189,18 +166,19 @@ pub fn find(text: &mut Text, facts: &Facts) -> Found {
 
 /// Hyphenated words: a server, check, engine or region exactly (or a server within one typo), else an
 /// unknown server when shaped like one.
-fn whole_names(toks: &mut [Token], facts: &Facts, servers: &[Named], locations: &[String], found: &mut Found) {
+fn whole_names(toks: &mut [Token], facts: &Facts, names: &Names, found: &mut Found) {
+    let (servers, locations) = (&names.servers, &names.locations);
     for t in toks.iter_mut().filter(|t| t.compound) {
         let word = t.text.as_str();
-        if let Some(s) = facts.servers.iter().find(|s| s.id.to_lowercase() == word || s.name.to_lowercase() == word) {
-            add(&mut found.servers, &s.id);
+        if let Some(id) = names.exact(word) {
+            add(&mut found.servers, id);
         } else if let Some(c) = facts.directory.checks.iter().find(|c| c.to_lowercase() == word) {
             add(&mut found.checks, c);
         } else if let Some((e, _)) = facts.directory.engines.iter().find(|(e, _)| e.to_lowercase() == word) {
             add(&mut found.engines, e);
         } else if word.len() >= 4 && locations.iter().any(|l| l.contains(word)) {
             add(&mut found.locations, word);
-        } else if server_shaped(word, servers) {
+        } else if server_shaped(word, names) {
             match fuzzy_server(word, facts) {
                 Some(id) => {
                     add(&mut found.servers, &id);
@@ -216,11 +194,8 @@ fn whole_names(toks: &mut [Token], facts: &Facts, servers: &[Named], locations: 
 }
 
 /// A word that looks like a server name: it holds a digit, or a part of some server's name.
-fn server_shaped(word: &str, servers: &[Named]) -> bool {
-    let holds_digit = word.bytes().any(|b| b.is_ascii_digit());
-    let shares_part =
-        parts(word).iter().any(|p| servers.iter().any(|s| s.names.iter().any(|n| n.iter().any(|q| q == p))));
-    holds_digit || shares_part
+fn server_shaped(word: &str, names: &Names) -> bool {
+    word.bytes().any(|b| b.is_ascii_digit()) || parts(word).iter().any(|p| !names.owners(p).is_empty())
 }
 
 /// A server within one typo (two for long names), with the same digits ("worker-02" is not worker-01).
@@ -264,14 +239,16 @@ fn add_unknown(found: &mut Found, word: &str, servers: &[Named], facts: &Facts) 
 }
 
 /// Runs of two or more tokens equal to a name's parts, longest first.
-fn runs(toks: &mut [Token], named: &[Named], out: &mut Vec<String>) {
+fn runs(toks: &mut [Token], names: &Names, checks: bool, out: &mut Vec<String>) {
+    let list = if checks { &names.checks } else { &names.servers };
     let mut matches: Vec<(usize, usize, String)> = Vec::new();
-    for n in named {
-        for name in n.names.iter().filter(|p| p.len() >= 2) {
-            for start in 0..toks.len() {
-                if let Some(end) = run_at(toks, start, name) {
-                    matches.push((start, end, n.id.clone()));
-                }
+    for start in 0..toks.len() {
+        if toks[start].used || toks[start].compound {
+            continue;
+        }
+        for &(i, j) in names.starting(&toks[start].text, checks) {
+            if let Some(end) = run_at(toks, start, &list[i].names[j]) {
+                matches.push((start, end, list[i].id.clone()));
             }
         }
     }
@@ -298,7 +275,7 @@ fn run_at(toks: &[Token], start: usize, parts: &[String]) -> Option<usize> {
             j += 1;
         }
         let t = toks.get(j)?;
-        if t.used || t.compound || !same_part(&t.text, part) {
+        if t.used || t.compound || canonical(&t.text) != *part {
             return None;
         }
         j += 1;
@@ -308,7 +285,8 @@ fn run_at(toks: &[Token], start: usize, parts: &[String]) -> Option<usize> {
 
 /// Single words: a type word ("web", "디비"), a part only one server has ("redis", "replica"), a part
 /// several share (all of them), a check's or engine's name, or a server name within one typo.
-fn single_words(toks: &mut [Token], facts: &Facts, servers: &[Named], checks: &[Named], found: &mut Found) {
+fn single_words(toks: &mut [Token], facts: &Facts, names: &Names, found: &mut Found) {
+    let (servers, checks) = (&names.servers, &names.checks);
     let vocab = vocabulary();
     for t in toks.iter_mut() {
         if t.used || t.compound || t.text.bytes().all(|b| b.is_ascii_digit()) || is_filler(t) {
@@ -327,13 +305,10 @@ fn single_words(toks: &mut [Token], facts: &Facts, servers: &[Named], checks: &[
         if GENERIC_TOKENS.contains(&word.as_str()) {
             continue;
         }
-        let owners: Vec<&Named> = servers
-            .iter()
-            .filter(|s| s.names.iter().any(|n| n.iter().any(|p| same_part(&word, p) && !is_number(p))))
-            .collect();
+        let owners = names.owners(&word);
         if !owners.is_empty() {
-            for s in owners {
-                add(&mut found.servers, &s.id);
+            for &i in owners {
+                add(&mut found.servers, &servers[i].id);
             }
             t.used = true;
             continue;
@@ -499,8 +474,10 @@ mod tests {
     }
 
     fn servers_of(q: &str) -> Found {
-        let mut text = Text::new(q, &[]);
-        find(&mut text, &facts())
+        let facts = facts();
+        let names = Names::new(&facts);
+        let mut text = Text::new(q, &names.known_words);
+        find(&mut text, &facts, &names)
     }
 
     #[test]

@@ -4,10 +4,10 @@
 
 use std::sync::OnceLock;
 
+use super::Metric;
 use super::lexicon::Cues;
 use super::text::{CueView, Text};
 use super::words::{ENV_WORDS, METRIC_WORDS, PROVIDER_WORDS, REGION_WORDS, SOURCE_WORDS, STATUS_WORDS};
-use super::{Facts, Metric};
 
 /// Which servers a question is about, beyond the ones it names. Each list is "any of"; lists combine
 /// with "all of".
@@ -89,7 +89,7 @@ const NOT_A_STATE: &[&str] = &[
 
 /// The filters the question's words ask for. Provider and environment names of the fleet itself are
 /// recognised too ("Hetzner", "qa").
-pub fn filter(text: &Text, cues: &CueView, facts: &Facts) -> Filter {
+pub fn filter(text: &Text, cues: &CueView, providers: &[String]) -> Filter {
     let l = lists();
     let mut f = Filter::default();
     for (status, words) in &l.statuses {
@@ -124,13 +124,12 @@ pub fn filter(text: &Text, cues: &CueView, facts: &Facts) -> Filter {
         }
     }
     // The fleet's own provider names ("hetzner", "oracle") when no word list knows them.
-    for s in &facts.servers {
-        let p = s.provider.to_lowercase();
+    for p in providers {
         if p.len() >= 3
-            && super::text::find_word(&text.work, &p).is_some()
-            && !f.providers.iter().any(|k| k.contains(&p))
+            && super::text::find_word(&text.work, p).is_some()
+            && !f.providers.iter().any(|k| k.contains(p.as_str()))
         {
-            f.providers.push(p);
+            f.providers.push(p.clone());
         }
     }
     f

@@ -3,6 +3,7 @@
 //! each resolved against the one before, so the same history always gives the same reading.
 
 use super::facts::{AlertState, EventKind};
+use super::names::Names;
 use super::parse::{self, Bare, Basis, Parsed};
 use super::question::{Form, Question};
 use super::text::Lang;
@@ -14,12 +15,13 @@ pub const MAX_HISTORY: usize = 10;
 
 /// `query` resolved against `history` (earlier user questions, oldest first).
 pub fn resolve(query: &str, history: &[String], facts: &Facts) -> Question {
+    let names = Names::new(facts);
     let mut prev: Option<Question> = None;
     let start = history.len().saturating_sub(MAX_HISTORY);
     for earlier in &history[start..] {
-        prev = Some(resolve_one(parse::parse(earlier, facts), prev.as_ref(), facts));
+        prev = Some(resolve_one(parse::parse(earlier, facts, &names), prev.as_ref(), facts));
     }
-    resolve_one(parse::parse(query, facts), prev.as_ref(), facts)
+    resolve_one(parse::parse(query, facts, &names), prev.as_ref(), facts)
 }
 
 fn resolve_one(cur: Parsed, prev: Option<&Question>, facts: &Facts) -> Question {

@@ -27,6 +27,7 @@ mod format;
 mod intent;
 mod lexicon;
 mod metric;
+mod names;
 mod need;
 mod numbers;
 mod parse;
@@ -132,7 +133,7 @@ impl LocalEngine {
             .map(|id| ServerFact { id: id.clone(), name: id.clone(), ..ServerFact::default() })
             .collect();
         let facts = Facts { servers, ..Facts::default() };
-        parse::parse(query, &facts).q.intent
+        parse::parse(query, &facts, &names::Names::new(&facts)).q.intent
     }
 
     /// What `query` asks, read against the earlier questions (`history`, oldest first; at most the last

@@ -135,7 +135,7 @@ mod tests {
     use super::*;
 
     fn nums(q: &str) -> Vec<Num> {
-        let mut t = Text::new(q, &[]);
+        let mut t = Text::new(q, &Default::default());
         take_numbers(&mut t)
     }
 

@@ -8,6 +8,7 @@ use super::entities::{self, Found};
 use super::facts::{AlertState, EventKind};
 use super::filters::{self, Filter};
 use super::lexicon::{Lexicon, lexicon};
+use super::names::Names;
 use super::numbers::{self, Cmp, Num};
 use super::question::{Agg, BudgetPart, Form, Question};
 use super::text::{CueView, Lang, Text};
@@ -50,30 +51,16 @@ pub struct Parsed {
     pub projection: bool,
 }
 
-/// Words that live names are made of, so spelling fixes leave them alone.
-fn known_words(facts: &Facts) -> Vec<String> {
-    let mut out = Vec::new();
-    let names = facts
-        .servers
-        .iter()
-        .flat_map(|s| [s.id.as_str(), s.name.as_str()])
-        .chain(facts.directory.checks.iter().map(String::as_str))
-        .chain(facts.directory.engines.iter().map(|(n, _)| n.as_str()));
-    for name in names {
-        out.extend(name.to_lowercase().split(['-', '_', '.', ' ']).filter(|p| !p.is_empty()).map(str::to_owned));
-    }
-    out
-}
-
-pub fn parse(query: &str, facts: &Facts) -> Parsed {
+/// Parses one question; `names` indexes `facts`' names (see [`Names::new`]).
+pub fn parse(query: &str, facts: &Facts, names: &Names) -> Parsed {
     let lx = lexicon();
-    let mut text = Text::new(query, &known_words(facts));
-    let found = entities::find(&mut text, facts);
+    let mut text = Text::new(query, &names.known_words);
+    let found = entities::find(&mut text, facts, names);
     let window = time::take_window(&mut text);
     let numbers = numbers::take_numbers(&mut text);
     let cues = text.cues();
     let metrics = filters::metrics(&cues);
-    let mut filter = filters::filter(&text, &cues, facts);
+    let mut filter = filters::filter(&text, &cues, &names.providers);
     filter.locations.extend(found.locations.iter().cloned());
     let form = form(&cues, text.lang, lx);
 
@@ -93,8 +80,7 @@ pub fn parse(query: &str, facts: &Facts) -> Parsed {
     let words = text.lower.split_whitespace().count();
     let refers = cues.has(&lx.followup) || cues.has(&lx.pronoun);
     let bare = bare(&cues, lx, words);
-    let hub_ids: Vec<String> = facts.servers.iter().filter(|s| s.source == "self").map(|s| s.id.clone()).collect();
-    let (intent, basis) = decide(&q, &cues, lx, &numbers, &found, words, &hub_ids);
+    let (intent, basis) = decide(&q, &cues, lx, &numbers, &found, words, &names.hub_ids);
     q.intent = intent;
     q.help_asked = intent == Intent::Help && basis == Basis::Cue;
     fill_slots(&mut q, &cues, lx, &numbers, &metrics);

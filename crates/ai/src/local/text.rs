@@ -6,6 +6,8 @@
 //! Korean ones inside the text with its spaces removed, since Korean attaches particles and spacing
 //! varies ("알림 있어", "알림있어", "알림이 있어요" all hold "알림").
 
+use std::collections::HashSet;
+
 use super::lexicon::{Cues, vocabulary};
 use super::words;
 
@@ -55,7 +57,7 @@ pub struct Text {
 
 impl Text {
     /// Normalises `query`; `known` are words that must not be "corrected" (live server and check names).
-    pub fn new(query: &str, known: &[String]) -> Text {
+    pub fn new(query: &str, known: &HashSet<String>) -> Text {
         let lang = detect_lang(query);
         let mut s: String = query.chars().take(2_000).collect::<String>().to_lowercase();
         for (from, to) in words::APOSTROPHES {
@@ -222,13 +224,13 @@ fn expand(word: &str) -> Vec<String> {
 }
 
 /// A spelling fix for an English word the engine does not know, when one known word is close.
-fn correct(word: &str, known: &[String]) -> Option<String> {
+fn correct(word: &str, known: &HashSet<String>) -> Option<String> {
     let len = word.chars().count();
     if len < 4 || !word.chars().all(|c| c.is_ascii_lowercase()) {
         return None;
     }
     let vocab = vocabulary();
-    if vocab.contains(word) || vocab.contains(&stem(word)) || known.iter().any(|k| k == word) {
+    if vocab.contains(word) || vocab.contains(&stem(word)) || known.contains(word) {
         return None;
     }
     let max = if len >= 8 { 2 } else { 1 };
@@ -322,13 +324,14 @@ mod tests {
 
     #[test]
     fn normalising_expands_contractions_and_fixes_typos() {
-        let t = Text::new("What's the memroy on web-02's box?", &[]);
+        let none = HashSet::new();
+        let t = Text::new("What's the memroy on web-02's box?", &none);
         assert_eq!(t.lower, "what is the memory on web-02 box");
         assert_eq!(t.corrections, 1);
-        let t = Text::new("hows the fleet, r things ok", &[]);
+        let t = Text::new("hows the fleet, r things ok", &none);
         assert!(t.lower.starts_with("how is the fleet are things"), "{}", t.lower);
-        assert_eq!(Text::new("CPU 80%? (web-01)", &[]).lower, "cpu 80% web-01");
-        assert_eq!(Text::new("web01 은 됬어?", &[]).lower, "web01 은 됐어");
+        assert_eq!(Text::new("CPU 80%? (web-01)", &none).lower, "cpu 80% web-01");
+        assert_eq!(Text::new("web01 은 됬어?", &none).lower, "web01 은 됐어");
     }
 
     #[test]

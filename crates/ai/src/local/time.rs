@@ -308,7 +308,7 @@ fn unit_after(work: &str, at: usize) -> Option<(usize, i64)> {
 /// The latest points of a window (for tests of the zone arithmetic).
 #[cfg(test)]
 fn parse(q: &str) -> Option<Window> {
-    let mut t = Text::new(q, &[]);
+    let mut t = Text::new(q, &Default::default());
     take_window(&mut t)
 }
 

@@ -134,14 +134,19 @@ pub fn alerts(ctx: &Ctx<'_>) -> Composed {
             ctx.as_of()
         ),
     );
-    for a in &picked {
+    for a in picked.iter().take(super::fleet::MAX_LISTED) {
         text.push_str(&format!("\n- {}", line(ctx, a)));
+    }
+    if picked.len() > super::fleet::MAX_LISTED {
+        let more = picked.len() - super::fleet::MAX_LISTED;
+        text.push_str(&ctx.t(format!("\n외 {more}건"), format!("\nand {more} more")));
     }
     // Pending alerts are worth a word when only firing ones were asked.
     if q.alerts.states.is_empty() && !q.alerts.all {
         let pending: Vec<String> = all
             .iter()
             .filter(|a| a.state == AlertState::Pending && (ids.is_empty() || ids.contains(&a.server_id)))
+            .take(10)
             .map(|a| line(ctx, a))
             .collect();
         if !pending.is_empty() {
@@ -231,6 +236,7 @@ pub fn silences(ctx: &Ctx<'_>) -> Composed {
     }
     let lines: Vec<String> = active
         .iter()
+        .take(super::fleet::MAX_LISTED)
         .map(|s| {
             let mut target = Vec::new();
             if let Some(id) = &s.server_id {

@@ -115,9 +115,8 @@ pub fn summary(ctx: &Ctx<'_>) -> Composed {
         text.push_str(&ctx.t(" 모든 서버가 정상입니다.".into(), " Every server is healthy.".into()));
     } else {
         let items: Vec<String> = need.iter().map(|s| short_item(ctx, s)).collect();
-        text.push_str(
-            &ctx.t(format!("\n주의 필요: {}.", items.join(", ")), format!("\nNeeds attention: {}.", items.join(", "))),
-        );
+        let items = capped(ctx, &items);
+        text.push_str(&ctx.t(format!("\n주의 필요: {items}."), format!("\nNeeds attention: {items}.")));
     }
     let firing: u32 = servers.iter().map(|s| s.firing_alerts).sum();
     text.push_str(&ctx.t(format!("\n발생 중인 알림 {firing}건."), format!("\n{}.", alerts_firing(firing as usize))));
@@ -206,7 +205,7 @@ pub fn triage(ctx: &Ctx<'_>) -> Composed {
         return Composed::new(text, compute);
     }
     let mut lines = Vec::new();
-    for (i, s) in need.iter().enumerate() {
+    for (i, s) in need.iter().take(MAX_LISTED).enumerate() {
         let mut evidence: Vec<String> = Vec::new();
         if s.status == "offline" {
             match offline_since(ctx, &s.id) {
@@ -238,7 +237,12 @@ pub fn triage(ctx: &Ctx<'_>) -> Composed {
             lines.join("\n")
         ),
     );
-    let maintenance: Vec<&&ServerFact> = servers.iter().filter(|s| s.status == "maintenance").collect();
+    if need.len() > MAX_LISTED {
+        let more = need.len() - MAX_LISTED;
+        text.push_str(&ctx.t(format!("\n외 {more}대"), format!("\nand {more} more")));
+    }
+    let maintenance: Vec<&&ServerFact> =
+        servers.iter().filter(|s| s.status == "maintenance").take(MAX_LISTED).collect();
     if !maintenance.is_empty() {
         let names: Vec<String> = maintenance.iter().map(|s| s.name.clone()).collect();
         text.push_str(&ctx.t(
@@ -348,7 +352,7 @@ pub fn list(ctx: &Ctx<'_>) -> Composed {
             }
         })
         .collect();
-    let listed = items.join(", ");
+    let listed = capped(ctx, &items);
     let text = match (ctx.q.form, n) {
         (Form::YesNo, 0) => ctx.t(
             format!("아니요, {desc}는 없습니다 ({}).", ctx.as_of()),
@@ -368,6 +372,19 @@ pub fn list(ctx: &Ctx<'_>) -> Composed {
         ),
     };
     Composed::new(text, compute)
+}
+
+/// Items listed at most in one answer; the rest are counted, so a large fleet's answer stays readable
+/// (and bounded).
+pub const MAX_LISTED: usize = 30;
+
+/// `items` joined, the first [`MAX_LISTED`] of them and the count of the rest.
+pub fn capped(ctx: &Ctx<'_>, items: &[String]) -> String {
+    let shown = items.iter().take(MAX_LISTED).cloned().collect::<Vec<_>>().join(", ");
+    match items.len().saturating_sub(MAX_LISTED) {
+        0 => shown,
+        more => ctx.t(format!("{shown} 외 {more}대"), format!("{shown} and {more} more")),
+    }
 }
 
 /// "servers" -> "server" for one.

@@ -111,7 +111,8 @@ pub fn trend(ctx: &Ctx<'_>) -> Composed {
     }
     rows.sort_by(|a, b| b.1.slope_per_hour.total_cmp(&a.1.slope_per_hour));
     let total = rows.len();
-    let shown = if ctx.q.servers.is_empty() && ctx.q.filter.is_empty() { 5 } else { total };
+    let shown =
+        if ctx.q.servers.is_empty() && ctx.q.filter.is_empty() { 5 } else { total.min(super::fleet::MAX_LISTED) };
     let lines: Vec<String> = rows
         .iter()
         .take(shown)

@@ -340,7 +340,7 @@ pub fn checks(ctx: &Ctx<'_>) -> Composed {
     );
     let mut sorted: Vec<&CheckFact> = all.iter().collect();
     sorted.sort_by_key(|c| (c.status != "down", c.name.clone()));
-    for c in sorted {
+    for c in sorted.into_iter().take(super::fleet::MAX_LISTED) {
         text.push_str(&format!("\n- {}", check_line(ctx, c)));
     }
     Composed::new(text, compute)

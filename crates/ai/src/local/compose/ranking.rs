@@ -7,7 +7,7 @@ use super::super::numbers::Cmp;
 use super::super::question::{Agg, Form};
 use super::super::time::Window;
 use super::super::{Metric, ServerFact};
-use super::fleet::describe;
+use super::fleet::{MAX_LISTED, capped, describe};
 use super::{Composed, Ctx};
 
 fn live<'a>(servers: &[&'a ServerFact]) -> (Vec<&'a ServerFact>, Vec<&'a ServerFact>) {
@@ -167,6 +167,7 @@ pub fn threshold(ctx: &Ctx<'_>) -> Composed {
         }
     } else {
         let items: Vec<String> = hits.iter().map(|s| format!("{} {}", s.name, format::value(m, m.value(s)))).collect();
+        let listed = capped(ctx, &items);
         let (yes_ko, yes_en) = if ctx.q.form == Form::YesNo { ("네, ", "Yes: ") } else { ("", "") };
         ctx.t(
             format!(
@@ -174,14 +175,14 @@ pub fn threshold(ctx: &Ctx<'_>) -> Composed {
                 hits.len(),
                 among(ctx),
                 ctx.as_of(),
-                items.join(", ")
+                listed
             ),
             format!(
                 "{yes_en}{} with {name} {word_en} {shown}{} ({}): {}.{note}",
                 format::servers(hits.len()),
                 among(ctx),
                 ctx.as_of(),
-                items.join(", ")
+                listed
             ),
         )
     };
@@ -283,7 +284,7 @@ pub fn compare(ctx: &Ctx<'_>) -> Composed {
     if !ctx.q.groups.is_empty() {
         return compare_groups(ctx);
     }
-    let servers = ctx.scope();
+    let servers: Vec<&ServerFact> = ctx.scope().into_iter().take(MAX_LISTED).collect();
     if servers.is_empty() {
         return Composed::new(
             ctx.t("비교할 서버 데이터가 없습니다.".into(), "No server data to compare.".into()),
@@ -386,9 +387,10 @@ fn compare_groups(ctx: &Ctx<'_>) -> Composed {
         let avg = members.iter().map(|s| m.value(s)).sum::<f64>() / members.len() as f64;
         let each: Vec<String> =
             members.iter().map(|s| format!("{} {}", s.name, format::value(m, m.value(s)))).collect();
+        let each = capped(ctx, &each);
         lines.push(ctx.t(
-            format!("- {desc} {}대: 평균 {} ({})", members.len(), format::value(m, avg), each.join(", ")),
-            format!("- {desc} ({}): average {} ({})", members.len(), format::value(m, avg), each.join(", ")),
+            format!("- {desc} {}대: 평균 {} ({each})", members.len(), format::value(m, avg)),
+            format!("- {desc} ({}): average {} ({each})", members.len(), format::value(m, avg)),
         ));
     }
     Composed::new(
