@@ -10,7 +10,8 @@ mod eval;
 use std::sync::Arc;
 
 use ai::local::{FixtureSource, Lang, Metric};
-use ai::{AiConfig, AiRequest, ChatRequest, EngineBackend, Message, Router};
+use ai::{AiConfig, AiRequest, ChatRequest, EngineBackend, Message, Router, StreamEvent};
+use futures_util::StreamExt;
 
 fn router(source: Arc<FixtureSource>) -> Router {
     let cfg = AiConfig { chain: vec!["local".into()], ..AiConfig::default() };
@@ -114,4 +115,35 @@ async fn an_alert_is_explained_from_its_evidence() {
     assert_eq!(ko.lang, "ko");
     assert!(ko.text.contains("원인"), "{}", ko.text);
     assert!(backend.explain_alert("no-such-alert", Lang::En).await.is_none());
+}
+
+#[tokio::test]
+async fn a_streamed_local_answer_ends_with_the_same_metadata() {
+    let world = eval::World::build();
+    let r = router(Arc::new(eval::source(&world)));
+    let req = || AiRequest::new(chat(&["cpu trend of api-01 over the last hour", "show the last 6 hours instead"]));
+    let plain = r.query(req()).await.unwrap();
+    let mut stream = r.stream(req()).await.unwrap();
+    let mut text = String::new();
+    let mut done = None;
+    while let Some(ev) = stream.events.next().await {
+        match ev {
+            StreamEvent::Text(t) => text.push_str(&t),
+            StreamEvent::Done(a) => done = Some(a),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let done = done.unwrap();
+    assert_eq!(text, plain.text);
+    assert_eq!((done.intent.clone(), done.window), (plain.intent.clone(), plain.window));
+    assert_eq!(done.intent.as_deref(), Some("trend"));
+    assert!(!done.thinking_steps.is_empty());
+    let mut stream = r.stream(AiRequest::new(ChatRequest::user("status of web-09"))).await.unwrap();
+    let mut clarify = Vec::new();
+    while let Some(ev) = stream.events.next().await {
+        if let StreamEvent::Done(a) = ev {
+            clarify = a.clarify.clone();
+        }
+    }
+    assert!(clarify.contains(&"web-01".to_owned()), "{clarify:?}");
 }

@@ -112,7 +112,7 @@ impl<'a> Ctx<'a> {
     pub fn as_of(&self) -> String {
         let at = self.clock(self.facts.now_ms);
         let zone = time::zone_name(self.facts.utc_offset_secs);
-        self.t(format!("{at} ({zone}) 기준"), format!("as of {at} {zone}"))
+        self.t(format!("{at} {zone} 기준"), format!("as of {at} {zone}"))
     }
 
     /// The honest answer when the hub did not supply a part.

@@ -122,6 +122,7 @@ pub fn top_n(ctx: &Ctx<'_>) -> Composed {
                 format!("Lowest {shown} servers by {name}{} ({}):", among(ctx), ctx.as_of()),
             ),
         };
+        let note = if note.is_empty() { note } else { format!("\n{}", note.trim_start()) };
         format!("{header}\n{}{note}", lines.join("\n"))
     };
     let out = Composed::new(text, compute);
