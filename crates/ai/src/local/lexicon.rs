@@ -92,8 +92,9 @@ lexicon! {
     checks: "=checks|health check|healthcheck|uptime check|synthetic|endpoint|endpoints|ssl|tls|cert|\
         certificate|certificates|probe|probes|ping check|website|site|url|urls|monitor check|\
         헬스체크|헬스 체크|상태 체크|체크|엔드포인트|인증서|사이트|웹사이트|프로브|가용률|ssl|tls|url";
-    explain: "why|reason|reasons|cause|caused|causing|explain|explanation|root cause|what triggered|triggered|\
-        trigger|how come|what made|evidence|\
+    explain: "why|reason|reasons|cause|caused|causing|explain|explanation|root cause|what triggered|triggered by|\
+        eating|hogging|which process|what process|culprit|\
+        how come|what made|evidence|\
         왜|이유|원인|설명|근본|때문|트리거|뭐 때문";
     ack: "acknowledged|acknowledge|acknowledgement|ack|acked|acking|who handled|\
         확인했|확인한|확인 안|확인안|누가 확인|ack|애크|처리했|처리한 사람|담당";
@@ -131,7 +132,13 @@ lexicon! {
         emptiest|most full|least full|\
         상위|하위|순위|순으로|순서대로|가장|제일|젤|최고|최저|많이 쓰는|많이 먹는|적게 쓰는|높은 순|낮은 순|\
         많은 순|적은 순|랭킹|1등|일등|top";
-    rank_weak: "high|low|heavy|light|높은|낮은|많이|적게|많은|적은";
+    rank_weak: "high|low|heavy|light|hot|running hot|overloaded|overload|low on|running low|short on|\
+        높은|낮은|많이|적게|많은|적은|부족한|부족|모자란|여유 없|과부하|뜨거운";
+    out_of_scope: "weather|lunch|dinner|joke|movie|music|news|stock price|what time is it|\
+        날씨|점심|저녁|메뉴|농담|영화|음악|뉴스|주가|몇 시야|몇시야";
+    action: "restart|reboot|delete|remove|stop|start|kill|shutdown|shut down|deploy|scale|install|upgrade|\
+        재시작해|재부팅해|삭제해|지워|꺼줘|켜줘|중지해|배포해|설치해";
+    greeting: "hello|hi|hey|thanks|thank you|good morning|good job|안녕|고마워|감사|수고";
     average: "average|avg|mean|typical|median|overall average|\
         평균|평균값|보통|중간값";
     maximum: "max|maximum|peak|highest value|how high|top value|\
@@ -148,7 +155,7 @@ lexicon! {
         주의가 필요|주의 필요|주의해야|주의할|문제|이상 있|이상있|이상한|비정상|점검이 필요|점검 필요|점검해야|\
         신경 써|신경써|장애|위험한|조치|급한|손봐|손 봐|우선순위|안 좋은|안좋은|아픈|살펴봐야|봐야 돼|봐야 할|\
         봐야돼|봐야 하|확인해야|확인이 필요|챙겨|처리해야|해결해야|먼저 봐|먼저 처리|급해|문제 생|이상 생|\
-        말썽|불안정|골치|안 좋|나쁜|좋지 않";
+        말썽|불안정|골치|안 좋|나쁜|좋지 않|위험해|위험하|위험 한";
     summary: "summary|summarize|summarise|overview|status|state|health|healthy|how are|how is|rundown|\
         report|dashboard|everything|overall|looking|doing|holding up|going|shape|situation|picture|\
         at a glance|ok|okay|fine|alright|good|\

@@ -83,6 +83,7 @@ pub fn parse(query: &str, facts: &Facts, names: &Names) -> Parsed {
     let (intent, basis) = decide(&q, &cues, lx, &numbers, &found, words, &names.hub_ids);
     q.intent = intent;
     q.help_asked = intent == Intent::Help && basis == Basis::Cue;
+    q.action = intent == Intent::Help && asks_action(&cues, text.lang, lx);
     fill_slots(&mut q, &cues, lx, &numbers, &metrics);
     q.confidence = confidence(&q, basis, &text, &found);
     if !q.unknown.is_empty() {
@@ -183,6 +184,14 @@ fn bare(cues: &CueView, lx: &Lexicon, words: usize) -> Bare {
 }
 
 /// The family, by cue words in order of specificity (see the module doc).
+/// "restart web-01", "web-01 재시작해줘": an order, which the assistant (read-only) cannot carry out.
+pub fn asks_action(c: &CueView, lang: Lang, lx: &Lexicon) -> bool {
+    match lang {
+        Lang::En => c.words.first().is_some_and(|w| lx.action.items.iter().any(|a| a.raw == *w)),
+        Lang::Ko => c.has(&lx.action),
+    }
+}
+
 /// A question that is only a request to list servers ("서버 목록", "list every server").
 fn server_noun_only(c: &CueView) -> bool {
     c.compact.contains("목록") || c.stems.iter().any(|w| w == "list" || w == "every")
@@ -206,7 +215,9 @@ fn decide(
     let status_alarm = q.filter.statuses.iter().any(|s| s == "warning" || s == "critical");
     let threshold = nums.iter().find(|n| !n.size && !n.counted && (n.cmp.is_some() || (n.percent && metric.is_some())));
     let future =
-        ["will", "when", "soon", "going", "next", "예상", "언제", "곧", "다음"].iter().any(|w| c.spaced.contains(w));
+        ["will", "when", "soon", "going", "next", "until", "till", "how long", "예상", "언제", "곧", "다음", "까지"]
+            .iter()
+            .any(|w| c.spaced.contains(w));
     let value_asked = has(&lx.value_words) || c.spaced.contains("how full") || c.compact.contains("얼마나찼");
 
     let named = named || !q.unknown.is_empty();
@@ -214,6 +225,14 @@ fn decide(
         return (Intent::Help, Basis::Nothing);
     }
     if has(&lx.help) && !named && metric.is_none() && !alerts {
+        return (Intent::Help, Basis::Cue);
+    }
+    // "What's the weather?": not a monitoring question, whatever names it happens to contain.
+    if has(&lx.out_of_scope) && !named && metric.is_none() {
+        return (Intent::Help, Basis::Nothing);
+    }
+    // "restart web-01": the assistant reads, it does not act.
+    if asks_action(c, q.lang, lx) {
         return (Intent::Help, Basis::Cue);
     }
     if has(&lx.silence) {
@@ -263,7 +282,10 @@ fn decide(
     let growth_metric = matches!(metric, Some(Metric::Disk | Metric::Memory)) || has(&lx.free_space);
     // "제일 꽉 찬 서버" is already full: a ranking, not a forecast.
     let already_full = has(&lx.rank) && ["꽉찬", "가득찬", "다찬"].iter().any(|w| c.compact.contains(w));
-    if (has(&lx.forecast) && !already_full) || (has(&lx.forecast_weak) && growth_metric && future && !value_asked) {
+    let full_word = c.stems.iter().any(|w| w == "full") || c.compact.contains("다차") || c.compact.contains("꽉차");
+    if (has(&lx.forecast) && !already_full)
+        || (has(&lx.forecast_weak) && (growth_metric || full_word) && future && !value_asked)
+    {
         return (Intent::Forecast, Basis::Cue);
     }
     if q.uptime {
@@ -281,6 +303,23 @@ fn decide(
     if threshold.is_some() {
         return (Intent::AboveThreshold, Basis::Cue);
     }
+    // "show cpu for all servers": every server's figure, ranked.
+    let every = [
+        "all servers",
+        "every server",
+        "each server",
+        "all machines",
+        "per server",
+        "서버별",
+        "모든 서버",
+        "전체 서버",
+    ]
+    .iter()
+    .any(|w| c.spaced.contains(w) || c.compact.contains(&w.replace(' ', "")));
+    if every && metric.is_some() && !agg_words && q.form != Form::Count && !named {
+        return (Intent::TopN, Basis::Cue);
+    }
+
     let groups = q.filter.types.len() >= 2;
     if has(&lx.compare) || q.servers.len() >= 2 || groups {
         return (Intent::Compare, Basis::Cue);
@@ -316,7 +355,28 @@ fn decide(
     if window.is_some() && metric.is_some() {
         return (Intent::Trend, Basis::Entities);
     }
+    // "are all servers up?", "모두 정상이야?": whether everything is fine, which the summary answers.
+    let all_words = c.stems.iter().any(|w| matches!(w.as_str(), "all" | "every" | "everything" | "everyone"))
+        || ["모두", "전부", "다 ", "다정상", "다살아", "다잘"]
+            .iter()
+            .any(|w| c.spaced.contains(w) || c.compact.contains(w));
+    let fine_words = q.filter.statuses.iter().all(|s| s == "online")
+        && (q.filter.statuses.iter().any(|s| s == "online")
+            || c.words
+                .last()
+                .is_some_and(|w| matches!(w.as_str(), "up" | "ok" | "okay" | "fine" | "running" | "healthy")));
+    if q.form == Form::YesNo && all_words && fine_words && !named {
+        return (Intent::FleetSummary, Basis::Cue);
+    }
     let server_noun = has(&lx.server_nouns);
+    // "how's the database doing", "웹 서버들 상태 어때?": a summary of the filtered part of the fleet.
+    if filtered && q.filter.statuses.is_empty() && q.form == Form::Plain && metric.is_none() && has(&lx.summary) {
+        return (Intent::FleetSummary, Basis::Cue);
+    }
+    // "디비 서버 cpu 사용률": a metric across a filtered group reads as its figures, not a list.
+    if filtered && metric.is_some() && matches!(q.form, Form::Plain | Form::List) && q.filter.statuses.is_empty() {
+        return (Intent::Aggregate, Basis::Entities);
+    }
     let listing = matches!(q.form, Form::Count | Form::List | Form::YesNo) && server_noun && !has(&lx.summary);
     if filtered || (q.form == Form::Count && server_noun) || listing || (has(&lx.list) && c.compact.contains("목록"))
     {
@@ -336,6 +396,9 @@ fn decide(
     if !q.unknown.is_empty() {
         return (Intent::ServerStatus, Basis::Entities);
     }
+    if has(&lx.greeting) {
+        return (Intent::Help, Basis::Cue);
+    }
     (Intent::Help, Basis::Nothing)
 }
 
@@ -348,10 +411,15 @@ fn fill_slots(q: &mut Question, c: &CueView, lx: &Lexicon, nums: &[Num], metrics
         "적게", "최저", "한가", "한산", "덜",
     ];
     let free = has(&lx.free_space);
-    let mut ascending = low.iter().any(|w| {
-        c.spaced.split_whitespace().any(|x| x.starts_with(w))
-            || (w.chars().any(super::text::is_hangul) && c.compact.contains(w))
-    });
+    // "low on disk", "디스크 부족한": short of free space, i.e. the most used.
+    let short_of = ["low on", "running low", "short on", "부족", "모자란", "여유 없", "여유없"]
+        .iter()
+        .any(|w| c.spaced.contains(w) || c.compact.contains(w));
+    let mut ascending = !short_of
+        && low.iter().any(|w| {
+            c.spaced.split_whitespace().any(|x| x.starts_with(w))
+                || (w.chars().any(super::text::is_hangul) && c.compact.contains(w))
+        });
     if free && q.metric.is_none_or(|m| m == Metric::Disk) {
         ascending = !ascending;
         q.metric = Some(Metric::Disk);
@@ -372,10 +440,19 @@ fn fill_slots(q: &mut Question, c: &CueView, lx: &Lexicon, nums: &[Num], metrics
                         || w.starts_with("one"))
             }) || c.compact.contains("서버들")
                 || has(&lx.list) && (c.compact.contains("순위") || c.compact.contains("순으로"));
+            let every = c.stems.iter().any(|w| matches!(w.as_str(), "all" | "every" | "each"))
+                || ["서버별", "모든", "전체"].iter().any(|w| c.compact.contains(w));
             let listed = ["top", "bottom", "rank", "sort", "상위", "하위", "순위", "순으로", "순서"]
                 .iter()
                 .any(|w| c.spaced.contains(w));
-            q.n = Some(count.map_or(if listed || plural { 5 } else { 1 }, |n| n.value as usize).clamp(1, 50));
+            let default = if every {
+                50
+            } else if listed || plural {
+                5
+            } else {
+                1
+            };
+            q.n = Some(count.map_or(default, |n| n.value as usize).clamp(1, 50));
             if q.metric.is_none() {
                 q.metric_defaulted = true;
             }
@@ -431,7 +508,7 @@ fn alert_slots(q: &mut Question, c: &CueView, lx: &Lexicon) {
     if word(&["pending", "대기"]) {
         a.states.push(AlertState::Pending);
     }
-    if word(&["resolved", "cleared", "해결", "해제"]) {
+    if word(&["resolved", "resolve", "cleared", "해결", "해제"]) {
         a.states.push(AlertState::Resolved);
     }
     a.all = word(&["all alert", "every alert", "알림 전체", "전체 알림", "모든 알림", "all of the alert"])

@@ -96,6 +96,8 @@ pub struct Question {
     pub clarify: Vec<String>,
     /// "help" asked for, rather than fallen back to.
     pub help_asked: bool,
+    /// An order ("restart web-01"): answered with what the assistant can do, since it only reads.
+    pub action: bool,
     /// Resolved against an earlier question.
     pub followup: bool,
 }
@@ -130,6 +132,7 @@ impl Question {
             budget: Vec::new(),
             clarify: Vec::new(),
             help_asked: false,
+            action: false,
             followup: false,
         }
     }

@@ -90,7 +90,7 @@ pub const METRIC_WORDS: [(Metric, &str); 5] = [
     (
         Metric::Cpu,
         "cpu|cpus|processor|processors|compute|busy|busier|busiest|idle|idlest|working the hardest|hardest|\
-         씨피유|시피유|프로세서|바쁜|바빠|바쁘|일 많이|일을 많이|한가|한산",
+         running hot|hot|씨피유|시피유|프로세서|바쁜|바빠|바쁘|일 많이|일을 많이|한가|한산",
     ),
     (Metric::Memory, "memory|mem|ram|메모리|램|메모리사용|메모리 사용"),
     (
@@ -115,7 +115,7 @@ pub const STATUS_WORDS: [(&str, &str); 5] = [
         "offline|down|unreachable|dead|not responding|not reporting|unresponsive|disconnected|\
          오프라인|다운|죽은|죽었|꺼진|꺼져|응답 없|응답없|연결 끊|끊긴|접속 불가|접속불가",
     ),
-    ("online", "online|healthy|up and running|온라인|정상|살아있|살아 있"),
+    ("online", "online|healthy|up and running|are up|is up|all up|still up|온라인|정상|살아있|살아 있"),
     ("maintenance", "maintenance|maint|점검 중|점검중|유지보수|정비|메인터넌스"),
 ];
 

@@ -65,7 +65,8 @@ fn short_item(ctx: &Ctx<'_>, s: &ServerFact) -> String {
 }
 
 pub fn summary(ctx: &Ctx<'_>) -> Composed {
-    let servers: Vec<&ServerFact> = ctx.scope();
+    // A status word in a summary question ("are all servers up?") is what is checked, not a filter.
+    let servers: Vec<&ServerFact> = ctx.q.scope_any_status(ctx.facts);
     if servers.is_empty() {
         return Composed::new(
             ctx.t(
@@ -117,6 +118,12 @@ pub fn summary(ctx: &Ctx<'_>) -> Composed {
         let items: Vec<String> = need.iter().map(|s| short_item(ctx, s)).collect();
         let items = capped(ctx, &items);
         text.push_str(&ctx.t(format!("\n주의 필요: {items}."), format!("\nNeeds attention: {items}.")));
+    }
+    if ctx.q.narrowed() {
+        // A summary of part of the fleet names its servers.
+        let items: Vec<String> = servers.iter().map(|s| format!("{} ({})", s.name, ctx.status(&s.status))).collect();
+        let items = capped(ctx, &items);
+        text.push_str(&ctx.t(format!("\n서버: {items}."), format!("\nServers: {items}.")));
     }
     let firing: u32 = servers.iter().map(|s| s.firing_alerts).sum();
     text.push_str(&ctx.t(format!("\n발생 중인 알림 {firing}건."), format!("\n{}.", alerts_firing(firing as usize))));

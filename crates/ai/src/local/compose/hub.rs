@@ -353,13 +353,25 @@ pub fn help(ctx: &Ctx<'_>) -> Composed {
             "{}\n- 서버 상태 요약해줘 / 지금 주의가 필요한 서버는?\n- 오프라인 서버 있어? / 심각 상태 서버 몇 대야?\n- web-01 CPU 얼마야? / 디비 마스터 상태는?\n\
              - CPU 상위 3개 서버 / 메모리 80% 넘는 서버\n- 지난 1시간 api-01 CPU 추이 / 디스크 언제 가득 차?\n- 지난 1시간 동안 무슨 일 있었어?\n\
              - 현재 발생 중인 알림 / api-01 알림 왜 발생했어?\n- 이번 달 egress 얼마나 썼어? / 캐시 적중률은?\n이어서 \"web-02는?\", \"왜?\"처럼 물어도 됩니다.",
-            if asked { "서버 모니터링 질문에 답할 수 있습니다. 예를 들어:" } else { "질문을 이해하지 못했습니다. 이런 질문에 답할 수 있습니다:" }
+            if ctx.q.action {
+                "저는 모니터링 데이터를 읽기만 해서 서버를 재시작하거나 바꿀 수는 없습니다. 이런 질문에 답할 수 있습니다:"
+            } else if asked {
+                "서버 모니터링 질문에 답할 수 있습니다. 예를 들어:"
+            } else {
+                "질문을 이해하지 못했습니다. 이런 질문에 답할 수 있습니다:"
+            }
         ),
         format!(
             "{}\n- How are my servers? / Which servers need attention and why?\n- Are any servers offline? / How many are critical?\n- What's the CPU on web-01? / How is db-master?\n\
              - Top 3 servers by CPU / Servers with memory above 80%\n- CPU trend of api-01 over the last hour / When will the disk fill up?\n- What happened in the last hour?\n\
              - Which alerts are firing? / Why did the alert on api-01 fire?\n- How much egress have I used this month? / What's the cache hit rate?\nFollow-ups work too: \"and web-02?\", \"why?\".",
-            if asked { "I answer questions about your servers, alerts, budget and the AI gateway. For example:" } else { "I didn't understand that question. I can answer questions like:" }
+            if ctx.q.action {
+                "I only read your monitoring data, so I can't restart or change servers. I can answer questions like:"
+            } else if asked {
+                "I answer questions about your servers, alerts, budget and the AI gateway. For example:"
+            } else {
+                "I didn't understand that question. I can answer questions like:"
+            }
         ),
     );
     Composed::new(text, ctx.t("가능한 질문 목록".into(), "Listed what I can answer".into()))
