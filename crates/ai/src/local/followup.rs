@@ -27,9 +27,20 @@ pub fn resolve(query: &str, history: &[String], facts: &Facts) -> Question {
 fn resolve_one(cur: Parsed, prev: Option<&Question>, facts: &Facts) -> Question {
     let Some(prev) = prev.filter(|p| !matches!(p.intent, Intent::Help | Intent::Clarify)) else { return cur.q };
     match cur.bare {
-        Bare::Why => return why(&cur, prev),
+        Bare::Why => return why(&cur, prev, facts),
         Bare::Since => return since(&cur, prev, facts),
         Bare::No => {}
+    }
+    // "compare with api-02" after a question about api-01: both.
+    if cur.q.intent == Intent::Compare && cur.q.servers.len() == 1 && !prev.servers.is_empty() {
+        let mut q = cur.q.clone();
+        let mut servers = prev.servers.clone();
+        servers.retain(|s| !q.servers.contains(s));
+        servers.extend(q.servers.iter().cloned());
+        q.servers = servers;
+        q.metric = q.metric.or(prev.metric);
+        q.followup = true;
+        return q;
     }
     let pro_drop = cur.q.lang == Lang::Ko && cur.short;
     let anchored = cur.basis == Basis::Cue;
@@ -133,12 +144,25 @@ fn merged(cur: &Parsed, prev: &Question) -> Question {
     if c.agg.is_some() {
         q.agg = c.agg;
     }
+    // "only critical ones" after a list of alerts narrows their severity.
+    if matches!(q.intent, Intent::Alerts | Intent::Explain) && c.alerts.severity.is_some() {
+        q.alerts.severity.clone_from(&c.alerts.severity);
+        q.filter.statuses.clear();
+    }
     q
 }
 
-/// "why?": explain what the previous question was about.
-fn why(cur: &Parsed, prev: &Question) -> Question {
+/// "why?": explain what the previous question was about (the servers it listed, if it listed some).
+fn why(cur: &Parsed, prev: &Question, facts: &Facts) -> Question {
     let mut q = prev.clone();
+    if matches!(prev.intent, Intent::ServerList | Intent::Triage) && prev.servers.is_empty() {
+        let mut scope: Vec<&super::ServerFact> = prev.scope(facts);
+        if prev.intent == Intent::Triage {
+            scope.retain(|s| matches!(s.status.as_str(), "critical" | "offline" | "warning"));
+        }
+        q.servers = scope.iter().take(super::compose::fleet::MAX_LISTED).map(|s| s.id.clone()).collect();
+        q.filter = Default::default();
+    }
     q.intent = Intent::Explain;
     q.lang = cur.q.lang;
     q.followup = true;
