@@ -74,7 +74,8 @@ impl Text {
             }
         }
         let s = punctuation_to_spaces(&s);
-        let mut corrections = 0;
+        let (s, ko_fixes) = fix_korean(&s);
+        let mut corrections = ko_fixes;
         let mut out: Vec<String> = Vec::new();
         let unglued: Vec<String> = s.split_whitespace().map(unglue).collect();
         for word in unglued.iter().flat_map(|w| w.split(' ')) {
@@ -193,6 +194,85 @@ fn punctuation_to_spaces(s: &str) -> String {
         out.push(if keep { c } else { ' ' });
     }
     out
+}
+
+/// Key Korean words of three or more syllables that a slip of one key can still find ("메노리" is 메모리).
+const KO_KEYWORDS: &[&str] = &[
+    "메모리",
+    "디스크",
+    "네트워크",
+    "오프라인",
+    "트래픽",
+    "씨피유",
+    "레디스",
+    "모니터링",
+    "데이터베이스",
+    "스테이징",
+    "에이전트",
+    "사일런스",
+    "게이트웨이",
+    "인증서",
+    "가용률",
+    "사용률",
+    "사용량",
+    "이벤트",
+    "재시작",
+    "재부팅",
+    "마스터",
+    "레플리카",
+    "알려줘",
+    "보여줘",
+    "추이",
+    "평균값",
+];
+
+/// (initial, medial, final) of a Hangul syllable.
+fn jamo(c: char) -> Option<(u32, u32, u32)> {
+    let code = (c as u32).checked_sub(0xAC00).filter(|x| *x <= 0xD7A3 - 0xAC00)?;
+    Some((code / 588, code % 588 / 28, code % 28))
+}
+
+/// Whether two syllable runs differ in exactly one jamo of one syllable.
+fn one_jamo_apart(a: &[char], b: &[char]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diffs = 0;
+    for (x, y) in a.iter().zip(b) {
+        if x == y {
+            continue;
+        }
+        let (Some(p), Some(q)) = (jamo(*x), jamo(*y)) else { return false };
+        diffs += usize::from(p.0 != q.0) + usize::from(p.1 != q.1) + usize::from(p.2 != q.2);
+    }
+    diffs == 1
+}
+
+/// Replaces a near miss of a [`KO_KEYWORDS`] word inside Korean words; returns the text and the count.
+fn fix_korean(s: &str) -> (String, usize) {
+    let mut fixes = 0;
+    let words: Vec<String> = s
+        .split(' ')
+        .map(|w| {
+            let mut chars: Vec<char> = w.chars().collect();
+            // A word already holding a key word is spelled right ("사용률" must not become "가용률").
+            if !chars.iter().any(|c| is_hangul(*c)) || KO_KEYWORDS.iter().any(|k| w.contains(k)) {
+                return w.to_owned();
+            }
+            for key in KO_KEYWORDS {
+                let k: Vec<char> = key.chars().collect();
+                if k.len() < 3 || chars.len() < k.len() || w.contains(key) {
+                    continue;
+                }
+                if let Some(at) = (0..=chars.len() - k.len()).find(|&i| one_jamo_apart(&chars[i..i + k.len()], &k)) {
+                    chars.splice(at..at + k.len(), k.iter().copied());
+                    fixes += 1;
+                }
+            }
+            chars.into_iter().collect()
+        })
+        .collect();
+    (words.join(" "), fixes)
 }
 
 /// "top5" -> "top 5", "상위3개" -> "상위 3개": a ranking word glued to its count.
@@ -332,6 +412,10 @@ mod tests {
         assert!(t.lower.starts_with("how is the fleet are things"), "{}", t.lower);
         assert_eq!(Text::new("CPU 80%? (web-01)", &none).lower, "cpu 80% web-01");
         assert_eq!(Text::new("web01 은 됬어?", &none).lower, "web01 은 됐어");
+        let t = Text::new("레디스 메노리 알려죠", &none);
+        assert_eq!((t.lower.as_str(), t.corrections), ("레디스 메모리 알려줘", 1));
+        assert_eq!(Text::new("디스쿠 사용률", &none).lower, "디스크 사용률");
+        assert_eq!(Text::new("메모장 앱", &none).lower, "메모장 앱", "more than one key apart is another word");
     }
 
     #[test]
