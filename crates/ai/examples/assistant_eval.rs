@@ -98,12 +98,20 @@ fn large_fleet_p99() -> f64 {
         "compare srv-0001 and srv-0002",
     ];
     let mut times = Vec::new();
+    let mut best = [f64::MAX; 10];
     for _ in 0..20 {
-        for q in questions {
+        for (i, q) in questions.iter().enumerate() {
             let t0 = std::time::Instant::now();
             let a = engine.answer(q, &history, &facts);
-            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+            let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            best[i] = best[i].min(ms);
+            times.push(ms);
             assert!(!a.text.is_empty());
+        }
+    }
+    if std::env::args().any(|a| a == "--cost") {
+        for (q, t) in questions.iter().zip(best) {
+            eprintln!("{t:8.3} ms  (1,000 servers) {q}");
         }
     }
     eval::percentile(&times, 99.0)

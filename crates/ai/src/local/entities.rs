@@ -157,7 +157,7 @@ pub fn find(text: &mut Text, facts: &Facts, names: &Names) -> Found {
     runs(&mut toks, names, true, &mut check_ids);
     found.checks.extend(check_ids);
     single_words(&mut toks, facts, names, &mut found);
-    unknown_before_server_word(&mut toks, &names.servers, &mut found);
+    unknown_before_server_word(&mut toks, &names.servers, facts, &mut found);
     for t in toks.iter().filter(|t| t.used && !t.kept) {
         text.blank(t.start, t.end);
     }
@@ -204,8 +204,10 @@ fn fuzzy_server(word: &str, facts: &Facts) -> Option<String> {
     let max = if word.len() >= 9 { 2 } else { 1 };
     let mut hits = facts.servers.iter().filter(|s| {
         [&s.id, &s.name].iter().any(|n| {
-            let n = n.to_lowercase();
-            digits(&n) == digits(word) && distance(&n, word) <= max
+            n.len().abs_diff(word.len()) <= max && {
+                let n = n.to_lowercase();
+                digits(&n) == digits(word) && distance(&n, word) <= max
+            }
         })
     });
     let first = hits.next()?;
@@ -223,13 +225,15 @@ fn add(list: &mut Vec<String>, item: &str) {
 fn add_unknown(found: &mut Found, word: &str, servers: &[Named], facts: &Facts) {
     add(&mut found.unknown, word);
     let wanted = parts(word);
+    // `servers` is built from `facts.servers` in the same order.
     let mut scored: Vec<(usize, usize, String)> = servers
         .iter()
-        .filter_map(|s| {
-            let name = facts.server(&s.id).map_or(s.id.clone(), |f| f.name.clone());
+        .zip(&facts.servers)
+        .filter_map(|(s, fact)| {
             let shared = s.names[0].iter().filter(|p| wanted.iter().any(|w| same_part(w, p))).count();
-            let d = distance(&name.to_lowercase(), word);
-            (shared > 0 || d <= word.len() / 2 + 1).then_some((shared, d, name))
+            let near = fact.name.len().abs_diff(word.len()) <= word.len() / 2 + 1;
+            let d = if shared > 0 || near { distance(&fact.name.to_lowercase(), word) } else { usize::MAX };
+            (shared > 0 || d <= word.len() / 2 + 1).then(|| (shared, d, fact.name.clone()))
         })
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -359,7 +363,7 @@ fn type_of(word: &str) -> Option<String> {
 }
 
 /// "the payment server", "결제 서버", "mail01": a word in a server's place that names nothing known.
-fn unknown_before_server_word(toks: &mut [Token], servers: &[Named], found: &mut Found) {
+fn unknown_before_server_word(toks: &mut [Token], servers: &[Named], facts: &Facts, found: &mut Found) {
     let vocab = vocabulary();
     let korean = korean_vocabulary();
     let mut unknown = Vec::new();
@@ -392,14 +396,7 @@ fn unknown_before_server_word(toks: &mut [Token], servers: &[Named], found: &mut
         if glued {
             toks[i + 1].used = true;
         }
-        let facts_like: Vec<String> = servers.iter().map(|s| s.id.clone()).collect();
-        add(&mut found.unknown, &name);
-        let mut scored: Vec<(usize, usize, String)> =
-            facts_like.iter().map(|id| (0, distance(id, &name), id.clone())).collect();
-        scored.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)));
-        for (_, _, id) in scored.into_iter().take(3) {
-            add(&mut found.suggestions, &id);
-        }
+        add_unknown(found, &name, servers, facts);
     }
 }
 

@@ -13,15 +13,14 @@ use super::{Facts, Intent};
 /// Earlier questions read at most; older ones cannot change the reading of a short follow-up.
 pub const MAX_HISTORY: usize = 10;
 
-/// `query` resolved against `history` (earlier user questions, oldest first).
-pub fn resolve(query: &str, history: &[String], facts: &Facts) -> Question {
-    let names = Names::new(facts);
+/// `query` resolved against `history` (earlier user questions, oldest first); `names` indexes `facts`.
+pub fn resolve(query: &str, history: &[String], facts: &Facts, names: &Names) -> Question {
     let mut prev: Option<Question> = None;
     let start = history.len().saturating_sub(MAX_HISTORY);
     for earlier in &history[start..] {
-        prev = Some(resolve_one(parse::parse(earlier, facts, &names), prev.as_ref(), facts));
+        prev = Some(resolve_one(parse::parse(earlier, facts, names), prev.as_ref(), facts));
     }
-    resolve_one(parse::parse(query, facts, &names), prev.as_ref(), facts)
+    resolve_one(parse::parse(query, facts, names), prev.as_ref(), facts)
 }
 
 fn resolve_one(cur: Parsed, prev: Option<&Question>, facts: &Facts) -> Question {

@@ -69,6 +69,7 @@ lexicon! {
     help: "help|helps|what can you do|what can i ask|what kind of question|what sort of thing|what do you know|\
         what are you able|how do i use|how to use|how does this work|who are you|your capabilities|\
         do you understand|can you understand|questions do you|what do you support|what can i do here|\
+        can you answer|what can you answer|kind of stuff|what stuff|\
         도움말|도움|도와줘|뭘 할 수|무엇을 할 수|뭐 할 수|뭐가 가능|할 수 있는|사용법|어떤 질문|뭘 물어|무엇을 물어|\
         뭐 알아|뭘 알아|기능이 뭐|너는 뭐|사용 방법|할 줄 알|할 줄 아는|할줄 알|해줄 수 있|해 줄 수 있|뭐 해줄|\
         뭘 해줄|무슨 기능|어떤 기능|뭘 물어봐|뭐 물어봐|무슨 질문|질문 할 수|질문할 수|물어볼 수";
@@ -108,12 +109,12 @@ lexicon! {
     events: "happen|happened|happening|event|events|timeline|change log|log|logs|history of|\
         restart|restarted|restarts|reboot|rebooted|reboots|went down|go down|gone down|went offline|\
         go offline|came back|come back|recovered|recovery|anomaly|anomalies|anomalous|spike|spikes|\
-        what is new|what's new|going on lately|activity|added|removed|\
+        what is new|what's new|going on lately|activity|\
         무슨 일|일어난|일어났|있었던|이벤트|변경|변경사항|변경 사항|타임라인|로그|이력|재시작|재부팅|리부팅|\
         다운됐|다운된 적|오프라인 됐|오프라인이 됐|복구|살아났|이상 징후|이상징후|이상치|특이 사항|특이사항|\
         스파이크|추가된|삭제된|제거된|stop reporting|stopped reporting|stops reporting|went silent|went dark|\
         lost contact|보고가 끊|보고 끊|끊겼|끊긴 게|연락이 끊|연결이 끊";
-    events_weak: "changes|changed|change|what is going on|going on|\
+    events_weak: "changes|changed|change|what is going on|going on|added|removed|\
         변경|변화|동안|있었어|있었나|생겼";
     trend: "trend|trends|trending|over time|history|graph|plot|chart|going up|going down|rising|rise|\
         increasing|increase|decreasing|decrease|growing|grow|climbing|dropping|falling|evolve|evolution|\
@@ -151,11 +152,11 @@ lexicon! {
         fix|fixing|look at first|deal with|concern|concerning|on fire|urgent|priority|prioritize|triage|\
         worst shape|bad shape|investigate|needs care|not healthy|not ok|look into|look at|check out|\
         should know|need to know|worry about|keep an eye on|struggling|struggle|suffering|degraded|unstable|\
-        flapping|misbehaving|acting up|in trouble|looking bad|look bad|bad|unhappy|\
+        flapping|misbehaving|acting up|in trouble|looking bad|look bad|bad|unhappy|need help|need my help|\
         주의가 필요|주의 필요|주의해야|주의할|문제|이상 있|이상있|이상한|비정상|점검이 필요|점검 필요|점검해야|\
         신경 써|신경써|장애|위험한|조치|급한|손봐|손 봐|우선순위|안 좋은|안좋은|아픈|살펴봐야|봐야 돼|봐야 할|\
         봐야돼|봐야 하|확인해야|확인이 필요|챙겨|처리해야|해결해야|먼저 봐|먼저 처리|급해|문제 생|이상 생|\
-        말썽|불안정|골치|안 좋|나쁜|좋지 않|위험해|위험하|위험 한";
+        말썽|불안정|골치|안 좋|나쁜|좋지 않|위험해|위험하|위험 한|도움이 필요|도움 필요|도와줘야";
     summary: "summary|summarize|summarise|overview|status|state|health|healthy|how are|how is|rundown|\
         report|dashboard|everything|overall|looking|doing|holding up|going|shape|situation|picture|\
         at a glance|ok|okay|fine|alright|good|\

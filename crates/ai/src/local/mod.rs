@@ -40,6 +40,8 @@ mod words;
 #[cfg(test)]
 mod tests;
 
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
 
 pub use conversations::{ConversationLimits, Conversations, Turn};
@@ -83,10 +85,19 @@ pub struct Step {
 }
 
 /// The engine. It holds only the server names it can recognise before facts arrive (for
-/// [`LocalEngine::understand`]); answering uses the names in the facts.
-#[derive(Debug, Clone)]
+/// [`LocalEngine::understand`]), and the index of the last fleet's names (rebuilt when they change);
+/// answering uses the names in the facts.
+#[derive(Debug)]
 pub struct LocalEngine {
     known: Vec<String>,
+    /// One entry: the fingerprint of the names indexed, and the index.
+    names: Mutex<Option<(u64, Arc<names::Names>)>>,
+}
+
+impl Clone for LocalEngine {
+    fn clone(&self) -> Self {
+        LocalEngine { known: self.known.clone(), names: Mutex::new(None) }
+    }
 }
 
 impl Default for LocalEngine {
@@ -112,7 +123,7 @@ const DEMO_SERVERS: [&str; 10] = [
 impl LocalEngine {
     /// Knows the demo fleet's server ids up front.
     pub fn new() -> Self {
-        LocalEngine { known: DEMO_SERVERS.iter().map(|s| (*s).to_owned()).collect() }
+        LocalEngine { known: DEMO_SERVERS.iter().map(|s| (*s).to_owned()).collect(), names: Mutex::new(None) }
     }
 
     /// Also recognise these server ids in [`LocalEngine::understand`] (a real fleet's names).
@@ -139,7 +150,21 @@ impl LocalEngine {
     /// What `query` asks, read against the earlier questions (`history`, oldest first; at most the last
     /// [`MAX_HISTORY`] are read) and the snapshot's names.
     pub fn resolve(&self, query: &str, history: &[String], snapshot: &Facts) -> Question {
-        followup::resolve(query, history, snapshot)
+        followup::resolve(query, history, snapshot, &self.names_of(snapshot))
+    }
+
+    /// The index of `facts`' names: the cached one while the fleet's names are unchanged.
+    fn names_of(&self, facts: &Facts) -> Arc<names::Names> {
+        let print = names::Names::fingerprint(facts);
+        let mut cache = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.as_ref() {
+            Some((p, n)) if *p == print => n.clone(),
+            _ => {
+                let n = Arc::new(names::Names::new(facts));
+                *cache = Some((print, n.clone()));
+                n
+            }
+        }
     }
 
     /// The answer to a resolved question, made from `facts` (which should hold what

@@ -96,6 +96,18 @@ fn starts(list: &[Named]) -> HashMap<String, Vec<(usize, usize)>> {
 }
 
 impl Names {
+    /// A hash of everything [`Names::new`] reads, to reuse an index while the fleet's names stay the same.
+    pub fn fingerprint(facts: &Facts) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for s in &facts.servers {
+            (&s.id, &s.name, &s.provider, &s.location, &s.source).hash(&mut h);
+        }
+        facts.directory.checks.hash(&mut h);
+        facts.directory.engines.hash(&mut h);
+        h.finish()
+    }
+
     pub fn new(facts: &Facts) -> Names {
         let servers: Vec<Named> = facts.servers.iter().map(|s| named(&s.id, &[&s.id, &s.name])).collect();
         let checks: Vec<Named> = facts.directory.checks.iter().map(|c| named(c, &[c])).collect();

@@ -224,7 +224,8 @@ fn decide(
     if words == 0 || !c.spaced.chars().any(char::is_alphanumeric) && !named {
         return (Intent::Help, Basis::Nothing);
     }
-    if has(&lx.help) && !named && metric.is_none() && !alerts {
+    // "help" is about the assistant; "do any machines need my help?" is about the servers.
+    if has(&lx.help) && !named && metric.is_none() && !alerts && !has(&lx.server_nouns) {
         return (Intent::Help, Basis::Cue);
     }
     // "What's the weather?": not a monitoring question, whatever names it happens to contain.

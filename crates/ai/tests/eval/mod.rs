@@ -22,6 +22,7 @@ pub const QUESTIONS_KO: &str = include_str!("questions_ko.txt");
 pub const DEV: &str = include_str!("dev.txt");
 pub const DEV2: &str = include_str!("dev2.txt");
 pub const HOLDOUT: &str = include_str!("holdout.txt");
+pub const HOLDOUT2: &str = include_str!("holdout2.txt");
 
 /// One question with its expectations.
 #[derive(Debug, Clone)]
@@ -72,6 +73,10 @@ pub fn main_set() -> Vec<Item> {
 
 pub fn holdout_set() -> Vec<Item> {
     load(HOLDOUT).unwrap_or_else(|e| panic!("holdout.txt: {e}"))
+}
+
+pub fn holdout2_set() -> Vec<Item> {
+    load(HOLDOUT2).unwrap_or_else(|e| panic!("holdout2.txt: {e}"))
 }
 
 #[derive(Debug, Clone)]
