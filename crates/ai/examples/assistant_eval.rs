@@ -22,6 +22,7 @@ fn main() {
         times.extend(eval::run(&world, &source, &items).times_ms);
     }
     let holdout = eval::Figures::of(&eval::run(&world, &source, &eval::holdout_set()).outcomes);
+    let holdout2 = eval::Figures::of(&eval::run(&world, &source, &eval::holdout2_set()).outcomes);
     if std::env::args().any(|a| a == "--slow") {
         let mut by: Vec<(f64, String)> = first
             .outcomes
@@ -59,6 +60,7 @@ fn main() {
     println!("assistant_p99_ms={:.3}", eval::percentile(&times, 99.0));
     println!("assistant_max_ms={:.3}", eval::percentile(&times, 100.0));
     println!("assistant_holdout_accuracy={:.4}", holdout.accuracy());
+    println!("assistant_holdout2_accuracy={:.4}", holdout2.accuracy());
     println!("assistant_p99_ms_1000_servers={:.3}", large_fleet_p99());
 }
 

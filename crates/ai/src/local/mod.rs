@@ -32,6 +32,7 @@ mod need;
 mod numbers;
 mod parse;
 mod question;
+mod slots;
 mod stats;
 mod text;
 mod time;
