@@ -92,6 +92,8 @@ pub struct Question {
     pub certs: bool,
     pub engines: Vec<String>,
     pub budget: Vec<BudgetPart>,
+    /// The gateway question is about its cache (answered first).
+    pub cache: bool,
     /// Options offered back when the question is ambiguous or names an unknown server.
     pub clarify: Vec<String>,
     /// "help" asked for, rather than fallen back to.
@@ -130,6 +132,7 @@ impl Question {
             certs: false,
             engines: Vec::new(),
             budget: Vec::new(),
+            cache: false,
             clarify: Vec::new(),
             help_asked: false,
             action: false,

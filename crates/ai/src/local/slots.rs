@@ -105,6 +105,8 @@ pub fn fill(q: &mut Question, c: &CueView, lx: &Lexicon, nums: &[Num], metrics: 
     alert_slots(q, c, lx);
     event_slots(q, c);
     budget_slots(q, c);
+    q.cache =
+        q.intent == Intent::Gateway && ["cache", "hit", "캐시", "적중", "히트"].iter().any(|w| c.spaced.contains(w));
     q.certs = ["cert", "certificate", "ssl", "tls", "인증서", "만료"].iter().any(|w| c.spaced.contains(w));
     if q.intent == Intent::Clarify {
         q.clarify = clarify_options(q, metrics);

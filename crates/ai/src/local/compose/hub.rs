@@ -225,6 +225,14 @@ pub fn gateway(ctx: &Ctx<'_>) -> Composed {
         };
         text.push_str(&format!("{lead}{}.\n", engine_line(e)));
     }
+    if ctx.q.cache
+        && let Some(rate) = g.hit_rate()
+    {
+        text.push_str(&ctx.t(
+            format!("AI 캐시 적중률 {} (적중 {}, 미적중 {}).\n", pct(rate), g.cache_hits, g.cache_misses),
+            format!("The AI cache hit rate is {} ({} hits, {} misses).\n", pct(rate), g.cache_hits, g.cache_misses),
+        ));
+    }
     let chain = g.chain.join(" → ");
     text.push_str(&ctx.t(format!("AI 게이트웨이 체인: {chain}."), format!("AI gateway chain: {chain}.")));
     for e in &g.engines {

@@ -54,12 +54,13 @@ fn one_status(ctx: &Ctx<'_>, s: &ServerFact) -> String {
     let up = time::duration(s.uptime_secs as i64 * 1000, ctx.lang);
     let free_ko = free_disk(s).map(|f| format!(" (남은 공간 {f})")).unwrap_or_default();
     let free_en = free_disk(s).map(|f| format!(" ({f} free)")).unwrap_or_default();
-    let cores = if s.specs.cpu_cores > 0 { format!(" / {}", s.specs.cpu_cores) } else { String::new() };
+    let cores_ko = if s.specs.cpu_cores > 0 { format!(" (코어 {}개)", s.specs.cpu_cores) } else { String::new() };
+    let cores_en = if s.specs.cpu_cores > 0 { format!(" on {} cores", s.specs.cpu_cores) } else { String::new() };
     let stale_ko = if s.status == "offline" { " (마지막으로 보고된 값)" } else { "" };
     let stale_en = if s.status == "offline" { " (last reported values)" } else { "" };
     let mut text = ctx.t(
         format!(
-            "{} ({}) 상태: {status} ({}){stale_ko}. CPU {}, 메모리 {}, 디스크 {}{free_ko}, 네트워크 수신 {} / 송신 {}, 부하 {:.2}{cores}코어, 가동 {up}.",
+            "{} ({}) 상태: {status} ({}){stale_ko}. CPU {}, 메모리 {}, 디스크 {}{free_ko}, 네트워크 수신 {} / 송신 {}, 부하 {:.2}{cores_ko}, 가동 {up}.",
             s.name,
             where_(s),
             ctx.as_of(),
@@ -71,7 +72,7 @@ fn one_status(ctx: &Ctx<'_>, s: &ServerFact) -> String {
             s.load[0],
         ),
         format!(
-            "{} ({}) is {status} ({}){stale_en}: CPU {}, memory {}, disk {}{free_en}, network in {} / out {}, load {:.2}{} cores, up {up}.",
+            "{} ({}) is {status} ({}){stale_en}: CPU {}, memory {}, disk {}{free_en}, network in {} / out {}, load {:.2}{cores_en}, up {up}.",
             s.name,
             where_(s),
             ctx.as_of(),
@@ -81,7 +82,6 @@ fn one_status(ctx: &Ctx<'_>, s: &ServerFact) -> String {
             format::rate(s.network_in),
             format::rate(s.network_out),
             s.load[0],
-            if cores.is_empty() { String::new() } else { format!(" on{cores}") },
         ),
     );
     let high = high_metrics(ctx, s);
