@@ -209,18 +209,10 @@ impl Question {
                 need.add_series(ids(self), self.metric_or_cpu(), w);
             }
             Intent::Events => need.add_events(self.window_or_default().resolve(now, offset)),
-            Intent::Alerts | Intent::ServerStatus => {
+            Intent::Alerts | Intent::ServerStatus => need.alerts = true,
+            // Alerts for the evidence, events for when a server went offline or an anomaly was seen.
+            Intent::Triage | Intent::Explain => {
                 need.alerts = true;
-                need.silences = self.intent == Intent::Alerts;
-            }
-            Intent::Triage => {
-                need.alerts = true;
-                need.silences = true;
-                need.add_events((now - DAY, now));
-            }
-            Intent::Explain => {
-                need.alerts = true;
-                need.silences = true;
                 need.add_events((now - DAY, now));
             }
             Intent::Silences => {
