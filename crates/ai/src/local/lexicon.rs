@@ -83,12 +83,13 @@ lexicon! {
     budget_month: "this month|month|monthly|이번 달|이번달|월간|한 달|이달";
     budget_traffic: "bandwidth|outbound|traffic|data|아웃바운드|트래픽|대역폭|나간";
     ai_quota: "quota|quotas|requests left|request left|requests remaining|remaining request|requests today|\
-        ai request|ai requests|rate limit|calls today|api calls|gemini calls|ai calls|할당량|쿼터|남은 요청|요청 수|요청 몇|\
+        ai request|ai requests|rate limit|calls today|api calls|gemini calls|ai calls|exhausted|used up|\
+        할당량|쿼터|남은 요청|요청 수|요청 몇|다 썼|소진|\
         ai 요청|요청 한도|호출 횟수|호출 몇|호출 수";
-    gateway: "engine|engines|gateway|provider|providers|model|models|llm|llms|circuit|breaker|cache hit|\
+    gateway: "engine|engines|gateway|ai provider|ai providers|llm provider|model|models|llm|llms|circuit|breaker|cache hit|\
         hit rate|hit ratio|ai cache|fallback|chain|gemini|groq|openai|anthropic|claude|ollama|\
         queries answered|ai queries|ai query|ai status|from cache|from the cache|cached answers|served from cache|\
-        엔진|게이트웨이|프로바이더|모델|서킷|브레이커|캐시 적중|적중률|히트율|히트 비율|캐시 효율|ai 캐시|폴백|\
+        엔진|게이트웨이|ai 프로바이더|모델|서킷|브레이커|캐시 적중|적중률|히트율|히트 비율|캐시 효율|ai 캐시|폴백|\
         체인|제미나이|제미니|재미나이|질의|ai 상태|llm|캐시에서|캐시된 답";
     checks: "=checks|health check|healthcheck|uptime check|synthetic|endpoint|endpoints|ssl|tls|cert|\
         certificate|certificates|probe|probes|ping check|website|site|url|urls|monitor check|\

@@ -73,6 +73,7 @@ pub fn parse(query: &str, facts: &Facts, names: &Names) -> Parsed {
     q.window = window;
     q.form = form;
     q.uptime = cues.has(&lx.uptime);
+    q.group_by = super::slots::group_by(&cues);
     types_or_servers(&mut q, &found, &mut filter, form, &cues, lx);
     q.filter = filter;
 
@@ -241,7 +242,14 @@ fn decide(
     let month = has(&lx.budget_month) || q.window == Some(Window::ThisMonth);
     let traffic_this_month = month && has(&lx.budget_traffic) && !named;
     let hub_traffic = has(&lx.budget_traffic) && q.servers.iter().any(|id| hub_ids.contains(id));
-    if has(&lx.budget) || traffic_this_month || hub_traffic || (has(&lx.ai_quota) && !c.compact.contains("질의")) {
+    let vm_hours =
+        c.stems.iter().any(|w| w == "vm") && (c.stems.iter().any(|w| w == "hour") || c.compact.contains("시간"));
+    if has(&lx.budget)
+        || traffic_this_month
+        || hub_traffic
+        || vm_hours
+        || (has(&lx.ai_quota) && !c.compact.contains("질의"))
+    {
         return (Intent::Budget, Basis::Cue);
     }
     if has(&lx.gateway) || !q.engines.is_empty() {
@@ -369,6 +377,10 @@ fn decide(
         return (Intent::FleetSummary, Basis::Cue);
     }
     let server_noun = has(&lx.server_nouns);
+    // "servers per provider", "환경별 서버 수": counts by group.
+    if q.group_by.is_some() && server_noun && !named {
+        return (Intent::ServerList, Basis::Cue);
+    }
     // "how's the database doing", "웹 서버들 상태 어때?": a summary of the filtered part of the fleet.
     if filtered && q.filter.statuses.is_empty() && q.form == Form::Plain && metric.is_none() && has(&lx.summary) {
         return (Intent::FleetSummary, Basis::Cue);

@@ -55,6 +55,17 @@ pub enum BudgetPart {
     Ai,
 }
 
+/// What servers are counted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Status,
+    Type,
+    Environment,
+    Provider,
+    Location,
+    Source,
+}
+
 /// Everything the engine understood of a question.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Question {
@@ -94,6 +105,10 @@ pub struct Question {
     pub budget: Vec<BudgetPart>,
     /// The gateway question is about its cache (answered first).
     pub cache: bool,
+    /// A yes/no budget question asks about going over ("am I over budget?"), not about being within.
+    pub over: bool,
+    /// Counts per group ("servers per provider", "환경별 서버 수").
+    pub group_by: Option<GroupBy>,
     /// Options offered back when the question is ambiguous or names an unknown server.
     pub clarify: Vec<String>,
     /// "help" asked for, rather than fallen back to.
@@ -133,6 +148,8 @@ impl Question {
             engines: Vec::new(),
             budget: Vec::new(),
             cache: false,
+            over: false,
+            group_by: None,
             clarify: Vec::new(),
             help_asked: false,
             action: false,

@@ -105,12 +105,41 @@ pub fn fill(q: &mut Question, c: &CueView, lx: &Lexicon, nums: &[Num], metrics: 
     alert_slots(q, c, lx);
     event_slots(q, c);
     budget_slots(q, c);
+    q.over = ["over", "exceed", "beyond", "past the", "넘", "초과", "오버"].iter().any(|w| c.spaced.contains(w));
+    q.group_by = group_by(c);
     q.cache =
         q.intent == Intent::Gateway && ["cache", "hit", "캐시", "적중", "히트"].iter().any(|w| c.spaced.contains(w));
     q.certs = ["cert", "certificate", "ssl", "tls", "인증서", "만료"].iter().any(|w| c.spaced.contains(w));
     if q.intent == Intent::Clarify {
         q.clarify = clarify_options(q, metrics);
     }
+}
+
+/// "per provider", "by environment", "환경별", "타입별".
+pub fn group_by(c: &CueView) -> Option<super::question::GroupBy> {
+    use super::question::GroupBy;
+    let groups: [(GroupBy, &[&str]); 6] = [
+        (GroupBy::Provider, &["provider", "cloud", "프로바이더", "클라우드", "제공자"]),
+        (GroupBy::Environment, &["environment", "env", "환경"]),
+        (GroupBy::Type, &["type", "role", "kind", "타입", "종류", "유형", "역할"]),
+        (GroupBy::Location, &["location", "region", "zone", "위치", "리전", "지역"]),
+        (GroupBy::Source, &["source", "소스", "출처"]),
+        (GroupBy::Status, &["status", "state", "상태"]),
+    ];
+    let words: Vec<&str> = c.spaced.split_whitespace().collect();
+    for (g, names) in groups {
+        for (i, w) in words.iter().enumerate() {
+            let en = names.iter().any(|n| w.trim_end_matches('s') == *n || *w == *n);
+            let before = i > 0 && matches!(words[i - 1], "per" | "by" | "each");
+            if en && before {
+                return Some(g);
+            }
+            if names.iter().any(|n| !n.is_ascii() && (w.starts_with(&format!("{n}별")) || *w == format!("{n}별"))) {
+                return Some(g);
+            }
+        }
+    }
+    None
 }
 
 fn alert_slots(q: &mut Question, c: &CueView, lx: &Lexicon) {
@@ -182,7 +211,7 @@ fn budget_slots(q: &mut Question, c: &CueView) {
     let parts = [
         (BudgetPart::Projected, &["project", "go over", "exceed", "넘을", "예상", "초과할"][..]),
         (BudgetPart::Hub, &["hub", "허브"][..]),
-        (BudgetPart::VmHours, &["vm hour", "vm 시간", "vm시간", "hours left"][..]),
+        (BudgetPart::VmHours, &["vm hour", "vm 시간", "vm시간", "hours left", "vm"][..]),
         (BudgetPart::Disk, &["disk", "디스크", "gb", "storage"][..]),
         (BudgetPart::Cpu, &["cpu", "sustained", "지속"][..]),
         (BudgetPart::Ai, &["gemini", "ai", "quota", "request", "제미나이", "할당량", "요청"][..]),

@@ -345,6 +345,9 @@ fn source_ko(s: &str) -> String {
 
 pub fn list(ctx: &Ctx<'_>) -> Composed {
     let matched: Vec<&ServerFact> = ctx.scope();
+    if let Some(by) = ctx.q.group_by {
+        return grouped(ctx, &matched, by);
+    }
     let desc = describe(ctx, &ctx.q.filter);
     let compute =
         ctx.t(format!("조건 필터: {desc} {}대", matched.len()), format!("Filtered {desc}: {}", matched.len()));
@@ -379,6 +382,49 @@ pub fn list(ctx: &Ctx<'_>) -> Composed {
         ),
     };
     Composed::new(text, compute)
+}
+
+/// Counts of servers per group, largest first: "AWS 4 (db-master, ...), GCP 6 (...)".
+fn grouped(ctx: &Ctx<'_>, servers: &[&ServerFact], by: super::super::question::GroupBy) -> Composed {
+    use super::super::question::GroupBy;
+    let key = |s: &ServerFact| -> String {
+        match by {
+            GroupBy::Status => ctx.status(&s.status),
+            GroupBy::Type => format::type_name(&s.server_type, ctx.lang),
+            GroupBy::Environment => s.environment.clone(),
+            GroupBy::Provider => s.provider.clone(),
+            GroupBy::Location => s.location.clone(),
+            GroupBy::Source => s.source.clone(),
+        }
+    };
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for s in servers {
+        let k = key(s);
+        let k = if k.is_empty() { "-".to_owned() } else { k };
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, names)) => names.push(s.name.clone()),
+            None => groups.push((k, vec![s.name.clone()])),
+        }
+    }
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    let lines: Vec<String> = groups
+        .iter()
+        .take(MAX_LISTED)
+        .map(|(g, names)| format!("- {g}: {} ({})", names.len(), capped(ctx, names)))
+        .collect();
+    Composed::new(
+        ctx.t(
+            format!("서버 {}대, 그룹 {}개 ({}):\n{}", servers.len(), groups.len(), ctx.as_of(), lines.join("\n")),
+            format!(
+                "{} in {} groups ({}):\n{}",
+                format::servers(servers.len()),
+                groups.len(),
+                ctx.as_of(),
+                lines.join("\n")
+            ),
+        ),
+        ctx.t(format!("그룹 {}개로 집계", groups.len()), format!("Counted by {} groups", groups.len())),
+    )
 }
 
 /// Items listed at most in one answer; the rest are counted, so a large fleet's answer stays readable

@@ -171,7 +171,18 @@ fn yes_no(ctx: &Ctx<'_>, b: &BudgetFact) -> String {
         && b.vm_hours.is_none_or(|v| v.used <= v.limit)
         && b.disk.is_none_or(|d| d.used <= d.limit)
         && b.cpu.is_none_or(|c| ctx.q.budget != [BudgetPart::Cpu] || c.average_percent <= c.sustained_percent);
-    let asks_over = ctx.q.budget.contains(&BudgetPart::Projected) || ctx.q.budget.contains(&BudgetPart::Cpu);
+    if ctx.q.budget == [BudgetPart::Ai] {
+        // "Is Gemini's quota used up?": yes when a provider has spent its day.
+        let spent = b.ai.iter().any(|q| q.exhausted || q.daily_limit.is_some_and(|l| q.requests_today >= l));
+        return match (spent, ctx.ko()) {
+            (true, true) => "네. ".into(),
+            (false, true) => "아니요. ".into(),
+            (true, false) => "Yes. ".into(),
+            (false, false) => "No. ".into(),
+        };
+    }
+    let asks_over =
+        ctx.q.over || ctx.q.budget.contains(&BudgetPart::Projected) || ctx.q.budget.contains(&BudgetPart::Cpu);
     let yes = if asks_over { !within } else { within };
     match (yes, ctx.ko()) {
         (true, true) => "네. ".into(),

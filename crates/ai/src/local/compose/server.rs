@@ -185,8 +185,12 @@ fn one_metric(ctx: &Ctx<'_>, s: &ServerFact, m: Metric) -> String {
         }
         Metric::Memory => {
             let total = (s.specs.memory_bytes > 0).then(|| format::bytes(s.specs.memory_bytes as f64));
-            let of_ko = total.as_ref().map(|t| format!(" (전체 {t})")).unwrap_or_default();
-            let of_en = total.as_ref().map(|t| format!(" of {t}")).unwrap_or_default();
+            let free = (s.specs.memory_bytes > 0)
+                .then(|| format::bytes(s.specs.memory_bytes as f64 * (100.0 - s.memory).max(0.0) / 100.0));
+            let of_ko =
+                total.as_ref().zip(free.as_ref()).map(|(t, f)| format!(" (전체 {t}, 남은 {f})")).unwrap_or_default();
+            let of_en =
+                total.as_ref().zip(free.as_ref()).map(|(t, f)| format!(" of {t}, {f} free")).unwrap_or_default();
             ctx.t(
                 format!("{}의 메모리 사용률은 {}{of_ko}입니다 ({at}){stale}.", s.name, pct(s.memory)),
                 format!("Memory on {} is {}{of_en} ({at}){stale}.", s.name, pct(s.memory)),
@@ -200,8 +204,15 @@ fn one_metric(ctx: &Ctx<'_>, s: &ServerFact, m: Metric) -> String {
 }
 
 fn uptime(ctx: &Ctx<'_>, servers: &[&ServerFact]) -> Composed {
+    // Several servers: longest up first (shortest with "least", "가장 짧은"), the first few.
+    let mut servers = servers.to_vec();
+    servers.sort_by(|a, b| {
+        let o = b.uptime_secs.cmp(&a.uptime_secs);
+        if ctx.q.ascending { o.reverse() } else { o }
+    });
     let lines: Vec<String> = servers
         .iter()
+        .take(if ctx.q.servers.is_empty() { 5 } else { super::fleet::MAX_LISTED })
         .map(|s| {
             let ms = s.uptime_secs as i64 * 1000;
             let days = s.uptime_secs as f64 / 86_400.0;
