@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local assistant's quality and speed on its evaluation set (crates/ai/tests/eval/: 805 questions in four files,
+# The local assistant's quality and speed on its evaluation set (crates/ai/tests/eval/: 838 questions in four files,
 # half Korean, half English, expected values computed from a fixed simulated world), release build:
 #   assistant_accuracy       share answered correctly (intent, language, every check)   target >= 0.95
 #   assistant_clarify_rate   share answered with a clarifying question (only where the item expects one)
