@@ -296,6 +296,8 @@ mod tests {
             confidence: None,
             lang: None,
             thinking_steps: vec![],
+            clarify: vec![],
+            window: None,
             elapsed_ms: 1,
         }
     }

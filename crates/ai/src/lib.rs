@@ -2,10 +2,11 @@
 //!
 //! The binary builds one [`Router`] from its `[ai]` section ([`AiConfig`], keys from the
 //! environment) and a [`LocalBackend`] — normally [`EngineBackend`], which asks
-//! [`local::LocalEngine`] with facts from the binary's [`FactsSource`], called once per local
-//! answer with the question (so the binary fetches only the history the question needs) — then
-//! calls [`Router::query`], [`Router::stream`], [`Router::query_with_tools`], [`Router::status`]
-//! and, from a periodic job, [`Router::check_health`].
+//! [`local::LocalEngine`] with facts from the binary's [`FactsSource`]: a snapshot per question,
+//! then exactly what the resolved question needs (its [`local::FactsNeed`]) — then calls
+//! [`Router::query`], [`Router::stream`], [`Router::query_with_tools`], [`Router::status`] and,
+//! from a periodic job, [`Router::check_health`]. Follow-ups: the local engine reads a request's
+//! earlier user messages as the conversation; [`Conversations`] keeps them per `sessionId`.
 //!
 //! Map: `config` (the `[ai]` section, key resolution, `ApiKey` that never prints), `request`
 //! (the neutral model and the router's request/answer types), `provider/` (one module per wire
@@ -46,6 +47,7 @@ pub mod tools;
 pub use breaker::CircuitState;
 pub use config::{AiConfig, ApiKey, ProviderConfig, ProviderKind};
 pub use error::{AiError, ProviderError, QuotaScope};
+pub use local::{Conversations, FixtureSource};
 pub use provider::install_tls_provider;
 pub use provider::local::{BoxFuture, LocalBackend, LocalReply};
 pub use provider::local_engine::{EngineBackend, FactsSource};

@@ -135,6 +135,12 @@ pub struct LocalMeta {
     pub confidence: f64,
     pub lang: String,
     pub thinking_steps: Vec<ThinkingStep>,
+    /// The readings offered when the engine asks back (`metadata.clarify`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clarify: Vec<String>,
+    /// The time window the answer used, unix ms (`metadata.window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<(i64, i64)>,
 }
 
 /// The provider-neutral response.
@@ -264,6 +270,10 @@ pub struct AiAnswer {
     pub confidence: Option<f64>,
     pub lang: Option<String>,
     pub thinking_steps: Vec<ThinkingStep>,
+    /// Set by the local engine when it asks back: the readings it offers (`metadata.clarify`).
+    pub clarify: Vec<String>,
+    /// Set by the local engine: the time window the answer used, unix ms (`metadata.window`).
+    pub window: Option<(i64, i64)>,
     /// Wall time the router spent, in milliseconds.
     pub elapsed_ms: u64,
 }

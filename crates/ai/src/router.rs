@@ -394,6 +394,8 @@ pub(crate) fn answer(
         intent: local.as_ref().map(|l| l.intent.clone()),
         confidence: local.as_ref().map(|l| l.confidence),
         lang: local.as_ref().map(|l| l.lang.clone()),
+        clarify: local.as_ref().map(|l| l.clarify.clone()).unwrap_or_default(),
+        window: local.as_ref().and_then(|l| l.window),
         thinking_steps: local.map(|l| l.thinking_steps).unwrap_or_default(),
         elapsed_ms: millis(started.elapsed()),
     }

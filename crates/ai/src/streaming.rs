@@ -107,37 +107,43 @@ impl Router {
         for step in steps {
             let e = step.engine.clone();
             let fallback = !attempts.is_empty();
-            let begin = |model: &str, first: Option<Delta>, deltas: DeltaStream, attempts: Vec<Attempt>| {
-                let mut partial = answer(ChatResponse::default(), &e, model, fallback, attempts.clone(), started);
-                partial.cache_status = cache_status;
-                let deltas = match first {
-                    Some(d) => stream::once(async move { Ok(d) }).chain(deltas).boxed(),
-                    None => deltas,
+            // `base` carries what is known before the text: the local engine's metadata (intent, steps,
+            // clarify, window), so a streamed local answer ends with the same metadata as a plain one.
+            let begin =
+                |model: &str, base: ChatResponse, first: Option<Delta>, deltas: DeltaStream, attempts: Vec<Attempt>| {
+                    let mut partial = answer(base, &e, model, fallback, attempts.clone(), started);
+                    partial.cache_status = cache_status;
+                    let deltas = match first {
+                        Some(d) => stream::once(async move { Ok(d) }).chain(deltas).boxed(),
+                        None => deltas,
+                    };
+                    let relay = Relay {
+                        deltas,
+                        router: self.clone(),
+                        engine: e.clone(),
+                        key: key.clone().filter(|_| e.kind != "local"),
+                        partial,
+                        started,
+                        done: false,
+                    };
+                    AiStream {
+                        engine: e.name.clone(),
+                        model: model.to_string(),
+                        fallback,
+                        cache_status,
+                        attempts,
+                        events: relay_events(relay),
+                    }
                 };
-                let relay = Relay {
-                    deltas,
-                    router: self.clone(),
-                    engine: e.clone(),
-                    key: key.clone().filter(|_| e.kind != "local"),
-                    partial,
-                    started,
-                    done: false,
-                };
-                AiStream {
-                    engine: e.name.clone(),
-                    model: model.to_string(),
-                    fallback,
-                    cache_status,
-                    attempts,
-                    events: relay_events(relay),
-                }
-            };
             if e.kind == "local" {
                 let t0 = Instant::now();
-                if let Ok(deltas) = e.provider.stream(chat, LOCAL).await {
+                // The local engine answers at once: answer, then replay the text as a stream.
+                if let Ok(resp) = e.provider.complete(chat, LOCAL).await {
                     let ms = e.record_ok(t0.elapsed(), Usage::default(), &self.inner.metrics);
                     attempts.push(Attempt { engine: e.name.clone(), outcome: "ok".into(), ms });
-                    return Ok(begin(LOCAL, None, deltas, attempts));
+                    let deltas = replay(&resp.text, &[], resp.finish_reason.clone(), resp.usage);
+                    let base = ChatResponse { local: resp.local, model: resp.model, ..ChatResponse::default() };
+                    return Ok(begin(LOCAL, base, None, deltas, attempts));
                 }
                 continue;
             }
@@ -171,7 +177,7 @@ impl Router {
                 })
                 .await;
             match opened {
-                Ok((first, rest)) => return Ok(begin(model, Some(first), rest, attempts)),
+                Ok((first, rest)) => return Ok(begin(model, ChatResponse::default(), Some(first), rest, attempts)),
                 Err(f) => last_error = f.error,
             }
         }

@@ -1,7 +1,8 @@
-//! How numbers read in answers: one decimal for percentages, MB/s for traffic, days and hours for time.
+//! How numbers and names read in answers: one decimal for percentages, MB/s for traffic, MB or GB for
+//! sizes, the metric and status names in each language.
 
 use super::Metric;
-use super::parse::Lang;
+use super::text::Lang;
 
 /// A percentage with one decimal: `95.2%`.
 pub fn pct(v: f64) -> String {
@@ -17,17 +18,17 @@ pub fn value(metric: Metric, v: f64) -> String {
     }
 }
 
-/// A change per hour in the metric's unit: `+12.0%p/h` reads badly, so points are spelled out.
+/// A change per hour in the metric's unit.
 pub fn per_hour(metric: Metric, slope: f64, lang: Lang) -> String {
     let sign = if slope >= 0.0 { "+" } else { "-" };
-    let magnitude = slope.abs();
+    let m = slope.abs();
     match (metric, lang) {
-        (Metric::Cpu | Metric::Memory | Metric::Disk, Lang::Ko) => format!("시간당 {sign}{magnitude:.1}%p"),
-        (Metric::Cpu | Metric::Memory | Metric::Disk, Lang::En) => format!("{sign}{magnitude:.1} points/hour"),
-        (Metric::Network, Lang::Ko) => format!("시간당 {sign}{}", rate(magnitude)),
-        (Metric::Network, Lang::En) => format!("{sign}{} per hour", rate(magnitude)),
-        (Metric::Load, Lang::Ko) => format!("시간당 {sign}{magnitude:.2}"),
-        (Metric::Load, Lang::En) => format!("{sign}{magnitude:.2}/hour"),
+        (Metric::Cpu | Metric::Memory | Metric::Disk, Lang::Ko) => format!("시간당 {sign}{m:.1}%p"),
+        (Metric::Cpu | Metric::Memory | Metric::Disk, Lang::En) => format!("{sign}{m:.1} points/hour"),
+        (Metric::Network, Lang::Ko) => format!("시간당 {sign}{}", rate(m)),
+        (Metric::Network, Lang::En) => format!("{sign}{} per hour", rate(m)),
+        (Metric::Load, Lang::Ko) => format!("시간당 {sign}{m:.2}"),
+        (Metric::Load, Lang::En) => format!("{sign}{m:.2}/hour"),
     }
 }
 
@@ -40,8 +41,15 @@ pub fn rate(bytes_per_sec: f64) -> String {
     }
 }
 
+/// A size: `412.3 MB`, `9.8 GB`, `2.0 TB`.
 pub fn bytes(b: f64) -> String {
-    if b >= 1e12 { format!("{:.1} TB", b / 1e12) } else { format!("{:.1} GB", b / 1e9) }
+    if b >= 1e12 {
+        format!("{:.1} TB", b / 1e12)
+    } else if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else {
+        format!("{:.1} MB", b / 1e6)
+    }
 }
 
 pub fn metric_name(metric: Metric, lang: Lang) -> &'static str {
@@ -58,6 +66,15 @@ pub fn metric_name(metric: Metric, lang: Lang) -> &'static str {
     }
 }
 
+/// A Korean subject particle that fits the word before it: "CPU가", "메모리가", "디스크가".
+pub fn ga(word: &str) -> &'static str {
+    match word.chars().next_back() {
+        Some(c @ '\u{AC00}'..='\u{D7A3}') if !(c as u32 - 0xAC00).is_multiple_of(28) => "이",
+        Some('L' | 'M' | 'N' | 'R' | 'l' | 'm' | 'n' | 'r' | '0' | '1' | '3' | '6' | '7' | '8') => "이",
+        _ => "가",
+    }
+}
+
 pub fn status_name(status: &str, lang: Lang) -> String {
     match (status, lang) {
         ("online", Lang::Ko) => "정상".to_owned(),
@@ -66,36 +83,39 @@ pub fn status_name(status: &str, lang: Lang) -> String {
         ("offline", Lang::Ko) => "오프라인".to_owned(),
         ("maintenance", Lang::Ko) => "점검 중".to_owned(),
         ("unknown", Lang::Ko) => "알 수 없음".to_owned(),
+        ("info", Lang::Ko) => "정보".to_owned(),
+        ("maintenance", Lang::En) => "in maintenance".to_owned(),
         (other, _) => other.to_owned(),
     }
 }
 
-/// A duration as days/hours/minutes, at most two units.
-pub fn duration(ms: i64, lang: Lang) -> String {
-    let minutes = (ms.max(0) / 60_000) as u64;
-    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
-    match lang {
-        Lang::Ko if d > 0 => format!("{d}일 {h}시간"),
-        Lang::Ko if h > 0 => format!("{h}시간 {m}분"),
-        Lang::Ko => format!("{m}분"),
-        Lang::En if d > 0 => format!("{d}d {h}h"),
-        Lang::En if h > 0 => format!("{h}h {m}m"),
-        Lang::En => format!("{m}m"),
+/// A server type's name: "database", "데이터베이스".
+pub fn type_name(ty: &str, lang: Lang) -> String {
+    match (ty, lang) {
+        ("web", Lang::Ko) => "웹".into(),
+        ("api", Lang::Ko) => "API".into(),
+        ("database", Lang::Ko) => "데이터베이스".into(),
+        ("cache", Lang::Ko) => "캐시".into(),
+        ("monitoring", Lang::Ko) => "모니터링".into(),
+        ("backup", Lang::Ko) => "백업".into(),
+        ("security", Lang::Ko) => "보안".into(),
+        ("firewall", Lang::Ko) => "방화벽".into(),
+        ("other", Lang::Ko) => "기타".into(),
+        (other, _) => other.to_owned(),
     }
 }
 
-/// A range as people say it: "1시간", "24 hours", "7 days".
-pub fn range(ms: i64, lang: Lang) -> String {
-    let hours = ms as f64 / 3_600_000.0;
-    let days = hours / 24.0;
-    let whole = |x: f64| if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x:.1}") };
-    match lang {
-        Lang::Ko if hours >= 48.0 => format!("{}일", whole(days)),
-        Lang::Ko if hours >= 1.0 => format!("{}시간", whole(hours)),
-        Lang::Ko => format!("{}분", whole(hours * 60.0)),
-        Lang::En if hours >= 48.0 => format!("{} days", whole(days)),
-        Lang::En if hours == 1.0 => "1 hour".to_owned(),
-        Lang::En if hours >= 1.0 => format!("{} hours", whole(hours)),
-        Lang::En => format!("{} minutes", whole(hours * 60.0)),
+/// "1 server" / "3 servers".
+pub fn servers(n: usize) -> String {
+    if n == 1 { "1 server".into() } else { format!("{n} servers") }
+}
+
+/// A list joined for reading: "a, b and c" / "a, b, c".
+pub fn join(items: &[String], lang: Lang) -> String {
+    match (items, lang) {
+        ([], _) => String::new(),
+        ([one], _) => one.clone(),
+        (many, Lang::Ko) => many.join(", "),
+        ([init @ .., last], Lang::En) => format!("{} and {last}", init.join(", ")),
     }
 }

@@ -1,437 +1,213 @@
-//! Words the engine understands, in Korean and English: metric names, intent cues, time units, and the
-//! aliases by which people name servers ("웹서버 1", "db master", "레디스").
+//! The cue words of each question family, in Korean and English, written as `|`-separated lists and
+//! prepared once (split, stemmed, spaces removed) into [`Lexicon`]. English cues match whole (stemmed)
+//! words; Korean cues match inside the spaceless text, one-syllable ones only at a word start.
 
-use super::Metric;
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
-/// The demo fleet, recognisable before any facts arrive.
-pub const DEMO_SERVERS: [&str; 10] = [
-    "web-01",
-    "web-02",
-    "api-01",
-    "api-02",
-    "db-master",
-    "db-replica",
-    "redis-cache",
-    "monitoring",
-    "backup",
-    "security",
-];
+use super::text::{is_hangul, stem};
+use super::words;
 
-pub fn is_hangul(c: char) -> bool {
-    matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
+#[derive(Debug, Clone)]
+pub struct Cue {
+    pub raw: String,
+    /// Written `=word`: matched as written, not stemmed ("=checks" is not "check").
+    pub exact: bool,
+    pub korean: bool,
+    pub single_syllable: bool,
+    pub compact: String,
+    pub stems: Vec<String>,
 }
 
-pub const METRIC_WORDS: [(Metric, &[&str]); 5] = [
-    (Metric::Cpu, &["cpu", "씨피유", "시피유", "프로세서", "processor", "cpu사용"]),
-    (Metric::Memory, &["memory", "mem", "메모리", "램", "ram"]),
-    (Metric::Disk, &["disk", "디스크", "저장공간", "저장 공간", "storage", "스토리지", "disk space"]),
-    (Metric::Network, &["network", "네트워크", "트래픽", "traffic", "bandwidth", "대역폭", "net"]),
-    (Metric::Load, &["load", "부하", "로드", "load average"]),
-];
+#[derive(Debug, Clone, Default)]
+pub struct Cues {
+    pub items: Vec<Cue>,
+}
 
-pub const HELP: &[&str] = &[
-    "help",
-    "도움",
-    "도와줘",
-    "what can you do",
-    "what can i ask",
-    "뭘 할 수",
-    "무엇을 할 수",
-    "뭐 할 수",
-    "뭐가 가능",
-    "사용법",
-    "how to use",
-    "뭘 물어",
-    "무엇을 물어",
-];
-pub const ALERTS: &[&str] = &[
-    "alert",
-    "alerts",
-    "alarm",
-    "alarms",
-    "firing",
-    "incident",
-    "incidents",
-    "경고",
-    "알림",
-    "알람",
-    "경보",
-    "장애",
-    "issues",
-    "problems",
-    "문제",
-];
-/// Cues that ask when a disk fills, on their own.
-pub const DISK_FULL: &[&str] = &[
-    "full",
-    "fill up",
-    "fills up",
-    "run out",
-    "runs out",
-    "running out",
-    "exhaust",
-    "exhausted",
-    "가득",
-    "꽉",
-    "고갈",
-    "소진",
-    "언제 차",
-    "찰까",
-    "차게 될",
-];
-/// Cues that ask for a disk-full estimate only when disk is named ("디스크 예측").
-pub const DISK_FULL_WEAK: &[&str] =
-    &["예측", "forecast", "predict", "prediction", "남은 용량", "days left", "days until", "언제", "when"];
-pub const TREND: &[&str] = &[
-    "trend",
-    "trends",
-    "추세",
-    "추이",
-    "변화",
-    "흐름",
-    "history",
-    "over time",
-    "rising",
-    "increasing",
-    "growing",
-    "falling",
-    "going up",
-    "증가",
-    "감소",
-    "올라가",
-    "그래프",
-    "chart",
-    "패턴",
-    "pattern",
-];
-pub const COMPARE: &[&str] =
-    &["compare", "comparison", "vs", "versus", "비교", "차이", "difference", "which is higher", "더 높"];
-pub const TOP: &[&str] = &["top", "상위", "높은 순", "많은 순", "ranking", "순위"];
-pub const BOTTOM: &[&str] = &["bottom", "하위", "낮은 순", "적은 순"];
-/// Superlatives: "the highest" alone means one server.
-pub const HIGHEST: &[&str] = &[
-    "highest",
-    "most",
-    "busiest",
-    "heaviest",
-    "biggest",
-    "worst",
-    "가장 높",
-    "제일 높",
-    "가장 많",
-    "제일 많",
-    "최고",
-    "가장 바쁜",
-];
-pub const LOWEST: &[&str] =
-    &["lowest", "least", "idlest", "가장 낮", "제일 낮", "가장 적", "제일 적", "최저", "가장 한가"];
-pub const ABOVE: &[&str] = &[
-    "above",
-    "over",
-    "more than",
-    "exceed",
-    "exceeds",
-    "exceeding",
-    "greater than",
-    "higher than",
-    ">",
-    "at least",
-    "이상",
-    "넘는",
-    "넘은",
-    "넘게",
-    "넘어",
-    "넘",
-    "초과",
-    "보다 높",
-    "보다 큰",
-];
-/// Cues for a fleet summary on their own.
-pub const FLEET: &[&str] = &[
-    "summary",
-    "summarize",
-    "summarise",
-    "overview",
-    "all servers",
-    "fleet",
-    "overall",
-    "요약",
-    "현황",
-    "전체",
-    "전반",
-    "모든 서버",
-];
-/// Cues that ask for a summary only alongside a word for the servers ("how are my servers", "서버 괜찮아?"),
-/// so "오늘 날씨 어때?" is not read as one.
-pub const FLEET_WEAK: &[&str] = &[
-    "status",
-    "health",
-    "how are",
-    "how is",
-    "everything",
-    "상태",
-    "괜찮",
-    "어때",
-    "어떤가",
-    "어떻",
-    "전부",
-    "문제없",
-];
-pub const FLEET_NOUNS: &[&str] = &[
-    "서버",
-    "server",
-    "servers",
-    "시스템",
-    "system",
-    "systems",
-    "인프라",
-    "infra",
-    "infrastructure",
-    "machines",
-    "장비",
-];
-
-/// English and Korean numbers up to ten, for "top three" / "세 개".
-pub const NUMBER_WORDS: &[(&str, usize)] = &[
-    ("one", 1),
-    ("two", 2),
-    ("three", 3),
-    ("four", 4),
-    ("five", 5),
-    ("six", 6),
-    ("seven", 7),
-    ("eight", 8),
-    ("nine", 9),
-    ("ten", 10),
-    ("한 개", 1),
-    ("두 개", 2),
-    ("세 개", 3),
-    ("네 개", 4),
-    ("다섯 개", 5),
-    ("한 대", 1),
-    ("두 대", 2),
-    ("세 대", 3),
-    ("네 대", 4),
-    ("다섯 대", 5),
-    ("열 개", 10),
-];
-
-/// Time units after a number: "24h", "1시간", "7 days", "30분".
-pub const UNITS: &[(&str, i64)] = &[
-    ("hours", HOUR),
-    ("hour", HOUR),
-    ("hrs", HOUR),
-    ("hr", HOUR),
-    ("h", HOUR),
-    ("시간", HOUR),
-    ("minutes", MINUTE),
-    ("minute", MINUTE),
-    ("mins", MINUTE),
-    ("min", MINUTE),
-    ("m", MINUTE),
-    ("분", MINUTE),
-    ("days", DAY),
-    ("day", DAY),
-    ("d", DAY),
-    ("일", DAY),
-    ("weeks", WEEK),
-    ("week", WEEK),
-    ("w", WEEK),
-    ("주일", WEEK),
-    ("주", WEEK),
-];
-
-/// Ranges named without a number. "Today" is taken as the last 24 hours: the engine has no time zone.
-pub const RANGE_WORDS: &[(&str, i64)] = &[
-    ("오늘", DAY),
-    ("today", DAY),
-    ("하루", DAY),
-    ("a day", DAY),
-    ("past day", DAY),
-    ("last day", DAY),
-    ("어제", 2 * DAY),
-    ("yesterday", 2 * DAY),
-    ("이번 주", WEEK),
-    ("이번주", WEEK),
-    ("this week", WEEK),
-    ("일주일", WEEK),
-    ("한 주", WEEK),
-    ("a week", WEEK),
-    ("last week", WEEK),
-    ("past week", WEEK),
-    ("지난 주", WEEK),
-    ("지난주", WEEK),
-    ("한 시간", HOUR),
-    ("an hour", HOUR),
-    ("past hour", HOUR),
-    ("last hour", HOUR),
-    ("한달", 30 * DAY),
-    ("한 달", 30 * DAY),
-    ("this month", 30 * DAY),
-    ("a month", 30 * DAY),
-    ("last month", 30 * DAY),
-];
-
-const MINUTE: i64 = 60_000;
-const HOUR: i64 = 60 * MINUTE;
-const DAY: i64 = 24 * HOUR;
-const WEEK: i64 = 7 * DAY;
-
-/// Other names for the parts of server ids, so "디비 마스터" and "web server 1" find `db-master` and `web-01`.
-const TOKEN_ALIASES: &[(&str, &[&str])] = &[
-    ("web", &["웹"]),
-    ("api", &["에이피아이"]),
-    ("db", &["디비", "데이터베이스", "database"]),
-    ("master", &["마스터", "primary", "프라이머리"]),
-    ("replica", &["레플리카", "리플리카", "복제", "slave", "슬레이브"]),
-    ("redis", &["레디스"]),
-    ("cache", &["캐시"]),
-    ("monitoring", &["모니터링"]),
-    ("backup", &["백업"]),
-    ("security", &["보안", "시큐리티"]),
-];
-
-/// Tokens too generic to name a server on their own.
-const GENERIC_TOKENS: &[&str] = &["server", "node", "host", "prod", "dev"];
-
-/// Where `word` occurs in `text` as a word: an ASCII edge must not touch another ASCII letter, digit
-/// or hyphen ("ram" is not in "program", "web 1" is not in "web 10"); a one-syllable Korean word must not
-/// follow another syllable ("램" is not in "프로그램"). Korean particles may follow anything.
-pub fn find_word(text: &str, word: &str) -> Option<usize> {
-    if word.is_empty() {
-        return None;
+impl Cues {
+    pub fn parse(spec: &str) -> Cues {
+        let items = spec
+            .split('|')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|written| {
+                let exact = written.starts_with('=');
+                let raw = written.trim_start_matches('=');
+                let korean = raw.chars().any(is_hangul);
+                Cue {
+                    raw: raw.to_owned(),
+                    exact,
+                    korean,
+                    single_syllable: korean && raw.chars().count() == 1,
+                    compact: raw.chars().filter(|c| !c.is_whitespace()).collect(),
+                    stems: raw.split_whitespace().map(|w| if exact { w.to_owned() } else { stem(w) }).collect(),
+                }
+            })
+            .collect();
+        Cues { items }
     }
-    let first = word.chars().next()?;
-    let last = word.chars().next_back()?;
-    let single_hangul = word.chars().count() == 1 && is_hangul(first);
-    let mut from = 0;
-    while let Some(found) = text.get(from..).and_then(|rest| rest.find(word)) {
-        let start = from + found;
-        let end = start + word.len();
-        let before = text.get(..start).and_then(|t| t.chars().next_back());
-        let after = text.get(end..).and_then(|t| t.chars().next());
-        let left_ok = match before {
-            Some(b) if first.is_ascii_alphanumeric() && id_char(b) => false,
-            Some(b) if single_hangul && is_hangul(b) => false,
-            _ => true,
-        };
-        let right_ok = !(last.is_ascii_alphanumeric() && after.is_some_and(id_char));
-        if left_ok && right_ok {
-            return Some(start);
-        }
-        from = start + first.len_utf8();
-    }
-    None
 }
 
-/// Characters that continue an ASCII word; hyphens too, so "web" is not found inside "web-09".
-fn id_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_'
-}
-
-pub fn contains_any(text: &str, words: &[&str]) -> bool {
-    words.iter().any(|w| find_word(text, w).is_some())
-}
-
-/// Every way of writing a server's id that should find it, longest first, with the servers each names.
-/// Group words ("web", "db") name several servers; unique parts ("redis", "master") name one.
-pub fn server_aliases(servers: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    let mut add = |alias: String, id: &str| {
-        let alias = alias.trim().to_owned();
-        if alias.is_empty() {
-            return;
+macro_rules! lexicon {
+    ($($name:ident: $spec:expr;)*) => {
+        /// Every family's cues.
+        #[derive(Debug)]
+        pub struct Lexicon {
+            $(pub $name: Cues,)*
         }
-        match out.iter_mut().find(|(a, _)| *a == alias) {
-            Some((_, ids)) if !ids.iter().any(|i| i == id) => ids.push(id.to_owned()),
-            Some(_) => {}
-            None => out.push((alias, vec![id.to_owned()])),
+
+        fn build() -> Lexicon {
+            Lexicon { $($name: Cues::parse($spec),)* }
         }
+
+        /// All cue lists, for the vocabulary.
+        const SPECS: &[&str] = &[$($spec,)*];
     };
-    for (id, name) in servers {
-        add(id.to_lowercase(), id);
-        add(name.to_lowercase(), id);
-        let tokens = tokens(id);
-        for joined in spellings(&tokens) {
-            add(joined, id);
-        }
-        // Each word of the id alone (with its translations): a unique one names this server, a shared
-        // one ("web") the group; numbers alone name nothing.
-        for token in &tokens {
-            if token.chars().all(|c| c.is_ascii_digit()) || GENERIC_TOKENS.contains(&token.as_str()) {
-                continue;
-            }
-            for alt in alternatives(token) {
-                if !GENERIC_TOKENS.contains(&alt.as_str()) {
-                    add(alt, id);
+}
+
+lexicon! {
+    help: "help|helps|what can you do|what can i ask|what kind of question|what sort of thing|what do you know|\
+        what are you able|how do i use|how to use|how does this work|who are you|your capabilities|\
+        do you understand|can you understand|questions do you|what do you support|what can i do here|\
+        can you answer|what can you answer|kind of stuff|what stuff|\
+        도움말|도움|도와줘|뭘 할 수|무엇을 할 수|뭐 할 수|뭐가 가능|할 수 있는|사용법|어떤 질문|뭘 물어|무엇을 물어|\
+        뭐 알아|뭘 알아|기능이 뭐|너는 뭐|사용 방법|할 줄 알|할 줄 아는|할줄 알|해줄 수 있|해 줄 수 있|뭐 해줄|\
+        뭘 해줄|무슨 기능|어떤 기능|뭘 물어봐|뭐 물어봐|무슨 질문|질문 할 수|질문할 수|물어볼 수";
+    silence: "silence|silenced|silences|mute|muted|muting|snooze|snoozed|suppressed|quiet hour|\
+        사일런스|음소거|무음|뮤트|알림 꺼|알림을 꺼|꺼둔|꺼 둔|꺼놓|꺼 놓|침묵|묵음|알림 중지|알림중지";
+    budget: "egress|budget|free tier|free-tier|freetier|vm hour|vm hours|billing|bill|cost|costs|charge|\
+        sustained share|sustained|burst credit|burst credits|cpu credit|cpu credits|\
+        data transfer|transfer quota|allowance|plan limit|monthly limit|overage|\
+        프리티어|프리 티어|무료 한도|무료 티어|무료티어|무료 등급|무료 플랜|무료|요금|비용|과금|청구|\
+        vm 시간|vm시간|vm 사용|vm사용|전송량|송출|이그레스|한도 대비|사용 한도|월 한도|지속 사용";
+    budget_month: "this month|month|monthly|이번 달|이번달|월간|한 달|이달";
+    budget_traffic: "bandwidth|outbound|traffic|data|아웃바운드|트래픽|대역폭|나간";
+    ai_quota: "quota|quotas|requests left|request left|requests remaining|remaining request|requests today|\
+        ai request|ai requests|rate limit|calls today|api calls|gemini calls|ai calls|exhausted|used up|\
+        할당량|쿼터|남은 요청|요청 수|요청 몇|다 썼|소진|\
+        ai 요청|요청 한도|호출 횟수|호출 몇|호출 수";
+    gateway: "engine|engines|gateway|ai provider|ai providers|llm provider|model|models|llm|llms|circuit|breaker|cache hit|\
+        hit rate|hit ratio|ai cache|fallback|chain|gemini|groq|openai|anthropic|claude|ollama|\
+        queries answered|ai queries|ai query|ai status|from cache|from the cache|cached answers|served from cache|\
+        엔진|게이트웨이|ai 프로바이더|모델|서킷|브레이커|캐시 적중|적중률|히트율|히트 비율|캐시 효율|ai 캐시|폴백|\
+        체인|제미나이|제미니|재미나이|질의|ai 상태|llm|캐시에서|캐시된 답";
+    checks: "=checks|health check|healthcheck|uptime check|synthetic|endpoint|endpoints|ssl|tls|cert|\
+        certificate|certificates|probe|probes|ping check|website|site|url|urls|monitor check|\
+        헬스체크|헬스 체크|상태 체크|체크|엔드포인트|인증서|사이트|웹사이트|프로브|가용률|ssl|tls|url";
+    explain: "why|reason|reasons|cause|caused|causing|explain|explanation|root cause|what triggered|triggered by|\
+        eating|hogging|which process|what process|culprit|\
+        how come|what made|evidence|\
+        왜|이유|원인|설명|근본|때문|트리거|뭐 때문";
+    ack: "acknowledged|acknowledge|acknowledgement|ack|acked|acking|who handled|\
+        확인했|확인한|확인 안|확인안|누가 확인|ack|애크|처리했|처리한 사람|담당";
+    since: "since when|how long|for how long|when did|when was|started|start|began|\
+        언제부터|얼마나 됐|얼마나 된|언제 시작|언제 발생|몇 시부터|언제 울|된 지";
+    alerts: "alert|alerts|alarm|alarms|firing|fired|alerting|paging|incident|incidents|notification|\
+        notifications|going off|go off|went off|\
+        알림|알람|경보|얼럿|발생 중|발생중|울리|울려|울린|떴|뜬 거|뜨는|인시던트|장애 알림";
+    alert_states: "pending|resolved|cleared|closed|open|active|unacknowledged|acked|\
+        대기|해결|해제|종료된|활성|미확인|확인 안";
+    events: "happen|happened|happening|event|events|timeline|change log|log|logs|history of|\
+        restart|restarted|restarts|reboot|rebooted|reboots|went down|go down|gone down|went offline|\
+        go offline|came back|come back|recovered|recovery|anomaly|anomalies|anomalous|spike|spikes|\
+        what is new|what's new|going on lately|activity|\
+        무슨 일|일어난|일어났|있었던|이벤트|변경|변경사항|변경 사항|타임라인|로그|이력|재시작|재부팅|리부팅|\
+        다운됐|다운된 적|오프라인 됐|오프라인이 됐|복구|살아났|이상 징후|이상징후|이상치|특이 사항|특이사항|\
+        스파이크|추가된|삭제된|제거된|stop reporting|stopped reporting|stops reporting|went silent|went dark|\
+        lost contact|보고가 끊|보고 끊|끊겼|끊긴 게|연락이 끊|연결이 끊";
+    events_weak: "changes|changed|change|what is going on|going on|added|removed|\
+        변경|변화|동안|있었어|있었나|생겼";
+    trend: "trend|trends|trending|over time|history|graph|plot|chart|going up|going down|rising|rise|\
+        increasing|increase|decreasing|decrease|growing|grow|climbing|dropping|falling|evolve|evolution|\
+        추이|추세|흐름|그래프|차트|올라가|올라|늘고|늘어|늘었|증가|감소|떨어지|떨어져|오르|상승|하락";
+    trend_weak: "changed|change|look like|looked like|lately|been|변화|어떻게 변|어땠|변했|계속";
+    forecast: "fill up|fills up|filling up|run out|running out|runs out|exhaust|exhausted|exhaustion|predict|\
+        prediction|forecast|projection|projected|when will|going to run|going to fill|days left|days until|\
+        days till|until full|be full|get full|gets full|become full|capacity plan|\
+        가득|꽉|고갈|바닥나|바닥|부족해|부족할|예측|언제 차|며칠 남|남은 일|다 차|찰까|차게|찰 것|소진|떨어질";
+    forecast_weak: "full|fill|next week|next month|soon|예상|다음 주|다음주|다음 달|곧";
+    compare: "compare|comparison|comparing|versus|vs|difference|differ|between|against|busier|more than|\
+        less than|higher than|lower than|relative to|\
+        비교|차이|어느 쪽|어디가 더|누가 더|보다|대비|중에 어디|중 어디|중에 누가|더 바|더 많이|더 높|더 써";
+    rank: "top|bottom|highest|lowest|most|least|busiest|idlest|quietest|heaviest|biggest|largest|smallest|\
+        hog|hogs|hungriest|rank|ranking|ranked|sort|sorted|order by|working the hardest|hardest|fullest|\
+        emptiest|most full|least full|\
+        상위|하위|순위|순으로|순서대로|가장|제일|젤|최고|최저|많이 쓰는|많이 먹는|적게 쓰는|높은 순|낮은 순|\
+        많은 순|적은 순|랭킹|1등|일등|top";
+    rank_weak: "high|low|heavy|light|hot|running hot|overloaded|overload|low on|running low|short on|\
+        높은|낮은|많이|적게|많은|적은|부족한|부족|모자란|여유 없|과부하|뜨거운";
+    out_of_scope: "weather|lunch|dinner|joke|movie|music|news|stock price|what time is it|\
+        날씨|점심|저녁|메뉴|농담|영화|음악|뉴스|주가|몇 시야|몇시야";
+    action: "restart|reboot|delete|remove|stop|start|kill|shutdown|shut down|deploy|scale|install|upgrade|\
+        재시작해|재부팅해|삭제해|지워|꺼줘|켜줘|중지해|배포해|설치해";
+    greeting: "hello|hi|hey|thanks|thank you|good morning|good job|안녕|고마워|감사|수고";
+    average: "average|avg|mean|typical|median|overall average|\
+        평균|평균값|보통|중간값";
+    maximum: "max|maximum|peak|highest value|how high|top value|\
+        최대|최고치|최댓값|최대값|피크|최고값|얼마까지|정점";
+    minimum: "min|minimum|lowest value|how low|\
+        최소|최저치|최솟값|최소값|최저값";
+    value_words: "value|reading|number|percent|percentage|how much|\
+        값|수치|얼마|몇 퍼|몇%|몇 %|몇퍼|퍼센트";
+    triage: "attention|problem|problems|issue|issues|wrong|trouble|troubled|unhealthy|worry|worried|broken|\
+        fix|fixing|look at first|deal with|concern|concerning|on fire|urgent|priority|prioritize|triage|\
+        worst shape|bad shape|investigate|needs care|not healthy|not ok|look into|look at|check out|\
+        should know|need to know|worry about|keep an eye on|struggling|struggle|suffering|degraded|unstable|\
+        flapping|misbehaving|acting up|in trouble|looking bad|look bad|bad|unhappy|need help|need my help|\
+        주의가 필요|주의 필요|주의해야|주의할|문제|이상 있|이상있|이상한|비정상|점검이 필요|점검 필요|점검해야|\
+        신경 써|신경써|장애|위험한|조치|급한|손봐|손 봐|우선순위|안 좋은|안좋은|아픈|살펴봐야|봐야 돼|봐야 할|\
+        봐야돼|봐야 하|확인해야|확인이 필요|챙겨|처리해야|해결해야|먼저 봐|먼저 처리|급해|문제 생|이상 생|\
+        말썽|불안정|골치|안 좋|나쁜|좋지 않|위험해|위험하|위험 한|도움이 필요|도움 필요|도와줘야";
+    summary: "summary|summarize|summarise|overview|status|state|health|healthy|how are|how is|rundown|\
+        report|dashboard|everything|overall|looking|doing|holding up|going|shape|situation|picture|\
+        at a glance|ok|okay|fine|alright|good|\
+        요약|현황|상태|상황|괜찮|어때|어떤가|어떻|어떤지|전반|전체|브리핑|보고|잘 돌아|정리|한눈|살아|잘 버티|\
+        문제없|이상없|이상 없";
+    server_nouns: "server|servers|machine|machines|box|boxes|host|hosts|node|nodes|instance|instances|vm|vms|\
+        fleet|infrastructure|infra|system|systems|everything|\
+        서버|장비|인프라|시스템|머신|호스트|노드|인스턴스|전체";
+    count: "how many|number of|count|total|\
+        몇 대|몇 개|몇 건|몇대|몇개|몇건|개수|갯수|대수|총 몇|몇 곳|몇 가지|몇 번|몇번|얼마나 많|서버 수|서버수|\
+        전체 수|총 수";
+    list: "which|what|list|show|name|names|display|give me|tell me|enumerate|who|\
+        어떤|어느|뭐|뭐뭐|무슨|목록|리스트|보여|알려|나열|누구|어디";
+    uptime: "uptime|up time|been up|been running|last reboot|last rebooted|last restart|last restarted|\
+        since boot|booted|가동 시간|가동시간|업타임|켜져 있|켜진 지|마지막으로 재부팅|마지막 재부팅|\
+        마지막으로 재시작|마지막 재시작|재부팅한 게 언제|재시작한 게 언제|부팅";
+    free_space: "free|left|remaining|available|space left|headroom|\
+        여유|남은|남아|가용|빈 공간";
+    followup: "and|what about|how about|also|instead|then|too|as well|same for|only|just|switch|change to|\
+        그럼|그러면|그건|그거|그중|그 중|거기|걔|걔네|그 서버|그 알림|대신|말고|만 보면|도|바꿔";
+    pronoun: "it|its|it's|that|this|them|those|these|they|their|그|그거|그것|걔|이거|저거";
+    usage_word: "usage|utilization|utilisation|use|used|using|load|사용률|사용량|사용|쓰는|쓰고|먹는";
+}
+
+static LEXICON: OnceLock<Lexicon> = OnceLock::new();
+static VOCABULARY: OnceLock<HashSet<String>> = OnceLock::new();
+
+/// The prepared cue lists (built on first use; read-only afterwards).
+pub fn lexicon() -> &'static Lexicon {
+    LEXICON.get_or_init(build)
+}
+
+/// Every cue list as written.
+pub fn all_specs() -> impl Iterator<Item = &'static str> {
+    SPECS.iter().copied()
+}
+
+/// Every English word the engine knows: spelling fixes aim at these.
+pub fn vocabulary() -> &'static HashSet<String> {
+    VOCABULARY.get_or_init(|| {
+        let mut out = HashSet::new();
+        let lists = SPECS.iter().copied().chain(words::all_word_specs()).chain(super::time::window_words());
+        for spec in lists {
+            for word in spec.split(['|', ' ']) {
+                let w = word.trim().trim_start_matches('=');
+                if w.len() >= 2 && w.chars().all(|c| c.is_ascii_lowercase()) {
+                    out.insert(w.to_owned());
                 }
             }
         }
-    }
-    // Longest first, so "web 1" is taken before the group word "web" can claim the same text.
-    out.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then_with(|| a.0.cmp(&b.0)));
-    out
-}
-
-fn tokens(id: &str) -> Vec<String> {
-    id.to_lowercase()
-        .split(|c: char| c == '-' || c == '_' || c == '.' || c.is_whitespace())
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// A token and its other names; a number also without its leading zeros ("01" -> "1").
-fn alternatives(token: &str) -> Vec<String> {
-    let mut alts = vec![token.to_owned()];
-    if token.chars().all(|c| c.is_ascii_digit()) {
-        let trimmed = token.trim_start_matches('0');
-        if !trimmed.is_empty() && trimmed != token {
-            alts.push(trimmed.to_owned());
-        }
-    }
-    if let Some((_, more)) = TOKEN_ALIASES.iter().find(|(t, _)| *t == token) {
-        alts.extend(more.iter().map(|m| (*m).to_owned()));
-    }
-    alts
-}
-
-/// All spellings of a multi-word id: every combination of alternatives, joined by "-", " " or nothing.
-fn spellings(tokens: &[String]) -> Vec<String> {
-    if tokens.len() < 2 || tokens.len() > 4 {
-        return Vec::new();
-    }
-    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
-    for token in tokens {
-        let alts = alternatives(token);
-        combos = combos.iter().flat_map(|c| alts.iter().map(move |a| [c.clone(), vec![a.clone()]].concat())).collect();
-    }
-    combos.iter().flat_map(|parts| ["-", " ", ""].map(|sep| parts.join(sep))).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_respect_boundaries() {
-        assert!(find_word("program", "ram").is_none());
-        assert!(find_word("프로그램 설치", "램").is_none());
-        assert!(find_word("램 사용량", "램").is_some());
-        assert!(find_word("web 10", "web 1").is_none());
-        assert!(find_word("web 1의 상태", "web 1").is_some());
-        assert!(find_word("레디스의 메모리", "레디스").is_some());
-    }
-
-    #[test]
-    fn aliases_cover_natural_forms() {
-        let servers: Vec<(&str, &str)> = DEMO_SERVERS.iter().map(|s| (*s, *s)).collect();
-        let aliases = server_aliases(&servers);
-        let find = |a: &str| aliases.iter().find(|(alias, _)| alias == a).map(|(_, ids)| ids.clone());
-        assert_eq!(find("웹 1"), Some(vec!["web-01".to_owned()]));
-        assert_eq!(find("db master"), Some(vec!["db-master".to_owned()]));
-        assert_eq!(find("디비 마스터"), Some(vec!["db-master".to_owned()]));
-        assert_eq!(find("레디스"), Some(vec!["redis-cache".to_owned()]));
-        assert_eq!(find("web").map(|ids| ids.len()), Some(2));
-    }
+        out
+    })
 }

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::config::LOCAL;
-use crate::request::{ChatRequest, ChatResponse, LocalMeta, Usage};
+use crate::request::{ChatRequest, ChatResponse, LocalMeta, Role, Usage};
 use crate::stream::{DeltaStream, replay};
 
 /// A boxed future, so the traits below stay object-safe.
@@ -23,7 +23,18 @@ pub struct LocalReply {
 /// asks [`crate::local::LocalEngine`]; tests supply a stand-in. It must not fail: when it knows
 /// nothing, it says so in its text.
 pub trait LocalBackend: Send + Sync {
-    fn answer<'a>(&'a self, query: &'a str) -> BoxFuture<'a, LocalReply>;
+    /// `history`: the conversation's earlier user questions, oldest first (for follow-ups).
+    fn answer<'a>(&'a self, query: &'a str, history: &'a [String]) -> BoxFuture<'a, LocalReply>;
+}
+
+/// The earlier user messages of a request, oldest first, at most the engine's history bound: the
+/// conversation a follow-up is read against (`/v1/chat/completions` sends it as `messages`; the hub
+/// puts a `sessionId`'s turns there).
+pub fn history(req: &ChatRequest) -> Vec<String> {
+    let users: Vec<&str> = req.messages.iter().filter(|m| m.role == Role::User).map(|m| m.content.as_str()).collect();
+    let earlier = &users[..users.len().saturating_sub(1)];
+    let start = earlier.len().saturating_sub(crate::local::MAX_HISTORY);
+    earlier[start..].iter().map(|s| s.chars().take(2_000).collect()).collect()
 }
 
 pub struct Local {
@@ -36,7 +47,8 @@ impl Local {
     }
 
     pub async fn complete(&self, req: &ChatRequest) -> ChatResponse {
-        let reply = self.backend.answer(req.last_user_text()).await;
+        let history = history(req);
+        let reply = self.backend.answer(req.last_user_text(), &history).await;
         ChatResponse {
             // Rough counts, so the token metrics are not blind to local answers.
             usage: Usage {

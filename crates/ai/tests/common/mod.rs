@@ -332,7 +332,7 @@ fn respond(
 pub struct EchoLocal;
 
 impl LocalBackend for EchoLocal {
-    fn answer<'a>(&'a self, query: &'a str) -> ai::BoxFuture<'a, LocalReply> {
+    fn answer<'a>(&'a self, query: &'a str, _history: &'a [String]) -> ai::BoxFuture<'a, LocalReply> {
         Box::pin(async move {
             LocalReply {
                 text: format!("local answer to: {query}"),
@@ -346,6 +346,8 @@ impl LocalBackend for EchoLocal {
                         status: "completed".into(),
                         duration_ms: 0,
                     }],
+                    clarify: Vec::new(),
+                    window: None,
                 },
             }
         })
