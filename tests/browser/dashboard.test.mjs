@@ -269,6 +269,14 @@ test('sees an alert arrive', { skip: !ALERTS && 'DASH_TEST_ALERTS=0' }, async ()
     assert.match(await item.first().textContent(), /web-01/);
     await item.first().locator('button[data-action="ack"]').click();
     await until(async () => /acknowledged/i.test(await list.locator('[data-testid="alert-item"]', { hasText: 'browser-test-cpu' }).first().textContent()), 'the acknowledgement');
+    // Explain: why it fired, from its evidence, shown under the alert.
+    const fresh = list.locator('[data-testid="alert-item"]', { hasText: 'browser-test-cpu' }).first();
+    await fresh.locator('[data-testid="alert-explain"]').click();
+    const explanation = fresh.locator('[data-testid="alert-explanation"]');
+    await until(async () => (await explanation.getAttribute('aria-busy')) === 'false', 'the explanation');
+    const said = await explanation.textContent();
+    assert.match(said, /web-01/, `explanation: ${said}`);
+    assert.match(said, /browser-test-cpu|cpu|CPU/, `explanation: ${said}`);
   } finally {
     const id = created.body?.data?.id;
     if (id) await api(`/api/alerts/rules/${encodeURIComponent(id)}`, { method: 'DELETE' });

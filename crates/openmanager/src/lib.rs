@@ -2,7 +2,7 @@
 //! `main.rs` only parses the command line and calls in here.
 //!
 //! Layers, bottom up: foundations (`clock`, `validation`, `config`, `tokens`, `component_health`,
-//! `telemetry`, `lifecycle`); domain services (`fleet`, `alerts` with its notifications, `budget`, `analyses`)
+//! `telemetry`, `lifecycle`); domain services (`fleet`, `alerts` with its notifications, `budget`, `analyses`, `events`)
 //! gathered in `services`; what reads across them (`overview`, `tools`, `assistant`, `jobs`);
 //! adapters (`http` with its WebSocket hub, `mcp`); and the composition root (`server`) that builds
 //! them in that order. Nothing below imports what is above (`tests/layering.rs` checks it).
@@ -16,6 +16,7 @@ pub mod cli;
 pub mod clock;
 pub mod component_health;
 pub mod config;
+pub mod events;
 pub mod fleet;
 pub mod http;
 pub mod jobs;

@@ -18,6 +18,7 @@ use crate::assistant::facts::HubFacts;
 use crate::budget::Budget;
 use crate::component_health::Health;
 use crate::config::Config;
+use crate::events::EventLog;
 use crate::fleet::{Fleet, IngestCounters, Thresholds};
 use crate::http::state::AppState;
 use crate::http::workers::{self, Workers};
@@ -32,6 +33,7 @@ use crate::services::{self, Services};
 use crate::telemetry::Telemetry;
 use crate::telemetry::alert_series::AlertSeries;
 use crate::telemetry::fleet_series::FleetSeries;
+use crate::telemetry::gateway_view::GatewayView;
 use crate::tokens::{self, AdminTokenOrigin, TokenSet};
 
 /// During a hand-over, how long keep-alive connections may stay for one more request (answered with
@@ -104,6 +106,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     jobs::self_monitor::start(&services);
     jobs::budget::start(&services);
     jobs::alerts::start(&services);
+    jobs::events::start(&services);
     jobs::watchdog::start(&services);
     crate::http::start_jobs(&state);
     // Kept for the whole run, so the stop channel never closes.
@@ -311,8 +314,17 @@ pub async fn build_services(
     let alerting =
         Arc::new(Alerting::load(&store, &config.alerts).await.context("cannot load alert rules and channels")?);
     let analyses = Arc::new(Analyses::new(fleet.clone(), supervisor.clone()));
-    let facts = Arc::new(HubFacts { fleet: fleet.clone(), alerting: alerting.clone() });
-    let gateway = ai::Router::new(&config.ai, Arc::new(ai::EngineBackend::new(facts))).map_err(|errors| {
+    let events = Arc::new(EventLog::default());
+    let gateway_view = Arc::new(GatewayView::default());
+    let facts = Arc::new(HubFacts {
+        fleet: fleet.clone(),
+        alerting: alerting.clone(),
+        budget: budget.clone(),
+        events: events.clone(),
+        gateway: gateway_view.clone(),
+    });
+    let local_engine = Arc::new(ai::EngineBackend::new(facts));
+    let gateway = ai::Router::new(&config.ai, local_engine.clone()).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|(k, r)| format!("`{k}`: {r}")).collect();
         anyhow::anyhow!("invalid AI configuration:\n{}", lines.join("\n"))
     })?;
@@ -337,7 +349,10 @@ pub async fn build_services(
         alerting,
         budget,
         analyses,
+        events,
         gateway,
+        local_engine,
+        gateway_view,
     }))
 }
 

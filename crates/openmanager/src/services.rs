@@ -12,9 +12,11 @@ use crate::analyses::Analyses;
 use crate::budget::Budget;
 use crate::component_health::Health;
 use crate::config::Config;
+use crate::events::EventLog;
 use crate::fleet::Fleet;
 use crate::lifecycle::supervisor::Supervisor;
 use crate::telemetry::Telemetry;
+use crate::telemetry::gateway_view::GatewayView;
 use crate::tokens::TokenSet;
 
 #[derive(Clone)]
@@ -33,8 +35,14 @@ pub struct Inner {
     pub alerting: Arc<Alerting>,
     pub budget: Arc<Budget>,
     pub analyses: Arc<Analyses>,
+    /// What happened recently (status changes, restarts, alerts), for "what happened?".
+    pub events: Arc<EventLog>,
     /// The AI gateway: providers, router, quotas, cache and the local engine.
     pub gateway: ai::Router,
+    /// The gateway's local engine, also asked directly (alert explanations).
+    pub local_engine: Arc<ai::EngineBackend>,
+    /// The gateway's status as the local engine sees it (refreshed by a job).
+    pub gateway_view: Arc<GatewayView>,
 }
 
 impl std::ops::Deref for Services {

@@ -2,7 +2,7 @@
 // `alert` messages (which also raise a toast anywhere in the app). Rules, silences and channels are
 // edited in alert-config.js. Without the alerts API on the server the panels say so and call nothing.
 import { h, fill, ago, time, pct, metricValue, toast } from './dom.js';
-import { t, onLang } from './i18n.js';
+import { t, onLang, lang } from './i18n.js';
 import { api, has } from './api.js';
 import * as socket from './socket.js';
 import { renderConfig } from './alert-config.js';
@@ -19,7 +19,8 @@ export function alertItem(a, { compact = false } = {}) {
   const procs = (a.topProcesses ?? []).slice(0, 3).map((p) => `${p.name} ${pct(p.cpu)}`).join(', ');
   const actions = compact ? null : h('div', { class: 'actions' },
     a.state !== 'resolved' && !a.acknowledged ? h('button', { type: 'button', dataset: { action: 'ack' }, text: t('alerts.ack') }) : null,
-    a.state !== 'resolved' ? h('button', { type: 'button', dataset: { action: 'silence' }, text: t('alerts.silence') }) : null);
+    a.state !== 'resolved' ? h('button', { type: 'button', dataset: { action: 'silence' }, text: t('alerts.silence') }) : null,
+    h('button', { type: 'button', 'data-testid': 'alert-explain', dataset: { action: 'explain' }, text: t('alerts.explain') }));
   return h('li', { class: 'alert', 'data-testid': 'alert-item', dataset: { id: a.id, severity: a.severity, state: a.state } },
     h('span', { class: 'pill sev', text: t(`sev.${a.severity}`, a.severity) }),
     h('div', { class: 'alert-main' },
@@ -112,6 +113,26 @@ async function onAction(e) {
     }
   } else if (button.dataset.action === 'silence') {
     if (!li.querySelector('form')) silenceForm(a, li);
+  } else if (button.dataset.action === 'explain') {
+    explain(a, li, button);
+  }
+}
+
+/** Why the alert fired, from its evidence (the server's local engine), shown under the alert. */
+async function explain(a, li, button) {
+  li.querySelector('.explanation')?.remove();
+  const box = h('p', { class: 'explanation muted', 'data-testid': 'alert-explanation', 'aria-busy': 'true', text: t('ai.thinking') });
+  li.querySelector('.alert-main')?.append(box);
+  button.disabled = true;
+  try {
+    const body = await api(`api/alerts/${encodeURIComponent(a.id)}/explain`, { method: 'POST', body: { lang: lang() === 'ko' ? 'ko' : 'en' } });
+    box.textContent = body.data?.answer ?? '';
+    box.classList.remove('muted');
+  } catch (err) {
+    box.textContent = t('failed', { msg: err.message });
+  } finally {
+    box.setAttribute('aria-busy', 'false');
+    button.disabled = false;
   }
 }
 

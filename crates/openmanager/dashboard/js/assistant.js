@@ -49,7 +49,9 @@ export async function askInto(container, query, context, mode) {
   const item = h('article', { class: 'qa' }, h('p', { class: 'question', text: query }), text, meta, extra);
   container.append(item);
   item.scrollIntoView({ block: 'nearest' });
-  const payload = { query, includeThinking: true };
+  // One conversation per page load, so follow-ups ("and web-02?", "그럼 메모리는?") read the
+  // earlier turns; the server keeps it bounded and forgets it after half an hour idle.
+  const payload = { query, includeThinking: true, sessionId: session() };
   if (context) payload.context = context;
   if (mode && mode !== 'auto') payload.mode = mode;
   let finished = false;
@@ -80,6 +82,17 @@ export async function askInto(container, query, context, mode) {
     text.setAttribute('aria-busy', 'false');
     text.dataset.state = 'done';
   }
+}
+
+let sessionId = null;
+
+function session() {
+  if (!sessionId) {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    sessionId = `dash-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  }
+  return sessionId;
 }
 
 function examples() {

@@ -104,8 +104,8 @@ fn percent(used: f64, limit: f64) -> f64 {
 }
 
 /// The report now: the ledger against the plan, this host's disk and memory, and each AI engine's
-/// daily quota from the gateway.
-pub async fn build(budget: &Budget, fleet: &Fleet, gateway: &ai::Router) -> BudgetReport {
+/// daily quota from the gateway's status (its `engines`).
+pub fn build(budget: &Budget, fleet: &Fleet, engines: &[ai::EngineStatus]) -> BudgetReport {
     let plan = budget.config();
     let now = crate::clock::now_millis();
     let month = budget.month(now);
@@ -139,14 +139,11 @@ pub async fn build(budget: &Budget, fleet: &Fleet, gateway: &ai::Router) -> Budg
     let disk_used = root.map_or(0, |d| d.used_bytes);
     let total_mem = detail.as_ref().map_or(0, |d| d.memory_total_bytes);
     let mem_percent = live.and_then(|l| l.memory).unwrap_or(0.0);
-    let ai = gateway
-        .status()
-        .await
-        .engines
-        .into_iter()
+    let ai = engines
+        .iter()
         .filter(|e| e.configured && (e.quota.day_limit.is_some() || e.quota.day_used > 0))
         .map(|e| AiQuota {
-            provider: e.name,
+            provider: e.name.clone(),
             requests_today: e.quota.day_used,
             daily_limit: e.quota.day_limit,
             remaining: e.quota.day_requests,

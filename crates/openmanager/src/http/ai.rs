@@ -92,6 +92,28 @@ pub struct AnswerMetadata {
     thinking_steps: Vec<ai::ThinkingStep>,
     #[schema(value_type = Object)]
     usage: ai::Usage,
+    /// When the engine asks back: the readings (or server names) it offers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    clarify: Vec<String>,
+    /// The time window the answer used (absent for the latest values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    window: Option<Window>,
+}
+
+/// A time window, RFC 3339 both ends.
+#[derive(Serialize, ToSchema)]
+pub struct Window {
+    #[schema(format = DateTime)]
+    from: String,
+    #[schema(format = DateTime)]
+    to: String,
+}
+
+impl Window {
+    pub fn of(w: Option<(i64, i64)>) -> Option<Self> {
+        w.map(|(from, to)| Self { from: clock::millis_rfc3339(from), to: clock::millis_rfc3339(to) })
+    }
 }
 
 impl AnswerMetadata {
@@ -107,6 +129,8 @@ impl AnswerMetadata {
             attempts: a.attempts.clone(),
             thinking_steps: if with_thinking { a.thinking_steps.clone() } else { Vec::new() },
             usage: a.usage,
+            clarify: a.clarify.clone(),
+            window: Window::of(a.window),
         }
     }
 }
@@ -150,6 +174,7 @@ fn question(body: &QueryBody, mode: &str) -> Question {
         context: body.context.clone(),
         timeout: body.timeout_ms.map(Duration::from_millis),
         cache: body.cache == Some(true),
+        session_id: body.session_id.clone(),
     }
 }
 
@@ -299,7 +324,7 @@ pub struct EdgeReply {
     responses((status = 200, body = EdgeReply), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
               (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn edge_v2(State(state): State<AppState>, ApiJson(body): ApiJson<EdgeBody>) -> Result<Response, ApiError> {
-    let q = Question::new(body.query.clone());
+    let q = Question { session_id: body.session_id.clone(), ..Question::new(body.query.clone()) };
     q.check()?;
     let started = Instant::now();
     let answer = state.assistant.ask(&q).await?;

@@ -23,6 +23,7 @@ pub fn read_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(get_one))
+        .routes(routes!(explain))
         .routes(routes!(list_rules))
         .routes(routes!(list_silences))
 }
@@ -98,6 +99,68 @@ async fn ack(
     principal: Option<axum::Extension<Principal>>,
 ) -> Result<Json<Envelope<Alert>>, ApiError> {
     Ok(ok(state.alerting.acknowledge(&id, &principal_name(principal), clock::now_millis())?))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainBody {
+    /// `ko` or `en` (default from `Accept-Language`).
+    #[schema(pattern = "^(ko|en)$")]
+    lang: Option<String>,
+}
+
+/// Why an alert fired, in words.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    alert_id: String,
+    answer: String,
+    lang: String,
+    /// The history window the explanation looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    window: Option<super::ai::Window>,
+    #[schema(value_type = Vec<Object>)]
+    thinking_steps: Vec<ai::local::Step>,
+}
+
+/// Why an alert fired, from its evidence: the rule and threshold, the values over the window, the
+/// top processes when it fired, related anomalies and servers that moved with it. Reads only.
+#[utoipa::path(post, path = "/api/alerts/{id}/explain", tag = "alerts", security(("bearer" = [])),
+    params(("id" = String, Path, max_length = 256)), request_body(content = ExplainBody, description = "Optional"),
+    responses((status = 200, body = Envelope<Explanation>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn explain(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Envelope<Explanation>>, ApiError> {
+    // The body is optional: none at all, or `{"lang": ...}`.
+    let body: ExplainBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ExplainBody::default()
+    } else {
+        let value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+        crate::validation::from_value(value).map_err(ApiError::validation)?
+    };
+    let lang = match body.lang {
+        Some(l) if l == "ko" || l == "en" => l,
+        Some(_) => {
+            return Err(ApiError::validation(vec![super::error::FieldError::new("lang", "must be `ko` or `en`")]));
+        }
+        None => super::analyze::header_lang(&headers).code().to_owned(),
+    };
+    let answer = state
+        .assistant
+        .explain(&id, ai::local::Lang::parse(&lang))
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("alert `{id}` not found")))?;
+    Ok(ok(Explanation {
+        alert_id: id,
+        answer: answer.text,
+        lang: answer.lang,
+        window: super::ai::Window::of(answer.window),
+        thinking_steps: answer.thinking_steps,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/alerts/rules", tag = "alerts", security(("bearer" = [])),

@@ -17,5 +17,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/budget", tag = "budget", security(("bearer" = [])),
     responses((status = 200, body = Envelope<BudgetReport>)))]
 async fn budget(State(state): State<AppState>) -> Json<Envelope<BudgetReport>> {
-    ok(build(&state.budget, &state.fleet, &state.gateway).await)
+    let gateway = state.gateway.status().await;
+    ok(build(&state.budget, &state.fleet, &gateway.engines))
 }

@@ -233,7 +233,11 @@ impl From<AnalysesError> for ApiError {
 
 impl From<crate::assistant::BadQuestion> for ApiError {
     fn from(e: crate::assistant::BadQuestion) -> Self {
-        ApiError::validation(vec![FieldError::new("query", e.to_string())])
+        let field = match e {
+            crate::assistant::BadQuestion::Query => "query",
+            crate::assistant::BadQuestion::SessionId => "sessionId",
+        };
+        ApiError::validation(vec![FieldError::new(field, e.to_string())])
     }
 }
 

@@ -19,7 +19,7 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub services: Services,
-    pub assistant: Assistant,
+    pub assistant: Arc<Assistant>,
     pub tools: Arc<Tools>,
     /// The WebSocket hub: one serialisation per update for every connection.
     pub hub: Hub,
@@ -72,7 +72,7 @@ impl AppState {
             ms(server.ws_stall_timeout_ms),
         );
         Self(Arc::new(Shared {
-            assistant: Assistant::new(services.clone(), tools.clone()),
+            assistant: Arc::new(Assistant::new(services.clone(), tools.clone())),
             tools,
             hub,
             rate_limiter: RateLimiter::new(&config.rate_limit, &config.server.trusted_proxies),

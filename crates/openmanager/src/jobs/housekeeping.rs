@@ -27,6 +27,15 @@ pub fn start(services: &Services, data_dir: &Path) {
             Ok(())
         }
     });
+    // The gateway's status as its local engine reads it ("which engines", "cache hit rate").
+    let s = services.clone();
+    services.supervisor.spawn_periodic("gateway-view", Duration::from_secs(5), move || {
+        let s = s.clone();
+        async move {
+            s.gateway_view.set(s.gateway.status().await, s.telemetry.ai.counts().0);
+            Ok(())
+        }
+    });
     let s = services.clone();
     services.supervisor.spawn_periodic("ai-health", Duration::from_secs(60), move || {
         let s = s.clone();

@@ -4,6 +4,7 @@
 pub mod ai_totals;
 pub mod alert_series;
 pub mod fleet_series;
+pub mod gateway_view;
 pub mod process;
 pub mod prometheus;
 pub mod stats;

@@ -263,7 +263,8 @@ async fn gateway_status(s: Services, a: Value) -> Result<Value, ToolError> {
 
 async fn budget(s: Services, a: Value) -> Result<Value, ToolError> {
     let NoArgs {} = args(a)?;
-    to_value(&crate::budget::report::build(&s.budget, &s.fleet, &s.gateway).await)
+    let gateway = s.gateway.status().await;
+    to_value(&crate::budget::report::build(&s.budget, &s.fleet, &gateway.engines))
 }
 
 async fn analyze(s: Services, a: Value) -> Result<Value, ToolError> {
