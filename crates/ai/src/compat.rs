@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::error::AiError;
 use crate::request::{AiAnswer, ChatRequest, Message, Role, Target, ToolCall, ToolSpec};
-use crate::streaming::StreamEvent;
+use crate::stream::StreamEvent;
 
 fn bad(msg: impl Into<String>) -> AiError {
     AiError::InvalidRequest(msg.into())

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use crate::error::AiError;
 use crate::request::{Attempt, CacheStatus};
-use crate::streaming::{AiStream, StreamEvent};
+use crate::stream::{AiStream, StreamEvent};
 
 /// Events a flight keeps for followers; a longer answer stops being shared (followers get an error
 /// rather than memory growing without bound).

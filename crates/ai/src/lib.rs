@@ -12,7 +12,7 @@
 //! (the neutral model and the router's request/answer types), `provider/` (one module per wire
 //! format, dispatch in `provider/mod.rs`), `stream` (SSE parsing, replay), `engine` (one engine:
 //! admission through breaker and budget, the bounded quota queue, retries), `router` (plans,
-//! fail-over, cache use, status), `streaming` (the streamed variant), `cache`, `quota`,
+//! fail-over, cache use, status), `stream` (neutral delta streams and the streamed variant), `cache`, `quota`,
 //! `breaker`, `status` (stats and Prometheus metrics), `tools` (the tool-calling loop).
 //!
 //! Invariants:
@@ -41,7 +41,6 @@ pub mod request;
 mod router;
 pub mod status;
 pub mod stream;
-mod streaming;
 pub mod tools;
 
 pub use breaker::CircuitState;
@@ -57,5 +56,5 @@ pub use request::{
 };
 pub use router::Router;
 pub use status::{AiStatus, EngineStatus, Metrics};
-pub use streaming::{AiStream, StreamEvent};
+pub use stream::{AiStream, StreamEvent};
 pub use tools::ToolRunner;
