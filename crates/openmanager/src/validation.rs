@@ -60,11 +60,94 @@ pub fn printable(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+// The same rules as JSON Schema patterns, for the OpenAPI document (ECMA-262 syntax, which Python's
+// `re` and Rust's `regex` read alike). A test checks each against the function that enforces it.
+
+/// No control character (Unicode `Cc`, what `char::is_control` refuses).
+pub const PRINTABLE_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+/// At least one character that is not white space (what `str::trim` keeps: Unicode `White_Space`).
+pub const NOT_BLANK_PATTERN: &str =
+    r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+/// A printable name that is not blank.
+pub const NAME_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$";
+/// Ids of rules, silences, channels and jobs ([`check_id`]).
+pub const ID_PATTERN: &str = "^[A-Za-z0-9._-]{1,64}$";
+
+/// A name: 1-`max` characters, not blank, no control characters.
+pub fn check_name(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, format!("must be 1-{max} printable characters, not only spaces")));
+    }
+}
+
+/// An `http(s)://host[:port][/path]` URL whose host is a DNS name (letters, digits and single
+/// inner hyphens, so no punycode label; the last label starts with a letter, so it is never read as
+/// a number) or an IPv4 address, and whose path is printable ASCII: what [`is_http_url`] accepts,
+/// and every such string is a URL `reqwest` parses.
+pub const HTTP_URL_PATTERN: &str = concat!(
+    r"^https?://",
+    r"(([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*",
+    r"|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))",
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?",
+    r"([/?#][!-~]*)?$"
+);
+pub const MAX_URL_LEN: usize = 2048;
+
+/// Checks [`HTTP_URL_PATTERN`] and [`MAX_URL_LEN`], by hand (no regex engine in the binary).
+pub fn is_http_url(url: &str) -> bool {
+    let rest = match url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) {
+        Some(r) if url.len() <= MAX_URL_LEN => r,
+        _ => return false,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    if !path.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+        return false;
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p == "0" || !p.starts_with('0'))
+            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
+    });
+    port_ok && (is_dns_name(host) || is_ipv4(host))
+}
+
+fn is_dns_name(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    let Some(last) = labels.last() else { return false };
+    labels.iter().all(|l| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && !l.contains("--")
+    }) && last.starts_with(|c: char| c.is_ascii_alphabetic())
+}
+
+fn is_ipv4(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (*p == "0" || !p.starts_with('0'))
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
 /// Longest id accepted for rules, silences, channels and jobs (they become store keys).
 pub const MAX_ID_LEN: usize = 64;
 
 /// Ids become store keys and URL segments: keep them to a safe alphabet.
 pub fn check_id(field: &str, id: &str, errors: &mut Vec<FieldError>) {
+    // Keep in step with ID_PATTERN.
     if id.is_empty() || id.len() > MAX_ID_LEN {
         errors.push(FieldError::new(field, format!("must be 1-{MAX_ID_LEN} characters")));
     } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {

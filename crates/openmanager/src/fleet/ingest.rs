@@ -32,10 +32,42 @@ fn meta_for(report: &Report) -> ServerMeta {
     }
 }
 
+/// The end of year 9999 in Unix milliseconds: later timestamps are refused rather than stored.
+pub const MAX_TIMESTAMP_MS: i64 = 253_402_300_799_999;
+
+/// What the hub asks of a report beyond the protocol's bounds: names it shows are printable, and
+/// timestamps are real times (the store's tiers compute with them).
+fn check_report(report: &Report) -> Result<(), FleetError> {
+    let agent = &report.agent;
+    if agent.name.chars().any(char::is_control) {
+        return Err(FleetError::invalid("agent.name", "must not contain control characters"));
+    }
+    if agent.hostname.chars().count() > 253 || agent.hostname.chars().any(char::is_control) {
+        return Err(FleetError::invalid("agent.hostname", "must be at most 253 printable characters"));
+    }
+    for (i, s) in report.samples.iter().enumerate() {
+        // Metric names are identifiers (`protocol::metric`): printable ASCII, no spaces.
+        if let Some(name) = s.values.keys().find(|k| !k.bytes().all(|b| b.is_ascii_graphic())) {
+            return Err(FleetError::invalid(
+                &format!("samples[{i}].values"),
+                format!("metric name {name:?} must be printable ASCII without spaces"),
+            ));
+        }
+    }
+    if let Some(i) = report.samples.iter().position(|s| !(0..=MAX_TIMESTAMP_MS).contains(&s.timestamp_ms)) {
+        return Err(FleetError::invalid(
+            &format!("samples[{i}].timestampMs"),
+            "must be Unix milliseconds from 1970 to the end of year 9999",
+        ));
+    }
+    Ok(())
+}
+
 impl Fleet {
     /// Takes an agent's batch; resolves once it is durable.
     pub async fn ingest(&self, report: Report) -> Result<ReportAck, FleetError> {
         report.validate().map_err(|e| FleetError::invalid("report", e.0))?;
+        check_report(&report)?;
         let id = report.agent.machine_id.clone();
         let mut meta = meta_for(&report);
         match self.registry.source_of(&id) {

@@ -45,9 +45,12 @@ pub struct JobBody {
 }
 
 /// Runs an analysis: findings with evidence, severity and recommendations.
-#[utoipa::path(post, path = "/api/ai/analyze", tag = "ai", request_body = AnalyzeRequest, security(("bearer" = [])),
-    responses((status = 200, description = "The report", body = ReportBody), (status = 202, body = JobBody),
-              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/ai/analyze", tag = "ai", request_body = AnalyzeRequest,
+    params(("Accept-Language" = Option<String>, Header, description = "`ko` for Korean findings (default English)")),
+    responses((status = 200, description = "The report", body = ReportBody),
+              (status = 202, description = "Queued or still running: poll `GET /api/ai/analyze/{id}`", body = JobBody),
+              (status = 404, description = "`serverId` names no server", body = ErrorBody),
+              (status = 503, description = "Too many analyses are waiting", body = ErrorBody)))]
 async fn analyze(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -97,7 +100,7 @@ pub struct CatalogBody {
 }
 
 /// `?type=status`: the analyses available, with a one-line description each.
-#[utoipa::path(get, path = "/api/ai/analyze", tag = "ai", params(CatalogQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ai/analyze", tag = "ai", params(CatalogQuery),
     responses((status = 200, body = CatalogBody), (status = 422, body = ErrorBody)))]
 async fn catalog(headers: HeaderMap, ApiQuery(q): ApiQuery<CatalogQuery>) -> Result<Json<CatalogBody>, ApiError> {
     if q.kind.as_deref().is_some_and(|k| k != "status") {
@@ -121,7 +124,7 @@ async fn catalog(headers: HeaderMap, ApiQuery(q): ApiQuery<CatalogQuery>) -> Res
 }
 
 /// A job's state, and its report once done.
-#[utoipa::path(get, path = "/api/ai/analyze/{id}", tag = "ai", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ai/analyze/{id}", tag = "ai",
     params(("id" = String, Path, max_length = 64)),
     responses((status = 200, body = JobBody), (status = 404, body = ErrorBody)))]
 async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobBody>, ApiError> {
