@@ -46,7 +46,9 @@ def rule_is_consistent(body, partial):
         return False
     window = body.get("window")
     if isinstance(window, dict) and window.get("kind") == "nOfM":
-        if isinstance(window.get("n"), int) and isinstance(window.get("m"), int) and window["n"] > window["m"]:
+        n, m = window.get("n"), window.get("m")
+        # Numbers, as JSON has them (`70.0` is the integer 70).
+        if isinstance(n, (int, float)) and isinstance(m, (int, float)) and n > m:
             return False
     clear = body.get("clearThreshold")
     if partial:

@@ -177,6 +177,83 @@ mod tests {
         n: u32,
     }
 
+    /// A deterministic spread of strings: the edge cases by hand, then random ones over an alphabet
+    /// that hits every class the patterns name.
+    fn corpus(extra: &[&str]) -> Vec<String> {
+        let alphabet: Vec<char> =
+            "aZ09-_.:/?#@%[]~ \t\n\u{0}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{3000}é한".chars().collect();
+        let mut out: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..5_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 12) as usize;
+            let s: String = (0..len).map(|i| alphabet[((x >> (i * 5)) % alphabet.len() as u64) as usize]).collect();
+            out.push(s);
+        }
+        out
+    }
+
+    fn agrees(pattern: &str, check: impl Fn(&str) -> bool, extra: &[&str]) {
+        let re = regex::Regex::new(pattern).unwrap();
+        for s in corpus(extra) {
+            assert_eq!(re.is_match(&s), check(&s), "{pattern} disagrees on {s:?}");
+        }
+    }
+
+    #[test]
+    fn patterns_say_what_the_checks_do() {
+        let name_ok = |s: &str| {
+            let mut e = Vec::new();
+            check_name("n", s, usize::MAX, &mut e);
+            e.is_empty()
+        };
+        agrees(NAME_PATTERN, name_ok, &["", " ", "a", " a ", "\u{3000}", "a\tb", "\u{85}x"]);
+        agrees(PRINTABLE_PATTERN, |s| !s.chars().any(char::is_control), &["", "a\u{9f}", "\u{a0}"]);
+        agrees(NOT_BLANK_PATTERN, |s| !s.trim().is_empty(), &["", " \t\n", "\u{1c}", "\u{180e}"]);
+        let id_ok = |s: &str| {
+            let mut e = Vec::new();
+            check_id("id", s, &mut e);
+            e.is_empty()
+        };
+        agrees(ID_PATTERN, id_ok, &["", "a", &"a".repeat(64), &"a".repeat(65), "a b"]);
+    }
+
+    #[test]
+    fn url_pattern_says_what_is_http_url_does_and_reqwest_parses_it() {
+        let urls = [
+            "http://a",
+            "https://hooks.slack.com/services/T0/B0/x?y=1#z",
+            "http://127.0.0.1:8080/hook",
+            "http://256.1.1.1/",
+            "http://1.2.3.4.5/",
+            "http://a.1/",
+            "http://0x1/",
+            "http://xn--a/",
+            "http://a--b.example/",
+            "http://-a.example/",
+            "http://a:65535/",
+            "http://a:65536/",
+            "http://a:0/",
+            "http://a:080/",
+            "http://a/ b",
+            "http://a/\u{e9}",
+            "http://[::1]/",
+            "ftp://a/",
+            "http://",
+            "http://a_b/",
+        ];
+        let re = regex::Regex::new(HTTP_URL_PATTERN).unwrap();
+        for u in urls.iter().map(|s| s.to_string()).chain(corpus(&[]).into_iter().map(|s| format!("http://{s}"))) {
+            assert_eq!(re.is_match(&u), is_http_url(&u), "disagree on {u:?}");
+            if is_http_url(&u) {
+                assert!(reqwest::Url::parse(&u).is_ok(), "accepted but unparsable: {u:?}");
+            }
+        }
+        assert!(!is_http_url(&format!("http://a/{}", "x".repeat(MAX_URL_LEN))));
+    }
+
     #[test]
     fn names_the_field() {
         let e = from_value::<Outer>(serde_json::json!({"inner": {"n": "x"}})).unwrap_err();

@@ -250,7 +250,10 @@ pub struct Rule {
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
     /// 1-100 printable characters, not only spaces.
-    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$")]
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     pub metric: Metric,
     pub op: Op,
@@ -422,11 +425,36 @@ impl Silence {
         }
         let comment_ok = |c: char| !c.is_control() || c == '\t' || c == '\n';
         if self.comment.chars().count() > 500 || !self.comment.chars().all(comment_ok) {
-            errors.push(FieldError::new("comment", "at most 500 characters; no control characters but tab and newline"));
+            errors
+                .push(FieldError::new("comment", "at most 500 characters; no control characters but tab and newline"));
         }
         if self.created_by.chars().count() > 100 || self.created_by.chars().any(char::is_control) {
             errors.push(FieldError::new("createdBy", "at most 100 printable characters"));
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_refuse_unknown_keys_latest_too() {
+        let w: Window = serde_json::from_str(r#"{"kind": "latest"}"#).unwrap();
+        assert_eq!(w, Window::Latest);
+        assert!(serde_json::from_str::<Window>(r#"{"kind": "latest", "x": 1}"#).is_err());
+        assert!(serde_json::from_str::<Window>(r#"{"kind": "average", "seconds": 5, "x": 1}"#).is_err());
+        let w: Window = serde_json::from_str(r#"{"kind": "nOfM", "n": 2, "m": 3}"#).unwrap();
+        assert_eq!(serde_json::to_value(w).unwrap(), serde_json::json!({"kind": "nOfM", "n": 2, "m": 3}));
+    }
+
+    #[test]
+    fn names_refuse_control_characters() {
+        let rule: Rule = serde_json::from_value(serde_json::json!({
+            "id": "r", "name": "a\u{7}b", "metric": "cpu", "op": ">", "threshold": 50, "severity": "info"
+        }))
+        .unwrap();
+        assert_eq!(rule.validate().unwrap_err()[0].field, "name");
     }
 }

@@ -85,7 +85,8 @@ impl Alerting {
         engine.set_rules(persist::load_rules_or_defaults(store).await?, now);
         persist::prune_silences(store, now).await?;
         engine.set_silences(persist::load_silences(store).await?);
-        let hosts = HostPolicy::parse(&config.channel_hosts).map_err(|e| anyhow::anyhow!("alerts.channel_hosts: {e}"))?;
+        let hosts =
+            HostPolicy::parse(&config.channel_hosts).map_err(|e| anyhow::anyhow!("alerts.channel_hosts: {e}"))?;
         let notifier = Arc::new(Notifier::new(NotifierConfig { hosts, ..NotifierConfig::default() })?);
         notifier.set_channels(load_channels(store).await?);
         let (events, _) = broadcast::channel(EVENT_BUFFER);

@@ -40,7 +40,9 @@ fn metric_schema() -> utoipa::openapi::Object {
     ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
         .description(Some("One metric (`network` is not analysed as a whole: use `networkIn` or `networkOut`)"))
-        .enum_values(Some(ANALYSED_METRICS.iter().map(|m| serde_json::Value::from(*m)).chain([serde_json::Value::Null])))
+        .enum_values(Some(
+            ANALYSED_METRICS.iter().map(|m| serde_json::Value::from(*m)).chain([serde_json::Value::Null]),
+        ))
         .build()
 }
 
@@ -123,10 +125,7 @@ impl AnalyzeRequest {
             Some(m) => {
                 let a = analysis_metric(m);
                 if a.is_none() {
-                    errors.push(FieldError::new(
-                        "metric",
-                        format!("must be one of {}", ANALYSED_METRICS.join(", ")),
-                    ));
+                    errors.push(FieldError::new("metric", format!("must be one of {}", ANALYSED_METRICS.join(", "))));
                 }
                 a
             }

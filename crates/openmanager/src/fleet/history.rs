@@ -78,7 +78,11 @@ const MAX_MS_DIGITS: usize = 15;
 fn time_schema() -> utoipa::openapi::schema::Schema {
     use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
     AnyOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
         .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^-?[0-9]{1,15}$")))
         .build()
         .into()

@@ -60,3 +60,33 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let AgentMessage::Report(report) = super::json::from_value::<AgentMessage>(value).map_err(ApiError::validation)?;
     Ok(Json(state.fleet.ingest(report).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fleet::wire::{AgentReport, ReportAckBody};
+    use crate::http::docs::shape::assert_shape;
+
+    #[test]
+    fn mirrors_match_the_protocol() {
+        let report = protocol::AgentMessage::Report(protocol::Report {
+            version: protocol::PROTOCOL_VERSION,
+            agent: protocol::AgentIdentity {
+                machine_id: "m".into(),
+                name: "n".into(),
+                hostname: "h".into(),
+                agent_version: "0.1.0".into(),
+            },
+            samples: vec![protocol::Sample { timestamp_ms: 1, values: [("cpu".to_string(), 1.0)].into() }],
+            inventory: Some(protocol::Inventory {
+                interfaces: vec![protocol::Interface::default()],
+                disks: vec![protocol::Disk::default()],
+                top_processes: vec![protocol::Process::default()],
+                cpu_cores_percent: vec![1.0],
+                ..Default::default()
+            }),
+        });
+        assert_shape::<AgentReport>(&serde_json::to_value(&report).unwrap());
+        let ack = protocol::ReportAck { version: 1, accepted: 1, duplicates: 0, server_id: "m".into() };
+        assert_shape::<ReportAckBody>(&serde_json::to_value(&ack).unwrap());
+    }
+}

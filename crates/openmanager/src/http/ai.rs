@@ -38,7 +38,11 @@ pub fn stream_router() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryBody {
     /// The question: 1-4000 characters, not only spaces.
-    #[schema(min_length = 1, max_length = 4000, pattern = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]")]
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     query: String,
     /// `auto`, `local`, `google-ai`, a provider name, or `<provider>/<model>` (an unknown one is 404).
     #[schema(max_length = 200, example = "auto")]
@@ -279,7 +283,11 @@ fn reply(
 #[allow(dead_code)]
 pub struct EdgeBody {
     /// The question: 1-4000 characters, not only spaces.
-    #[schema(min_length = 1, max_length = 4000, pattern = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]")]
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     query: String,
     #[schema(max_length = 128)]
     user_id: Option<String>,

@@ -116,3 +116,48 @@ pub struct CacheStats {
     /// Hits over hits + misses, 0 when nothing was asked.
     hit_rate: f64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::docs::shape::assert_shape;
+
+    #[test]
+    fn mirrors_match_what_the_ai_crate_sends() {
+        let status = ai::AiStatus {
+            engines: vec![ai::EngineStatus {
+                name: "local".into(),
+                kind: "local",
+                models: vec!["local".into()],
+                configured: true,
+                health: "up",
+                checked_at: Some("2026-01-01T00:00:00Z".into()),
+                circuit: ai::CircuitState::HalfOpen,
+                quota: Default::default(),
+                latency_ms: Default::default(),
+                requests: 1,
+                errors: BTreeMap::from([("timeout", 1)]),
+                tokens: Default::default(),
+                last_error: Some("timeout".into()),
+            }],
+            chain: vec!["local".into()],
+            cache: ai::status::CacheStats {
+                entries: 1,
+                bytes: 2,
+                max_bytes: 3,
+                hits: 4,
+                misses: 5,
+                bypasses: 6,
+                hit_rate: 0.5,
+            },
+            queue_depth: 0,
+            queue_capacity: 8,
+        };
+        assert_shape::<AiStatus>(&serde_json::to_value(&status).unwrap());
+        let attempt = ai::Attempt { engine: "local".into(), outcome: "ok".into(), ms: 3 };
+        assert_shape::<Attempt>(&serde_json::to_value(&attempt).unwrap());
+        let step = ai::ThinkingStep { step: "a".into(), description: "b".into(), status: "c".into(), duration_ms: 1 };
+        assert_shape::<ThinkingStep>(&serde_json::to_value(&step).unwrap());
+        assert_shape::<Usage>(&serde_json::to_value(ai::Usage::default()).unwrap());
+    }
+}

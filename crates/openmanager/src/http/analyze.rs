@@ -74,11 +74,27 @@ async fn analyze(
 pub struct CatalogQuery {
     /// `status` lists the analyses.
     #[serde(rename = "type")]
-    #[param(rename = "type", pattern = "^status$")]
+    #[param(rename = "type", value_type = Option<CatalogKind>)]
     kind: Option<String>,
-    /// ko | en
-    #[param(pattern = "^(ko|en)$")]
+    /// The language of the descriptions (default from `Accept-Language`).
+    #[param(value_type = Option<CatalogLang>)]
     lang: Option<String>,
+}
+
+/// What `GET /api/ai/analyze` lists.
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum CatalogKind {
+    Status,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum CatalogLang {
+    Ko,
+    En,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -100,7 +116,8 @@ pub struct CatalogBody {
 }
 
 /// `?type=status`: the analyses available, with a one-line description each.
-#[utoipa::path(get, path = "/api/ai/analyze", tag = "ai", params(CatalogQuery),
+#[utoipa::path(get, path = "/api/ai/analyze", tag = "ai",
+    params(CatalogQuery, ("Accept-Language" = Option<String>, Header, description = "`ko` for Korean descriptions")),
     responses((status = 200, body = CatalogBody), (status = 422, body = ErrorBody)))]
 async fn catalog(headers: HeaderMap, ApiQuery(q): ApiQuery<CatalogQuery>) -> Result<Json<CatalogBody>, ApiError> {
     if q.kind.as_deref().is_some_and(|k| k != "status") {

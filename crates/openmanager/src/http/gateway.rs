@@ -19,9 +19,7 @@ use utoipa_axum::routes;
 
 use super::ai::header;
 use super::error::{ApiError, ErrorBody};
-use super::gateway_types::{
-    ChatCompletionRequest, GeminiModel, GenerateContentRequest, ModelEntry, ModelList, typed,
-};
+use super::gateway_types::{ChatCompletionRequest, GeminiModel, GenerateContentRequest, ModelEntry, ModelList, typed};
 use super::json::{ApiJson, ApiQuery};
 use super::state::AppState;
 
@@ -32,7 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(models))
         .routes(routes!(google_post, google_get))
 }
-
 
 /// The API versions Google's SDKs put in their paths (`v1beta` by default; `v1` and `v1alpha` on
 /// request), all served alike.
@@ -107,8 +104,16 @@ async fn models(State(state): State<AppState>) -> Json<ModelList> {
 #[into_params(parameter_in = Query)]
 struct AltQuery {
     /// `sse` for a stream of server-sent events (the only streaming form served).
-    #[param(pattern = "^sse$")]
+    #[param(value_type = Option<AltForm>)]
     alt: Option<String>,
+}
+
+/// The response forms `alt` names.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum AltForm {
+    Sse,
 }
 
 /// `POST /api/ai/google/{version}/models/{model}:generateContent` and `:streamGenerateContent`.

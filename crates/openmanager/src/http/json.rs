@@ -162,6 +162,21 @@ mod tests {
         ApiQuery::<Q>::from_request_parts(&mut parts, &()).await.map(|q| q.0)
     }
 
+    #[test]
+    fn whole_numbers_fill_integer_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        struct B {
+            n: u32,
+            x: f64,
+        }
+        let b: B = from_value(serde_json::json!({"n": 525.0, "x": 2.0})).unwrap();
+        assert_eq!((b.n, b.x), (525, 2.0));
+        let e = from_value::<B>(serde_json::json!({"n": 1.5, "x": 1})).unwrap_err();
+        assert_eq!(e[0].field, "n");
+        // Past 2^53 a float is not an exact integer, so it is not taken for one.
+        assert!(from_value::<B>(serde_json::json!({"n": 1e300, "x": 0})).is_err());
+    }
+
     #[tokio::test]
     async fn bad_numbers_name_the_parameter() {
         for (uri, field) in [("/x?limit=abc", "limit"), ("/x?page=-1", "page"), ("/x?bogus=1", "bogus")] {

@@ -66,7 +66,8 @@ pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
     // Each group's scope and timeout are marked in the document where its layer is added, so the
     // document's 401/403/504 answers follow the layers (see `docs::contract`).
     let scoped = |r: OpenApiRouter<AppState>, scope: Scope| {
-        docs::contract::require_scope(r, scope).route_layer(from_fn_with_state((state.clone(), scope), authorize::authorize))
+        docs::contract::require_scope(r, scope)
+            .route_layer(from_fn_with_state((state.clone(), scope), authorize::authorize))
     };
     let read = |r| scoped(r, Scope::Read);
 

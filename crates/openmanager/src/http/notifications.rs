@@ -40,7 +40,6 @@ async fn deliveries(State(state): State<AppState>) -> Json<Envelope<Vec<Delivery
 /// Adds a channel (201) or replaces the one with the same `id` (200). A secret sent back as the mask
 /// `********` keeps its stored value, so a form can save what a GET showed.
 #[utoipa::path(post, path = "/api/notifications/channels", tag = "notifications", request_body = NewChannel,
-   
     responses((status = 201, description = "Added", body = Envelope<Channel>),
               (status = 200, description = "Replaced the channel with this `id`", body = Envelope<Channel>),
               (status = 409, description = "There are 50 channels already", body = ErrorBody)))]

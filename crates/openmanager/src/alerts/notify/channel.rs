@@ -35,7 +35,10 @@ pub struct Channel {
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
     /// 1-100 printable characters, not only spaces.
-    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$")]
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -112,7 +115,9 @@ fn url_schema() -> utoipa::openapi::Object {
 fn secret_url_schema() -> utoipa::openapi::schema::Schema {
     utoipa::openapi::schema::AnyOfBuilder::new()
         .item(url_schema())
-        .item(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).enum_values(Some([MASK])))
+        .item(
+            utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).enum_values(Some([MASK])),
+        )
         .description(Some("The URL; answers show `********`, and sending that back keeps the stored URL"))
         .build()
         .into()

@@ -28,12 +28,18 @@ impl HostPolicy {
             let entry = if let Some((addr, prefix)) = e.split_once('/') {
                 let base: IpAddr = addr.parse().map_err(|_| format!("`{raw}`: not an address/prefix"))?;
                 let max = if base.is_ipv4() { 32 } else { 128 };
-                let prefix: u8 =
-                    prefix.parse().ok().filter(|p| *p <= max).ok_or_else(|| format!("`{raw}`: prefix must be 0-{max}"))?;
+                let prefix: u8 = prefix
+                    .parse()
+                    .ok()
+                    .filter(|p| *p <= max)
+                    .ok_or_else(|| format!("`{raw}`: prefix must be 0-{max}"))?;
                 Entry::Network { base, prefix }
             } else if let Ok(ip) = e.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
                 Entry::Network { base: ip, prefix: if ip.is_ipv4() { 32 } else { 128 } }
-            } else if !e.is_empty() && e.len() <= 253 && e.chars().all(|c| c.is_ascii_alphanumeric() || "-.".contains(c)) {
+            } else if !e.is_empty()
+                && e.len() <= 253
+                && e.chars().all(|c| c.is_ascii_alphanumeric() || "-.".contains(c))
+            {
                 Entry::Name(e.to_ascii_lowercase())
             } else {
                 return Err(format!("`{raw}`: not a host name, address or network"));

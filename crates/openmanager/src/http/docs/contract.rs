@@ -95,7 +95,8 @@ fn seconds_header() -> Header {
 
 /// An error answer with the envelope; `Retry-After` where the status carries one.
 fn error_response(status: &str, description: &str) -> Response {
-    let mut r = ResponseBuilder::new().description(description).content("application/json", Content::new(Some(error_ref())));
+    let mut r =
+        ResponseBuilder::new().description(description).content("application/json", Content::new(Some(error_ref())));
     match status {
         "429" | "503" => r = r.header("Retry-After", seconds_header()),
         "401" => r = r.header("WWW-Authenticate", string_header("`Bearer`")),
@@ -157,7 +158,11 @@ impl Modify for CrossCutting {
                 if json_body(op) {
                     add(op, "400", "The body is not well-formed JSON (`BAD_REQUEST`)");
                     add(op, "415", "No JSON content type (`UNSUPPORTED_MEDIA_TYPE`)");
-                    add(op, "422", "A field is missing, of the wrong type or out of range (`VALIDATION_ERROR`, with `details`)");
+                    add(
+                        op,
+                        "422",
+                        "A field is missing, of the wrong type or out of range (`VALIDATION_ERROR`, with `details`)",
+                    );
                 }
                 if op.request_body.is_some() {
                     add(op, "413", "The body is larger than `server.max_body_bytes` (`PAYLOAD_TOO_LARGE`)");
@@ -172,9 +177,9 @@ impl Modify for CrossCutting {
                 add(op, "500", "An internal error; the detail is only in the log (`INTERNAL`)");
                 for response in op.responses.responses.values_mut() {
                     if let RefOr::T(r) = response {
-                        r.headers
-                            .entry("X-Request-Id".into())
-                            .or_insert_with(|| RefOr::T(string_header("The request's id (echoed when the client sent one)")));
+                        r.headers.entry("X-Request-Id".into()).or_insert_with(|| {
+                            RefOr::T(string_header("The request's id (echoed when the client sent one)"))
+                        });
                     }
                 }
             }

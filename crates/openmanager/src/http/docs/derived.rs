@@ -92,15 +92,17 @@ derived!(
         if !o.required.iter().any(|r| r == "matchers") {
             o.required.push("matchers".into());
         }
-        let one_of_keys: RefOr<Schema> = serde_json::from_value(json!({"anyOf": [
-            {"type": "object", "required": ["ruleId"], "properties": {"ruleId": {"type": "string"}}},
-            {"type": "object", "required": ["serverId"], "properties": {"serverId": {"type": "string"}}},
-            {"type": "object", "required": ["severity"], "properties": {"severity": {"type": "string"}}},
-        ]}))
-        .unwrap_or_else(|_| RefOr::T(Schema::default()));
+        // Present and not `null` (the matchers' own schema gives each its type). Written as JSON:
+        // utoipa's types have no `not`, and reading JSON into them drops what they do not model.
+        let mut one_of_keys = Object::default();
+        one_of_keys.extensions.get_or_insert_with(Default::default).insert(
+            "anyOf".into(),
+            json!(["ruleId", "serverId", "severity"]
+                .map(|k| json!({"required": [k], "properties": {k: {"not": {"type": "null"}}}}))),
+        );
         let matchers = AllOfBuilder::new()
             .item(RefOr::Ref(Ref::from_schema_name(Matchers::name())))
-            .item(one_of_keys)
+            .item(RefOr::T(Schema::Object(one_of_keys)))
             .description(Some("At least one of `ruleId`, `serverId`, `severity`"))
             .build();
         o.properties.insert("matchers".into(), RefOr::T(Schema::AllOf(matchers)));

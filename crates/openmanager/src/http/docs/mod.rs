@@ -3,6 +3,8 @@
 
 pub mod contract;
 pub mod derived;
+#[cfg(test)]
+pub mod shape;
 
 use std::sync::Arc;
 
@@ -55,6 +57,9 @@ pub struct SseEvent {
         crate::fleet::model::Source,
         crate::alerts::AlertState,
         crate::alerts::Severity,
+        super::analyze::CatalogKind,
+        super::analyze::CatalogLang,
+        super::gateway::AltForm,
     )),
     info(title = "OpenManager Backend", description = "Monitoring hub, AI gateway, MCP server and alerting for the OpenManager web app."),
     modifiers(&SecuritySchemes),
