@@ -14,7 +14,8 @@ use super::engine::{Alert, AlertFilter, Engine, EngineConfig, Event, EventKind, 
 use super::persist;
 use super::rule::{Rule, Silence};
 use crate::alerts::notify::channel::{delete_channel, load_channels, save_channel};
-use crate::alerts::notify::{Channel, DeliveryRecord, HostPolicy, Notifier, NotifierConfig, NotifyError};
+use crate::alerts::notify::{Channel, DeliveryRecord, Notifier, NotifierConfig, NotifyError};
+use crate::config::HostPolicy;
 use crate::validation::{FieldError, from_value, new_id};
 
 /// Most rules and silences kept: each rule is evaluated against every server every interval.

@@ -43,7 +43,7 @@ impl AlertsConfig {
         }
         if self.channel_hosts.len() > 256 {
             bad("alerts.channel_hosts", "at most 256 entries");
-        } else if let Err(e) = crate::alerts::notify::HostPolicy::parse(&self.channel_hosts) {
+        } else if let Err(e) = super::HostPolicy::parse(&self.channel_hosts) {
             bad("alerts.channel_hosts", &e);
         }
     }

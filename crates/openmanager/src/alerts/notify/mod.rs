@@ -1,13 +1,12 @@
 //! Notifications: channel configuration with write-only secrets (`channel`), the request each receiver
 //! expects (`format`: webhook, Slack, Discord, Telegram, ntfy) and background delivery with retries,
-//! rate limits and a bounded log (`notifier`), limited to the hosts allowed (`hosts`).
+//! rate limits and a bounded log (`notifier`), limited to the hosts
+//! `alerts.channel_hosts` allows (`config::HostPolicy`).
 
 pub mod channel;
 pub mod format;
-pub mod hosts;
 pub mod notifier;
 
 pub use channel::{Channel, Target};
 pub use format::Notification;
-pub use hosts::HostPolicy;
 pub use notifier::{DeliveryRecord, Notifier, NotifierConfig, NotifyError, Outcome};

@@ -16,8 +16,8 @@ use tokio::time::Instant;
 
 use super::channel::Channel;
 use super::format::{Notification, build};
-use super::hosts::HostPolicy;
 use crate::alerts::Event;
+use crate::config::HostPolicy;
 use crate::lifecycle::supervisor::{JobContext, Supervisor};
 
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
-//! Where notifications may go (`alerts.channel_hosts`): host names, IP addresses and IP networks a
-//! channel's URL may name. Empty allows any host (the default: receivers are chosen by admins).
+//! Where notifications may go (`alerts.channel_hosts`), parsed: host names, IP addresses and IP
+//! networks a channel's URL may name (the notifier checks each request against it). Empty allows any host (the default: receivers are chosen by admins).
 //! Checked on the URL each attempt would post to, before any connection or DNS lookup, so a
 //! channel stored before the list was narrowed cannot send either. A name is matched as written:
 //! a network entry only allows URLs that name an address inside it, never a name that resolves there.
