@@ -55,6 +55,17 @@ fn lang_json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": "string", "description": "Language of the findings", "enum": ["ko", "en"]})
 }
 
+/// The analyses by their API names, for the document (the type itself lives in the `analysis` crate).
+pub struct AnalysisKind;
+
+impl utoipa::PartialSchema for AnalysisKind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(kind_schema()))
+    }
+}
+
+impl ToSchema for AnalysisKind {}
+
 /// The same fields for the REST body and the `analyze` tool, so both schemas come from here.
 #[derive(Debug, Clone, Deserialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

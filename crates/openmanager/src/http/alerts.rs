@@ -130,7 +130,7 @@ async fn create_rule(
 
 /// Changes a rule: the fields sent replace the rule's (`id` cannot change).
 #[utoipa::path(patch, path = "/api/alerts/rules/{id}", tag = "alerts", request_body = RulePatch,
-    params(("id" = String, Path, max_length = 64)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 200, body = Envelope<Rule>), (status = 404, body = ErrorBody),
               (status = 422, description = "The rule the change makes is invalid (the same rules as creation), or `id` differs from the path", body = ErrorBody)))]
 async fn update_rule(
@@ -143,7 +143,7 @@ async fn update_rule(
 
 /// Deletes a rule; its active alerts end without a notice.
 #[utoipa::path(delete, path = "/api/alerts/rules/{id}", tag = "alerts",
-    params(("id" = String, Path, max_length = 64)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_rule(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.alerting.delete_rule(&id, clock::now_millis()).await?;
@@ -171,7 +171,7 @@ async fn create_silence(
 }
 
 #[utoipa::path(delete, path = "/api/alerts/silences/{id}", tag = "alerts",
-    params(("id" = String, Path, max_length = 64)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_silence(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.alerting.delete_silence(&id).await?;

@@ -81,6 +81,20 @@ pub struct CatalogQuery {
     lang: Option<String>,
 }
 
+/// `analysis::AnalysisInfo`: one analysis the catalog lists.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AnalysisEntry {
+    /// The `type` to ask for.
+    #[serde(rename = "type")]
+    #[schema(value_type = crate::analyses::request::AnalysisKind)]
+    analysis: String,
+    /// The name in the requested language.
+    name: String,
+    /// One line, in the requested language.
+    description: String,
+}
+
 /// What `GET /api/ai/analyze` lists.
 #[derive(ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -100,7 +114,7 @@ pub enum CatalogLang {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<AnalysisEntry>)]
     analyses: Vec<AnalysisInfo>,
     sync_wait_ms: u64,
 }
@@ -142,7 +156,7 @@ async fn catalog(headers: HeaderMap, ApiQuery(q): ApiQuery<CatalogQuery>) -> Res
 
 /// A job's state, and its report once done.
 #[utoipa::path(get, path = "/api/ai/analyze/{id}", tag = "ai",
-    params(("id" = String, Path, max_length = 64)),
+    params(("id" = String, Path, description = "The job's id from a 202 answer", pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 200, body = JobBody), (status = 404, body = ErrorBody)))]
 async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobBody>, ApiError> {
     let job = state

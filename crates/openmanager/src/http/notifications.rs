@@ -53,7 +53,7 @@ async fn upsert(
 
 /// Removes a channel; rules that name it keep the name (their alerts skip it with a warning).
 #[utoipa::path(delete, path = "/api/notifications/channels/{id}", tag = "notifications",
-    params(("id" = String, Path, max_length = 64)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.alerting.delete_channel(&id).await?;
@@ -63,7 +63,7 @@ async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result
 /// Sends a test message now (one attempt) and answers with its delivery record; a failed delivery
 /// is 502 with the receiver's answer in the message.
 #[utoipa::path(post, path = "/api/notifications/channels/{id}/test", tag = "notifications",
-    params(("id" = String, Path, max_length = 64)),
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 200, description = "Delivered", body = Envelope<DeliveryRecord>), (status = 404, body = ErrorBody),
               (status = 409, description = "The channel's host is not in `alerts.channel_hosts`; nothing was sent", body = ErrorBody),
               (status = 502, description = "The receiver did not accept the message (its status in the message)", body = ErrorBody)))]
