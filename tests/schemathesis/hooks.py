@@ -56,7 +56,11 @@ def rule_is_consistent(body, partial):
         # 100 with no metric, or a bare operator may contradict it.
         if clear is not None or "op" in body:
             return False
-        if body.get("threshold", 0) > 100 and body.get("metric") in (None, "cpu", "memory", "disk"):
+        percent = body.get("metric") in ("cpu", "memory", "disk")
+        if (body.get("threshold") or 0) > 100 and (percent or body.get("metric") is None):
+            return False
+        # A percent metric over the rule's own threshold, which may be past 100.
+        if percent and "threshold" not in body:
             return False
         return True
     if clear is not None:

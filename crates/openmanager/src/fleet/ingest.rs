@@ -4,7 +4,7 @@
 
 use protocol::{PROTOCOL_VERSION, Report, ReportAck};
 
-use super::model::{Live, ServerMeta, ServerType, Source, Specs};
+use super::model::{Live, MAX_CPU_CORES, MAX_DISK_GB, MAX_MEMORY_GB, ServerMeta, ServerType, Source, Specs};
 use super::{Fleet, FleetError};
 use crate::clock;
 
@@ -32,6 +32,10 @@ fn meta_for(report: &Report) -> ServerMeta {
     }
 }
 
+const MAX_MEMORY_BYTES: u64 = 1_000_000_000_000_000;
+const MAX_DISK_BYTES: u64 = 1_000_000_000_000_000_000;
+const _: () = assert!(MAX_MEMORY_BYTES as f64 / 1e9 == MAX_MEMORY_GB && MAX_DISK_BYTES as f64 / 1e9 == MAX_DISK_GB);
+
 /// The end of year 9999 in Unix milliseconds: later timestamps are refused rather than stored.
 pub const MAX_TIMESTAMP_MS: i64 = 253_402_300_799_999;
 
@@ -52,6 +56,19 @@ fn check_report(report: &Report) -> Result<(), FleetError> {
                 &format!("samples[{i}].values"),
                 format!("metric name {name:?} must be printable ASCII without spaces"),
             ));
+        }
+    }
+    // The server's specs come from the inventory: the same bounds as a registration's.
+    if let Some(inv) = &report.inventory {
+        if inv.cpu_cores > MAX_CPU_CORES {
+            return Err(FleetError::invalid("inventory.cpuCores", format!("at most {MAX_CPU_CORES}")));
+        }
+        // In bytes, exactly (a float would round past 2^53); `MAX_MEMORY_GB` and `MAX_DISK_GB` in bytes.
+        if inv.memory_total_bytes > MAX_MEMORY_BYTES {
+            return Err(FleetError::invalid("inventory.memoryTotalBytes", "at most 10^15 bytes"));
+        }
+        if inv.disk_total_bytes > MAX_DISK_BYTES {
+            return Err(FleetError::invalid("inventory.diskTotalBytes", "at most 10^18 bytes"));
         }
     }
     if let Some(i) = report.samples.iter().position(|s| !(0..=MAX_TIMESTAMP_MS).contains(&s.timestamp_ms)) {

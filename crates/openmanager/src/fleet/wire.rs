@@ -81,10 +81,15 @@ pub struct InventoryBody {
     #[serde(default)]
     cpu_model: String,
     #[serde(default)]
+    #[schema(maximum = 4096)]
     cpu_cores: u32,
+    /// At most 10^15 (a million GB).
     #[serde(default)]
+    #[schema(maximum = 1_000_000_000_000_000_u64)]
     memory_total_bytes: u64,
+    /// At most 10^18 (a billion GB).
     #[serde(default)]
+    #[schema(maximum = 1_000_000_000_000_000_000_u64)]
     disk_total_bytes: u64,
     #[serde(default)]
     ip: String,
