@@ -60,11 +60,94 @@ pub fn printable(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+// The same rules as JSON Schema patterns, for the OpenAPI document (ECMA-262 syntax, which Python's
+// `re` and Rust's `regex` read alike). A test checks each against the function that enforces it.
+
+/// No control character (Unicode `Cc`, what `char::is_control` refuses).
+pub const PRINTABLE_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+/// At least one character that is not white space (what `str::trim` keeps: Unicode `White_Space`).
+pub const NOT_BLANK_PATTERN: &str =
+    r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+/// A printable name that is not blank.
+pub const NAME_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$";
+/// Ids of rules, silences, channels and jobs ([`check_id`]).
+pub const ID_PATTERN: &str = "^[A-Za-z0-9._-]{1,64}$";
+
+/// A name: 1-`max` characters, not blank, no control characters.
+pub fn check_name(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, format!("must be 1-{max} printable characters, not only spaces")));
+    }
+}
+
+/// An `http(s)://host[:port][/path]` URL whose host is a DNS name (letters, digits and single
+/// inner hyphens, so no punycode label; the last label starts with a letter, so it is never read as
+/// a number) or an IPv4 address, and whose path is printable ASCII: what [`is_http_url`] accepts,
+/// and every such string is a URL `reqwest` parses.
+pub const HTTP_URL_PATTERN: &str = concat!(
+    r"^https?://",
+    r"(([A-Za-z0-9]+(-[A-Za-z0-9]+)*\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*",
+    r"|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))",
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?",
+    r"([/?#][!-~]*)?$"
+);
+pub const MAX_URL_LEN: usize = 2048;
+
+/// Checks [`HTTP_URL_PATTERN`] and [`MAX_URL_LEN`], by hand (no regex engine in the binary).
+pub fn is_http_url(url: &str) -> bool {
+    let rest = match url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) {
+        Some(r) if url.len() <= MAX_URL_LEN => r,
+        _ => return false,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    if !path.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+        return false;
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p == "0" || !p.starts_with('0'))
+            && p.parse::<u32>().is_ok_and(|n| n <= 65_535)
+    });
+    port_ok && (is_dns_name(host) || is_ipv4(host))
+}
+
+fn is_dns_name(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    let Some(last) = labels.last() else { return false };
+    labels.iter().all(|l| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && !l.contains("--")
+    }) && last.starts_with(|c: char| c.is_ascii_alphabetic())
+}
+
+fn is_ipv4(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (*p == "0" || !p.starts_with('0'))
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
 /// Longest id accepted for rules, silences, channels and jobs (they become store keys).
 pub const MAX_ID_LEN: usize = 64;
 
 /// Ids become store keys and URL segments: keep them to a safe alphabet.
 pub fn check_id(field: &str, id: &str, errors: &mut Vec<FieldError>) {
+    // Keep in step with ID_PATTERN.
     if id.is_empty() || id.len() > MAX_ID_LEN {
         errors.push(FieldError::new(field, format!("must be 1-{MAX_ID_LEN} characters")));
     } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
@@ -92,6 +175,83 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         n: u32,
+    }
+
+    /// A deterministic spread of strings: the edge cases by hand, then random ones over an alphabet
+    /// that hits every class the patterns name.
+    fn corpus(extra: &[&str]) -> Vec<String> {
+        let alphabet: Vec<char> =
+            "aZ09-_.:/?#@%[]~ \t\n\u{0}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{3000}é한".chars().collect();
+        let mut out: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..5_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 12) as usize;
+            let s: String = (0..len).map(|i| alphabet[((x >> (i * 5)) % alphabet.len() as u64) as usize]).collect();
+            out.push(s);
+        }
+        out
+    }
+
+    fn agrees(pattern: &str, check: impl Fn(&str) -> bool, extra: &[&str]) {
+        let re = regex::Regex::new(pattern).unwrap();
+        for s in corpus(extra) {
+            assert_eq!(re.is_match(&s), check(&s), "{pattern} disagrees on {s:?}");
+        }
+    }
+
+    #[test]
+    fn patterns_say_what_the_checks_do() {
+        let name_ok = |s: &str| {
+            let mut e = Vec::new();
+            check_name("n", s, usize::MAX, &mut e);
+            e.is_empty()
+        };
+        agrees(NAME_PATTERN, name_ok, &["", " ", "a", " a ", "\u{3000}", "a\tb", "\u{85}x"]);
+        agrees(PRINTABLE_PATTERN, |s| !s.chars().any(char::is_control), &["", "a\u{9f}", "\u{a0}"]);
+        agrees(NOT_BLANK_PATTERN, |s| !s.trim().is_empty(), &["", " \t\n", "\u{1c}", "\u{180e}"]);
+        let id_ok = |s: &str| {
+            let mut e = Vec::new();
+            check_id("id", s, &mut e);
+            e.is_empty()
+        };
+        agrees(ID_PATTERN, id_ok, &["", "a", &"a".repeat(64), &"a".repeat(65), "a b"]);
+    }
+
+    #[test]
+    fn url_pattern_says_what_is_http_url_does_and_reqwest_parses_it() {
+        let urls = [
+            "http://a",
+            "https://hooks.slack.com/services/T0/B0/x?y=1#z",
+            "http://127.0.0.1:8080/hook",
+            "http://256.1.1.1/",
+            "http://1.2.3.4.5/",
+            "http://a.1/",
+            "http://0x1/",
+            "http://xn--a/",
+            "http://a--b.example/",
+            "http://-a.example/",
+            "http://a:65535/",
+            "http://a:65536/",
+            "http://a:0/",
+            "http://a:080/",
+            "http://a/ b",
+            "http://a/\u{e9}",
+            "http://[::1]/",
+            "ftp://a/",
+            "http://",
+            "http://a_b/",
+        ];
+        let re = regex::Regex::new(HTTP_URL_PATTERN).unwrap();
+        for u in urls.iter().map(|s| s.to_string()).chain(corpus(&[]).into_iter().map(|s| format!("http://{s}"))) {
+            assert_eq!(re.is_match(&u), is_http_url(&u), "disagree on {u:?}");
+            if is_http_url(&u) {
+                assert!(reqwest::Url::parse(&u).is_ok(), "accepted but unparsable: {u:?}");
+            }
+        }
+        assert!(!is_http_url(&format!("http://a/{}", "x".repeat(MAX_URL_LEN))));
     }
 
     #[test]

@@ -154,7 +154,9 @@ impl Report {
         {
             return bad("agent.machineId must be 1-128 characters of [A-Za-z0-9._-]".into());
         }
-        if self.agent.name.is_empty() || self.agent.name.len() > MAX_NAME_LEN {
+        // Characters, as the message says (a Korean host name is three bytes a character).
+        let name_len = self.agent.name.chars().count();
+        if name_len == 0 || name_len > MAX_NAME_LEN {
             return bad("agent.name must be 1-128 characters".into());
         }
         if self.samples.len() > MAX_SAMPLES_PER_REPORT {

@@ -110,8 +110,8 @@ pub struct Alert {
     pub acknowledged_by: Option<String>,
     /// Captured when the alert fired: top by CPU then top by memory, each pid once.
     pub top_processes: Vec<ProcessInfo>,
-    /// Every value of the server when the alert fired.
-    #[schema(value_type = Object)]
+    /// Every value of the server when the alert fired, by metric.
+    #[schema(value_type = BTreeMap<String, f64>)]
     pub values: BTreeMap<Metric, f64>,
     /// Where the rule sends notifications, copied so the caller needs no lookup.
     pub channels: Vec<String>,

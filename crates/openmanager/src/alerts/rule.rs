@@ -4,7 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fleet::model::{ServerType, Source};
-use crate::validation::{FieldError, check_id};
+use crate::validation::{FieldError, check_id, check_name};
+
+/// A server id named by a rule's scope or a silence: 1-128 printable characters.
+fn check_server_id(field: &str, id: &str, errors: &mut Vec<FieldError>) {
+    let n = id.chars().count();
+    if n == 0 || n > 128 || id.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, "must be 1-128 printable characters"));
+    }
+}
 
 /// Bounds on list fields, so one rule cannot grow the engine's work without limit.
 pub const MAX_SCOPE_ITEMS: usize = 100;
@@ -20,6 +28,7 @@ pub const MAX_REPEAT_SECONDS: u64 = 30 * 86_400;
 /// 1.0/0.0 for `offline`, a 0-1 ratio for `aiErrorRate` and milliseconds for `responseTime`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RuleMetric)]
 pub enum Metric {
     Cpu,
     Memory,
@@ -71,7 +80,7 @@ impl Metric {
     }
 
     /// Percent metrics must have thresholds within 0-100.
-    fn is_percent(self) -> bool {
+    pub fn is_percent(self) -> bool {
         matches!(self, Metric::Cpu | Metric::Memory | Metric::Disk)
     }
 }
@@ -114,16 +123,50 @@ impl Op {
 
 /// How samples are combined before the comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields, from = "WindowForm")]
 pub enum Window {
     /// The latest sample alone.
     #[default]
     Latest,
     /// The mean of the samples of the last `seconds`.
-    Average { seconds: u64 },
-    /// At least `n` of the last `m` samples breach.
+    Average {
+        #[schema(minimum = 1, maximum = 86400)]
+        seconds: u64,
+    },
+    /// At least `n` of the last `m` samples breach (`n` at most `m`).
     #[serde(rename = "nOfM")]
-    NOfM { n: u32, m: u32 },
+    NOfM {
+        #[schema(minimum = 1, maximum = 100)]
+        n: u32,
+        #[schema(minimum = 1, maximum = 100)]
+        m: u32,
+    },
+}
+
+/// How a window is read: serde lets a unit variant of a tagged enum carry unknown keys
+/// (`{"kind": "latest", "x": 1}`), so `latest` is read as an empty struct that refuses them.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+enum WindowForm {
+    Latest {},
+    Average {
+        seconds: u64,
+    },
+    #[serde(rename = "nOfM")]
+    NOfM {
+        n: u32,
+        m: u32,
+    },
+}
+
+impl From<WindowForm> for Window {
+    fn from(f: WindowForm) -> Self {
+        match f {
+            WindowForm::Latest {} => Window::Latest,
+            WindowForm::Average { seconds } => Window::Average { seconds },
+            WindowForm::NOfM { n, m } => Window::NOfM { n, m },
+        }
+    }
 }
 
 #[derive(
@@ -160,14 +203,34 @@ impl Severity {
 /// Which servers a rule applies to; an empty list means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = RuleScope)]
 pub struct Scope {
     #[serde(default)]
+    #[schema(max_items = 100, inline, value_type = Vec<ServerIdText>)]
     pub server_ids: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 16)]
     pub types: Vec<ServerType>,
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub sources: Vec<Source>,
 }
+
+/// A server id as rules and silences name it: 1-128 printable characters.
+#[derive(utoipa::ToSchema)]
+#[schema(min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+#[allow(dead_code)]
+pub struct ServerIdText(String);
+
+/// A rule, silence or channel id.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+#[allow(dead_code)]
+pub struct IdText(String);
+
+/// Longest scope lists (the types and sources have few values; repeats add nothing).
+pub const MAX_SCOPE_TYPES: usize = 16;
+pub const MAX_SCOPE_SOURCES: usize = 8;
 
 impl Scope {
     pub fn matches(&self, server_id: &str, server_type: ServerType, source: Source) -> bool {
@@ -184,10 +247,18 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rule {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
+    /// 1-100 printable characters, not only spaces.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     pub metric: Metric,
     pub op: Op,
+    /// At least 0; at most 100 for the percent metrics (cpu, memory, disk).
+    #[schema(minimum = 0.0)]
     pub threshold: f64,
     /// Hysteresis: once firing, the alert clears only when the value is back past this (below it for
     /// `>`/`>=` rules). Defaults to `threshold`.
@@ -197,15 +268,18 @@ pub struct Rule {
     pub window: Window,
     /// How long the condition must hold before pending becomes firing.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 604800)]
     pub for_seconds: u64,
     pub severity: Severity,
     #[serde(default)]
     pub scope: Scope,
-    /// Notification channel ids.
+    /// Notification channel ids; each must exist.
     #[serde(default)]
+    #[schema(max_items = 16, inline, value_type = Vec<IdText>)]
     pub channels: Vec<String>,
     /// Re-notify a still-firing, unacknowledged alert this often; 0 never.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 2592000)]
     pub repeat_interval_seconds: u64,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -220,9 +294,7 @@ impl Rule {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         check_id("id", &self.id, &mut errors);
-        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
-            errors.push(FieldError::new("name", "must be 1-100 characters"));
-        }
+        check_name("name", &self.name, 100, &mut errors);
         if !self.threshold.is_finite() {
             errors.push(FieldError::new("threshold", "must be a finite number"));
         } else if self.metric.is_percent() && !(0.0..=100.0).contains(&self.threshold) {
@@ -269,9 +341,13 @@ impl Rule {
             errors.push(FieldError::new("scope.serverIds", format!("at most {MAX_SCOPE_ITEMS} ids")));
         }
         for (i, id) in self.scope.server_ids.iter().enumerate() {
-            if id.is_empty() || id.len() > 128 {
-                errors.push(FieldError::new(format!("scope.serverIds[{i}]"), "must be 1-128 characters"));
-            }
+            check_server_id(&format!("scope.serverIds[{i}]"), id, &mut errors);
+        }
+        if self.scope.types.len() > MAX_SCOPE_TYPES {
+            errors.push(FieldError::new("scope.types", format!("at most {MAX_SCOPE_TYPES}")));
+        }
+        if self.scope.sources.len() > MAX_SCOPE_SOURCES {
+            errors.push(FieldError::new("scope.sources", format!("at most {MAX_SCOPE_SOURCES}")));
         }
         if self.channels.len() > MAX_CHANNELS_PER_RULE {
             errors.push(FieldError::new("channels", format!("at most {MAX_CHANNELS_PER_RULE} channels")));
@@ -288,8 +364,10 @@ impl Rule {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Matchers {
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub rule_id: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub server_id: Option<String>,
     #[serde(default)]
     pub severity: Option<Severity>,
@@ -299,6 +377,7 @@ pub struct Matchers {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Silence {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
     #[serde(default)]
     pub matchers: Matchers,
@@ -306,9 +385,12 @@ pub struct Silence {
     pub starts_at: jiff::Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: jiff::Timestamp,
+    /// At most 500 characters; no control characters but tab and newline.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$")]
     pub comment: String,
     #[serde(default)]
+    #[schema(max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub created_by: String,
 }
 
@@ -335,12 +417,44 @@ impl Silence {
             // A silence that matches everything is too easy to create by mistake.
             errors.push(FieldError::new("matchers", "at least one of ruleId, serverId, severity is required"));
         }
-        if self.comment.chars().count() > 500 {
-            errors.push(FieldError::new("comment", "at most 500 characters"));
+        if let Some(rule) = &m.rule_id {
+            check_id("matchers.ruleId", rule, &mut errors);
         }
-        if self.created_by.chars().count() > 100 {
-            errors.push(FieldError::new("createdBy", "at most 100 characters"));
+        if let Some(server) = &m.server_id {
+            check_server_id("matchers.serverId", server, &mut errors);
+        }
+        let comment_ok = |c: char| !c.is_control() || c == '\t' || c == '\n';
+        if self.comment.chars().count() > 500 || !self.comment.chars().all(comment_ok) {
+            errors
+                .push(FieldError::new("comment", "at most 500 characters; no control characters but tab and newline"));
+        }
+        if self.created_by.chars().count() > 100 || self.created_by.chars().any(char::is_control) {
+            errors.push(FieldError::new("createdBy", "at most 100 printable characters"));
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_refuse_unknown_keys_latest_too() {
+        let w: Window = serde_json::from_str(r#"{"kind": "latest"}"#).unwrap();
+        assert_eq!(w, Window::Latest);
+        assert!(serde_json::from_str::<Window>(r#"{"kind": "latest", "x": 1}"#).is_err());
+        assert!(serde_json::from_str::<Window>(r#"{"kind": "average", "seconds": 5, "x": 1}"#).is_err());
+        let w: Window = serde_json::from_str(r#"{"kind": "nOfM", "n": 2, "m": 3}"#).unwrap();
+        assert_eq!(serde_json::to_value(w).unwrap(), serde_json::json!({"kind": "nOfM", "n": 2, "m": 3}));
+    }
+
+    #[test]
+    fn names_refuse_control_characters() {
+        let rule: Rule = serde_json::from_value(serde_json::json!({
+            "id": "r", "name": "a\u{7}b", "metric": "cpu", "op": ">", "threshold": 50, "severity": "info"
+        }))
+        .unwrap();
+        assert_eq!(rule.validate().unwrap_err()[0].field, "name");
     }
 }

@@ -15,6 +15,7 @@ use super::persist;
 use super::rule::{Rule, Silence};
 use crate::alerts::notify::channel::{delete_channel, load_channels, save_channel};
 use crate::alerts::notify::{Channel, DeliveryRecord, Notifier, NotifierConfig, NotifyError};
+use crate::config::HostPolicy;
 use crate::validation::{FieldError, from_value, new_id};
 
 /// Most rules and silences kept: each rule is evaluated against every server every interval.
@@ -85,7 +86,9 @@ impl Alerting {
         engine.set_rules(persist::load_rules_or_defaults(store).await?, now);
         persist::prune_silences(store, now).await?;
         engine.set_silences(persist::load_silences(store).await?);
-        let notifier = Arc::new(Notifier::new(NotifierConfig::default())?);
+        let hosts =
+            HostPolicy::parse(&config.channel_hosts).map_err(|e| anyhow::anyhow!("alerts.channel_hosts: {e}"))?;
+        let notifier = Arc::new(Notifier::new(NotifierConfig { hosts, ..NotifierConfig::default() })?);
         notifier.set_channels(load_channels(store).await?);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Self {

@@ -23,7 +23,27 @@ fn kind_schema() -> utoipa::openapi::Object {
 }
 
 fn lang_schema() -> utoipa::openapi::Object {
-    enum_schema("Language of the findings (default from `Accept-Language`)", &["ko", "en"])
+    use utoipa::openapi::Type;
+    // Nullable: `null` reads as absent, as for every optional field.
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some("Language of the findings (default from `Accept-Language`)"))
+        .enum_values(Some([serde_json::Value::from("ko"), "en".into(), serde_json::Value::Null]))
+        .build()
+}
+
+/// The metrics an analysis takes: every fleet metric but `network` (in and out are analysed apart).
+const ANALYSED_METRICS: [&str; 6] = ["cpu", "memory", "disk", "load1", "networkIn", "networkOut"];
+
+fn metric_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::Type;
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some("One metric (`network` is not analysed as a whole: use `networkIn` or `networkOut`)"))
+        .enum_values(Some(
+            ANALYSED_METRICS.iter().map(|m| serde_json::Value::from(*m)).chain([serde_json::Value::Null]),
+        ))
+        .build()
 }
 
 fn kind_json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -35,6 +55,17 @@ fn lang_json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": "string", "description": "Language of the findings", "enum": ["ko", "en"]})
 }
 
+/// The analyses by their API names, for the document (the type itself lives in the `analysis` crate).
+pub struct AnalysisKind;
+
+impl utoipa::PartialSchema for AnalysisKind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(kind_schema()))
+    }
+}
+
+impl ToSchema for AnalysisKind {}
+
 /// The same fields for the REST body and the `analyze` tool, so both schemas come from here.
 #[derive(Debug, Clone, Deserialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -44,10 +75,11 @@ pub struct AnalyzeRequest {
     #[schemars(schema_with = "kind_json_schema")]
     pub kind: AnalysisType,
     /// One server (default: the whole fleet).
-    #[schema(max_length = 128)]
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     #[schemars(length(min = 1, max = 128))]
     pub server_id: Option<String>,
     /// One metric (`network` is not analysed as a whole: use `networkIn` or `networkOut`).
+    #[schema(schema_with = metric_schema)]
     pub metric: Option<Metric>,
     /// How far back (default 24h; 7d or more for daily patterns).
     pub time_range: Option<TimeRange>,
@@ -104,15 +136,13 @@ impl AnalyzeRequest {
             Some(m) => {
                 let a = analysis_metric(m);
                 if a.is_none() {
-                    errors.push(FieldError::new(
-                        "metric",
-                        "must be one of cpu, memory, disk, load1, networkIn, networkOut",
-                    ));
+                    errors.push(FieldError::new("metric", format!("must be one of {}", ANALYSED_METRICS.join(", "))));
                 }
                 a
             }
         };
-        if self.server_id.as_ref().is_some_and(|s| s.is_empty() || s.len() > 128 || s.chars().any(char::is_control)) {
+        let bad_id = |s: &String| s.is_empty() || s.chars().count() > 128 || s.chars().any(char::is_control);
+        if self.server_id.as_ref().is_some_and(bad_id) {
             errors.push(FieldError::new("serverId", "must be 1-128 printable characters"));
         }
         if self.query.as_ref().is_some_and(|q| q.chars().count() > 4000) {

@@ -6,6 +6,7 @@
 
 mod alerts;
 mod budget;
+mod hosts;
 mod mcp;
 mod secret;
 mod sources;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use alerts::AlertsConfig;
 pub use budget::BudgetConfig;
+pub use hosts::HostPolicy;
 pub use mcp::McpConfig;
 pub use secret::Secret;
 pub use sources::{ConfigError, Flags, LoadedConfig, load};

@@ -23,7 +23,7 @@ pub struct SystemInfo {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NetworkInfo {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::wire::InterfaceBody>)]
     pub interfaces: Vec<Interface>,
 }
 
@@ -34,11 +34,11 @@ pub struct ServerDetail {
     pub server: ServerView,
     pub system_info: SystemInfo,
     pub network_info: NetworkInfo,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::wire::ProcessBody>)]
     pub top_processes: Vec<Process>,
     /// Percent per core.
     pub cpu_cores: Vec<f64>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::wire::DiskBody>)]
     pub disks: Vec<Disk>,
 }
 

@@ -56,11 +56,11 @@ pub struct HistoryQuery {
     pub metric: Option<Metric>,
     /// How far back (default 1h); ignored when `from` is given.
     pub time_range: Option<TimeRange>,
-    /// Start, RFC 3339 or Unix milliseconds.
-    #[param(max_length = 64)]
+    /// Start, RFC 3339 or Unix milliseconds (at most 15 digits); not after `to`.
+    #[param(schema_with = time_schema)]
     pub from: Option<String>,
     /// End, RFC 3339 or Unix milliseconds (default now).
-    #[param(max_length = 64)]
+    #[param(schema_with = time_schema)]
     pub to: Option<String>,
     /// Points per page (default 1000, at most 10000).
     #[param(minimum = 1, maximum = 10000)]
@@ -68,6 +68,24 @@ pub struct HistoryQuery {
     /// `nextCursor` of the previous page.
     #[param(max_length = 256)]
     pub cursor: Option<String>,
+}
+
+/// Unix milliseconds as `from`/`to` take them: 15 digits at most (30,000 years either way), so
+/// spans never overflow.
+const MAX_MS_DIGITS: usize = 15;
+
+/// `from`/`to`: an RFC 3339 date-time or Unix milliseconds.
+fn time_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^-?[0-9]{1,15}$")))
+        .build()
+        .into()
 }
 
 /// A checked history query.
@@ -79,8 +97,12 @@ pub struct Window {
 }
 
 fn parse_time(field: &str, v: &str) -> Result<i64, FieldError> {
-    if let Ok(ms) = v.parse::<i64>() {
-        return Ok(ms);
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return match v.parse::<i64>() {
+            Ok(ms) if digits.len() <= MAX_MS_DIGITS => Ok(ms),
+            _ => Err(FieldError::new(field, format!("Unix milliseconds have at most {MAX_MS_DIGITS} digits"))),
+        };
     }
     v.parse::<jiff::Timestamp>()
         .map(|t| t.as_millisecond())

@@ -4,7 +4,7 @@
 
 use protocol::{PROTOCOL_VERSION, Report, ReportAck};
 
-use super::model::{Live, ServerMeta, ServerType, Source, Specs};
+use super::model::{Live, MAX_CPU_CORES, MAX_DISK_GB, MAX_MEMORY_GB, ServerMeta, ServerType, Source, Specs};
 use super::{Fleet, FleetError};
 use crate::clock;
 
@@ -32,10 +32,59 @@ fn meta_for(report: &Report) -> ServerMeta {
     }
 }
 
+const MAX_MEMORY_BYTES: u64 = 1_000_000_000_000_000;
+const MAX_DISK_BYTES: u64 = 1_000_000_000_000_000_000;
+const _: () = assert!(MAX_MEMORY_BYTES as f64 / 1e9 == MAX_MEMORY_GB && MAX_DISK_BYTES as f64 / 1e9 == MAX_DISK_GB);
+
+/// The end of year 9999 in Unix milliseconds: later timestamps are refused rather than stored.
+pub const MAX_TIMESTAMP_MS: i64 = 253_402_300_799_999;
+
+/// What the hub asks of a report beyond the protocol's bounds: names it shows are printable, and
+/// timestamps are real times (the store's tiers compute with them).
+fn check_report(report: &Report) -> Result<(), FleetError> {
+    let agent = &report.agent;
+    if agent.name.chars().any(char::is_control) {
+        return Err(FleetError::invalid("agent.name", "must not contain control characters"));
+    }
+    if agent.hostname.chars().count() > 253 || agent.hostname.chars().any(char::is_control) {
+        return Err(FleetError::invalid("agent.hostname", "must be at most 253 printable characters"));
+    }
+    for (i, s) in report.samples.iter().enumerate() {
+        // Metric names are identifiers (`protocol::metric`): printable ASCII, no spaces.
+        if let Some(name) = s.values.keys().find(|k| !k.bytes().all(|b| b.is_ascii_graphic())) {
+            return Err(FleetError::invalid(
+                &format!("samples[{i}].values"),
+                format!("metric name {name:?} must be printable ASCII without spaces"),
+            ));
+        }
+    }
+    // The server's specs come from the inventory: the same bounds as a registration's.
+    if let Some(inv) = &report.inventory {
+        if inv.cpu_cores > MAX_CPU_CORES {
+            return Err(FleetError::invalid("inventory.cpuCores", format!("at most {MAX_CPU_CORES}")));
+        }
+        // In bytes, exactly (a float would round past 2^53); `MAX_MEMORY_GB` and `MAX_DISK_GB` in bytes.
+        if inv.memory_total_bytes > MAX_MEMORY_BYTES {
+            return Err(FleetError::invalid("inventory.memoryTotalBytes", "at most 10^15 bytes"));
+        }
+        if inv.disk_total_bytes > MAX_DISK_BYTES {
+            return Err(FleetError::invalid("inventory.diskTotalBytes", "at most 10^18 bytes"));
+        }
+    }
+    if let Some(i) = report.samples.iter().position(|s| !(0..=MAX_TIMESTAMP_MS).contains(&s.timestamp_ms)) {
+        return Err(FleetError::invalid(
+            &format!("samples[{i}].timestampMs"),
+            "must be Unix milliseconds from 1970 to the end of year 9999",
+        ));
+    }
+    Ok(())
+}
+
 impl Fleet {
     /// Takes an agent's batch; resolves once it is durable.
     pub async fn ingest(&self, report: Report) -> Result<ReportAck, FleetError> {
         report.validate().map_err(|e| FleetError::invalid("report", e.0))?;
+        check_report(&report)?;
         let id = report.agent.machine_id.clone();
         let mut meta = meta_for(&report);
         match self.registry.source_of(&id) {

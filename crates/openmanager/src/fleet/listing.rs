@@ -10,6 +10,8 @@ use crate::validation::{FieldError, check, printable};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
+/// Past any fleet this hub can hold at any page size; bounded so the document can say so.
+pub const MAX_PAGE: u32 = 1_000_000;
 const MAX_QUERY_TEXT: usize = 128;
 
 /// Filters and page of a listing.
@@ -18,7 +20,7 @@ const MAX_QUERY_TEXT: usize = 128;
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// 1-based page (default 1).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u32>,
     /// Items per page (default 50, at most 500).
     #[param(minimum = 1, maximum = 500)]
@@ -29,7 +31,7 @@ pub struct ListQuery {
     pub server_type: Option<ServerType>,
     pub source: Option<Source>,
     /// Case-insensitive text in id, name, hostname, ip, role or location (at most 128 characters).
-    #[param(max_length = 128)]
+    #[param(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub q: Option<String>,
 }
 
@@ -39,8 +41,8 @@ impl ListQuery {
         if self.limit.is_some_and(|l| l == 0 || l as usize > MAX_LIMIT) {
             errors.push(FieldError::new("limit", format!("must be 1-{MAX_LIMIT}")));
         }
-        if self.page == Some(0) {
-            errors.push(FieldError::new("page", "starts at 1"));
+        if self.page.is_some_and(|p| p == 0 || p > MAX_PAGE) {
+            errors.push(FieldError::new("page", format!("must be 1-{MAX_PAGE}")));
         }
         if let Some(q) = &self.q {
             if q.chars().count() > MAX_QUERY_TEXT {

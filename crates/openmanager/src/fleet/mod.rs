@@ -16,6 +16,7 @@ pub mod registry;
 pub mod request;
 pub mod simulated;
 pub mod status;
+pub mod wire;
 
 use prometheus_client::metrics::counter::Counter;
 

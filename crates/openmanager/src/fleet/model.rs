@@ -69,18 +69,40 @@ pub enum Status {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
+    /// 1-128 printable characters.
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub name: String,
-    /// `running` or `stopped`.
+    #[schema(schema_with = service_status_schema)]
     pub status: String,
+    #[schema(minimum = 0, maximum = 65535)]
     pub port: Option<u16>,
 }
 
+/// The values a service's `status` takes (a string in the model, so stored data keeps its shape).
+pub const SERVICE_STATUSES: [&str; 2] = ["running", "stopped"];
+
+fn service_status_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(SERVICE_STATUSES.to_vec()))
+        .build()
+}
+
+/// Bounds of [`Specs`], checked on registration (`fleet::request`) and stated in the document.
+pub const MAX_CPU_CORES: u32 = 4096;
+pub const MAX_MEMORY_GB: f64 = 1e6;
+pub const MAX_DISK_GB: f64 = 1e9;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Specs {
+    #[schema(minimum = 0, maximum = 4096)]
     pub cpu_cores: u32,
+    #[schema(minimum = 0.0, maximum = 1e6)]
     pub memory_gb: f64,
+    #[schema(minimum = 0.0, maximum = 1e9)]
     pub disk_gb: f64,
 }
 

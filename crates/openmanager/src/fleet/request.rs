@@ -4,35 +4,60 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::model::{ServerMeta, ServerType, Service, Source, Specs};
+use super::model::{
+    MAX_CPU_CORES, MAX_DISK_GB, MAX_MEMORY_GB, SERVICE_STATUSES, ServerMeta, ServerType, Service, Source, Specs,
+};
 use crate::validation::FieldError;
 
 const MAX_TEXT: usize = 128;
 const MAX_SERVICES: usize = 64;
+
+/// `ip`: an IPv4 or IPv6 address, or empty.
+fn ip_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    AnyOfBuilder::new()
+        .item(string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Ipv4))))
+        .item(string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Ipv6))))
+        .item(string().max_length(Some(0)))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some("An IPv4 or IPv6 address, or empty"))
+        .build()
+        .into()
+}
 
 /// A server registered by hand; it shows `unknown` until data arrives for it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewServer {
     /// Unique; letters, digits, `.`, `_` and `-`; also the server's id.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub hostname: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = ip_schema)]
     pub ip: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub os: Option<String>,
     #[serde(default, rename = "type")]
     pub server_type: Option<ServerType>,
     #[serde(default)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub role: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub environment: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub provider: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub location: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 64)]
     pub services: Option<Vec<Service>>,
     #[serde(default)]
     pub specs: Option<Specs>,
@@ -42,16 +67,25 @@ pub struct NewServer {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServerPatch {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub name: Option<String>,
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub hostname: Option<String>,
+    #[schema(schema_with = ip_schema)]
     pub ip: Option<String>,
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub os: Option<String>,
     #[serde(rename = "type")]
     pub server_type: Option<ServerType>,
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub role: Option<String>,
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub environment: Option<String>,
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub provider: Option<String>,
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub location: Option<String>,
+    #[schema(max_items = 64)]
     pub services: Option<Vec<Service>>,
     pub specs: Option<Specs>,
     pub maintenance: Option<bool>,
@@ -65,7 +99,7 @@ fn check_name(name: &str, errors: &mut Vec<FieldError>) {
 
 fn check_text(field: &str, value: Option<&String>, errors: &mut Vec<FieldError>) {
     if let Some(v) = value
-        && (v.len() > MAX_TEXT || v.chars().any(char::is_control))
+        && (v.chars().count() > MAX_TEXT || v.chars().any(char::is_control))
     {
         errors.push(FieldError::new(field, format!("must be at most {MAX_TEXT} printable characters")));
     }
@@ -88,16 +122,19 @@ fn check_common(
             errors.push(FieldError::new("services", format!("at most {MAX_SERVICES}")));
         }
         for (i, s) in services.iter().enumerate() {
-            if s.name.is_empty() || s.name.len() > MAX_TEXT {
-                errors.push(FieldError::new(format!("services[{i}].name"), "must be 1-128 characters"));
+            let n = s.name.chars().count();
+            if n == 0 || n > MAX_TEXT || s.name.chars().any(char::is_control) {
+                errors.push(FieldError::new(format!("services[{i}].name"), "must be 1-128 printable characters"));
             }
-            if s.status != "running" && s.status != "stopped" {
+            if !SERVICE_STATUSES.contains(&s.status.as_str()) {
                 errors.push(FieldError::new(format!("services[{i}].status"), "must be `running` or `stopped`"));
             }
         }
     }
     if let Some(specs) = specs
-        && (!(0.0..=1e6).contains(&specs.memory_gb) || !(0.0..=1e9).contains(&specs.disk_gb) || specs.cpu_cores > 4096)
+        && (!(0.0..=MAX_MEMORY_GB).contains(&specs.memory_gb)
+            || !(0.0..=MAX_DISK_GB).contains(&specs.disk_gb)
+            || specs.cpu_cores > MAX_CPU_CORES)
     {
         errors.push(FieldError::new("specs", "values out of range"));
     }

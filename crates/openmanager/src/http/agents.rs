@@ -11,8 +11,9 @@ use protocol::{AgentMessage, ReportAck};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ErrorBody, FieldError};
+use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
+use crate::fleet::wire::{AgentReport, ReportAckBody};
 
 /// Largest report after decompression (1,000 samples of ~30 metrics is about 1 MB of JSON).
 const MAX_DECOMPRESSED: usize = 4 * 1024 * 1024;
@@ -39,19 +40,53 @@ fn body_text(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, ApiError> {
 }
 
 /// Receives an agent's batch; answers when it is durable.
-#[utoipa::path(post, path = "/api/agents/report", tag = "servers", security(("bearer" = [])),
-    request_body(content = Object, description = "protocol::AgentMessage (`{type: \"report\", version: 1, agent, samples, inventory}`), JSON, optionally gzip"),
-    responses((status = 200, description = "protocol::ReportAck: the batch is durable", body = Object),
-              (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/agents/report", tag = "servers",
+    request_body(content = AgentReport, description = "`protocol::AgentMessage`, JSON, optionally with `Content-Encoding: gzip`"),
+    responses((status = 200, description = "The batch is durable", body = ReportAckBody),
+              (status = 409, description = "The id belongs to a server that is not an agent, or the fleet is full", body = ErrorBody),
+              (status = 503, description = "The store cannot take the batch now (disk full, database down): keep it and retry after `Retry-After`", body = ErrorBody)))]
 async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<ReportAck>, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|ct| ct.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType("expected `Content-Type: application/json`".into()));
+    }
     let text = body_text(&headers, &body)?;
-    let AgentMessage::Report(report) = serde_json::from_slice::<AgentMessage>(&text).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::BadRequest(format!("malformed JSON: {e}"))
-        } else {
-            ApiError::validation(vec![FieldError::new("body", e.to_string())])
-        }
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    let AgentMessage::Report(report) = super::json::from_value::<AgentMessage>(value).map_err(ApiError::validation)?;
     Ok(Json(state.fleet.ingest(report).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fleet::wire::{AgentReport, ReportAckBody};
+    use crate::http::docs::shape::assert_shape;
+
+    #[test]
+    fn mirrors_match_the_protocol() {
+        let report = protocol::AgentMessage::Report(protocol::Report {
+            version: protocol::PROTOCOL_VERSION,
+            agent: protocol::AgentIdentity {
+                machine_id: "m".into(),
+                name: "n".into(),
+                hostname: "h".into(),
+                agent_version: "0.1.0".into(),
+            },
+            samples: vec![protocol::Sample { timestamp_ms: 1, values: [("cpu".to_string(), 1.0)].into() }],
+            inventory: Some(protocol::Inventory {
+                interfaces: vec![protocol::Interface::default()],
+                disks: vec![protocol::Disk::default()],
+                top_processes: vec![protocol::Process::default()],
+                cpu_cores_percent: vec![1.0],
+                ..Default::default()
+            }),
+        });
+        assert_shape::<AgentReport>(&serde_json::to_value(&report).unwrap());
+        let ack = protocol::ReportAck { version: 1, accepted: 1, duplicates: 0, server_id: "m".into() };
+        assert_shape::<ReportAckBody>(&serde_json::to_value(&ack).unwrap());
+    }
 }

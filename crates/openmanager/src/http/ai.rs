@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, FieldError};
 use super::json::ApiJson;
 use super::state::AppState;
 use crate::assistant::{Assistant, Question};
@@ -37,14 +37,18 @@ pub fn stream_router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryBody {
-    /// The question.
-    #[schema(min_length = 1, max_length = 4000)]
+    /// The question: 1-4000 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     query: String,
-    /// `auto`, `local`, `google-ai`, a provider name, or `<provider>/<model>`.
+    /// `auto`, `local`, `google-ai`, a provider name, or `<provider>/<model>` (an unknown one is 404).
     #[schema(max_length = 200, example = "auto")]
     mode: Option<String>,
     #[schema(minimum = 0.0, maximum = 2.0)]
-    temperature: Option<f32>,
+    temperature: Option<f64>,
     #[schema(minimum = 1, maximum = 65536)]
     max_tokens: Option<u32>,
     /// Extra text given to remote engines with the question.
@@ -57,6 +61,29 @@ pub struct QueryBody {
     stream: Option<bool>,
     /// Use the cache even when the request is not deterministic.
     cache: Option<bool>,
+}
+
+impl QueryBody {
+    /// The bounds the document states that the assistant does not check itself.
+    fn validate(&self) -> Result<(), ApiError> {
+        let mut errors = Vec::new();
+        if self.mode.as_ref().is_some_and(|m| m.chars().count() > 200) {
+            errors.push(FieldError::new("mode", "at most 200 characters"));
+        }
+        if self.temperature.is_some_and(|t| !(0.0..=2.0).contains(&t)) {
+            errors.push(FieldError::new("temperature", "must be 0-2"));
+        }
+        if self.max_tokens.is_some_and(|t| !(1..=65_536).contains(&t)) {
+            errors.push(FieldError::new("maxTokens", "must be 1-65536"));
+        }
+        if self.session_id.as_ref().is_some_and(|s| s.chars().count() > 128) {
+            errors.push(FieldError::new("sessionId", "at most 128 characters"));
+        }
+        if self.timeout_ms.is_some_and(|t| !(100..=120_000).contains(&t)) {
+            errors.push(FieldError::new("timeoutMs", "must be 100-120000"));
+        }
+        crate::validation::check(errors).map_err(ApiError::validation)
+    }
 }
 
 pub(crate) fn header(name: &'static str, v: &str) -> (HeaderName, HeaderValue) {
@@ -84,13 +111,13 @@ pub struct AnswerMetadata {
     fallback: bool,
     engine: String,
     model: String,
-    /// Each engine tried: `{engine, outcome, ms}`.
-    #[schema(value_type = Vec<Object>)]
+    /// Each engine tried.
+    #[schema(value_type = Vec<super::ai_types::Attempt>)]
     attempts: Vec<ai::Attempt>,
-    /// `{step, description, status, duration}`; empty unless asked for.
-    #[schema(value_type = Vec<Object>)]
+    /// Empty when `includeThinking` is false.
+    #[schema(value_type = Vec<super::ai_types::ThinkingStep>)]
     thinking_steps: Vec<ai::ThinkingStep>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::ai_types::Usage)]
     usage: ai::Usage,
     /// When the engine asks back: the readings (or server names) it offers.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -169,7 +196,7 @@ fn question(body: &QueryBody, mode: &str) -> Question {
     Question {
         text: body.query.clone(),
         mode: Some(mode.to_owned()),
-        temperature: body.temperature,
+        temperature: body.temperature.map(|t| t as f32),
         max_tokens: body.max_tokens,
         context: body.context.clone(),
         timeout: body.timeout_ms.map(Duration::from_millis),
@@ -180,10 +207,20 @@ fn question(body: &QueryBody, mode: &str) -> Question {
 
 /// Asks the gateway. With `stream: true` the answer is `text/event-stream`: `data: {"delta": …}`
 /// events and a final `data: {"done": true, …}` with the metadata.
-#[utoipa::path(post, path = "/api/ai/query", tag = "ai", request_body = QueryBody, security(("bearer" = [])),
-    responses((status = 200, description = "The answer, or with `stream: true` an event stream (text/event-stream) whose last event is this body with `done: true`", body = QueryReply),
-              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 502, body = ErrorBody),
-              (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/ai/query", tag = "ai", request_body = QueryBody,
+    params(("X-AI-Mode" = Option<String>, Header, description = "Overrides `mode`")),
+    responses((status = 200, description = "The answer; with `stream: true` an event stream of `{delta}` events whose last event is this body with `done: true`",
+                content((QueryReply = "application/json"), (super::docs::SseEvent = "text/event-stream")),
+                headers(("X-AI-Engine" = String, description = "The engine that answered"),
+                        ("X-Cache-Status" = String, description = "`HIT`, `MISS` or `BYPASS`"),
+                        ("X-Response-Time" = String, description = "Milliseconds, as `12ms` (not on streams)"),
+                        ("X-Query-Intent" = String), ("X-Fallback" = String, description = "`true` when a fallback engine answered"))),
+              (status = 400, description = "The gateway refused the request (`AI_INVALID_REQUEST`)", body = ErrorBody),
+              (status = 404, description = "`mode` names no configured engine or model", body = ErrorBody),
+              (status = 429, description = "A pinned engine's quota is spent", body = ErrorBody),
+              (status = 502, description = "The pinned engine failed", body = ErrorBody),
+              (status = 503, description = "The engine is not configured, its circuit is open, or the wait queue is full", body = ErrorBody),
+              (status = 504, description = "No engine answered within the deadline", body = ErrorBody)))]
 async fn query(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -195,6 +232,7 @@ async fn query(
         .map(str::to_owned)
         .or_else(|| body.mode.clone())
         .unwrap_or_else(|| "auto".into());
+    body.validate()?;
     let q = question(&body, &mode);
     q.check()?;
     let intent = Assistant::intent_of(&body.query);
@@ -264,20 +302,56 @@ fn reply(
 }
 
 /// The web app's edge form. Only `query` and `services` shape the answer; the other fields are
-/// accepted as the web app sends them.
+/// accepted as the web app sends them (unknown ones too).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct EdgeBody {
-    #[schema(min_length = 1, max_length = 4000)]
+    /// The question: 1-4000 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     query: String,
     #[schema(max_length = 128)]
     user_id: Option<String>,
     #[schema(max_length = 128)]
     session_id: Option<String>,
+    /// Names shown back in `processing.services`.
+    #[schema(max_items = 16, inline, value_type = Option<Vec<ServiceName>>)]
     services: Option<Vec<String>>,
     parallel: Option<bool>,
     metadata: Option<Value>,
+}
+
+/// A service name in the edge form: 1-64 printable characters.
+#[derive(ToSchema)]
+#[schema(min_length = 1, max_length = 64, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+#[allow(dead_code)]
+pub struct ServiceName(String);
+
+impl EdgeBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        let mut errors = Vec::new();
+        for (field, v) in [("userId", &self.user_id), ("sessionId", &self.session_id)] {
+            if v.as_ref().is_some_and(|v| v.chars().count() > 128) {
+                errors.push(FieldError::new(field, "at most 128 characters"));
+            }
+        }
+        if let Some(services) = &self.services {
+            if services.len() > 16 {
+                errors.push(FieldError::new("services", "at most 16"));
+            }
+            for (i, name) in services.iter().enumerate() {
+                let n = name.chars().count();
+                if n == 0 || n > 64 || name.chars().any(char::is_control) {
+                    errors.push(FieldError::new(format!("services[{i}]"), "must be 1-64 printable characters"));
+                }
+            }
+        }
+        crate::validation::check(errors).map_err(ApiError::validation)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -290,7 +364,7 @@ pub struct EdgeSources {
 pub struct EdgeProcessing {
     total_time: u64,
     services: Vec<String>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::ai_types::ThinkingStep>)]
     thinking_steps: Vec<ai::ThinkingStep>,
     routing_path: Vec<String>,
 }
@@ -320,10 +394,14 @@ pub struct EdgeReply {
 }
 
 /// The web app's edge query form, answered through the same assistant.
-#[utoipa::path(post, path = "/api/ai/edge-v2", tag = "ai", request_body = EdgeBody, security(("bearer" = [])),
-    responses((status = 200, body = EdgeReply), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
-              (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/ai/edge-v2", tag = "ai", request_body = EdgeBody,
+    responses((status = 200, body = EdgeReply,
+                headers(("X-AI-Engine" = String), ("X-Cache-Status" = String), ("X-Response-Time" = String),
+                        ("X-Query-Intent" = String), ("X-Fallback" = String))),
+              (status = 400, body = ErrorBody), (status = 429, body = ErrorBody),
+              (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn edge_v2(State(state): State<AppState>, ApiJson(body): ApiJson<EdgeBody>) -> Result<Response, ApiError> {
+    body.validate()?;
     let q = Question { session_id: body.session_id.clone(), ..Question::new(body.query.clone()) };
     q.check()?;
     let started = Instant::now();
@@ -369,7 +447,7 @@ pub struct LatencyFigures {
 pub struct StatusBody {
     success: bool,
     /// Engines, cache and queue.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::ai_types::AiStatus)]
     data: ai::AiStatus,
     totals: AiMetrics,
     /// Cache hits as the server saw them: from arrival at the first layer to the response leaving it.
@@ -379,7 +457,7 @@ pub struct StatusBody {
 }
 
 /// Each engine's health, circuit, quota left, latency and errors; the cache and the queue.
-#[utoipa::path(get, path = "/api/ai/status", tag = "ai", security(("bearer" = [])), responses((status = 200, body = StatusBody)))]
+#[utoipa::path(get, path = "/api/ai/status", tag = "ai", responses((status = 200, body = StatusBody)))]
 async fn status(State(state): State<AppState>) -> Json<StatusBody> {
     let data = state.assistant.gateway().status().await;
     let t = &state.telemetry;

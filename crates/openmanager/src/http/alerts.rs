@@ -9,8 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::docs::derived::{NewRule, NewSilence, RulePatch};
 use super::envelope::{Envelope, ok};
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, FieldError};
 use super::json::{ApiObject, ApiQuery};
 use super::state::AppState;
 use crate::alerts::{Alert, AlertFilter, AlertState, Rule, Severity, Silence};
@@ -70,28 +71,37 @@ fn principal_name(p: Option<axum::Extension<Principal>>) -> String {
 }
 
 /// Alerts, active first (newest first), then resolved ones.
-#[utoipa::path(get, path = "/api/alerts", tag = "alerts", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = AlertPage), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/alerts", tag = "alerts", params(ListQuery),
+    responses((status = 200, body = AlertPage),
+              (status = 422, description = "A bad query parameter, or a cursor that names no alert (start again)", body = ErrorBody)))]
 async fn list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<AlertPage>, ApiError> {
+    let mut errors = Vec::new();
     if q.limit.is_some_and(|l| l == 0 || l > MAX_LIMIT) {
-        return Err(ApiError::validation(vec![super::error::FieldError::new("limit", "must be 1-500")]));
+        errors.push(FieldError::new("limit", "must be 1-500"));
     }
+    if q.server_id.as_ref().is_some_and(|s| s.chars().count() > 128) {
+        errors.push(FieldError::new("serverId", "at most 128 characters"));
+    }
+    if q.cursor.as_ref().is_some_and(|c| c.chars().count() > 256) {
+        errors.push(FieldError::new("cursor", "at most 256 characters"));
+    }
+    crate::validation::check(errors).map_err(ApiError::validation)?;
     let filter = AlertFilter { state: q.state, server_id: q.server_id, severity: q.severity };
     let limit = q.limit.unwrap_or(100) as usize;
     let (data, next_cursor) = state.alerting.list(&filter, q.cursor.as_deref(), limit)?;
     Ok(Json(AlertPage { success: true, data, next_cursor, timestamp: clock::now_rfc3339() }))
 }
 
-#[utoipa::path(get, path = "/api/alerts/{id}", tag = "alerts", security(("bearer" = [])),
-    params(("id" = String, Path, max_length = 256)),
+#[utoipa::path(get, path = "/api/alerts/{id}", tag = "alerts",
+    params(("id" = String, Path, description = "An alert id", max_length = 256)),
     responses((status = 200, body = Envelope<Alert>), (status = 404, body = ErrorBody)))]
 async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Envelope<Alert>>, ApiError> {
     Ok(ok(state.alerting.get(&id)?))
 }
 
 /// Acknowledges an active alert: it stops repeating notifications and still resolves as usual.
-#[utoipa::path(post, path = "/api/alerts/{id}/ack", tag = "alerts", security(("bearer" = [])),
-    params(("id" = String, Path, max_length = 256)),
+#[utoipa::path(post, path = "/api/alerts/{id}/ack", tag = "alerts",
+    params(("id" = String, Path, description = "An alert id", max_length = 256)),
     responses((status = 200, body = Envelope<Alert>), (status = 404, body = ErrorBody)))]
 async fn ack(
     State(state): State<AppState>,
@@ -105,7 +115,7 @@ async fn ack(
 #[serde(deny_unknown_fields)]
 pub struct ExplainBody {
     /// `ko` or `en` (default from `Accept-Language`).
-    #[schema(pattern = "^(ko|en)$")]
+    #[schema(value_type = Option<super::analyze::CatalogLang>)]
     lang: Option<String>,
 }
 
@@ -126,7 +136,7 @@ pub struct Explanation {
 
 /// Why an alert fired, from its evidence: the rule and threshold, the values over the window, the
 /// top processes when it fired, related anomalies and servers that moved with it. Reads only.
-#[utoipa::path(post, path = "/api/alerts/{id}/explain", tag = "alerts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/alerts/{id}/explain", tag = "alerts",
     params(("id" = String, Path, max_length = 256)), request_body(content = ExplainBody, description = "Optional"),
     responses((status = 200, body = Envelope<Explanation>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn explain(
@@ -163,15 +173,17 @@ async fn explain(
     }))
 }
 
-#[utoipa::path(get, path = "/api/alerts/rules", tag = "alerts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/alerts/rules", tag = "alerts",
     responses((status = 200, body = Envelope<Vec<Rule>>)))]
 async fn list_rules(State(state): State<AppState>) -> Json<Envelope<Vec<Rule>>> {
     ok(state.alerting.rules())
 }
 
 /// Creates a rule; `id` is generated when absent.
-#[utoipa::path(post, path = "/api/alerts/rules", tag = "alerts", request_body = Rule, security(("bearer" = [])),
-    responses((status = 201, body = Envelope<Rule>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/alerts/rules", tag = "alerts", request_body = NewRule,
+    responses((status = 201, body = Envelope<Rule>),
+              (status = 409, description = "The id is taken, or there are 200 rules already", body = ErrorBody),
+              (status = 422, description = "A field is invalid, including what the schema cannot say: `clearThreshold` on the clear side of `threshold` (at most it for `>`/`>=`, at least it for `<`/`<=`), `window.n` at most `window.m`, and `channels` that exist", body = ErrorBody)))]
 async fn create_rule(
     State(state): State<AppState>,
     ApiObject(body): ApiObject,
@@ -180,9 +192,10 @@ async fn create_rule(
 }
 
 /// Changes a rule: the fields sent replace the rule's (`id` cannot change).
-#[utoipa::path(patch, path = "/api/alerts/rules/{id}", tag = "alerts", request_body = Object, security(("bearer" = [])),
-    params(("id" = String, Path, max_length = 64)),
-    responses((status = 200, body = Envelope<Rule>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(patch, path = "/api/alerts/rules/{id}", tag = "alerts", request_body = RulePatch,
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
+    responses((status = 200, body = Envelope<Rule>), (status = 404, body = ErrorBody),
+              (status = 422, description = "The rule the change makes is invalid (the same rules as creation), or `id` differs from the path", body = ErrorBody)))]
 async fn update_rule(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -192,23 +205,25 @@ async fn update_rule(
 }
 
 /// Deletes a rule; its active alerts end without a notice.
-#[utoipa::path(delete, path = "/api/alerts/rules/{id}", tag = "alerts", security(("bearer" = [])),
-    params(("id" = String, Path, max_length = 64)),
+#[utoipa::path(delete, path = "/api/alerts/rules/{id}", tag = "alerts",
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_rule(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.alerting.delete_rule(&id, clock::now_millis()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/alerts/silences", tag = "alerts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/alerts/silences", tag = "alerts",
     responses((status = 200, body = Envelope<Vec<Silence>>)))]
 async fn list_silences(State(state): State<AppState>) -> Json<Envelope<Vec<Silence>>> {
     ok(state.alerting.silences())
 }
 
 /// Creates a silence; `id` is generated, `startsAt` defaults to now and `createdBy` to the token's name.
-#[utoipa::path(post, path = "/api/alerts/silences", tag = "alerts", request_body = Silence, security(("bearer" = [])),
-    responses((status = 201, body = Envelope<Silence>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/alerts/silences", tag = "alerts", request_body = NewSilence,
+    responses((status = 201, body = Envelope<Silence>),
+              (status = 409, description = "The id is taken, or there are 500 silences already", body = ErrorBody),
+              (status = 422, description = "A field is invalid, including `endsAt` not after `startsAt` (now when absent)", body = ErrorBody)))]
 async fn create_silence(
     State(state): State<AppState>,
     principal: Option<axum::Extension<Principal>>,
@@ -218,8 +233,8 @@ async fn create_silence(
     Ok((StatusCode::CREATED, ok(silence)))
 }
 
-#[utoipa::path(delete, path = "/api/alerts/silences/{id}", tag = "alerts", security(("bearer" = [])),
-    params(("id" = String, Path, max_length = 64)),
+#[utoipa::path(delete, path = "/api/alerts/silences/{id}", tag = "alerts",
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_silence(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.alerting.delete_silence(&id).await?;

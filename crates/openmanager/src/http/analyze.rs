@@ -45,9 +45,12 @@ pub struct JobBody {
 }
 
 /// Runs an analysis: findings with evidence, severity and recommendations.
-#[utoipa::path(post, path = "/api/ai/analyze", tag = "ai", request_body = AnalyzeRequest, security(("bearer" = [])),
-    responses((status = 200, description = "The report", body = ReportBody), (status = 202, body = JobBody),
-              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/ai/analyze", tag = "ai", request_body = AnalyzeRequest,
+    params(("Accept-Language" = Option<String>, Header, description = "`ko` for Korean findings (default English)")),
+    responses((status = 200, description = "The report", body = ReportBody),
+              (status = 202, description = "Queued or still running: poll `GET /api/ai/analyze/{id}`", body = JobBody),
+              (status = 404, description = "`serverId` names no server", body = ErrorBody),
+              (status = 503, description = "Too many analyses are waiting", body = ErrorBody)))]
 async fn analyze(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -71,17 +74,47 @@ async fn analyze(
 pub struct CatalogQuery {
     /// `status` lists the analyses.
     #[serde(rename = "type")]
-    #[param(rename = "type", pattern = "^status$")]
+    #[param(rename = "type", value_type = Option<CatalogKind>)]
     kind: Option<String>,
-    /// ko | en
-    #[param(pattern = "^(ko|en)$")]
+    /// The language of the descriptions (default from `Accept-Language`).
+    #[param(value_type = Option<CatalogLang>)]
     lang: Option<String>,
+}
+
+/// `analysis::AnalysisInfo`: one analysis the catalog lists.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AnalysisEntry {
+    /// The `type` to ask for.
+    #[serde(rename = "type")]
+    #[schema(value_type = crate::analyses::request::AnalysisKind)]
+    analysis: String,
+    /// The name in the requested language.
+    name: String,
+    /// One line, in the requested language.
+    description: String,
+}
+
+/// What `GET /api/ai/analyze` lists.
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum CatalogKind {
+    Status,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum CatalogLang {
+    Ko,
+    En,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<AnalysisEntry>)]
     analyses: Vec<AnalysisInfo>,
     sync_wait_ms: u64,
 }
@@ -97,7 +130,8 @@ pub struct CatalogBody {
 }
 
 /// `?type=status`: the analyses available, with a one-line description each.
-#[utoipa::path(get, path = "/api/ai/analyze", tag = "ai", params(CatalogQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ai/analyze", tag = "ai",
+    params(CatalogQuery, ("Accept-Language" = Option<String>, Header, description = "`ko` for Korean descriptions")),
     responses((status = 200, body = CatalogBody), (status = 422, body = ErrorBody)))]
 async fn catalog(headers: HeaderMap, ApiQuery(q): ApiQuery<CatalogQuery>) -> Result<Json<CatalogBody>, ApiError> {
     if q.kind.as_deref().is_some_and(|k| k != "status") {
@@ -121,8 +155,8 @@ async fn catalog(headers: HeaderMap, ApiQuery(q): ApiQuery<CatalogQuery>) -> Res
 }
 
 /// A job's state, and its report once done.
-#[utoipa::path(get, path = "/api/ai/analyze/{id}", tag = "ai", security(("bearer" = [])),
-    params(("id" = String, Path, max_length = 64)),
+#[utoipa::path(get, path = "/api/ai/analyze/{id}", tag = "ai",
+    params(("id" = String, Path, description = "The job's id from a 202 answer", pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 200, body = JobBody), (status = 404, body = ErrorBody)))]
 async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobBody>, ApiError> {
     let job = state

@@ -14,7 +14,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Egress month to date and projected, VM hours, disk, CPU, memory and AI quotas against the plan.
-#[utoipa::path(get, path = "/api/budget", tag = "budget", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/budget", tag = "budget",
     responses((status = 200, body = Envelope<BudgetReport>)))]
 async fn budget(State(state): State<AppState>) -> Json<Envelope<BudgetReport>> {
     let gateway = state.gateway.status().await;

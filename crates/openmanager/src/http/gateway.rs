@@ -7,10 +7,7 @@
 use std::convert::Infallible;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-
-use super::json::ApiQuery;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +19,8 @@ use utoipa_axum::routes;
 
 use super::ai::header;
 use super::error::{ApiError, ErrorBody};
+use super::gateway_types::{ChatCompletionRequest, GeminiModel, GenerateContentRequest, ModelEntry, ModelList, typed};
+use super::json::{ApiJson, ApiQuery};
 use super::state::AppState;
 
 /// Both stream, so neither has the request timeout; the router's deadline bounds them.
@@ -30,10 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(chat_completions))
         .routes(routes!(models))
         .routes(routes!(google_post, google_get))
-}
-
-fn json_body(body: &Bytes) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
 }
 
 /// The API versions Google's SDKs put in their paths (`v1beta` by default; `v1` and `v1alpha` on
@@ -55,11 +50,15 @@ fn completion_id() -> String {
 }
 
 /// OpenAI-compatible chat completions (with `stream` and `tools`).
-#[utoipa::path(post, path = "/v1/chat/completions", tag = "ai", security(("bearer" = [])),
-    request_body(content = Object, description = "OpenAI chat completion request"),
-    responses((status = 200, description = "chat.completion, or chat.completion.chunk events", body = Object)))]
-async fn chat_completions(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let value = json_body(&body)?;
+#[utoipa::path(post, path = "/v1/chat/completions", tag = "ai", request_body = ChatCompletionRequest,
+    responses((status = 200, description = "`chat.completion`, or with `stream: true` `chat.completion.chunk` events ending in `[DONE]` (OpenAI's format)",
+                content((Object = "application/json"), (super::docs::SseEvent = "text/event-stream")),
+                headers(("X-AI-Engine" = String), ("X-Cache-Status" = String), ("X-Fallback" = String))),
+              (status = 400, description = "A field of the wrong type or out of range, or no question (no user message with text)", body = ErrorBody),
+              (status = 404, description = "`model` names no configured engine or model", body = ErrorBody),
+              (status = 429, body = ErrorBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
+async fn chat_completions(State(state): State<AppState>, ApiJson(value): ApiJson<Value>) -> Result<Response, ApiError> {
+    typed::<ChatCompletionRequest>(&value)?.check()?;
     let (chat, target, stream) = ai::compat::openai_request(&value)?;
     let req = ai::AiRequest::new(chat).target(target);
     let id = completion_id();
@@ -89,43 +88,60 @@ async fn chat_completions(State(state): State<AppState>, body: Bytes) -> Result<
 }
 
 /// The model ids this gateway answers to.
-#[utoipa::path(get, path = "/v1/models", tag = "ai", security(("bearer" = [])), responses((status = 200, body = Object)))]
-async fn models(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let data: Vec<Value> = state
+#[utoipa::path(get, path = "/v1/models", tag = "ai", responses((status = 200, body = ModelList)))]
+async fn models(State(state): State<AppState>) -> Json<ModelList> {
+    let data = state
         .assistant
         .gateway()
         .model_ids()
         .into_iter()
-        .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "openmanager"}))
+        .map(|id| ModelEntry { id, object: "model", created: 0, owned_by: "openmanager" })
         .collect();
-    Ok(Json(json!({"object": "list", "data": data})))
+    Json(ModelList { object: "list", data })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AltQuery {
     /// `sse` for a stream of server-sent events (the only streaming form served).
-    #[param(pattern = "^sse$")]
+    #[param(value_type = Option<AltForm>)]
     alt: Option<String>,
 }
 
+/// The response forms `alt` names.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum AltForm {
+    Sse,
+}
+
 /// `POST /api/ai/google/{version}/models/{model}:generateContent` and `:streamGenerateContent`.
-#[utoipa::path(post, path = "/api/ai/google/{version}/models/{call}", tag = "ai", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/ai/google/{version}/models/{call}", tag = "ai",
     params(("version" = String, Path, description = "v1beta, v1 or v1alpha", pattern = "^(v1beta|v1|v1alpha)$"),
            ("call" = String, Path, description = "`<model>:generateContent` or `<model>:streamGenerateContent`",
-            pattern = "^[A-Za-z0-9._-]+:(generateContent|streamGenerateContent)$"),
+            pattern = "^[A-Za-z0-9._-]{1,128}:(generateContent|streamGenerateContent)$"),
            AltQuery),
-    request_body(content = Object, description = "Gemini GenerateContentRequest"),
-    responses((status = 200, description = "GenerateContentResponse, or its SSE chunks with alt=sse", body = Object)))]
+    request_body = GenerateContentRequest,
+    responses((status = 200, description = "GenerateContentResponse, or with `:streamGenerateContent?alt=sse` its chunks as events (Gemini's format)",
+                content((Object = "application/json"), (super::docs::SseEvent = "text/event-stream")),
+                headers(("X-AI-Engine" = String), ("X-Cache-Status" = String), ("X-Fallback" = String))),
+              (status = 400, description = "A field of the wrong type or out of range, no question, or streaming without `alt=sse`", body = ErrorBody),
+              (status = 404, description = "The version, method or model is unknown", body = ErrorBody),
+              (status = 429, body = ErrorBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn google_post(
     State(state): State<AppState>,
     Path((version, call)): Path<(String, String)>,
     ApiQuery(q): ApiQuery<AltQuery>,
-    body: Bytes,
+    ApiJson(value): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     check_version(&version)?;
+    if q.alt.as_deref().is_some_and(|a| a != "sse") {
+        return Err(ApiError::validation(vec![super::error::FieldError::new("alt", "only `sse` is served")]));
+    }
     let (model, method) = call.split_once(':').ok_or_else(|| ApiError::not_found(format!("no method in `{call}`")))?;
-    let chat = ai::compat::gemini_request(&json_body(&body)?)?;
+    typed::<GenerateContentRequest>(&value)?.check()?;
+    let chat = ai::compat::gemini_request(&value)?;
     let target = ai::Target::parse(&format!("google-ai/{model}"));
     let req = ai::AiRequest::new(chat).target(target);
     match method {
@@ -156,24 +172,24 @@ async fn google_post(
 }
 
 /// Describes a model (no generation quota spent).
-#[utoipa::path(get, path = "/api/ai/google/{version}/models/{call}", tag = "ai", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ai/google/{version}/models/{call}", tag = "ai",
     params(("version" = String, Path, description = "v1beta, v1 or v1alpha", pattern = "^(v1beta|v1|v1alpha)$"),
-           ("call" = String, Path, description = "model id", pattern = "^[A-Za-z0-9._-]+$")),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+           ("call" = String, Path, description = "model id", pattern = "^[A-Za-z0-9._-]{1,128}$")),
+    responses((status = 200, body = GeminiModel), (status = 404, description = "Not a configured Google AI model", body = ErrorBody)))]
 async fn google_get(
     State(state): State<AppState>,
     Path((version, call)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GeminiModel>, ApiError> {
     check_version(&version)?;
     let known = state.assistant.gateway().model_ids().iter().any(|id| id == &format!("google-ai/{call}"));
     if !known {
         return Err(ApiError::not_found(format!("model `{call}` is not configured")));
     }
-    Ok(Json(json!({
-        "name": format!("models/{call}"),
-        "displayName": call,
-        "supportedGenerationMethods": ["generateContent", "streamGenerateContent"],
-    })))
+    Ok(Json(GeminiModel {
+        name: format!("models/{call}"),
+        display_name: call,
+        supported_generation_methods: vec!["generateContent", "streamGenerateContent"],
+    }))
 }
 
 /// The gateway's own headers on an SDK-format answer too: which engine, whether the cache answered,

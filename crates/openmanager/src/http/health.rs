@@ -18,7 +18,9 @@ use crate::clock;
 #[serde(rename_all = "camelCase")]
 pub struct HealthBody {
     /// `healthy`, or `degraded` when a check fails (still 200: `checks` says what is wrong).
+    #[schema(value_type = HealthStatus)]
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub timestamp: String,
     /// Seconds since the process started.
     pub uptime: f64,
@@ -38,10 +40,30 @@ pub struct MemoryInfo {
     pub peak_rss: u64,
 }
 
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum HealthStatus {
+    Healthy,
+    Degraded,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ProbeBody {
+    /// `alive`, `ready` or `not_ready`.
+    #[schema(value_type = ProbeStatus)]
     pub status: &'static str,
+    #[schema(format = DateTime)]
     pub timestamp: String,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ProbeStatus {
+    Alive,
+    Ready,
+    NotReady,
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -32,7 +32,7 @@ pub struct HistoryBody {
 }
 
 /// A server's metrics over time.
-#[utoipa::path(get, path = "/api/metrics/history", tag = "metrics", params(HistoryQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/metrics/history", tag = "metrics", params(HistoryQuery),
     responses((status = 200, body = HistoryBody), (status = 404, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 async fn history(

@@ -1,5 +1,6 @@
 //! Request extractors whose rejections are the API envelope. `ApiJson`: malformed JSON is 400, a
-//! wrong type or missing field 422 naming the field, a missing content type 415, too large 413.
+//! wrong type or missing field 422 naming the field, a missing content type 415, too large 413; a
+//! whole number written `2.0` counts as the integer it is (JSON Schema's reading).
 //! `ApiQuery`: a bad query parameter (`limit=abc`, `page=-1`, an unknown one) is 422 naming it.
 
 use axum::extract::rejection::JsonRejection;
@@ -23,10 +24,37 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(from_rejection(rejection)),
+        let value = match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(rejection) => return Err(from_rejection(rejection)),
+        };
+        from_value(value).map(Self).map_err(ApiError::validation)
+    }
+}
+
+/// Parses a JSON document into `T`, naming the field at fault. A number with a zero fraction
+/// (`2.0`) is an integer, as in JSON Schema, so it fills an integer field as `2` does.
+pub fn from_value<T: DeserializeOwned>(mut value: Value) -> Result<T, Vec<FieldError>> {
+    whole_numbers_as_integers(&mut value);
+    crate::validation::from_value(value)
+}
+
+/// Rewrites every number with a zero fraction, within the range a float holds exactly, as an integer.
+pub fn whole_numbers_as_integers(value: &mut Value) {
+    // 2^53: past it a float no longer spells every integer, so it is left as it is.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                *value = Value::from(f as i64);
+            }
         }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
 }
 
@@ -38,7 +66,10 @@ impl<S: Send + Sync> FromRequest<S> for ApiObject {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match ApiJson::<Value>::from_request(req, state).await?.0 {
-            Value::Object(map) => Ok(Self(map)),
+            Value::Object(mut map) => {
+                map.values_mut().for_each(whole_numbers_as_integers);
+                Ok(Self(map))
+            }
             _ => Err(ApiError::validation(vec![FieldError::new("body", "must be a JSON object")])),
         }
     }
@@ -129,6 +160,21 @@ mod tests {
     async fn query(uri: &str) -> Result<Q, ApiError> {
         let (mut parts, ()) = HttpRequest::builder().uri(uri).body(()).unwrap().into_parts();
         ApiQuery::<Q>::from_request_parts(&mut parts, &()).await.map(|q| q.0)
+    }
+
+    #[test]
+    fn whole_numbers_fill_integer_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        struct B {
+            n: u32,
+            x: f64,
+        }
+        let b: B = from_value(serde_json::json!({"n": 525.0, "x": 2.0})).unwrap();
+        assert_eq!((b.n, b.x), (525, 2.0));
+        let e = from_value::<B>(serde_json::json!({"n": 1.5, "x": 1})).unwrap_err();
+        assert_eq!(e[0].field, "n");
+        // Past 2^53 a float is not an exact integer, so it is not taken for one.
+        assert!(from_value::<B>(serde_json::json!({"n": 1e300, "x": 0})).is_err());
     }
 
     #[tokio::test]

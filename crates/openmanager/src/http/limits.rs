@@ -109,7 +109,7 @@ impl RateLimiter {
 }
 
 /// Health probes are never limited: a supervisor must always be able to ask.
-fn is_exempt(path: &str) -> bool {
+pub fn is_exempt(path: &str) -> bool {
     path == "/health" || path == "/api/health" || path.starts_with("/api/health/")
 }
 

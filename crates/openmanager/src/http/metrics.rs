@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::ApiError;
 use super::state::AppState;
 use crate::overview::{MetricsBody, build};
 use crate::telemetry::prometheus::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
@@ -24,15 +24,16 @@ pub fn prometheus_router() -> OpenApiRouter<AppState> {
 }
 
 /// This host, the server's own request statistics (ms) and a fleet summary.
-#[utoipa::path(get, path = "/api/metrics", tag = "metrics", security(("bearer" = [])),
-    responses((status = 200, body = MetricsBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/metrics", tag = "metrics",
+    responses((status = 200, body = MetricsBody)))]
 async fn api_metrics(State(state): State<AppState>) -> Json<MetricsBody> {
     Json(build(&state))
 }
 
 /// Prometheus exposition of host, HTTP and component series.
-#[utoipa::path(get, path = "/metrics", tag = "metrics", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "metrics",
+    responses((status = 200, description = "Prometheus text, or OpenMetrics when `Accept` asks for `application/openmetrics-text`",
+                content((String = "text/plain"), (String = "application/openmetrics-text")))))]
 async fn prometheus(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let t = &state.telemetry;
     t.exporter.resident_memory.set(t.memory.rss_bytes() as i64);

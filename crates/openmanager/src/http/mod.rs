@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod agents;
 pub mod ai;
+pub mod ai_types;
 pub mod alerts;
 pub mod analyze;
 pub mod authorize;
@@ -21,6 +22,7 @@ pub mod envelope;
 pub mod error;
 pub mod fast_health;
 pub mod gateway;
+pub mod gateway_types;
 pub mod health;
 pub mod history;
 pub mod json;
@@ -61,8 +63,11 @@ pub fn app(state: &AppState, adapters: Router<AppState>) -> App {
 
 /// Builds the whole application, with the OpenAPI document it serves made from its own routes.
 pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
+    // Each group's scope and timeout are marked in the document where its layer is added, so the
+    // document's 401/403/504 answers follow the layers (see `docs::contract`).
     let scoped = |r: OpenApiRouter<AppState>, scope: Scope| {
-        r.route_layer(from_fn_with_state((state.clone(), scope), authorize::authorize))
+        docs::contract::require_scope(r, scope)
+            .route_layer(from_fn_with_state((state.clone(), scope), authorize::authorize))
     };
     let read = |r| scoped(r, Scope::Read);
 
@@ -81,15 +86,15 @@ pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
         .merge(scoped(notifications::admin_router(), Scope::Admin));
 
     // Health answers from memory and is probed often: no timeout timer for it.
-    let api = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
-        .merge(prometheus)
-        .merge(protected)
+    let timed = OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).merge(prometheus).merge(protected);
+    let api = docs::contract::with_timeout(timed, state.config.server.request_timeout_ms)
         .route_layer(from_fn_with_state(state.clone(), limits::timeout))
         .merge(public)
         // Streams: bounded by the AI router's deadline, not the request timeout.
         .merge(read(ai::stream_router().merge(gateway::router())));
 
-    let (router, doc) = api.split_for_parts();
+    let (router, mut doc) = api.split_for_parts();
+    utoipa::Modify::modify(&docs::contract::CrossCutting, &mut doc);
     // Streams live outside the OpenAPI router and without the request timeout; the dashboard's
     // static files are public, and everything they call is authenticated above.
     let router = router.merge(ws::router()).merge(adapters).merge(dashboard::router());

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::docs::derived::NewChannel;
 use super::envelope::{Envelope, ok};
 use super::error::{ApiError, ErrorBody};
 use super::json::ApiObject;
@@ -23,14 +24,14 @@ pub fn admin_router() -> OpenApiRouter<AppState> {
 }
 
 /// Channels, secrets masked.
-#[utoipa::path(get, path = "/api/notifications/channels", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/notifications/channels", tag = "notifications",
     responses((status = 200, body = Envelope<Vec<Channel>>)))]
 async fn list(State(state): State<AppState>) -> Json<Envelope<Vec<Channel>>> {
     ok(state.alerting.channels())
 }
 
 /// The latest delivery attempts, newest first.
-#[utoipa::path(get, path = "/api/notifications/deliveries", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/notifications/deliveries", tag = "notifications",
     responses((status = 200, body = Envelope<Vec<DeliveryRecord>>)))]
 async fn deliveries(State(state): State<AppState>) -> Json<Envelope<Vec<DeliveryRecord>>> {
     ok(state.alerting.deliveries())
@@ -38,10 +39,10 @@ async fn deliveries(State(state): State<AppState>) -> Json<Envelope<Vec<Delivery
 
 /// Adds a channel (201) or replaces the one with the same `id` (200). A secret sent back as the mask
 /// `********` keeps its stored value, so a form can save what a GET showed.
-#[utoipa::path(post, path = "/api/notifications/channels", tag = "notifications", request_body = Channel,
-    security(("bearer" = [])),
-    responses((status = 201, body = Envelope<Channel>), (status = 200, body = Envelope<Channel>),
-              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/notifications/channels", tag = "notifications", request_body = NewChannel,
+    responses((status = 201, description = "Added", body = Envelope<Channel>),
+              (status = 200, description = "Replaced the channel with this `id`", body = Envelope<Channel>),
+              (status = 409, description = "There are 50 channels already", body = ErrorBody)))]
 async fn upsert(
     State(state): State<AppState>,
     ApiObject(body): ApiObject,
@@ -51,8 +52,8 @@ async fn upsert(
 }
 
 /// Removes a channel; rules that name it keep the name (their alerts skip it with a warning).
-#[utoipa::path(delete, path = "/api/notifications/channels/{id}", tag = "notifications", security(("bearer" = [])),
-    params(("id" = String, Path, max_length = 64)),
+#[utoipa::path(delete, path = "/api/notifications/channels/{id}", tag = "notifications",
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.alerting.delete_channel(&id).await?;
@@ -61,9 +62,11 @@ async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result
 
 /// Sends a test message now (one attempt) and answers with its delivery record; a failed delivery
 /// is 502 with the receiver's answer in the message.
-#[utoipa::path(post, path = "/api/notifications/channels/{id}/test", tag = "notifications", security(("bearer" = [])),
-    params(("id" = String, Path, max_length = 64)),
-    responses((status = 200, body = Envelope<DeliveryRecord>), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/notifications/channels/{id}/test", tag = "notifications",
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
+    responses((status = 200, description = "Delivered", body = Envelope<DeliveryRecord>), (status = 404, body = ErrorBody),
+              (status = 409, description = "The channel's host is not in `alerts.channel_hosts`; nothing was sent", body = ErrorBody),
+              (status = 502, description = "The receiver did not accept the message (its status in the message)", body = ErrorBody)))]
 async fn test(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -51,15 +51,15 @@ fn listing(state: &AppState, q: &ListQuery, paginate: bool) -> Result<Json<Serve
 }
 
 /// The fleet, filtered and paginated, with a status summary of the filtered set.
-#[utoipa::path(get, path = "/api/servers", tag = "servers", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = ServerList), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/servers", tag = "servers", params(ListQuery),
+    responses((status = 200, body = ServerList), (status = 422, description = "A bad query parameter, named in `details`", body = ErrorBody)))]
 async fn list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<ServerList>, ApiError> {
     listing(&state, &q, true)
 }
 
 /// Every server (filters apply; no pagination).
-#[utoipa::path(get, path = "/api/servers/all", tag = "servers", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = ServerList), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/servers/all", tag = "servers", params(ListQuery),
+    responses((status = 200, body = ServerList), (status = 422, description = "A bad query parameter, named in `details`", body = ErrorBody)))]
 async fn list_all(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -68,7 +68,7 @@ async fn list_all(
 }
 
 /// One server with system info, interfaces, top processes, per-core CPU and disks.
-#[utoipa::path(get, path = "/api/servers/{id}", tag = "servers", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/servers/{id}", tag = "servers",
     params(("id" = String, Path, description = "Server id", max_length = 128)),
     responses((status = 200, body = Envelope<ServerDetail>), (status = 404, body = ErrorBody)))]
 async fn get_one(
@@ -79,9 +79,9 @@ async fn get_one(
 }
 
 /// Registers a server by hand (`unknown` until data arrives for it).
-#[utoipa::path(post, path = "/api/servers", tag = "servers", request_body = NewServer, security(("bearer" = [])),
-    responses((status = 201, body = Envelope<ServerView>), (status = 409, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/servers", tag = "servers", request_body = NewServer,
+    responses((status = 201, body = Envelope<ServerView>),
+              (status = 409, description = "The name is taken, or the fleet is full", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NewServer>,
@@ -90,10 +90,10 @@ async fn create(
 }
 
 /// Changes a server's description (`maintenance: true` shows it in maintenance).
-#[utoipa::path(patch, path = "/api/servers/{id}", tag = "servers", request_body = ServerPatch, security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/servers/{id}", tag = "servers", request_body = ServerPatch,
     params(("id" = String, Path, description = "Server id", max_length = 128)),
     responses((status = 200, body = Envelope<ServerView>), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 409, description = "The new name is taken, or the server is simulated", body = ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -103,9 +103,10 @@ async fn update(
 }
 
 /// Removes a server and its history.
-#[utoipa::path(delete, path = "/api/servers/{id}", tag = "servers", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/servers/{id}", tag = "servers",
     params(("id" = String, Path, description = "Server id", max_length = 128)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody),
+              (status = 409, description = "Simulated servers cannot be removed", body = ErrorBody)))]
 async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.fleet.remove(&id).await?;
     Ok(StatusCode::NO_CONTENT)

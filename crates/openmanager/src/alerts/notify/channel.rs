@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
-use crate::validation::{FieldError, check_id};
+use crate::validation::{FieldError, check_id, check_name, is_http_url};
 
 /// How `Secret` serializes (its module is private); a test checks the two agree.
 pub const MASK: &str = "********";
@@ -32,54 +32,106 @@ fn html() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Channel {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
+    /// 1-100 printable characters, not only spaces.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Sends (attempts included) per rolling minute; more wait their turn in the queue.
     #[serde(default = "default_rate")]
+    #[schema(minimum = 1, maximum = 600)]
     pub rate_per_minute: u32,
     pub target: Target,
 }
 
-/// Base URLs are configurable so tests (and self-hosted ntfy or a Telegram proxy) can point anywhere.
+/// Base #[schema(max_length = 2048, pattern = "^https?://(([A-Za-z0-9]+(-[A-Za-z0-9]+)*\\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?([/?#][!-~]*)?$")]s are configurable so tests (and self-hosted ntfy or a Telegram proxy) can point anywhere
+/// (`alerts.channel_hosts` limits where). #[schema(max_length = 2048, pattern = "^https?://(([A-Za-z0-9]+(-[A-Za-z0-9]+)*\\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?([/?#][!-~]*)?$")]s are `http(s)://` with a DNS name or IPv4 address.
+/// Secrets are write-only: answers show `********`, and sending that back keeps the stored value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "lowercase", rename_all_fields = "camelCase", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Target {
     /// Our JSON body, signed with HMAC-SHA256 when a secret is set.
+    #[serde(rename_all = "camelCase")]
     Webhook {
+        #[schema(schema_with = url_schema)]
         url: String,
         #[serde(default)]
-        #[schema(value_type = Option<String>)]
+        #[schema(value_type = Option<String>, min_length = 1, max_length = 2048)]
         secret: Option<Secret>,
     },
-    /// Incoming-webhook URL; it is the credential, hence a secret.
+    /// Incoming-webhook #[schema(max_length = 2048, pattern = "^https?://(([A-Za-z0-9]+(-[A-Za-z0-9]+)*\\.)*[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?([/?#][!-~]*)?$")]; it is the credential, hence a secret.
+    #[serde(rename_all = "camelCase")]
     Slack {
-        #[schema(value_type = String)]
+        #[schema(schema_with = secret_url_schema)]
         url: Secret,
     },
+    #[serde(rename_all = "camelCase")]
     Discord {
-        #[schema(value_type = String)]
+        #[schema(schema_with = secret_url_schema)]
         url: Secret,
     },
+    #[serde(rename_all = "camelCase")]
     Telegram {
         #[serde(default = "telegram_base")]
+        #[schema(schema_with = url_schema)]
         base_url: String,
-        #[schema(value_type = String)]
+        #[schema(value_type = String, min_length = 1, max_length = 2048)]
         bot_token: Secret,
+        #[schema(min_length = 1, max_length = 64, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
         chat_id: String,
         #[serde(default = "html")]
+        #[schema(schema_with = parse_mode_schema)]
         parse_mode: String,
     },
+    #[serde(rename_all = "camelCase")]
     Ntfy {
         #[serde(default = "ntfy_base")]
+        #[schema(schema_with = url_schema)]
         base_url: String,
+        #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
         topic: String,
         /// Sent as `Authorization: Bearer` for protected topics.
         #[serde(default)]
-        #[schema(value_type = Option<String>)]
+        #[schema(value_type = Option<String>, min_length = 1, max_length = 2048)]
         token: Option<Secret>,
     },
+}
+
+/// An `http(s)` URL as [`is_http_url`] accepts it.
+fn url_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .max_length(Some(crate::validation::MAX_URL_LEN))
+        .pattern(Some(crate::validation::HTTP_URL_PATTERN))
+        .build()
+}
+
+/// A URL that is a credential: the URL, or in answers (and to keep the stored one) the mask.
+fn secret_url_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::AnyOfBuilder::new()
+        .item(url_schema())
+        .item(
+            utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).enum_values(Some([MASK])),
+        )
+        .description(Some("The URL; answers show `********`, and sending that back keeps the stored URL"))
+        .build()
+        .into()
+}
+
+/// Telegram's `parse_mode` values.
+const PARSE_MODES: [&str; 3] = ["HTML", "MarkdownV2", "Markdown"];
+
+fn parse_mode_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(PARSE_MODES.to_vec()))
+        .default(Some("HTML".into()))
+        .build()
 }
 
 impl Target {
@@ -113,11 +165,9 @@ impl Target {
 }
 
 fn check_url(field: &str, url: &str, errors: &mut Vec<FieldError>) {
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 2048
-        && reqwest::Url::parse(url).is_ok();
-    if !ok {
-        errors.push(FieldError::new(field, "must be an http(s) URL"));
+    // The pattern the document states, and (a net for the pattern) a URL the client can use.
+    if !is_http_url(url) || reqwest::Url::parse(url).is_err() {
+        errors.push(FieldError::new(field, "must be an http(s) URL with a DNS name or IPv4 address"));
     }
 }
 
@@ -125,9 +175,7 @@ impl Channel {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         check_id("id", &self.id, &mut errors);
-        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
-            errors.push(FieldError::new("name", "must be 1-100 characters"));
-        }
+        check_name("name", &self.name, 100, &mut errors);
         if self.rate_per_minute == 0 || self.rate_per_minute > MAX_RATE_PER_MINUTE {
             errors.push(FieldError::new("ratePerMinute", format!("must be 1-{MAX_RATE_PER_MINUTE}")));
         }
@@ -136,10 +184,11 @@ impl Channel {
             Target::Slack { url } | Target::Discord { url } => check_url("target.url", url.expose(), &mut errors),
             Target::Telegram { base_url, chat_id, parse_mode, .. } => {
                 check_url("target.baseUrl", base_url, &mut errors);
-                if chat_id.is_empty() || chat_id.len() > 64 {
-                    errors.push(FieldError::new("target.chatId", "must be 1-64 characters"));
+                let n = chat_id.chars().count();
+                if n == 0 || n > 64 || chat_id.chars().any(char::is_control) {
+                    errors.push(FieldError::new("target.chatId", "must be 1-64 printable characters"));
                 }
-                if !matches!(parse_mode.as_str(), "HTML" | "MarkdownV2" | "Markdown") {
+                if !PARSE_MODES.contains(&parse_mode.as_str()) {
                     errors.push(FieldError::new("target.parseMode", "must be HTML, MarkdownV2 or Markdown"));
                 }
             }
@@ -155,7 +204,7 @@ impl Channel {
         }
         for (field, secret) in self.target.secrets() {
             let v = secret.expose();
-            if v.is_empty() || v.len() > 2048 || v == MASK {
+            if v.is_empty() || v.chars().count() > 2048 || v == MASK {
                 errors.push(FieldError::new(format!("target.{field}"), "must be set (1-2048 characters)"));
             }
         }

@@ -1,6 +1,7 @@
 //! Notifications: channel configuration with write-only secrets (`channel`), the request each receiver
 //! expects (`format`: webhook, Slack, Discord, Telegram, ntfy) and background delivery with retries,
-//! rate limits and a bounded log (`notifier`).
+//! rate limits and a bounded log (`notifier`), limited to the hosts
+//! `alerts.channel_hosts` allows (`config::HostPolicy`).
 
 pub mod channel;
 pub mod format;

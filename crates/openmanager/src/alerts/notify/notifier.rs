@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::channel::Channel;
 use super::format::{Notification, build};
 use crate::alerts::Event;
+use crate::config::HostPolicy;
 use crate::lifecycle::supervisor::{JobContext, Supervisor};
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct NotifierConfig {
     pub request_timeout: Duration,
     /// Delivery attempts remembered.
     pub log_capacity: usize,
+    /// Hosts a channel may send to (`alerts.channel_hosts`).
+    pub hosts: HostPolicy,
 }
 
 impl Default for NotifierConfig {
@@ -44,6 +47,7 @@ impl Default for NotifierConfig {
             max_retry_after: Duration::from_secs(600),
             request_timeout: Duration::from_secs(10),
             log_capacity: 200,
+            hosts: HostPolicy::default(),
         }
     }
 }
@@ -85,6 +89,9 @@ pub enum NotifyError {
     UnknownChannel(String),
     #[error("queue of channel {0} is full")]
     QueueFull(String),
+    /// The channel names a host outside `alerts.channel_hosts`.
+    #[error("{0}")]
+    HostNotAllowed(String),
 }
 
 struct Slot {
@@ -225,6 +232,10 @@ impl Notifier {
         let channel = self.slot(channel_id).and_then(|s| s.channel());
         let channel = channel.ok_or_else(|| NotifyError::UnknownChannel(channel_id.to_owned()))?;
         let n = Notification::test(&channel.name, crate::clock::now_millis());
+        // Refused by policy is the caller's to fix, not a receiver's failure: say so before trying.
+        if let Ok(out) = build(&channel.target, &n) {
+            self.config.hosts.check(&out.url).map_err(NotifyError::HostNotAllowed)?;
+        }
         let (_, record) = self.attempt(&channel, &n, 1, true).await;
         Ok(record)
     }
@@ -351,6 +362,10 @@ impl Notifier {
                 return (Attempt::Permanent, r);
             }
         };
+        if let Err(why) = self.config.hosts.check(&out.url) {
+            let r = self.record(&channel.id, kind, n, attempt, Outcome::Failed, None, Some(why), 0);
+            return (Attempt::Permanent, r);
+        }
         let mut req = self.client.post(&out.url).body(out.body);
         for (name, value) in out.headers {
             req = req.header(name, value);

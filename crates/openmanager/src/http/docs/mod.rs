@@ -1,6 +1,11 @@
 //! The OpenAPI document (generated from the handlers by utoipa, so it cannot drift) and the JSON 404
 //! that lists the documented endpoints.
 
+pub mod contract;
+pub mod derived;
+#[cfg(test)]
+pub mod shape;
+
 use std::sync::Arc;
 
 use axum::Extension;
@@ -23,12 +28,39 @@ pub struct Docs {
 
 impl Docs {
     pub fn of(doc: &utoipa::openapi::OpenApi) -> Arc<Self> {
-        Arc::new(Self { json: doc.to_json().unwrap_or_default(), endpoints: endpoint_list(doc) })
+        let mut value = serde_json::to_value(doc).unwrap_or_default();
+        contract::unsigned_bounds(&mut value);
+        Arc::new(Self { json: value.to_string(), endpoints: endpoint_list(doc) })
     }
+}
+
+/// One event of a `text/event-stream` answer, as clients parse it (OpenAPI 3.1 reads a stream's
+/// `schema` as each event's). `data` holds one JSON document; the operation says which.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SseEvent {
+    /// `message` unless named.
+    event: Option<String>,
+    data: String,
+    id: Option<String>,
+    retry: Option<u64>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
+    // Types the routes name only as query parameters, which do not add them to the components.
+    components(schemas(
+        crate::fleet::metric::Metric,
+        crate::fleet::history::TimeRange,
+        crate::fleet::model::Status,
+        crate::fleet::model::ServerType,
+        crate::fleet::model::Source,
+        crate::alerts::AlertState,
+        crate::alerts::Severity,
+        super::analyze::CatalogKind,
+        super::analyze::CatalogLang,
+        super::gateway::AltForm,
+    )),
     info(title = "OpenManager Backend", description = "Monitoring hub, AI gateway, MCP server and alerting for the OpenManager web app."),
     modifiers(&SecuritySchemes),
     tags(

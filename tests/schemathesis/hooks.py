@@ -1,0 +1,141 @@
+"""schemathesis hooks for the OpenManager run: the rules the OpenAPI document states in words because
+JSON Schema cannot state them (one field against another, a value that only a previous answer can
+supply, the server's state). A schema-valid case that breaks one of them is not valid input, so
+`positive_data_acceptance` would report a true refusal as a failure; these hooks drop such positive
+cases before they are sent. Negative cases are never touched, and every other check runs on every
+case that is sent. Each rule below names the operation's description that states it.
+"""
+
+from datetime import datetime, timezone
+from urllib.parse import unquote
+
+import schemathesis
+
+WHITESPACE = set("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+                 "\u2028\u2029\u202f\u205f\u3000")
+
+
+def blank(text):
+    """What Rust's `str::trim().is_empty()` calls blank (Unicode White_Space)."""
+    return all(c in WHITESPACE for c in text)
+
+
+def positive(case):
+    meta = case.meta
+    return meta is not None and meta.generation.mode.is_positive
+
+
+def parse_time(value):
+    """RFC 3339 or Unix milliseconds, as the server reads `from`/`to`/`startsAt`/`endsAt`."""
+    if value is None:
+        return None
+    try:
+        return int(value) / 1000.0
+    except (TypeError, ValueError):
+        pass
+    try:
+        return datetime.fromisoformat(str(value).replace("z", "Z").replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def rule_is_consistent(body, partial):
+    """`clearThreshold` on the clear side of `threshold`; `window.n` at most `window.m`; `channels`
+    empty (a rule may only name channels that exist, which a generated id does not)."""
+    if body.get("channels"):
+        return False
+    window = body.get("window")
+    if isinstance(window, dict) and window.get("kind") == "nOfM":
+        n, m = window.get("n"), window.get("m")
+        # Numbers, as JSON has them (`70.0` is the integer 70).
+        if isinstance(n, (int, float)) and isinstance(m, (int, float)) and n > m:
+            return False
+    clear = body.get("clearThreshold")
+    if partial:
+        # A change is merged into a rule the case cannot see: a clear threshold, a threshold past
+        # 100 with no metric, or a bare operator may contradict it.
+        if clear is not None or "op" in body:
+            return False
+        percent = body.get("metric") in ("cpu", "memory", "disk")
+        if (body.get("threshold") or 0) > 100 and (percent or body.get("metric") is None):
+            return False
+        # A percent metric over the rule's own threshold, which may be past 100.
+        if percent and "threshold" not in body:
+            return False
+        return True
+    if clear is not None:
+        upper = body.get("op") in (">", ">=")
+        threshold = body.get("threshold")
+        if isinstance(threshold, (int, float)) and (clear > threshold if upper else clear < threshold):
+            return False
+    return True
+
+
+def user_text_is_question(body):
+    """OpenAI: the last `user` message's text must not be blank."""
+    texts = []
+    for m in body.get("messages") or []:
+        if isinstance(m, dict) and m.get("role") == "user":
+            content = m.get("content")
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                texts.append("".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)))
+            else:
+                texts.append("")
+    return bool(texts) and not blank(texts[-1])
+
+
+def gemini_text_is_question(body):
+    """Gemini: the last turn that is not `model`'s and has text must have text that is not blank."""
+    last = None
+    for c in body.get("contents") or []:
+        if not isinstance(c, dict) or c.get("role") == "model":
+            continue
+        text = "".join(p["text"] for p in c.get("parts") or [] if isinstance(p, dict) and isinstance(p.get("text"), str))
+        if text:
+            last = text
+    return last is not None and not blank(last)
+
+
+@schemathesis.hook
+def filter_case(context, case):
+    if not positive(case):
+        return True
+    op = case.operation
+    path, method = op.path, op.method.upper()
+    query = case.query or {}
+    body = case.body if isinstance(case.body, dict) else {}
+    # `cursor` is the `nextCursor` of a previous page (its description says so); a made-up one is 422.
+    if query.get("cursor") is not None:
+        return False
+    if path == "/api/metrics/history":
+        start, end = parse_time(query.get("from")), parse_time(query.get("to"))
+        now = datetime.now(timezone.utc).timestamp()
+        # `from` is not after `to` (now when absent).
+        if start is not None and start > (end if end is not None else now):
+            return False
+    if path == "/api/alerts/rules" and method == "POST":
+        return rule_is_consistent(body, partial=False)
+    if path == "/api/alerts/rules/{id}" and method == "PATCH":
+        return rule_is_consistent(body, partial=True)
+    if path == "/api/alerts/silences" and method == "POST":
+        start = parse_time(body.get("startsAt")) or datetime.now(timezone.utc).timestamp()
+        end = parse_time(body.get("endsAt"))
+        # `endsAt` after `startsAt` (now when absent), with a minute to spare for the request.
+        if end is None or end <= start + 60:
+            return False
+    if path == "/api/notifications/channels" and method == "POST":
+        # The mask `********` keeps a stored secret: valid only when replacing a channel that has one.
+        target = body.get("target")
+        if isinstance(target, dict) and "********" in target.values():
+            return False
+    if path == "/v1/chat/completions":
+        return user_text_is_question(body)
+    if path == "/api/ai/google/{version}/models/{call}" and method == "POST":
+        # `:streamGenerateContent` is served as server-sent events only, with `alt=sse`.
+        call = unquote(str((case.path_parameters or {}).get("call", "")))
+        if call.endswith(":streamGenerateContent") and query.get("alt") != "sse":
+            return False
+        return gemini_text_is_question(body)
+    return True
