@@ -7,7 +7,9 @@
 //! every subscriber gets [`Missed::Reconnected`], since pub/sub does not replay: that is the signal
 //! to resynchronise (e.g. send a full snapshot to the WebSocket clients).
 //!
-//! Wire form of a message: `om1 <hub id>\n<JSON>` on Redis channel `<prefix>bus:<name>`.
+//! Wire form of a message: `om1 <hub id>|<instance>\n<JSON>` on Redis channel `<prefix>bus:<name>`
+//! (the instance is a random id per process, so hubs given the same id by mistake still hear each
+//! other).
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -202,7 +204,7 @@ impl<T: Serialize + DeserializeOwned> Channel<T> {
     /// `max_entry_bytes`): the other hubs will not see it; deliver locally as without Redis.
     pub async fn publish(&self, message: &T) -> Result<u64> {
         let inner = &self.cluster.inner;
-        let body = encode(&inner.hub_id, message)?;
+        let body = encode(&inner.owner, message)?;
         if body.len() > inner.config.max_entry_bytes {
             return Err(Error::InvalidInput(format!(
                 "bus message of {} bytes is over max_entry_bytes ({})",
@@ -222,13 +224,14 @@ impl<T: Serialize + DeserializeOwned> Channel<T> {
     }
 }
 
-fn encode<T: Serialize>(hub: &str, message: &T) -> Result<Vec<u8>> {
-    let mut body = format!("{MAGIC}{hub}\n").into_bytes();
+/// `owner` is `<hub id>|<instance>`.
+fn encode<T: Serialize>(owner: &str, message: &T) -> Result<Vec<u8>> {
+    let mut body = format!("{MAGIC}{owner}\n").into_bytes();
     serde_json::to_writer(&mut body, message).map_err(|e| Error::InvalidInput(format!("bus message: {e}")))?;
     Ok(body)
 }
 
-/// `(hub id, JSON)` of a wire message.
+/// `(owner, JSON)` of a wire message.
 fn decode(payload: &[u8]) -> Option<(&str, &[u8])> {
     let rest = payload.strip_prefix(MAGIC.as_bytes())?;
     let nl = rest.iter().position(|b| *b == b'\n')?;
@@ -369,13 +372,14 @@ async fn subscribe(cluster: &Cluster) -> Result<redis::aio::PubSub> {
 fn deliver(cluster: &Cluster, msg: &redis::Msg) {
     let inner = &cluster.inner;
     let Some(name) = inner.keys.bus_name(msg.get_channel_name()) else { return };
-    let Some((from, body)) = decode(msg.get_payload_bytes()) else {
+    let Some((owner, body)) = decode(msg.get_payload_bytes()) else {
         bump(&inner.conn.counters.bus_undecodable, 1);
         return;
     };
-    if from == &*inner.hub_id {
+    if owner == &*inner.owner {
         return;
     }
+    let from = owner.split_once('|').map_or(owner, |(hub, _)| hub);
     if name == COALESCE_CHANNEL {
         if let Ok(digest) = std::str::from_utf8(body) {
             inner.bus.wake(digest.trim_matches('"'));
@@ -390,7 +394,7 @@ fn deliver(cluster: &Cluster, msg: &redis::Msg) {
 /// Announces that coalescing key `digest` is done (published or abandoned) to the other hubs.
 pub(crate) fn coalesce_announcement(cluster: &Cluster, digest: &str) -> Result<(String, Vec<u8>)> {
     let inner = &cluster.inner;
-    Ok((inner.keys.bus_channel(COALESCE_CHANNEL), encode(&inner.hub_id, &digest)?))
+    Ok((inner.keys.bus_channel(COALESCE_CHANNEL), encode(&inner.owner, &digest)?))
 }
 
 #[cfg(test)]
@@ -399,10 +403,10 @@ mod tests {
 
     #[test]
     fn the_wire_form_round_trips() {
-        let body = encode("hub-1", &serde_json::json!({"cpu": 1.5})).unwrap();
-        assert!(body.starts_with(b"om1 hub-1\n"));
-        let (hub, json) = decode(&body).unwrap();
-        assert_eq!(hub, "hub-1");
+        let body = encode("hub-1|abc", &serde_json::json!({"cpu": 1.5})).unwrap();
+        assert!(body.starts_with(b"om1 hub-1|abc\n"));
+        let (owner, json) = decode(&body).unwrap();
+        assert_eq!(owner, "hub-1|abc");
         assert_eq!(serde_json::from_slice::<serde_json::Value>(json).unwrap()["cpu"], 1.5);
         assert!(decode(b"garbage").is_none() && decode(b"om1 no-newline").is_none());
     }

@@ -26,15 +26,18 @@ pub struct ClusterConfig {
     pub url: String,
     /// Every key this crate writes starts with it, so several deployments can share one Redis.
     pub prefix: String,
-    /// This hub's name on the bus and in leases (`[A-Za-z0-9._:-]`, at most 64). Empty: a random
-    /// one per process (`hub-` and 12 hex digits).
+    /// This hub's name on the bus and in leases (`[A-Za-z0-9._:-]`, at most 64), e.g. the host
+    /// name. Empty: a random one per process (`hub-` and 12 hex digits). Should be unique, for
+    /// logs; two hubs given the same id still work (each process also has a random instance id).
     pub hub_id: String,
     /// Bound on opening a connection (TCP, TLS, AUTH, SELECT).
     pub connect_timeout_ms: u64,
     /// Bound on one command or script, from sending to its reply.
     pub command_timeout_ms: u64,
-    /// While Redis is down, at most one attempt to reach it per this interval; every other call
-    /// gets [`crate::Error::Unavailable`] at once, so callers fall back without waiting.
+    /// While Redis is down, one attempt to reach it per this interval (by `Cluster::run`, or by a
+    /// caller when that is not running); every other call gets [`crate::Error::Unavailable`] at
+    /// once, so callers fall back without waiting. The first calls after Redis stops answering
+    /// wait up to `command_timeout_ms` before it is known to be down.
     pub retry_interval_ms: u64,
     /// While Redis is up, `Cluster::run` pings it this often, so an idle hub notices an outage.
     pub probe_interval_ms: u64,

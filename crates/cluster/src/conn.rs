@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::RwLock;
@@ -29,6 +29,8 @@ pub(crate) struct Conn {
     in_flight: Semaphore,
     pub(crate) health: HealthCell,
     pub(crate) counters: Counters,
+    /// Whether `Cluster::run` is probing: then callers never wait on a probe themselves.
+    pub(crate) maintained: AtomicBool,
     connect_timeout: Duration,
     command_timeout: Duration,
     retry_interval: Duration,
@@ -91,6 +93,7 @@ impl Conn {
             in_flight: Semaphore::new(config.max_in_flight),
             health: HealthCell::new(masked),
             counters: Counters::default(),
+            maintained: AtomicBool::new(false),
             connect_timeout: config.connect_timeout(),
             command_timeout: config.command_timeout(),
             retry_interval: config.retry_interval(),
@@ -132,16 +135,19 @@ impl Conn {
         self.exec(false, None, |mut m| async move { inv.invoke_async(&mut m).await }).await
     }
 
-    /// One call to Redis: gated by health (while down, at most one per `retry_interval` goes, the
-    /// others fail at once), bounded in number (`max_in_flight`) and in time (connect + command
-    /// timeouts), its outcome counted and fed back to health. `on`: this connection rather than
-    /// the next one in turn.
+    /// One call to Redis: gated by health (while down, every call fails at once, except, when
+    /// `Cluster::run` is not probing, one per `retry_interval` that goes as the probe), bounded in
+    /// number (`max_in_flight`) and in time (connect + command timeouts), its outcome counted and
+    /// fed back to health. `on`: this connection rather than the next one in turn.
     async fn exec<T, F, Fut>(&self, force: bool, on: Option<ConnectionManager>, op: F) -> Result<T>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        if !self.health.permit(self.retry_interval, force) {
+        let allowed = self.health.is_up()
+            || force
+            || (!self.maintained.load(Ordering::Acquire) && self.health.permit(self.retry_interval));
+        if !allowed {
             bump(&self.counters.fallbacks, 1);
             return Err(Error::Unavailable(self.health.reason()));
         }

@@ -1,8 +1,8 @@
 //! Whether Redis is usable, as one cheap read for callers and `/api/health`: `up` or `down` with the
 //! reason and since when. A change is logged once (down with the reason at warn, back up at info),
-//! never once per failed command. While down it also gates attempts: at most one call per
-//! `retry_interval` goes to Redis (the probe); the others fail at once, so callers fall back without
-//! waiting for a timeout each.
+//! never once per failed command. While down it also gates attempts: one probe per
+//! `retry_interval` goes to Redis (the maintenance task's while it runs, else one caller's); every
+//! other call fails at once, so callers fall back without waiting for a timeout each.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -73,15 +73,14 @@ impl HealthCell {
     }
 
     /// Whether a call may go to Redis now: always while up; while down, one call per `interval`
-    /// (it is the probe that finds Redis back). `force` (the maintenance task's probe) always goes,
-    /// and pushes the next gated attempt back.
-    pub(crate) fn permit(&self, interval: Duration, force: bool) -> bool {
+    /// (it is the probe that finds Redis back).
+    pub(crate) fn permit(&self, interval: Duration) -> bool {
         if self.is_up() {
             return true;
         }
         let mut g = self.inner.lock();
         let now = Instant::now();
-        if force || g.next_try.is_none_or(|t| now >= t) {
+        if g.next_try.is_none_or(|t| now >= t) {
             g.next_try = Some(now + interval);
             return true;
         }
@@ -154,14 +153,13 @@ mod tests {
     fn changes_are_reported_once_and_attempts_are_gated() {
         let h = HealthCell::new("redis://h".into());
         let second = Duration::from_secs(1);
-        assert!(!h.is_up() && h.permit(second, false), "the first call goes");
+        assert!(!h.is_up() && h.permit(second), "the first call goes");
         assert!(h.mark_down("refused", second), "the first failure is announced");
         assert!(!h.mark_down("refused again", second), "later ones are not");
         assert_eq!(h.reason(), "refused again");
-        assert!(!h.permit(second, false), "gated until the retry interval passes");
-        assert!(h.permit(second, true), "the maintenance probe always goes");
+        assert!(!h.permit(second), "gated until the retry interval passes");
         assert!(h.mark_up() && !h.mark_up());
-        assert!(h.permit(second, false) && h.get().is_up() && h.get().status() == "up");
+        assert!(h.permit(second) && h.get().is_up() && h.get().status() == "up");
         assert!(h.mark_down("timed out", second));
         assert!(matches!(h.get(), Health::Down { reason, .. } if reason == "timed out"));
     }

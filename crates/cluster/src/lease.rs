@@ -32,7 +32,7 @@ use crate::{Cluster, ttl_ms};
 /// restarts after 30 days without one, when no old holder can be around.
 const FENCE_TTL_MS: u64 = 30 * 86_400_000;
 
-/// Renew when the value is ours (`<hub>|<fence>`), else acquire when free. `{1, fence, value}` when
+/// Renew when the value is ours (`<hub>|<instance>|<fence>`), else acquire when free. `{1, fence, value}` when
 /// held after the call, `{0, 0, value}` when someone else holds it.
 static TICK: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
@@ -126,7 +126,7 @@ impl Lease {
         let mut inv = TICK.prepare_invoke();
         inv.key(&self.key)
             .key(&self.fence_key)
-            .arg(&*inner.hub_id)
+            .arg(&*inner.owner)
             .arg(mine.map(|f| f.to_string()).unwrap_or_default())
             .arg(self.ttl_ms)
             .arg(FENCE_TTL_MS);
@@ -146,7 +146,7 @@ impl Lease {
             st.held_last = true;
             return Ok(LeaseState::Holder { fence });
         }
-        let holder = value.split_once('|').map(|(hub, _)| hub.to_owned());
+        let holder = value.split('|').next().filter(|h| !h.is_empty()).map(str::to_owned);
         if let Some(old) = st.fence.take() {
             bump(&inner.conn.counters.lease_lost, 1);
             tracing::warn!(lease = &*self.name, fence = old, holder = holder.as_deref(), "lease lost");
@@ -178,7 +178,7 @@ impl Lease {
     pub async fn check(&self, fence: u64) -> Result<bool> {
         let inner = &self.cluster.inner;
         let v: Option<String> = inner.conn.query(redis::cmd("GET").arg(&self.key)).await?;
-        Ok(v.is_some_and(|v| v == format!("{}|{fence}", inner.hub_id)))
+        Ok(v.is_some_and(|v| v == format!("{}|{fence}", inner.owner)))
     }
 
     /// Gives the lease up now (shutdown): another hub takes it at its next tick instead of after
@@ -195,7 +195,7 @@ impl Lease {
         bump(&inner.conn.counters.lease_lost, 1);
         tracing::info!(lease = &*self.name, fence, "lease released");
         let mut inv = RELEASE.prepare_invoke();
-        inv.key(&self.key).arg(format!("{}|{fence}", inner.hub_id));
+        inv.key(&self.key).arg(format!("{}|{fence}", inner.owner));
         inner.conn.script::<i64>(&inv).await.map(drop)
     }
 }

@@ -165,6 +165,10 @@ struct Inner {
     conn: Conn,
     keys: Keys,
     hub_id: Arc<str>,
+    /// This handle's own random id: what tells "my own message" and "my lease" apart, so two hubs
+    /// configured with the same `hub_id` by mistake still hear each other and never share a lease.
+    /// `<hub_id>|<instance>` is the owner string of leases.
+    owner: Arc<str>,
     config: ClusterConfig,
     bus: bus::Hub,
     deferred: run::Deferred,
@@ -181,11 +185,13 @@ impl Cluster {
         let conn = Conn::new(config)?;
         let hub_id: Arc<str> =
             if config.hub_id.is_empty() { Arc::from(random_hub_id()) } else { Arc::from(config.hub_id.as_str()) };
+        let owner: Arc<str> = Arc::from(format!("{hub_id}|{}", random_token()));
         let cluster = Cluster {
             inner: Arc::new(Inner {
                 conn,
                 keys: Keys::new(&config.prefix),
                 hub_id,
+                owner,
                 bus: bus::Hub::new(config.bus_queue),
                 deferred: run::Deferred::new(),
                 config: config.clone(),

@@ -45,6 +45,15 @@ pub(crate) async fn run(cluster: &Cluster, cancel: CancellationToken, heartbeat:
         return;
     };
     tracing::info!(url = cluster.url(), hub = cluster.hub_id(), "cluster maintenance started");
+    // While this runs, only its probe reaches a Redis that is down; cleared however this ends.
+    struct Maintained<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Maintained<'_> {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+    inner.conn.maintained.store(true, std::sync::atomic::Ordering::Release);
+    let _maintained = Maintained(&inner.conn.maintained);
     tokio::join!(probe(cluster, &cancel, heartbeat), crate::bus::pump(cluster, &cancel), async {
         loop {
             let job = tokio::select! {

@@ -249,6 +249,13 @@ impl PrivateRedis {
         }
     }
 
+    /// Sends `signal` (`STOP`: connections stay open but nothing answers, as with a VM that froze
+    /// or a network that drops packets; `CONT`: answers again).
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success());
+    }
+
     /// Starts it again on the same port (an empty dataset: nothing is saved).
     pub fn resume(&mut self) {
         assert!(self.child.is_none());

@@ -92,3 +92,23 @@ async fn a_stale_holder_is_detected_and_release_hands_over() {
     let stats = hubs[0].0.stats();
     assert_eq!((stats.lease_acquired, stats.lease_lost), (2, 1), "{stats:?}");
 }
+
+#[tokio::test]
+async fn hubs_given_the_same_id_never_share_a_lease_and_still_hear_each_other() {
+    if !shared_redis("hubs_given_the_same_id_never_share_a_lease_and_still_hear_each_other") {
+        return;
+    }
+    let p = Prefix::new();
+    let twins = hubs(&p, &["same", "same"]).await;
+    let first = twins[0].1.tick().await.unwrap();
+    let second = twins[1].1.tick().await.unwrap();
+    assert!(matches!(first, LeaseState::Holder { .. }));
+    assert_eq!(second, LeaseState::Follower { holder: Some("same".into()) });
+    assert!(twins[0].1.is_holder() && !twins[1].1.is_holder());
+    let (one, two) = (&twins[0].0, &twins[1].0);
+    eventually("both buses subscribed", || async move { one.stats().bus_connected && two.stats().bus_connected }).await;
+    let mut sub = two.channel::<u8>("fleet").unwrap().subscribe();
+    one.channel::<u8>("fleet").unwrap().publish(&7).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(30), sub.recv()).await.unwrap().unwrap();
+    assert_eq!(got, cluster::BusEvent::Message { from: "same".into(), message: 7 });
+}

@@ -79,3 +79,42 @@ async fn a_wrong_password_is_an_outage_and_never_shown() {
     let nothing = Cluster::connect(&config(&format!("redis://127.0.0.1:{}", free_port()), "om:", "c")).await.unwrap();
     assert!(!nothing.is_up());
 }
+
+#[tokio::test]
+async fn without_the_maintenance_task_one_caller_per_interval_probes() {
+    let Some(mut redis) = PrivateRedis::start("without_the_maintenance_task_one_caller_per_interval_probes", &[])
+    else {
+        return;
+    };
+    // No `run`: nobody probes in the background.
+    let cluster = Cluster::connect(&config(&redis.url(), "om:", "a")).await.unwrap();
+    let cache = cluster.cache();
+    cache.set(b"k", b"v", std::time::Duration::from_secs(60)).await.unwrap();
+    redis.stop();
+    assert!(cache.get(b"k").await.is_err());
+    redis.resume();
+    let c = &cache;
+    // A call that finds the retry interval over goes to Redis and brings the state back up.
+    eventually("a caller's probe to find Redis back", || async move { c.get(b"k").await.is_ok() }).await;
+    assert!(cluster.is_up());
+    assert_eq!(cluster.stats().outages, 1);
+}
+
+#[tokio::test]
+async fn a_redis_that_stops_answering_times_out_and_comes_back() {
+    let Some(redis) = PrivateRedis::start("a_redis_that_stops_answering_times_out_and_comes_back", &[]) else {
+        return;
+    };
+    let hub = Hub::start(&config(&redis.url(), "om:", "a")).await;
+    assert!(hub.ping().await.is_ok());
+    redis.signal("STOP");
+    // Connections stay open, nothing answers: the command timeout ends the wait.
+    let err = hub.cache().get(b"k").await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err}");
+    let Health::Down { reason, .. } = hub.health() else { panic!("down") };
+    assert!(reason.contains("timed out") || reason.to_lowercase().contains("timeout"), "{reason}");
+    redis.signal("CONT");
+    let h = &hub;
+    eventually("the hub to see Redis answer again", || async move { h.health().is_up() }).await;
+    assert!(hub.cache().get(b"k").await.is_ok());
+}
