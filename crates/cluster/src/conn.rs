@@ -171,11 +171,11 @@ impl Conn {
             Err(_) => timed_out("redis command", bound),
         };
         bump(&self.counters.errors, 1);
-        if let Error::Unavailable(reason) = &err {
-            bump(&self.counters.fallbacks, 1);
-            if self.health.mark_down(reason, self.retry_interval) {
-                bump(&self.counters.outages, 1);
-            }
+        bump(&self.counters.fallbacks, 1);
+        if let Error::Unavailable(reason) = &err
+            && self.health.mark_down(reason, self.retry_interval)
+        {
+            bump(&self.counters.outages, 1);
         }
         Err(err)
     }

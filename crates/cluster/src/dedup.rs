@@ -79,6 +79,7 @@ impl Dedup {
 
     /// [`first`](Self::first) with the local fallback (see the module's documentation).
     pub async fn check(&self, key: &str, ttl: Duration) -> Verdict {
+        let ttl = ttl.max(Duration::from_millis(1));
         let digest = digest(key.as_bytes());
         let now = Instant::now();
         let (known, backlog) = {

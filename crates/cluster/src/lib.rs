@@ -11,10 +11,12 @@
 //! # Fallback: every call may fail, and failing is cheap
 //!
 //! Every primitive's call returns `Result<_, Error>`. On `Err` the caller uses its local
-//! (in-process) equivalent for that call, so a hub without Redis behaves as a hub with no Redis
-//! configured: stricter per hub, never unlimited. While Redis is down, calls fail at once (one
-//! attempt per `retry_interval_ms` finds it back), so falling back costs no waiting; the outage is
-//! logged once and shown by [`Cluster::health`].
+//! (in-process) equivalent for that call, so a hub that cannot reach Redis behaves as a hub with no
+//! Redis configured: each hub enforces its own limits and quotas (N hubs may then allow up to N
+//! times a limit in all), never none. While Redis is down, calls fail at once (one probe per
+//! `retry_interval_ms` finds it back), so falling back costs no waiting; only the first calls after
+//! Redis stops answering wait, up to `command_timeout_ms`. The outage is logged once and shown by
+//! [`Cluster::health`].
 //!
 //! No authentication or authorisation decision reads anything from Redis: tokens, scopes and
 //! sessions stay in each hub (and its store), so Redis being down, slow or wrong can never let a
@@ -115,9 +117,12 @@
 //! Every key starts with `prefix` (default `openmanager:`) and expires. Free-form parts (client
 //! addresses, tokens, cache keys) are SHA-256 digests. Works with Redis 5 or later and Valkey,
 //! standalone or behind a primary endpoint (Sentinel-managed, ElastiCache, Redis Cloud, Upstash);
-//! Redis Cluster mode is not supported (scripts touch several keys). Give Redis a `maxmemory` with
-//! `volatile-lru` or `allkeys-lru`: every key has a TTL, cache entries are bounded by
-//! `max_entry_bytes`, and the other keys are a few bytes each.
+//! Redis Cluster mode is not supported (scripts touch several keys). Memory: every key has a TTL,
+//! cache entries are bounded by `max_entry_bytes`, and the other keys are a few bytes each (a
+//! bucket per active client, two hashes per provider, one key per lease and per notification).
+//! Size `maxmemory` for the cache; under an LRU policy, memory pressure evicts the longest-idle
+//! keys first, which can include notify-once keys (a repeated notification), never a lease in use
+//! (renewed every few seconds).
 
 mod bus;
 mod cache;

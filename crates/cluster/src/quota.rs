@@ -5,9 +5,11 @@
 //! concurrent reservers for a limit of N get exactly N grants.
 //!
 //! A reservation takes the caller's token estimate; [`Quota::settle`] replaces it with the tokens the
-//! provider reported, [`Quota::release`] gives everything back when the call never went out. As
-//! locally, a request larger than a whole token budget goes through alone (when nothing else is in
-//! that window) rather than waiting forever.
+//! provider reported, [`Quota::release`] gives everything back when the call never went out. Request
+//! counts are exact; token windows are exact for the estimates, and a call that used more than its
+//! estimate can take a window past its limit after the fact (as with the local budget), which later
+//! reservations then wait for. As locally, a request larger than a whole token budget goes through
+//! alone (when nothing else is in that window) rather than waiting forever.
 //!
 //! Fallback: on `Err` the hub takes from its local per-engine `Budget` (`ai::quota`), as without
 //! Redis; calls made that way can be recorded once Redis is back with

@@ -15,7 +15,8 @@ pub struct Stats {
     pub commands: u64,
     /// Of those, the ones that failed (timeouts, connection errors, error replies).
     pub errors: u64,
-    /// Calls that returned an error to their caller, which then used its local state.
+    /// Calls to Redis that returned an error to their caller (refused at once while down, busy,
+    /// failed), each of which sent the caller to its local state.
     pub fallbacks: u64,
     /// Times Redis became unusable (a failure to connect at start included).
     pub outages: u64,
