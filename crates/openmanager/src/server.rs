@@ -79,14 +79,17 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
         tracing::warn!("{warning}");
     }
     // The socket first: a port already in use fails here, before anything is created or started.
+    let tls_on = config.tls.mode != tls::Mode::Off;
     let (listener, socket) = match inherited.listener {
         Some(l) => (l, inherited.origin),
         None => {
-            let addr = SocketAddr::new(config.server.host, config.server.port);
+            let port = if tls_on { config.tls.https_port.unwrap_or(config.server.port) } else { config.server.port };
+            let addr = SocketAddr::new(config.server.host, port);
             let l = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
             (l, Origin::Bound)
         }
     };
+    let http_listener = http_port_listener(&config, inherited.http_listener)?;
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
@@ -108,6 +111,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     jobs::alerts::start(&services);
     jobs::events::start(&services);
     jobs::watchdog::start(&services);
+    jobs::tls::start(&services);
     crate::http::start_jobs(&state);
     // Kept for the whole run, so the stop channel never closes.
     let (stopper, mut stop_requests) = Stopper::new();
@@ -132,15 +136,31 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
             idle: Duration::from_millis(state.config.server.idle_timeout_ms),
         },
         stop: stop.clone(),
+        tls: None,
+    };
+    let https_port = listener.local_addr()?.port();
+    let limits = tls::HandshakeLimits { timeout: serving.timeouts.header, ..tls::HandshakeLimits::default() };
+    let serving = workers::Serving {
+        tls: tls_on.then(|| Arc::new(tls::Handshaker::new(state.tls.server_config(), https_port, limits))),
+        ..serving
     };
     let server = workers::spawn(&listener, workers, serving).context("cannot start HTTP workers")?;
+    let http_port = match &http_listener {
+        Some(l) => {
+            let socket = l.try_clone().context("cannot use the plain-HTTP port's socket")?;
+            let task = crate::http::http_port::serve(socket, state.tls.clone(), https_port, limits, stop.accepting.clone());
+            tracing::info!(addr = %l.local_addr()?, "plain-HTTP port: ACME http-01 answers and redirects to https://");
+            Some(tokio::spawn(task))
+        }
+        None => None,
+    };
     // Ready before saying so: whoever waits for the "listening" line may probe readiness at once.
     // READY=1 goes first: the watchdog pings only once started, and systemd expects READY first.
     systemd::notify_ready();
     state.health.mark_started();
     let pid = std::process::id();
-    tracing::info!(addr = %local, socket = socket.as_str(), pid, workers, version = env!("CARGO_PKG_VERSION"), "listening");
-    announce_token(&origin, &admin_token, local);
+    tracing::info!(addr = %local, socket = socket.as_str(), tls = %state.tls.settings().mode, pid, workers, version = env!("CARGO_PKG_VERSION"), "listening");
+    announce_token(&origin, &admin_token, local, tls_on);
 
     let mut predecessor = inherited.handover;
     let mut pending = None;
@@ -156,7 +176,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
                 Signal::Handover => match lock.share() {
                     Ok(lock) => {
                         tracing::info!(path = %exec.path.display(), "SIGUSR2 received; starting a successor");
-                        let inherit = Inheritance { listener: &listener, lock };
+                        let inherit = Inheritance { listener: &listener, http_listener: http_listener.as_ref(), lock };
                         pending = Some(Box::pin(handover::start(&exec, inherit, handover_deadline)));
                     }
                     Err(e) => tracing::error!(error = %e, "hand-over failed: cannot share the data directory lock; this process keeps serving"),
@@ -222,10 +242,35 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
             Outcome::HandedOver
         }
     };
+    if let Some(task) = http_port {
+        let _ = tokio::time::timeout(grace, task).await;
+    }
     // The lock goes last (a successor keeps holding it through its own handle).
     drop(lock);
     tracing::info!(?outcome, "stopped");
     Ok(outcome)
+}
+
+/// The plain-HTTP port's socket (`tls.http_port`, with TLS on): inherited, or bound here.
+fn http_port_listener(
+    config: &Config,
+    inherited: Option<std::net::TcpListener>,
+) -> anyhow::Result<Option<std::net::TcpListener>> {
+    if config.tls.mode == tls::Mode::Off {
+        if inherited.is_some() || config.tls.http_port.is_some() {
+            tracing::warn!("tls.http_port is ignored while tls.mode = \"off\"");
+        }
+        return Ok(None);
+    }
+    match (inherited, config.tls.http_port) {
+        (Some(l), _) => Ok(Some(l)),
+        (None, Some(port)) => {
+            let addr = SocketAddr::new(config.server.host, port);
+            let l = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} (tls.http_port)"))?;
+            Ok(Some(l))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 /// Stops taking connections and lets the successor have them, without failing a request: stop
@@ -337,7 +382,13 @@ pub async fn build_services(
             budget: budget.clone(),
         }));
     });
+    // The certificate on disk is loaded now, so the first handshake (a hand-over successor's too)
+    // serves it; issuance and renewal run in the `tls` job.
+    let tls = tls::Tls::new(config.tls.clone(), &config.server.data_dir, tls::Options::default())
+        .await
+        .context("cannot start TLS")?;
     Ok(Services::new(services::Inner {
+        tls,
         config,
         tokens,
         started: Instant::now(),
@@ -358,10 +409,11 @@ pub async fn build_services(
 
 /// Says once where the admin token is. Like Jupyter, a first start on a terminal also prints the
 /// sign-in URL with the token; that goes to the terminal only, never to a log.
-fn announce_token(origin: &AdminTokenOrigin, token: &str, local: SocketAddr) {
+fn announce_token(origin: &AdminTokenOrigin, token: &str, local: SocketAddr, https: bool) {
     let host = if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() };
     let host = if host.contains(':') { format!("[{host}]") } else { host };
-    let url = format!("http://{host}:{}/", local.port());
+    let scheme = if https { "https" } else { "http" };
+    let url = format!("{scheme}://{host}:{}/", local.port());
     match origin {
         AdminTokenOrigin::Generated(path) => {
             tracing::info!(file = %path.display(), dashboard = %url, "generated an admin token and saved it (mode 0600); it will not be logged");

@@ -1,6 +1,7 @@
 //! The hub's domain services, built bottom-up once at start by the composition root (`server.rs`)
 //! and complete before the first request: configuration, tokens, health checks, telemetry, the
-//! job supervisor, the store, the fleet, alerting, the budget, analyses and the AI gateway. Cheap to
+//! job supervisor, the store, the fleet, alerting, the budget, analyses, the AI gateway and the TLS
+//! certificate manager. Cheap to
 //! clone (one `Arc`). Adapters (HTTP, WebSocket, MCP, tools) and jobs receive this; no service
 //! receives an adapter.
 
@@ -43,6 +44,8 @@ pub struct Inner {
     pub local_engine: Arc<ai::EngineBackend>,
     /// The gateway's status as the local engine sees it (refreshed by a job).
     pub gateway_view: Arc<GatewayView>,
+    /// The HTTPS certificate manager (`[tls]`; does nothing when TLS is off).
+    pub tls: tls::Tls,
 }
 
 impl std::ops::Deref for Services {

@@ -46,6 +46,8 @@ pub struct Config {
     /// The MCP server at `/api/mcp` and `/mcp`.
     pub mcp: McpConfig,
     pub memory: MemoryConfig,
+    /// HTTPS: certificates from files, ACME or generated once (the `tls` crate's settings).
+    pub tls: tls::Settings,
 }
 
 /// The memory guard: a graceful restart before the kernel's OOM killer (or systemd's `MemoryMax=`)
@@ -433,6 +435,9 @@ impl Config {
         self.alerts.validate(&mut out);
         self.budget.validate(&mut out);
         mcp::validate(&self.mcp, &mut out);
+        if let Err(e) = self.tls.check() {
+            out.push(Invalid { key: format!("tls.{}", e.key), reason: e.message });
+        }
         out
     }
 }

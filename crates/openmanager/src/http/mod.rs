@@ -24,6 +24,7 @@ pub mod fast_health;
 pub mod gateway;
 pub mod gateway_types;
 pub mod health;
+pub mod http_port;
 pub mod history;
 pub mod json;
 pub mod limits;

@@ -168,6 +168,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
         table: st.connections.clone(),
         timeouts: super::workers::Timeouts { header: Duration::from_secs(10), idle: Duration::from_secs(60) },
         stop: stop.clone(),
+        tls: None,
     };
     let server = tokio::spawn(super::workers::serve(listener, serving));
     ai::install_tls_provider();

@@ -11,6 +11,10 @@
 //! keep-alive idle limit), an HTTP/2 connection without requests for `server.idle_timeout_ms` is
 //! closed, and admission goes through the connection table (`connections.rs`), which sheds the
 //! oldest idle connection instead of letting newcomers wait.
+//!
+//! With `[tls]` on, every admitted connection first goes through the `tls` crate's handshaker (a
+//! bounded handshake; plain HTTP sent to this port gets a redirect to `https://`), and its responses
+//! carry `Strict-Transport-Security`. The same bounds and timeouts then apply to the TLS stream.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -72,7 +76,12 @@ pub struct Serving {
     pub table: ConnectionTable,
     pub timeouts: Timeouts,
     pub stop: Stop,
+    /// HTTPS on this port (`[tls]` on); `None` serves plain HTTP.
+    pub tls: Option<Arc<tls::Handshaker>>,
 }
+
+/// Sent on every answer over TLS: browsers then use `https://` for this host for a year.
+const HSTS: &str = "max-age=31536000";
 
 /// Starts `count` serving threads on `listener` (bound or inherited; the caller keeps its own handle).
 /// They stop as `serving.stop` says and finish when their in-flight requests have.
@@ -138,9 +147,14 @@ pub async fn serve(listener: tokio::net::TcpListener, serving: Serving) {
         // timeout notice the client within a few messages.
         let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
         match serving.table.admit(peer.ip().to_canonical(), Instant::now()) {
-            Ok(place) => {
-                connections.spawn(serve_connection(tcp, peer, place, serving.clone()));
-            }
+            Ok(place) => match &serving.tls {
+                Some(handshaker) => {
+                    connections.spawn(serve_tls(handshaker.clone(), tcp, peer, place, serving.clone()));
+                }
+                None => {
+                    connections.spawn(serve_connection(tcp, peer, place, false, serving.clone()));
+                }
+            },
             Err(why) => {
                 tracing::debug!(%peer, ?why, "connection refused: every connection is busy");
                 connections.spawn(refuse(tcp));
@@ -159,15 +173,37 @@ async fn refuse(mut tcp: tokio::net::TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), tcp.shutdown()).await;
 }
 
-/// Serves one connection (plain TCP here; TLS streams come through the same function) until it
-/// ends, is shed, or the server stops.
-pub async fn serve_connection<I>(io: I, peer: SocketAddr, place: Admitted, serving: Serving)
+/// The TLS handshake (bounded by the handshaker's timeout and concurrency cap, and given up if the
+/// table sheds this connection or the server stops), then the connection served as any other.
+async fn serve_tls(
+    handshaker: Arc<tls::Handshaker>,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    place: Admitted,
+    serving: Serving,
+) {
+    let accepted = tokio::select! {
+        a = handshaker.accept_tcp(tcp) => a,
+        _ = place.conn.shed_signal().cancelled() => return,
+        _ = serving.stop.serving.cancelled() => return,
+    };
+    match accepted {
+        Ok(tls::Accepted::Tls(stream)) => serve_connection(stream, peer, place, true, serving).await,
+        Ok(tls::Accepted::Redirected) => tracing::debug!(%peer, "plain HTTP on the TLS port; redirected to https://"),
+        Ok(tls::Accepted::AcmeChallenge) => tracing::debug!(%peer, "answered a tls-alpn-01 validation"),
+        Err(e) => tracing::debug!(%peer, error = %e, "TLS connection refused"),
+    }
+}
+
+/// Serves one connection (plain TCP, or a TLS stream when `secure`) until it ends, is shed, or the
+/// server stops.
+pub async fn serve_connection<I>(io: I, peer: SocketAddr, place: Admitted, secure: bool, serving: Serving)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn = place.conn.clone();
     let started = Arc::new(AtomicBool::new(false));
-    let service = ConnService { app: serving.app.clone(), peer, conn: conn.clone(), started: started.clone() };
+    let service = ConnService { app: serving.app.clone(), peer, conn: conn.clone(), started: started.clone(), secure };
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(serving.timeouts.header);
     builder
@@ -235,6 +271,8 @@ struct ConnService {
     peer: SocketAddr,
     conn: Arc<Conn>,
     started: Arc<AtomicBool>,
+    /// Over TLS: answers carry `Strict-Transport-Security`.
+    secure: bool,
 }
 
 impl Service<Request<Incoming>> for ConnService {
@@ -252,8 +290,13 @@ impl Service<Request<Incoming>> for ConnService {
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let app = self.app.clone();
+        let secure = self.secure;
         Box::pin(async move {
-            let res = app.oneshot(req).await?;
+            let mut res = app.oneshot(req).await?;
+            if secure {
+                res.headers_mut()
+                    .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, axum::http::HeaderValue::from_static(HSTS));
+            }
             // Busy until the body is sent: a stream is never taken for an idle connection.
             Ok(res.map(|body| Body::new(BusyBody { inner: body, _busy: busy })))
         })

@@ -1,7 +1,7 @@
 //! The background jobs, each started once through the supervisor by the composition root: the
 //! self-monitor, alert evaluation, the event log, the budget ledger, housekeeping (memory figure, AI health, store
-//! rollups and retention, backups, log pruning, writability probes), the systemd watchdog and the
-//! memory guard. Jobs take the services they drive; no service knows about them.
+//! rollups and retention, backups, log pruning, writability probes), the systemd watchdog, the
+//! memory guard and the TLS certificate manager. Jobs take the services they drive; no service knows about them.
 
 pub mod alerts;
 pub mod budget;
@@ -9,4 +9,5 @@ pub mod events;
 pub mod housekeeping;
 pub mod memory_guard;
 pub mod self_monitor;
+pub mod tls;
 pub mod watchdog;

@@ -12,6 +12,7 @@
 //!   std lets a process adopt without unsafe code, and a server reads nothing from it;
 //! - `LISTEN_FDS=2`, `LISTEN_FDNAMES=http:handover`, no `LISTEN_PID` (its pid is unknown before the
 //!   spawn) and `OPENMANAGER_HANDOVER_FROM=<our pid>`, checked against its parent pid (`listener.rs`);
+//!   with `tls.http_port`, `LISTEN_FDS=3` and the plain-HTTP socket as descriptor 5;
 //! - no `WATCHDOG_PID`: systemd set it to our pid, and the successor must ping the watchdog once it is
 //!   the main process.
 //!
@@ -39,7 +40,7 @@ use std::time::Duration;
 use command_fds::{CommandFdExt, FdMapping};
 use tokio::io::AsyncBufReadExt;
 
-use super::inherited_socket::{HANDOVER_FDNAMES, HANDOVER_FROM_VAR};
+use super::inherited_socket::{HANDOVER_FDNAMES, HANDOVER_FDNAMES_HTTP, HANDOVER_FROM_VAR};
 
 /// The readiness line, as in systemd's notification protocol.
 const READY: &str = "READY=1";
@@ -98,6 +99,8 @@ pub enum HandoverError {
 /// What the successor gets from us.
 pub struct Inheritance<'a> {
     pub listener: &'a TcpListener,
+    /// The plain-HTTP port's socket (`tls.http_port`), passed as descriptor 5.
+    pub http_listener: Option<&'a TcpListener>,
     /// A second handle on the data-directory lock's open file.
     pub lock: File,
 }
@@ -140,17 +143,22 @@ impl Drop for Successor {
 pub async fn start(exec: &Exec, inherit: Inheritance<'_>, deadline: Duration) -> Result<Successor, HandoverError> {
     let (ours, theirs) = UnixStream::pair()?;
     let mut cmd = Command::new(&exec.path);
+    let count = if inherit.http_listener.is_some() { "3" } else { "2" };
     cmd.args(&exec.args)
-        .env("LISTEN_FDS", "2")
-        .env("LISTEN_FDNAMES", HANDOVER_FDNAMES)
+        .env("LISTEN_FDS", count)
+        .env("LISTEN_FDNAMES", if inherit.http_listener.is_some() { HANDOVER_FDNAMES_HTTP } else { HANDOVER_FDNAMES })
         .env_remove("LISTEN_PID")
         .env_remove("WATCHDOG_PID")
         .env(HANDOVER_FROM_VAR, std::process::id().to_string())
         .stdin(Stdio::from(inherit.lock));
-    cmd.fd_mappings(vec![
+    let mut fds = vec![
         FdMapping { parent_fd: inherit.listener.as_fd().try_clone_to_owned()?, child_fd: 3 },
         FdMapping { parent_fd: theirs.into(), child_fd: 4 },
-    ])
+    ];
+    if let Some(http) = inherit.http_listener {
+        fds.push(FdMapping { parent_fd: http.as_fd().try_clone_to_owned()?, child_fd: 5 });
+    }
+    cmd.fd_mappings(fds)
     .map_err(|e| io::Error::other(e.to_string()))?;
     let spawned = cmd.spawn();
     // Our copies of the successor's descriptors go with the command: from now on the channel sees

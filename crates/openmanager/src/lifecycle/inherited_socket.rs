@@ -18,6 +18,8 @@ use std::os::unix::net::UnixStream;
 pub const HANDOVER_FROM_VAR: &str = "OPENMANAGER_HANDOVER_FROM";
 /// `LISTEN_FDNAMES` a predecessor passes: the listening socket, then the readiness channel.
 pub const HANDOVER_FDNAMES: &str = "http:handover";
+/// The same with the plain-HTTP port's socket third (`tls.http_port`).
+pub const HANDOVER_FDNAMES_HTTP: &str = "http:handover:http-port";
 
 /// Where the listening socket came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,9 @@ impl Origin {
 #[derive(Debug)]
 pub struct Inherited {
     pub listener: Option<TcpListener>,
+    /// A second listening socket: the plain-HTTP port (`tls.http_port`) next to the HTTPS one
+    /// (systemd's second `ListenStream=`, or a predecessor's third descriptor).
+    pub http_listener: Option<TcpListener>,
     /// In a process started by a hand-over: the channel on which to tell the predecessor "ready".
     pub handover: Option<UnixStream>,
     pub origin: Origin,
@@ -53,7 +58,7 @@ pub struct Inherited {
 
 impl Inherited {
     pub fn none() -> Self {
-        Inherited { listener: None, handover: None, origin: Origin::Bound, warnings: Vec::new() }
+        Inherited { listener: None, http_listener: None, handover: None, origin: Origin::Bound, warnings: Vec::new() }
     }
 }
 
@@ -125,12 +130,21 @@ pub fn take() -> Result<Inherited, String> {
             out.listener = Some(tcp(&mut fds, 0)?);
             out.origin = Origin::Systemd;
             if count > 1 {
-                out.warnings.push(format!("systemd passed {count} sockets; serving on the first only"));
+                // The second is the plain-HTTP port (`openmanager install --https`: 443 then 80).
+                out.http_listener = Some(tcp(&mut fds, 1)?);
+            }
+            if count > 2 {
+                out.warnings.push(format!("systemd passed {count} sockets; serving on the first two only"));
             }
         }
         Decision::Handover { count } => {
-            if count != 2 {
-                return Err(format!("a hand-over passes 2 descriptors ({HANDOVER_FDNAMES}), got {count}"));
+            if count != 2 && count != 3 {
+                return Err(format!(
+                    "a hand-over passes 2 descriptors ({HANDOVER_FDNAMES}), or 3 with the plain-HTTP port, got {count}"
+                ));
+            }
+            if count == 3 {
+                out.http_listener = Some(tcp(&mut fds, 2)?);
             }
             out.listener = Some(tcp(&mut fds, 0)?);
             let channel = fds
