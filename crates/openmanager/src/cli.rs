@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `check-config`, `agent`, `install`, `backup`, `version`.
+//! The command line: `serve` (the default), `check-config`, `agent`, `install`, `backup`, `token`,
+//! `tls`, `version`.
 
 use std::path::PathBuf;
 
@@ -35,6 +36,9 @@ pub enum Command {
     /// Create, list or revoke API tokens (kept hashed in the store; a running server picks up a
     /// change within seconds, no restart).
     Token(TokenArgs),
+    /// The HTTPS certificate: `tls status` shows mode, identifiers, issuer, expiry, next renewal and
+    /// the last error, read from the data directory (works with or without a running server).
+    Tls(TlsArgs),
     /// Print the version.
     Version,
 }
@@ -109,6 +113,25 @@ pub enum TokenCommand {
 fn parse_scope(s: &str) -> Result<crate::config::Scope, String> {
     serde_json::from_value(serde_json::Value::String(s.to_lowercase()))
         .map_err(|_| format!("`{s}` is not a scope (read, write, ingest, admin)"))
+}
+
+/// `openmanager tls ...`.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Data directory (overrides the configuration and OPENMANAGER_DATA_DIR).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: TlsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Show the certificate the configured mode serves (add --json for the machine-readable form).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `openmanager backup ...`.

@@ -33,6 +33,7 @@ use crate::services::{self, Services};
 use crate::telemetry::Telemetry;
 use crate::telemetry::alert_series::AlertSeries;
 use crate::telemetry::fleet_series::FleetSeries;
+use crate::telemetry::tls_series::TlsSeries;
 use crate::telemetry::gateway_view::GatewayView;
 use crate::tokens::{self, AdminTokenOrigin, TokenSet};
 
@@ -369,6 +370,11 @@ pub async fn build_services(
         gateway: gateway_view.clone(),
     });
     let local_engine = Arc::new(ai::EngineBackend::new(facts));
+    // The certificate on disk is loaded now, so the first handshake (a hand-over successor's too)
+    // serves it; issuance and renewal run in the `tls` job.
+    let tls = tls::Tls::new(config.tls.clone(), &config.server.data_dir, tls::Options::default())
+        .await
+        .context("cannot start TLS")?;
     let gateway = ai::Router::new(&config.ai, local_engine.clone()).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|(k, r)| format!("`{k}`: {r}")).collect();
         anyhow::anyhow!("invalid AI configuration:\n{}", lines.join("\n"))
@@ -376,17 +382,13 @@ pub async fn build_services(
     exporter.with_registry(|r| {
         gateway.metrics().register(r.sub_registry_with_prefix("openmanager"));
         r.register_collector(Box::new(FleetSeries(fleet.clone())));
+        r.register_collector(Box::new(TlsSeries(tls.clone())));
         r.register_collector(Box::new(AlertSeries {
             alerting: alerting.clone(),
             gateway: gateway.clone(),
             budget: budget.clone(),
         }));
     });
-    // The certificate on disk is loaded now, so the first handshake (a hand-over successor's too)
-    // serves it; issuance and renewal run in the `tls` job.
-    let tls = tls::Tls::new(config.tls.clone(), &config.server.data_dir, tls::Options::default())
-        .await
-        .context("cannot start TLS")?;
     Ok(Services::new(services::Inner {
         tls,
         config,

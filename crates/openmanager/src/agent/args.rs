@@ -31,6 +31,17 @@ pub struct AgentArgs {
     /// Most bytes of samples kept while the hub is unreachable; the oldest are dropped beyond it.
     #[arg(long, value_name = "BYTES", default_value_t = super::DEFAULT_SPOOL_MAX_BYTES)]
     pub spool_max_bytes: usize,
+    /// Trust only the CAs in this PEM file for an https:// hub (default: the system's CA store).
+    #[arg(long, value_name = "FILE", conflicts_with = "pin_sha256")]
+    pub ca_file: Option<PathBuf>,
+    /// Trust exactly the hub certificate with this SHA-256 fingerprint (the hub's self-signed
+    /// certificate; `openmanager tls status` on the hub prints it).
+    #[arg(long, value_name = "HEX")]
+    pub pin_sha256: Option<String>,
+    /// Allow sending the token over plain http:// to a hub that is not on this host (warned at
+    /// every start).
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 fn parse_secret(s: &str) -> Result<Secret, String> {

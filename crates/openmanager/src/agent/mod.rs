@@ -97,6 +97,10 @@ pub struct Settings {
     pub name: Option<String>,
     pub state_dir: PathBuf,
     pub spool: SpoolConfig,
+    /// How an https:// hub is verified.
+    pub trust: tls::HubTrust,
+    /// `--insecure-http` was given (the token may go in clear to a remote hub).
+    pub insecure_http: bool,
 }
 
 impl Settings {
@@ -104,6 +108,18 @@ impl Settings {
         let hub = Url::parse(args.hub.trim())
             .map_err(|e| AgentError::Config(format!("--hub `{}` is not a URL: {e}", args.hub)))?;
         uplink::report_url(&hub)?;
+        // No token leaves in clear for another host unless asked for by name.
+        tls::plain_http_allowed(hub.as_str(), args.insecure_http).map_err(|e| AgentError::Config(e.to_string()))?;
+        let trust = match (&args.ca_file, &args.pin_sha256) {
+            (Some(file), _) => tls::HubTrust::CaFile(file.clone()),
+            (None, Some(pin)) => {
+                tls::HubTrust::PinSha256(tls::normalize_pin(pin).map_err(|e| AgentError::Config(e.to_string()))?)
+            }
+            (None, None) => tls::HubTrust::SystemRoots,
+        };
+        if trust != tls::HubTrust::SystemRoots && hub.scheme() != "https" {
+            return Err(AgentError::Config("--ca-file and --pin-sha256 need an https:// --hub".into()));
+        }
         let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
         let per_span = DEFAULT_SPOOL_SPAN.as_secs_f64() / args.interval.as_secs_f64();
         let max_samples = args.spool_max_samples.unwrap_or(per_span.ceil() as usize).max(1);
@@ -114,6 +130,8 @@ impl Settings {
             name: args.name.clone(),
             state_dir,
             spool: SpoolConfig { max_samples, max_bytes: args.spool_max_bytes.max(1024) },
+            trust,
+            insecure_http: args.insecure_http,
         })
     }
 }
@@ -170,9 +188,13 @@ async fn run_agent(settings: Settings) -> anyhow::Result<()> {
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let spool = Spool::open(dir, settings.spool)?;
-    let uplink = Uplink::new(&settings.hub, settings.token.expose())?;
+    let uplink = Uplink::new(&settings.hub, settings.token.expose(), &settings.trust)?;
     if uplink.url().scheme() == "http" && !is_loopback(uplink.url()) {
-        tracing::warn!("the hub URL is plain http: the token and the metrics cross the network unencrypted");
+        // Only reachable with --insecure-http (Settings::from_args refuses it otherwise).
+        tracing::warn!(
+            insecure_http = settings.insecure_http,
+            "the hub URL is plain http: the token and the metrics cross the network unencrypted"
+        );
     }
     tracing::info!(
         hub = %uplink.url(),

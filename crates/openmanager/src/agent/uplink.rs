@@ -48,7 +48,9 @@ pub struct Uplink {
 }
 
 impl Uplink {
-    pub fn new(hub: &Url, token: &str) -> Result<Self, AgentError> {
+    /// `trust` decides how an https:// hub is verified (system roots, a CA file or a pinned
+    /// certificate).
+    pub fn new(hub: &Url, token: &str, trust: &tls::HubTrust) -> Result<Self, AgentError> {
         let url = report_url(hub)?;
         let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| AgentError::Config("the token contains characters not allowed in a header".into()))?;
@@ -56,7 +58,12 @@ impl Uplink {
         let mut headers = HeaderMap::new();
         headers.insert(header::AUTHORIZATION, auth);
         ai::install_tls_provider();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if hub.scheme() == "https" {
+            let config = tls::client_config(trust).map_err(|e| AgentError::Config(e.to_string()))?;
+            builder = builder.tls_backend_preconfigured(config);
+        }
+        let client = builder
             .user_agent(concat!("openmanager-agent/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
             .connect_timeout(CONNECT_TIMEOUT)

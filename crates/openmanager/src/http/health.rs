@@ -29,6 +29,22 @@ pub struct HealthBody {
     /// Each component's check: `ok` or what is wrong.
     #[schema(value_type = BTreeMap<String, String>)]
     pub checks: BTreeMap<&'static str, String>,
+    /// The HTTPS certificate (absent while `tls.mode` is `off`); `checks.tls` says whether it needs
+    /// attention.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsHealth>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsHealth {
+    /// `files`, `acme` or `self-signed`.
+    pub mode: String,
+    /// `ok`, `expiring` (a third of the lifetime left), `expired`, `renewal-failing` or `missing`.
+    pub state: &'static str,
+    /// When the certificate being served expires.
+    #[schema(format = DateTime)]
+    pub not_after: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -86,7 +102,20 @@ pub fn body(state: &AppState) -> HealthBody {
         },
         version: env!("CARGO_PKG_VERSION"),
         checks,
+        tls: tls_health(state),
     }
+}
+
+fn tls_health(state: &AppState) -> Option<TlsHealth> {
+    if state.tls.settings().mode == tls::Mode::Off {
+        return None;
+    }
+    let status = state.tls.status();
+    Some(TlsHealth {
+        mode: status.mode.to_string(),
+        state: status.state.as_str(),
+        not_after: status.not_after.map(|t| t.to_string()),
+    })
 }
 
 /// Health of the server and its components.

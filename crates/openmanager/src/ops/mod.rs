@@ -1,5 +1,5 @@
 //! Operations commands beside `serve`: `install` (systemd units, environment file, VM advice),
-//! `backup` (create, list, verify, restore, scheduled) and `token` (issued API tokens), plus how the
+//! `backup` (create, list, verify, restore, scheduled), `token` (issued API tokens) and `tls status`, plus how the
 //! store is opened and the data-directory lock that keeps a restore from replacing the database
 //! under a running server.
 
@@ -7,4 +7,5 @@ pub mod backup;
 pub mod database;
 pub mod install;
 pub mod lock;
+pub mod tls;
 pub mod tokens;

@@ -8,6 +8,7 @@ pub mod gateway_view;
 pub mod process;
 pub mod prometheus;
 pub mod stats;
+pub mod tls_series;
 
 use std::sync::Arc;
 
