@@ -49,6 +49,7 @@ pub struct Builder {
     admin_token: bool,
     dir: Option<tempfile::TempDir>,
     binary: Option<PathBuf>,
+    https: bool,
 }
 
 impl Builder {
@@ -75,6 +76,16 @@ impl Builder {
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// A `[tls]` section (HTTPS on the port): readiness is then seen from the plain-HTTP redirect,
+    /// and [`Server::url`] says `https://`.
+    pub fn tls(mut self, toml: &str) -> Self {
+        self.config.push_str("\n[tls]\n");
+        self.config.push_str(toml);
+        self.config.push('\n');
+        self.https = true;
         self
     }
 
@@ -158,6 +169,7 @@ impl Builder {
             token: String::new(),
             started,
             successors: Vec::new(),
+            https: self.https,
         };
         server.token = if self.admin_token { ADMIN_TOKEN.to_string() } else { server.generated_token() };
         server.wait_ready();
@@ -184,6 +196,8 @@ pub struct Server {
     pub started: Instant,
     /// Processes that took over from this one (SIGUSR2); killed on drop like the first.
     successors: Vec<u32>,
+    /// Started with [`Builder::tls`].
+    pub https: bool,
 }
 
 impl Server {
@@ -195,6 +209,7 @@ impl Server {
             admin_token: true,
             dir: None,
             binary: None,
+            https: false,
         }
     }
 
@@ -203,7 +218,7 @@ impl Server {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}://{}{}", if self.https { "https" } else { "http" }, self.addr, path)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -278,7 +293,8 @@ impl Server {
                 let _ = write!(s, "GET /api/health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
                 let mut buf = String::new();
                 let _ = s.read_to_string(&mut buf);
-                if buf.starts_with("HTTP/1.1 200") {
+                // Over TLS the plain request is redirected: the server is up and answering.
+                if buf.starts_with("HTTP/1.1 200") || (self.https && buf.starts_with("HTTP/1.1 301")) {
                     return;
                 }
             }
