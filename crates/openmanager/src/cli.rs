@@ -75,6 +75,10 @@ pub struct InstallArgs {
     /// Replace existing files.
     #[arg(long)]
     pub force: bool,
+    /// HTTPS on 443 and 80 through the socket unit (no root, no capability), with an ACME
+    /// certificate for the VM's public IP; prints the firewall rule for both ports.
+    #[arg(long)]
+    pub https: bool,
     /// Port, host and data directory the units are written for (default: the configuration's).
     #[command(flatten)]
     pub serve: ServeArgs,
