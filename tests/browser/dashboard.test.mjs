@@ -17,6 +17,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOKEN = 'browser-test-admin-token-0123456789abcdefgh';
 const PAGE_WEIGHT_LIMIT = 150 * 1000;
 const ALERTS = process.env.DASH_TEST_ALERTS !== '0';
+// HTTPS (run.sh OM_HTTPS=1): the certificate's files, and its SPKI hash for Chromium's allow-list.
+const TLS = process.env.OM_TLS_CERT ? { cert: process.env.OM_TLS_CERT, key: process.env.OM_TLS_KEY, spki: process.env.OM_TLS_SPKI } : null;
 
 let server;
 let dir;
@@ -47,6 +49,8 @@ function startServer() {
       OPENMANAGER_LOG_FORMAT: 'json',
       // Rules are evaluated every second, so an alert arrives within the test's patience.
       OPENMANAGER_ALERTS__INTERVAL_SECONDS: '1',
+      // run.sh's OM_HTTPS=1: HTTPS with the certificate it made (and Node trusts through NODE_EXTRA_CA_CERTS).
+      ...(TLS ? { OPENMANAGER_TLS__MODE: 'files', OPENMANAGER_TLS__CERT_PATH: TLS.cert, OPENMANAGER_TLS__KEY_PATH: TLS.key } : {}),
     },
   });
   const logs = [];
@@ -59,7 +63,7 @@ function startServer() {
         const f = JSON.parse(line).fields ?? {};
         if (f.message === 'listening' && f.addr) {
           clearTimeout(timer);
-          ok(`http://${f.addr}`);
+          ok(`${TLS ? 'https' : 'http'}://${f.addr}`);
         }
       } catch {
         // Not a JSON line.
@@ -92,7 +96,7 @@ before(async () => {
   base = await startServer();
   // Local-network checks would block the WebSocket of a page whose document a test replaced (the mocked
   // panels test); the real page never needs this.
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-features=LocalNetworkAccessChecks'] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-features=LocalNetworkAccessChecks', ...(TLS ? [`--ignore-certificate-errors-spki-list=${TLS.spki}`] : [])] });
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('console', (m) => {

@@ -7,6 +7,8 @@
 #   Builds nothing: first `cargo build -p openmanager -p mock-upstream`. The mock defaults to the
 #   mock-upstream binary beside OPENMANAGER_BIN. SDK_VENV (default /tmp/openmanager-sdk-venv) is created
 #   or reused. Prints `N passed, M failed` last; exits non-zero if any test failed or could not run.
+#   OM_HTTPS=1 serves the gateway over HTTPS instead (`tls.mode = "files"` with a certificate made here
+#   for 127.0.0.1); the SDKs trust it through SSL_CERT_FILE, as a private CA would be trusted.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -57,12 +59,20 @@ done
 # A free port for the gateway, chosen by the kernel.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 mkdir -p "$work/data"
+scheme=http tls_env=()
+if [ "${OM_HTTPS:-}" = 1 ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+  scheme=https
+  tls_env=(OPENMANAGER_TLS__MODE=files OPENMANAGER_TLS__CERT_PATH="$work/cert.pem" OPENMANAGER_TLS__KEY_PATH="$work/key.pem")
+  export SSL_CERT_FILE="$work/cert.pem" CURL_CA_BUNDLE="$work/cert.pem"
+fi
 # Started from the temp dir, so no ./openmanager.toml of the caller's is read.
 (cd "$work" && exec env PORT="$port" HOST=127.0.0.1 OPENMANAGER_DATA_DIR="$work/data" OPENMANAGER_LOG=warn \
   OPENMANAGER_ADMIN_TOKEN="$TOKEN" GOOGLE_AI_API_KEY="$MOCK_KEY" GOOGLE_AI_BASE_URL="$mock_url" \
-  OPENMANAGER_RATE_LIMIT__ENABLED=false "$bin" >"$work/om.log" 2>&1) &
+  OPENMANAGER_RATE_LIMIT__ENABLED=false "${tls_env[@]}" "$bin" >"$work/om.log" 2>&1) &
 pids+=($!)
-base="http://127.0.0.1:$port"
+base="$scheme://127.0.0.1:$port"
 ready=""
 for _ in $(seq 1 300); do
   if curl -fsS -m 2 -o /dev/null "$base/api/health/ready" 2>/dev/null; then ready=1; break; fi
