@@ -9,6 +9,7 @@ pub const DISK_HIGH: &str = "default-disk-high";
 pub const EGRESS_BUDGET: &str = "default-egress-budget";
 pub const SERVER_OFFLINE: &str = "default-server-offline";
 pub const STORE_FAILING: &str = "default-store-failing";
+pub const TLS_RENEWAL_FAILING: &str = "default-tls-renewal-failing";
 
 /// The defaults of the first release; later defaults are added once to existing installations.
 pub const FIRST_DEFAULTS: [&str; 5] = [MEMORY_HIGH, CPU_SUSTAINED, DISK_HIGH, EGRESS_BUDGET, SERVER_OFFLINE];
@@ -105,6 +106,19 @@ pub fn default_rules() -> Vec<Rule> {
             0,
             Severity::Critical,
         ),
+        // Renewal starts with a third of the lifetime left and retries with back-off: firing means
+        // days (hours for a short-lived IP certificate) remain to fix it before browsers refuse.
+        rule(
+            TLS_RENEWAL_FAILING,
+            "HTTPS certificate renewal failing with less than a third of its lifetime left",
+            Metric::TlsRenewalFailing,
+            Op::Ge,
+            1.0,
+            None,
+            Window::Latest,
+            0,
+            Severity::Critical,
+        ),
     ]
 }
 
@@ -115,7 +129,7 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_distinct() {
         let rules = default_rules();
-        assert_eq!(rules.len(), 6);
+        assert_eq!(rules.len(), 7);
         for r in &rules {
             assert_eq!(r.validate(), Ok(()), "{}", r.id);
         }
@@ -123,7 +137,7 @@ mod tests {
         ids.dedup();
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), 6);
+        assert_eq!(ids.len(), 7);
     }
 
     #[test]

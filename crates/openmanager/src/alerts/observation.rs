@@ -20,6 +20,8 @@ pub struct HubFigures {
     pub response_time_ms: Option<f64>,
     /// 1 while the store cannot accept writes, else 0.
     pub store_failing: Option<f64>,
+    /// 1 while the certificate is in its last third and renewal fails; `None` while TLS is off.
+    pub tls_renewal_failing: Option<f64>,
 }
 
 /// Servers in maintenance or never heard from are left out; an offline server reports only
@@ -46,6 +48,7 @@ pub fn observations(snapshots: &[Snapshot], seed: Option<u64>, hub: HubFigures) 
                         (Metric::AiErrorRate, hub.ai_error_rate),
                         (Metric::ResponseTime, hub.response_time_ms),
                         (Metric::StoreFailing, hub.store_failing),
+                        (Metric::TlsRenewalFailing, hub.tls_renewal_failing),
                     ]);
                 }
                 values.extend(known.into_iter().filter_map(|(m, v)| v.map(|v| (m, v))));

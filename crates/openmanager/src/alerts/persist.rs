@@ -114,7 +114,7 @@ mod tests {
         {
             let store = open(&dir);
             let rules = load_rules_or_defaults(&store).await.unwrap();
-            assert_eq!(rules.len(), 6);
+            assert_eq!(rules.len(), 7);
             let mut mem = rules.into_iter().find(|r| r.id == defaults::MEMORY_HIGH).unwrap();
             mem.threshold = 90.0;
             save_rule(&store, &mem).await.unwrap();

@@ -42,6 +42,9 @@ pub enum Metric {
     ResponseTime,
     /// 1 while the store cannot accept writes (disk full, database unreachable), else 0.
     StoreFailing,
+    /// 1 while the HTTPS certificate has less than a third of its lifetime left (or has expired) and
+    /// renewal keeps failing, else 0 (absent while TLS is off).
+    TlsRenewalFailing,
 }
 
 impl Metric {
@@ -58,6 +61,7 @@ impl Metric {
             Metric::AiErrorRate => "aiErrorRate",
             Metric::ResponseTime => "responseTime",
             Metric::StoreFailing => "storeFailing",
+            Metric::TlsRenewalFailing => "tlsRenewalFailing",
         }
     }
 

@@ -34,7 +34,20 @@ fn hub_figures(services: &Services, previous: &Mutex<Totals>, now_ms: i64) -> Hu
         ai_error_rate: Some(if dq == 0 { 0.0 } else { dq.saturating_sub(dok) as f64 / dq as f64 }),
         response_time_ms: (dr > 0).then(|| dm as f64 / dr as f64 / 1000.0),
         store_failing: services.health.check("store").map(|c| if c == Check::Ok { 0.0 } else { 1.0 }),
+        tls_renewal_failing: tls_renewal_failing(&services.tls),
     }
+}
+
+/// 1 when the certificate has less than a third of its lifetime left (or expired) and the last
+/// renewal attempt failed; `None` while TLS is off.
+fn tls_renewal_failing(manager: &tls::Tls) -> Option<f64> {
+    if manager.settings().mode == tls::Mode::Off {
+        return None;
+    }
+    let s = manager.status();
+    let failing = s.state == tls::State::RenewalFailing
+        || (matches!(s.state, tls::State::Expired | tls::State::Missing) && s.last_error.is_some());
+    Some(if failing { 1.0 } else { 0.0 })
 }
 
 /// One evaluation at `now_ms` (the job's step; tests call it with made-up times).
