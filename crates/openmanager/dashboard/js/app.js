@@ -10,6 +10,7 @@ import * as alerts from './alerts.js';
 import * as assistant from './assistant.js';
 import * as budget from './budget.js';
 import * as gateway from './gateway.js';
+import * as tlsPanel from './tls.js';
 
 const $ = (id) => document.getElementById(id);
 const nav = document.querySelector('.nav');
@@ -29,6 +30,7 @@ const views = {
     show() {
       budget.panel.show();
       gateway.panel.show();
+      tlsPanel.view.show();
     },
     hide() {
       budget.panel.hide();
