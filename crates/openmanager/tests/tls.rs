@@ -26,9 +26,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const INGEST: &str = "ingest-token-for-agents-0123456789abcdef";
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A reqwest client trusting the hub as `trust` says (HTTP/2 offered through ALPN).
 fn client(trust: &HubTrust) -> reqwest::Client {
