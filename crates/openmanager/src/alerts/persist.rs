@@ -123,7 +123,7 @@ mod tests {
         }
         let store = open(&dir);
         let rules = load_rules_or_defaults(&store).await.unwrap();
-        assert_eq!(rules.len(), 5, "a deleted default does not come back");
+        assert_eq!(rules.len(), 6, "a deleted default does not come back");
         let mem = rules.iter().find(|r| r.id == defaults::MEMORY_HIGH).unwrap();
         assert_eq!(mem.threshold, 90.0);
     }
