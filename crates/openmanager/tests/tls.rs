@@ -400,3 +400,99 @@ async fn short_lived_certificates_renew_under_load_with_no_failed_request() {
     let status = tls_status(&s);
     assert!(status["renewalsSucceeded"].as_u64().unwrap() >= 2, "{status}");
 }
+
+/// Socket activation passing two sockets (HTTPS, then the plain-HTTP port, as `install --https`
+/// writes them), then a SIGUSR2 hand-over: the successor gets both sockets and serves the same
+/// certificate on the first, redirects on the second.
+#[tokio::test]
+async fn both_ports_survive_socket_activation_and_a_hand_over() {
+    let Some(activator) =
+        testkit::tool("tls_socket_activation", "systemd-socket-activate", "systemd", &["/usr/lib/systemd/systemd-activate"])
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nhost = \"127.0.0.1\"\nport = 0\ndata_dir = \"{}\"\n[tls]\nmode = \"self-signed\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let port = |l: std::net::TcpListener| l.local_addr().unwrap().port();
+    let (https, http) = (port(std::net::TcpListener::bind("127.0.0.1:0").unwrap()), port(std::net::TcpListener::bind("127.0.0.1:0").unwrap()));
+    let mut cmd = std::process::Command::new(activator);
+    common::clean_env(&mut cmd);
+    cmd.arg("-l")
+        .arg(format!("127.0.0.1:{https}"))
+        .arg("-l")
+        .arg(format!("127.0.0.1:{http}"))
+        .args(["-E", "OPENMANAGER_LOG_FORMAT=json", "-E", "OPENMANAGER_LOG=info"])
+        .arg("-E")
+        .arg(format!("OPENMANAGER_ADMIN_TOKEN={ADMIN_TOKEN}"))
+        .arg(common::binary())
+        .arg("--config")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let logs = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = logs.clone();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    struct Cleanup(Arc<std::sync::Mutex<Vec<String>>>, u32);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let mut pids = common::listening_pids(&self.0.lock().unwrap());
+            pids.push(self.1);
+            for pid in pids {
+                let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            }
+        }
+    }
+    let _cleanup = Cleanup(logs.clone(), pid);
+    let text = || logs.lock().unwrap().join("\n");
+
+    // The first connection starts the server; the certificate is made at its start.
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], https).into();
+    wait_for("the activator's sockets", || async { tokio::net::TcpStream::connect(addr).await.is_ok() }).await;
+    let first = raw(addr, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    assert!(String::from_utf8_lossy(&first).starts_with("HTTP/1.1 301"), "{}\n{}", String::from_utf8_lossy(&first), text());
+    let status = common::command().args(["tls", "status", "--json", "--config"]).arg(&config).output().unwrap();
+    let pin = serde_json::from_slice::<Value>(&status.stdout).unwrap()["sha256"].as_str().unwrap().to_owned();
+    let c = client(&HubTrust::PinSha256(pin.clone()));
+    let health = format!("https://127.0.0.1:{https}/api/health");
+    wait_for("HTTPS on the activated socket", || async { c.get(&health).send().await.is_ok_and(|r| r.status() == 200) })
+        .await;
+    let redirect = raw(([127, 0, 0, 1], http).into(), b"GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    let redirect = String::from_utf8_lossy(&redirect).to_string();
+    assert!(redirect.to_ascii_lowercase().contains(&format!("location: https://127.0.0.1:{https}/a")), "{redirect}");
+    assert!(text().contains(r#""socket":"systemd""#), "{}", text());
+
+    common::signal_pid(pid, "USR2");
+    let deadline = Instant::now() + DEADLINE;
+    let successor = loop {
+        if let Some(&p) = common::listening_pids(&logs.lock().unwrap()).iter().find(|&&p| p != pid) {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "no successor; logs:\n{}", text());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(exit.success(), "{exit:?}\n{}", text());
+    assert!(common::pid_running(successor));
+    // The successor serves the same certificate and still answers the plain-HTTP port.
+    assert!(serves(addr, &pin).await, "{}", text());
+    assert_eq!(c.get(&health).send().await.unwrap().status(), 200);
+    let redirect = raw(([127, 0, 0, 1], http).into(), b"GET /b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    assert!(String::from_utf8_lossy(&redirect).starts_with("HTTP/1.1 301"), "{}", text());
+}
