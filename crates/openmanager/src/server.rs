@@ -33,8 +33,8 @@ use crate::services::{self, Services};
 use crate::telemetry::Telemetry;
 use crate::telemetry::alert_series::AlertSeries;
 use crate::telemetry::fleet_series::FleetSeries;
-use crate::telemetry::tls_series::TlsSeries;
 use crate::telemetry::gateway_view::GatewayView;
+use crate::telemetry::tls_series::TlsSeries;
 use crate::tokens::{self, AdminTokenOrigin, TokenSet};
 
 /// During a hand-over, how long keep-alive connections may stay for one more request (answered with
@@ -149,7 +149,8 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     let http_port = match &http_listener {
         Some(l) => {
             let socket = l.try_clone().context("cannot use the plain-HTTP port's socket")?;
-            let task = crate::http::http_port::serve(socket, state.tls.clone(), https_port, limits, stop.accepting.clone());
+            let task =
+                crate::http::http_port::serve(socket, state.tls.clone(), https_port, limits, stop.accepting.clone());
             tracing::info!(addr = %l.local_addr()?, "plain-HTTP port: ACME http-01 answers and redirects to https://");
             Some(tokio::spawn(task))
         }
@@ -267,7 +268,8 @@ fn http_port_listener(
         (Some(l), _) => Ok(Some(l)),
         (None, Some(port)) => {
             let addr = SocketAddr::new(config.server.host, port);
-            let l = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} (tls.http_port)"))?;
+            let l = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr} (tls.http_port)"))?;
             Ok(Some(l))
         }
         (None, None) => Ok(None),

@@ -26,7 +26,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const INGEST: &str = "ingest-token-for-agents-0123456789abcdef";
 const DEADLINE: Duration = Duration::from_secs(60);
 
-
 /// A reqwest client trusting the hub as `trust` says (HTTP/2 offered through ALPN).
 fn client(trust: &HubTrust) -> reqwest::Client {
     let config = tls::client_config(trust).unwrap();
@@ -64,10 +63,7 @@ where
 /// Health over HTTPS once the server is ready there.
 async fn ready_health(s: &Server, c: &reqwest::Client) -> Value {
     let url = s.url("/api/health/ready");
-    wait_for("readiness over HTTPS", || async {
-        c.get(&url).send().await.is_ok_and(|r| r.status() == 200)
-    })
-    .await;
+    wait_for("readiness over HTTPS", || async { c.get(&url).send().await.is_ok_and(|r| r.status() == 200) }).await;
     c.get(s.url("/api/health")).send().await.unwrap().json().await.unwrap()
 }
 
@@ -406,9 +402,12 @@ async fn short_lived_certificates_renew_under_load_with_no_failed_request() {
 /// certificate on the first, redirects on the second.
 #[tokio::test]
 async fn both_ports_survive_socket_activation_and_a_hand_over() {
-    let Some(activator) =
-        testkit::tool("tls_socket_activation", "systemd-socket-activate", "systemd", &["/usr/lib/systemd/systemd-activate"])
-    else {
+    let Some(activator) = testkit::tool(
+        "tls_socket_activation",
+        "systemd-socket-activate",
+        "systemd",
+        &["/usr/lib/systemd/systemd-activate"],
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -422,7 +421,10 @@ async fn both_ports_survive_socket_activation_and_a_hand_over() {
     )
     .unwrap();
     let port = |l: std::net::TcpListener| l.local_addr().unwrap().port();
-    let (https, http) = (port(std::net::TcpListener::bind("127.0.0.1:0").unwrap()), port(std::net::TcpListener::bind("127.0.0.1:0").unwrap()));
+    let (https, http) = (
+        port(std::net::TcpListener::bind("127.0.0.1:0").unwrap()),
+        port(std::net::TcpListener::bind("127.0.0.1:0").unwrap()),
+    );
     let mut cmd = std::process::Command::new(activator);
     common::clean_env(&mut cmd);
     cmd.arg("-l")
@@ -466,13 +468,20 @@ async fn both_ports_survive_socket_activation_and_a_hand_over() {
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], https).into();
     wait_for("the activator's sockets", || async { tokio::net::TcpStream::connect(addr).await.is_ok() }).await;
     let first = raw(addr, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
-    assert!(String::from_utf8_lossy(&first).starts_with("HTTP/1.1 301"), "{}\n{}", String::from_utf8_lossy(&first), text());
+    assert!(
+        String::from_utf8_lossy(&first).starts_with("HTTP/1.1 301"),
+        "{}\n{}",
+        String::from_utf8_lossy(&first),
+        text()
+    );
     let status = common::command().args(["tls", "status", "--json", "--config"]).arg(&config).output().unwrap();
     let pin = serde_json::from_slice::<Value>(&status.stdout).unwrap()["sha256"].as_str().unwrap().to_owned();
     let c = client(&HubTrust::PinSha256(pin.clone()));
     let health = format!("https://127.0.0.1:{https}/api/health");
-    wait_for("HTTPS on the activated socket", || async { c.get(&health).send().await.is_ok_and(|r| r.status() == 200) })
-        .await;
+    wait_for("HTTPS on the activated socket", || async {
+        c.get(&health).send().await.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
     let redirect = raw(([127, 0, 0, 1], http).into(), b"GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
     let redirect = String::from_utf8_lossy(&redirect).to_string();
     assert!(redirect.to_ascii_lowercase().contains(&format!("location: https://127.0.0.1:{https}/a")), "{redirect}");

@@ -158,8 +158,7 @@ pub async fn start(exec: &Exec, inherit: Inheritance<'_>, deadline: Duration) ->
     if let Some(http) = inherit.http_listener {
         fds.push(FdMapping { parent_fd: http.as_fd().try_clone_to_owned()?, child_fd: 5 });
     }
-    cmd.fd_mappings(fds)
-    .map_err(|e| io::Error::other(e.to_string()))?;
+    cmd.fd_mappings(fds).map_err(|e| io::Error::other(e.to_string()))?;
     let spawned = cmd.spawn();
     // Our copies of the successor's descriptors go with the command: from now on the channel sees
     // EOF as soon as the successor is gone.

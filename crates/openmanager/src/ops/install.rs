@@ -193,7 +193,8 @@ WantedBy=multi-user.target
 }
 
 fn socket_unit(p: &Plan) -> String {
-    let on = |port: u16| if p.host.is_unspecified() { port.to_string() } else { format!("{}:{port}", host_literal(p.host)) };
+    let on =
+        |port: u16| if p.host.is_unspecified() { port.to_string() } else { format!("{}:{port}", host_literal(p.host)) };
     // With --https, systemd passes 443 first (HTTPS) and 80 second (the plain-HTTP port), in this
     // order; binding them here is what lets the service run without root or a capability.
     let listen = if p.https { format!("{}\nListenStream={}", on(HTTPS_PORT), on(HTTP_PORT)) } else { on(p.port) };
