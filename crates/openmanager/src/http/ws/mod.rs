@@ -25,7 +25,9 @@ const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
+    // CONNECT too: over HTTPS, browsers open WebSockets on the HTTP/2 connection they already have
+    // (RFC 8441 extended CONNECT, which the workers announce), not with an HTTP/1.1 GET.
+    Router::new().route("/ws", get(upgrade).connect(upgrade))
 }
 
 #[derive(Deserialize)]
