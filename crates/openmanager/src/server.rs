@@ -142,7 +142,9 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     let https_port = listener.local_addr()?.port();
     let limits = tls::HandshakeLimits { timeout: serving.timeouts.header, ..tls::HandshakeLimits::default() };
     let serving = workers::Serving {
-        tls: tls_on.then(|| Arc::new(tls::Handshaker::new(state.tls.server_config(), https_port, limits))),
+        tls: tls_on.then(|| {
+            Arc::new(workers::TlsPort::new(tls::Handshaker::new(state.tls.server_config(), https_port, limits)))
+        }),
         ..serving
     };
     let server = workers::spawn(&listener, workers, serving).context("cannot start HTTP workers")?;

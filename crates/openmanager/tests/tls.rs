@@ -457,7 +457,8 @@ async fn both_ports_survive_socket_activation_and_a_hand_over() {
             let mut pids = common::listening_pids(&self.0.lock().unwrap());
             pids.push(self.1);
             for pid in pids {
-                let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                let _ =
+                    std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
             }
         }
     }
@@ -504,4 +505,27 @@ async fn both_ports_survive_socket_activation_and_a_hand_over() {
     assert_eq!(c.get(&health).send().await.unwrap().status(), 200);
     let redirect = raw(([127, 0, 0, 1], http).into(), b"GET /b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
     assert!(String::from_utf8_lossy(&redirect).starts_with("HTTP/1.1 301"), "{}", text());
+}
+
+/// 300 half-open handshakes from one address (a ClientHello's first bytes, then silence) hold at most
+/// that address's share of handshakes: a client from another address still gets through at once.
+#[tokio::test]
+async fn half_open_handshakes_from_one_address_do_not_lock_others_out() {
+    let s = Server::builder().tls("mode = \"self-signed\"").start_async().await;
+    let pin = tls_status(&s)["sha256"].as_str().unwrap().to_owned();
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+        tcp.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03").await.unwrap();
+        held.push(tcp);
+    }
+    let other = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls::client_config(&HubTrust::PinSha256(pin)).unwrap())
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let res = other.get(s.url("/api/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    drop(held);
 }

@@ -13,11 +13,13 @@
 //! oldest idle connection instead of letting newcomers wait.
 //!
 //! With `[tls]` on, every admitted connection first goes through the `tls` crate's handshaker (a
-//! bounded handshake; plain HTTP sent to this port gets a redirect to `https://`), and its responses
+//! bounded handshake, at most 32 at once per address; plain HTTP sent to this port gets a redirect to
+//! `https://`), and its responses
 //! carry `Strict-Transport-Security`. The same bounds and timeouts then apply to the TLS stream.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -77,7 +79,53 @@ pub struct Serving {
     pub timeouts: Timeouts,
     pub stop: Stop,
     /// HTTPS on this port (`[tls]` on); `None` serves plain HTTP.
-    pub tls: Option<Arc<tls::Handshaker>>,
+    pub tls: Option<Arc<TlsPort>>,
+}
+
+/// Handshakes one address may have in progress at once. A browser opens a handful of connections to
+/// a host; without this, one address holding the handshaker's whole cap with slow ClientHellos would
+/// lock every other client out until its handshakes time out.
+const HANDSHAKES_PER_IP: usize = 32;
+
+/// The TLS side of a listening port: the bounded handshaker and the handshakes in progress per address.
+pub struct TlsPort {
+    handshaker: tls::Handshaker,
+    in_progress: parking_lot::Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl TlsPort {
+    pub fn new(handshaker: tls::Handshaker) -> Self {
+        Self { handshaker, in_progress: parking_lot::Mutex::default() }
+    }
+
+    /// A handshake slot for `ip`, or `None` when that address already has its share in progress.
+    fn slot(self: &Arc<Self>, ip: IpAddr) -> Option<HandshakeSlot> {
+        let mut map = self.in_progress.lock();
+        let n = map.entry(ip).or_default();
+        if *n >= HANDSHAKES_PER_IP {
+            return None;
+        }
+        *n += 1;
+        Some(HandshakeSlot { port: self.clone(), ip })
+    }
+}
+
+/// One handshake in progress for an address; freed on drop.
+struct HandshakeSlot {
+    port: Arc<TlsPort>,
+    ip: IpAddr,
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        let mut map = self.port.in_progress.lock();
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// Sent on every answer over TLS: browsers then use `https://` for this host for a year.
@@ -148,8 +196,8 @@ pub async fn serve(listener: tokio::net::TcpListener, serving: Serving) {
         let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER);
         match serving.table.admit(peer.ip().to_canonical(), Instant::now()) {
             Ok(place) => match &serving.tls {
-                Some(handshaker) => {
-                    connections.spawn(serve_tls(handshaker.clone(), tcp, peer, place, serving.clone()));
+                Some(port) => {
+                    connections.spawn(serve_tls(port.clone(), tcp, peer, place, serving.clone()));
                 }
                 None => {
                     connections.spawn(serve_connection(tcp, peer, place, false, serving.clone()));
@@ -176,17 +224,22 @@ async fn refuse(mut tcp: tokio::net::TcpStream) {
 /// The TLS handshake (bounded by the handshaker's timeout and concurrency cap, and given up if the
 /// table sheds this connection or the server stops), then the connection served as any other.
 async fn serve_tls(
-    handshaker: Arc<tls::Handshaker>,
+    port: Arc<TlsPort>,
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
     place: Admitted,
     serving: Serving,
 ) {
+    let Some(slot) = port.slot(peer.ip().to_canonical()) else {
+        tracing::debug!(%peer, "TLS connection refused: too many handshakes in progress from this address");
+        return;
+    };
     let accepted = tokio::select! {
-        a = handshaker.accept_tcp(tcp) => a,
+        a = port.handshaker.accept_tcp(tcp) => a,
         _ = place.conn.shed_signal().cancelled() => return,
         _ = serving.stop.serving.cancelled() => return,
     };
+    drop(slot);
     match accepted {
         Ok(tls::Accepted::Tls(stream)) => serve_connection(stream, peer, place, true, serving).await,
         Ok(tls::Accepted::Redirected) => tracing::debug!(%peer, "plain HTTP on the TLS port; redirected to https://"),
