@@ -13,7 +13,7 @@
 //! oldest idle connection instead of letting newcomers wait.
 //!
 //! With `[tls]` on, every admitted connection first goes through the `tls` crate's handshaker (a
-//! bounded handshake, at most 32 at once per address; plain HTTP sent to this port gets a redirect to
+//! bounded handshake, at most 128 at once per address; plain HTTP sent to this port gets a redirect to
 //! `https://`), and its responses
 //! carry `Strict-Transport-Security`. The same bounds and timeouts then apply to the TLS stream.
 
@@ -82,10 +82,10 @@ pub struct Serving {
     pub tls: Option<Arc<TlsPort>>,
 }
 
-/// Handshakes one address may have in progress at once. A browser opens a handful of connections to
-/// a host; without this, one address holding the handshaker's whole cap with slow ClientHellos would
-/// lock every other client out until its handshakes time out.
-const HANDSHAKES_PER_IP: usize = 32;
+/// Handshakes one address may have in progress at once: half the handshaker's cap (256), so one
+/// address holding slow ClientHellos cannot lock every other client out until they time out, while a
+/// load balancer, a NAT or a load generator opening many connections at once still gets through.
+const HANDSHAKES_PER_IP: usize = 128;
 
 /// The TLS side of a listening port: the bounded handshaker and the handshakes in progress per address.
 pub struct TlsPort {
