@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `check-config`, `agent`, `install`, `backup`, `version`.
+//! The command line: `serve` (the default), `check-config`, `agent`, `install`, `backup`, `token`,
+//! `migrate`, `version`.
 
 use std::path::PathBuf;
 
@@ -35,6 +36,9 @@ pub enum Command {
     /// Create, list or revoke API tokens (kept hashed in the store; a running server picks up a
     /// change within seconds, no restart).
     Token(TokenArgs),
+    /// Copy the history and state from one database to another, e.g. the embedded SQLite file into
+    /// PostgreSQL before running several hubs (resumable; counts checked at the end).
+    Migrate(MigrateArgs),
     /// Print the version.
     Version,
 }
@@ -74,6 +78,17 @@ pub struct InstallArgs {
     /// Port, host and data directory the units are written for (default: the configuration's).
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// `openmanager migrate --from URL --to URL`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The database to copy from: `sqlite://PATH` (the hub must be stopped) or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The database to copy into: `postgres://...` (or `sqlite://PATH`).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 /// `openmanager token ...`.

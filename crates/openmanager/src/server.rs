@@ -96,7 +96,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     let (admin_token, origin) = tokens::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
     let tokens = TokenSet::new(&admin_token, &config.auth);
 
-    let store = crate::ops::database::open(&config, &data_dir)?;
+    let store = crate::ops::database::open(&config, &data_dir).await?;
     let supervisor = Supervisor::new(CancellationToken::new());
     // Issued tokens work from the first request; a job keeps them current afterwards.
     tokens.set_issued(&crate::tokens::issued::list(&store).await.context("cannot read the issued tokens")?);
@@ -108,6 +108,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     jobs::alerts::start(&services);
     jobs::events::start(&services);
     jobs::watchdog::start(&services);
+    crate::telemetry::remote_write::start(&services)?;
     crate::http::start_jobs(&state);
     // Kept for the whole run, so the stop channel never closes.
     let (stopper, mut stop_requests) = Stopper::new();

@@ -6,6 +6,7 @@
 
 mod alerts;
 mod budget;
+mod database;
 mod hosts;
 mod mcp;
 mod secret;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use alerts::AlertsConfig;
 pub use budget::BudgetConfig;
+pub use database::{DatabaseConfig, DatabaseUrl};
 pub use hosts::HostPolicy;
 pub use mcp::McpConfig;
 pub use secret::Secret;
@@ -37,6 +39,10 @@ pub struct Config {
     pub fleet: FleetConfig,
     pub simulation: SimulationConfig,
     pub store: StoreConfig,
+    /// Where the history lives: unset = the embedded store; `postgres://...` for several hubs.
+    pub database: DatabaseConfig,
+    /// Every stored sample to a Prometheus remote-write receiver (off while `url` is empty).
+    pub remote_write: remote_write::RemoteWriteConfig,
     /// The AI gateway: engines, quotas, cache (keys only from the environment).
     pub ai: ai::AiConfig,
     pub backup: BackupConfig,
@@ -430,9 +436,13 @@ impl Config {
         if self.log.max_files == 0 || self.log.max_file_mb == 0 {
             bad("log", "max_files and max_file_mb must be positive".into());
         }
+        if let Err(e) = self.remote_write.validate() {
+            bad(&format!("remote_write.{}", e.key), e.message);
+        }
         self.alerts.validate(&mut out);
         self.budget.validate(&mut out);
         mcp::validate(&self.mcp, &mut out);
+        self.database.validate(&mut out);
         out
     }
 }
