@@ -108,7 +108,8 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     jobs::alerts::start(&services);
     jobs::events::start(&services);
     jobs::watchdog::start(&services);
-    crate::telemetry::remote_write::start(&services)?;
+    jobs::remote_write::start(&services)?;
+    crate::scaleout::start(&services)?;
     crate::http::start_jobs(&state);
     // Kept for the whole run, so the stop channel never closes.
     let (stopper, mut stop_requests) = Stopper::new();
@@ -296,6 +297,7 @@ pub async fn build_services(
     store: store::Store,
     supervisor: Supervisor,
 ) -> anyhow::Result<Services> {
+    let cluster = crate::scaleout::connect(&config).await?;
     let telemetry = Telemetry::new();
     let exporter = telemetry.exporter.clone();
     let counters = IngestCounters {
@@ -354,6 +356,7 @@ pub async fn build_services(
         gateway,
         local_engine,
         gateway_view,
+        cluster,
     }))
 }
 

@@ -43,6 +43,8 @@ pub struct Inner {
     pub local_engine: Arc<ai::EngineBackend>,
     /// The gateway's status as the local engine sees it (refreshed by a job).
     pub gateway_view: Arc<GatewayView>,
+    /// Shared state with the other hubs (Redis), when `OPENMANAGER_REDIS_URL` is set.
+    pub cluster: Option<cluster::Cluster>,
 }
 
 impl std::ops::Deref for Services {

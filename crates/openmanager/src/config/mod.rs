@@ -43,6 +43,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Every stored sample to a Prometheus remote-write receiver (off while `url` is empty).
     pub remote_write: remote_write::RemoteWriteConfig,
+    /// Redis shared by several hubs (`OPENMANAGER_REDIS_URL`); off while `url` is empty.
+    pub redis: cluster::ClusterConfig,
     /// The AI gateway: engines, quotas, cache (keys only from the environment).
     pub ai: ai::AiConfig,
     pub backup: BackupConfig,
@@ -435,6 +437,11 @@ impl Config {
         }
         if self.log.max_files == 0 || self.log.max_file_mb == 0 {
             bad("log", "max_files and max_file_mb must be positive".into());
+        }
+        if self.redis.is_enabled()
+            && let Err(e) = self.redis.validate()
+        {
+            bad(&format!("redis.{}", e.key), e.message);
         }
         if let Err(e) = self.remote_write.validate() {
             bad(&format!("remote_write.{}", e.key), e.message);

@@ -70,6 +70,25 @@ impl Fleet {
         }
     }
 
+    /// Another hub's newest reading of a server it serves (an agent reporting there): listed here
+    /// too, with the same description. An id this hub knows as another kind of server (simulated,
+    /// its own host) is left alone.
+    pub fn apply_remote(&self, meta: ServerMeta, live: Live) {
+        if !matches!(meta.source, Source::Agent | Source::Static)
+            || !matches!(self.registry.source_of(&meta.id), Some(Source::Agent | Source::Static) | None)
+        {
+            return;
+        }
+        let id = meta.id.clone();
+        if self.registry.meta(&id).as_ref() != Some(&meta)
+            && let Err(e) = self.registry.upsert(meta)
+        {
+            tracing::debug!(server = id, error = %e, "cannot list another hub's server");
+            return;
+        }
+        self.registry.update(&id, live, None);
+    }
+
     /// Registers a sink for every sample stored from now on.
     pub fn add_sink(&self, s: std::sync::Arc<dyn sink::SampleSink>) {
         self.sinks.add(s);

@@ -7,7 +7,6 @@ pub mod fleet_series;
 pub mod gateway_view;
 pub mod process;
 pub mod prometheus;
-pub mod remote_write;
 pub mod stats;
 
 use std::sync::Arc;
