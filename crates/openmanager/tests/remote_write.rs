@@ -66,9 +66,12 @@ async fn stored(s: &Server) -> Vec<(i64, f64)> {
 /// series' labels.
 async fn queried(base: &str) -> Option<(Value, Vec<(i64, f64)>)> {
     let q = format!("openmanager_server_cpu_percent{{server_id=\"{MACHINE}\"}}[1h]");
-    let res: Value = reqwest::Client::new()
-        .get(format!("{base}/api/v1/query"))
-        .query(&[("query", q.as_str())])
+    let encoded: String = q
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"_-.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    let res: Value = scale_support::http()
+        .get(format!("{base}/api/v1/query?query={encoded}"))
         .send()
         .await
         .ok()?

@@ -125,6 +125,12 @@ impl Drop for Daemon {
     }
 }
 
+/// A plain HTTP client (reqwest here has no default TLS provider: install the binary's).
+pub fn http() -> reqwest::Client {
+    ai::install_tls_provider();
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap()
+}
+
 /// A free loopback port (bound, read and released; the daemon binds it right after).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -146,7 +152,7 @@ impl Daemon {
 
     /// Waits until `path` answers 200 (or the process died: then its log is shown).
     pub async fn ready(mut self, path: &str) -> Self {
-        let client = reqwest::Client::new();
+        let client = http();
         let url = format!("{}{path}", self.base);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
@@ -196,5 +202,134 @@ impl Daemon {
 
     pub fn write_url(&self) -> String {
         format!("{}/api/v1/write", self.base)
+    }
+}
+
+/// A private `redis-server` on a free loopback port (so a test may stop and start it), its data
+/// in a temporary directory; killed on drop.
+pub struct PrivateRedis {
+    pub port: u16,
+    binary: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    pub async fn start(test: &str) -> Option<PrivateRedis> {
+        let binary = testkit::tool(test, "redis-server", "redis-server", &[])?;
+        let mut r = PrivateRedis { port: free_port(), binary, dir: tempfile::tempdir().unwrap(), child: None };
+        r.up().await;
+        Some(r)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it (again, on the same port) and waits until it accepts connections.
+    pub async fn up(&mut self) {
+        let child = std::process::Command::new(&self.binary)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Kills it (as an outage would).
+    pub fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// A unique Redis key prefix per test (keys expire by themselves).
+pub fn redis_prefix(test: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let short: String = test.chars().filter(char::is_ascii_alphanumeric).take(24).collect();
+    format!("omtest:{short}:{}:{}:", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// nginx in front of `backends`, as deploy/multi-hub/nginx.conf has it (WebSocket upgrade,
+/// retries on another hub), run in the foreground with its pid file, logs and temp files in a
+/// temporary prefix; killed on drop.
+pub struct Nginx {
+    pub addr: std::net::SocketAddr,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Nginx {
+    pub async fn start(test: &str, backends: &[std::net::SocketAddr]) -> Option<Nginx> {
+        let binary = testkit::tool(test, "nginx", "nginx-light", &["/usr/sbin/nginx"])?;
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let p = dir.path().display();
+        let servers: String =
+            backends.iter().map(|b| format!("        server {b} max_fails=1 fail_timeout=5s;\n")).collect();
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n    access_log off;\n    client_body_temp_path {p}/body;\n    proxy_temp_path {p}/proxy;\n\
+             fastcgi_temp_path {p}/fastcgi;\n    uwsgi_temp_path {p}/uwsgi;\n    scgi_temp_path {p}/scgi;\n\
+             map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}\n\
+             upstream hubs {{\n        least_conn;\n{servers}        keepalive 16;\n    }}\n\
+             server {{\n        listen 127.0.0.1:{port};\n        client_max_body_size 2m;\n\
+             location / {{\n            proxy_pass http://hubs;\n            proxy_http_version 1.1;\n\
+             proxy_set_header Upgrade $http_upgrade;\n            proxy_set_header Connection $connection_upgrade;\n\
+             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+             proxy_next_upstream error timeout http_502 http_503 http_504;\n            proxy_read_timeout 60s;\n\
+             }}\n    }}\n}}\n"
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        let child = std::process::Command::new(binary)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Some(Nginx { addr, child, _dir: dir })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
     }
 }
