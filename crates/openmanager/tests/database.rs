@@ -161,8 +161,7 @@ async fn a_database_outage_is_answered_with_503_and_recovers() {
     assert_eq!(health["status"], "degraded", "{health}");
 
     relay.set_up(true).await;
-    wait_until("readiness to recover", async || s.get("/api/health/ready").send().await.unwrap().status() == 200)
-        .await;
+    wait_until("readiness to recover", async || s.get("/api/health/ready").send().await.unwrap().status() == 200).await;
     // The agent's retry of the refused batch is stored now.
     let res = post_report(&s, &report("m-out", start + 50_000, 10)).await;
     assert_eq!(res.status(), 200);
@@ -192,7 +191,10 @@ async fn migrate_copies_the_embedded_history_resumably() {
     let out = common::command().args(["migrate", "--from", &from, "--to", &db.url()]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("2 servers") && stdout.contains("40 raw rows") && stdout.contains("counts match"), "{stdout}");
+    assert!(
+        stdout.contains("2 servers") && stdout.contains("40 raw rows") && stdout.contains("counts match"),
+        "{stdout}"
+    );
     // A second run finds everything done.
     let out = common::command().args(["migrate", "--from", &from, "--to", &db.url()]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -68,7 +68,9 @@ async fn queried(base: &str) -> Option<(Value, Vec<(i64, f64)>)> {
     let q = format!("openmanager_server_cpu_percent{{server_id=\"{MACHINE}\"}}[1h]");
     let encoded: String = q
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"_-.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"_-.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
         .collect();
     let res: Value = scale_support::http()
         .get(format!("{base}/api/v1/query?query={encoded}"))

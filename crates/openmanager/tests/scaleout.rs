@@ -303,7 +303,8 @@ async fn an_alert_is_notified_once_when_its_evaluating_hub_is_killed() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });
-    let fired = || hook.lock().unwrap().iter().filter(|v| v["event"] == "fired" && v["alert"]["ruleId"] == rule).count();
+    let fired =
+        || hook.lock().unwrap().iter().filter(|v| v["event"] == "fired" && v["alert"]["ruleId"] == rule).count();
     wait_until("the alert to fire", 60, async || fired() >= 1).await;
     let holder = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).expect("an evaluator");
     let dead = hubs.remove(holder);

@@ -32,7 +32,9 @@ pub async fn open(config: &Config, data_dir: &Path) -> anyhow::Result<store::Sto
     match config.database.url() {
         None => {
             let path = cfg.path.clone();
-            store::Store::open_url(None, cfg).await.with_context(|| format!("cannot open the store at {}", path.display()))
+            store::Store::open_url(None, cfg)
+                .await
+                .with_context(|| format!("cannot open the store at {}", path.display()))
         }
         Some(url) => open_url(url, cfg, data_dir).await,
     }
@@ -47,7 +49,8 @@ pub async fn open_url(url: &str, cfg: store::Config, data_dir: &Path) -> anyhow:
         _ => url.to_owned(),
     };
     let masked = store::mask_url(&url);
-    let store = store::Store::open_url(Some(&url), cfg).await.with_context(|| format!("cannot open the store at {masked}"))?;
+    let store =
+        store::Store::open_url(Some(&url), cfg).await.with_context(|| format!("cannot open the store at {masked}"))?;
     tracing::info!(backend = store.backend(), url = %masked, "store opened");
     Ok(store)
 }

@@ -37,7 +37,10 @@ impl SampleSink for BusSink {
         if server.source == Source::Local {
             return;
         }
-        let update = FleetUpdate { meta: server.clone(), live: Live::from_values(timestamp_ms.min(crate::clock::now_millis()), values) };
+        let update = FleetUpdate {
+            meta: server.clone(),
+            live: Live::from_values(timestamp_ms.min(crate::clock::now_millis()), values),
+        };
         if self.tx.try_send(update).is_err() && self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
             tracing::warn!("fleet updates for other hubs are being dropped (publish queue full)");
         }
@@ -91,7 +94,9 @@ pub fn start(services: &Services, c: &cluster::Cluster) -> anyhow::Result<()> {
                     _ = ctx.cancel.cancelled() => return Ok(()),
                 };
                 match event {
-                    Some(cluster::BusEvent::Message { message, .. }) => s.fleet.apply_remote(message.meta, message.live),
+                    Some(cluster::BusEvent::Message { message, .. }) => {
+                        s.fleet.apply_remote(message.meta, message.live)
+                    }
                     // Lost updates are superseded by the next ones (agents report every few seconds).
                     Some(cluster::BusEvent::Missed(m)) => tracing::debug!(?m, "missed fleet updates from other hubs"),
                     None => return Ok(()),
