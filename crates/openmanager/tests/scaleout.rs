@@ -344,3 +344,58 @@ async fn redis_away_falls_back_never_fails_open_and_recovers() {
     redis.up().await;
     wait_until("redis back", 60, async || check().await == "ok").await;
 }
+
+/// Calls the mock upstream received for generation.
+async fn upstream_calls(mock: &mock_upstream::Running) -> usize {
+    let v: Value =
+        scale_support::http().get(format!("{}/_requests", mock.url())).send().await.unwrap().json().await.unwrap();
+    v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or("").contains("generateContent"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_quota_is_honoured_across_hubs() {
+    let test = "a_per_minute_quota_is_honoured_across_hubs";
+    let Some(c) = Cluster::new(test).await else { return };
+    const KEY: &str = "upstream-key-shared-by-three-hubs";
+    ai::install_tls_provider();
+    let mock = mock_upstream::spawn(mock_upstream::Options { key: Some(KEY.into()), models: vec!["mock".into()] })
+        .await
+        .unwrap();
+    const N: usize = 3;
+    let mut hubs = Vec::new();
+    for _ in 0..3 {
+        let h = Server::builder()
+            .env("OPENMANAGER_DATABASE_URL", &c.db_url)
+            .env("OPENMANAGER_REDIS_URL", &c.redis_url)
+            .env("GOOGLE_AI_API_KEY", KEY)
+            .env("GOOGLE_AI_BASE_URL", &mock.url())
+            .config(&format!(
+                "[simulation]\nenabled = false\n[redis]\nprefix = \"{}\"\n[ai.google]\nrpm = {N}\nrpd = 1000\n",
+                c.prefix
+            ))
+            .start_async()
+            .await;
+        hubs.push(h);
+    }
+    // Each hub alone would allow N a minute (3N in all); together they allow N.
+    for i in 0..4 * N {
+        let h = &hubs[i % hubs.len()];
+        let res = h
+            .client()
+            .post(h.url("/api/ai/query"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"query": format!("question number {i} about my servers"), "timeoutMs": 3000}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "auto falls back to the local engine");
+    }
+    assert_eq!(upstream_calls(&mock).await, N, "upstream calls across three hubs with a quota of {N} a minute");
+    let status: Value = hubs[0].get_auth("/api/ai/status").send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["redis"], "ok", "{status}");
+}
