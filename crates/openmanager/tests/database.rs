@@ -214,3 +214,54 @@ async fn migrate_copies_the_embedded_history_resumably() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
+
+/// A private PostgreSQL stopped and started again while agents report: refused batches are sent
+/// again (as agents do from their spool) and every acknowledged sample is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_during_ingest_loses_no_acknowledged_sample() {
+    let test = "a_postgres_restart_during_ingest_loses_no_acknowledged_sample";
+    let Some(pg) = scale_support::PrivatePg::start(test).await else { return };
+    let s = hub(&pg.url("postgres")).start_async().await;
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let start = now_ms() - 900_000;
+    const PER_AGENT: i64 = 60;
+    let mut writers = tokio::task::JoinSet::new();
+    for agent in 0..3 {
+        let (acked, url) = (acked.clone(), s.url("/api/agents/report"));
+        writers.spawn(async move {
+            let client = scale_support::http();
+            let id = format!("r-{agent}");
+            let mut stored = Vec::new();
+            for i in 0..PER_AGENT {
+                let t = start + i * 5000;
+                let body = gzip(&report(&id, t, 1));
+                loop {
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(ADMIN_TOKEN)
+                        .header("content-type", "application/json")
+                        .header("content-encoding", "gzip")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    if res.is_ok_and(|r| r.status() == 200) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                stored.push(t);
+                acked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (id, stored)
+        });
+    }
+    wait_until("ingest progress", async || acked.load(std::sync::atomic::Ordering::Relaxed) >= 40).await;
+    pg.down();
+    wait_until("readiness to fail", async || s.get("/api/health/ready").send().await.unwrap().status() == 503).await;
+    pg.up();
+    let results = writers.join_all().await;
+    for (id, stored) in results {
+        assert_eq!(history(&s, &id).await, stored, "{id}");
+    }
+}

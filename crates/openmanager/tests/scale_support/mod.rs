@@ -333,3 +333,109 @@ impl Nginx {
         format!("http://{}{path}", self.addr)
     }
 }
+
+/// A private PostgreSQL cluster (`initdb` + `pg_ctl`) on a free loopback port, so a test may stop
+/// and start it; as user `postgres` when the tests run as root (PostgreSQL refuses root). Stopped
+/// on drop.
+pub struct PrivatePg {
+    pub port: u16,
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    as_postgres: bool,
+}
+
+impl PrivatePg {
+    pub async fn start(test: &str) -> Option<PrivatePg> {
+        let bin = glob_bin("initdb").map(|p| p.parent().unwrap().to_path_buf());
+        let Some(bin) = bin.filter(|b| b.join("pg_ctl").is_file()) else {
+            testkit::skip(test, "initdb/pg_ctl are not installed (apt-get install postgresql)");
+            return None;
+        };
+        let root = std::process::Command::new("id").arg("-u").output().ok()?.stdout == b"0\n";
+        let dir = tempfile::tempdir().unwrap();
+        if root {
+            let ok = std::process::Command::new("chown").arg("-R").arg("postgres:").arg(dir.path()).status();
+            if !ok.is_ok_and(|s| s.success()) {
+                testkit::skip(test, "running as root without a `postgres` user to run a private PostgreSQL");
+                return None;
+            }
+        }
+        let pg = PrivatePg { port: free_port(), bin, dir, as_postgres: root };
+        let data = pg.dir.path().join("data");
+        let out = pg
+            .command("initdb")
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        pg.up();
+        Some(pg)
+    }
+
+    fn command(&self, tool: &str) -> std::process::Command {
+        let exe = self.bin.join(tool);
+        if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            std::process::Command::new(exe)
+        }
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable", self.port)
+    }
+
+    /// Starts the server (again) and waits until it accepts connections.
+    pub fn up(&self) {
+        let d = self.dir.path();
+        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, d.display());
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(d.join("data"))
+            .arg("-l")
+            .arg(d.join("log"))
+            .args(["-o", &opts, "-w", "start"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Stops it at once (`-m fast`: sessions are cut, as in a restart by an operator).
+    pub fn down(&self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "fast", "-w", "stop"])
+            .output();
+    }
+}
+
+impl Drop for PrivatePg {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// `/usr/lib/postgresql/<version>/bin/<name>` (the newest), else `<name>` on PATH.
+fn glob_bin(name: &str) -> Option<std::path::PathBuf> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin").join(name))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop().or_else(|| {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
