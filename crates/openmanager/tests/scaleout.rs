@@ -399,3 +399,26 @@ async fn a_per_minute_quota_is_honoured_across_hubs() {
     let status: Value = hubs[0].get_auth("/api/ai/status").send().await.unwrap().json().await.unwrap();
     assert_eq!(status["redis"], "ok", "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_rate_limits_are_counted_across_hubs() {
+    let test = "per_client_rate_limits_are_counted_across_hubs";
+    let Some(c) = Cluster::new(test).await else { return };
+    // Five at once per client; each hub alone would let ten through from two hubs.
+    let limit = "[rate_limit]\nper_minute = 60\nburst = 5\n";
+    let hubs = [c.hub(limit).await, c.hub(limit).await];
+    let mut ok = 0;
+    let mut limited = 0;
+    for i in 0..10 {
+        let status = hubs[i % 2].get_auth("/api/servers").send().await.unwrap().status().as_u16();
+        match status {
+            200 => ok += 1,
+            429 => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // Five from the shared bucket, at most one more refilled meanwhile (one a second).
+    assert!((5..=6).contains(&ok) && limited >= 4, "{ok} allowed, {limited} limited");
+    // Health is never limited.
+    assert_eq!(hubs[0].get("/api/health").send().await.unwrap().status(), 200);
+}
