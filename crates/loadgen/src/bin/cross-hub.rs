@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use loadgen::{arg, arg_num, histogram, loopback_only, print_percentiles};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -24,6 +24,10 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}?token={token}")).await?;
+    // Only the probe's view, as a dashboard showing one server asks: a browser following a large
+    // fleet gets the same path, with bigger messages.
+    let sub = json!({"type": "subscribe", "topics": ["servers"], "serverIds": [PROBE]});
+    ws.send(Message::Text(sub.to_string().into())).await?;
     let mut hist = histogram()?;
     let mut missed = 0u64;
     for i in 0..samples {
