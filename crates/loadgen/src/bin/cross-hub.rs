@@ -41,7 +41,13 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(res.status().is_success(), "report refused: {}", res.status());
         let deadline = t0 + Duration::from_secs(5);
         let mut seen = false;
-        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline.into(), ws.next()).await {
+        loop {
+            let msg = match tokio::time::timeout_at(deadline.into(), ws.next()).await {
+                Ok(Some(Ok(msg))) => msg,
+                Err(_) => break,
+                // Say why the socket ended, once: a closed socket would miss every later probe.
+                Ok(other) => anyhow::bail!("the WebSocket ended after {i} probes: {other:?}"),
+            };
             let Message::Text(text) = msg else { continue };
             if !text.starts_with("{\"type\":\"server_update\"") || !text.contains(PROBE) {
                 continue;
