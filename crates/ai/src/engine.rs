@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -13,6 +13,7 @@ use crate::error::{AiError, ProviderError, QuotaScope};
 use crate::provider::Provider;
 use crate::quota::{Budget, Refusal};
 use crate::request::{Attempt, Usage};
+use crate::shared::{QuotaSpec, Shared, SharedGrant, SharedVerdict};
 use crate::status::{EngineStats, Metrics};
 
 /// Requests waiting for quota, all engines together. Bounded: past `capacity` a request fails
@@ -73,6 +74,10 @@ pub(crate) struct Engine {
     pub provider: Provider,
     timeout: Duration,
     state: Mutex<EngineState>,
+    /// The configured limits, for a quota shared with other gateways.
+    pub spec: QuotaSpec,
+    /// Set by the hub when several gateways share the provider's quota.
+    pub shared: OnceLock<Shared>,
 }
 
 /// What a call needs besides the operation itself.
@@ -104,6 +109,8 @@ impl Engine {
             provider,
             timeout,
             state: Mutex::new(EngineState { breaker, budget, stats: EngineStats::new(configured) }),
+            spec: QuotaSpec::default(),
+            shared: OnceLock::new(),
         }
     }
 
@@ -118,7 +125,7 @@ impl Engine {
     }
 
     /// Waits until breaker and budget allow a call, in the bounded queue, while the deadline allows.
-    async fn admit(&self, cx: &CallCtx<'_>) -> Result<(), (&'static str, AiError)> {
+    async fn admit(&self, cx: &CallCtx<'_>) -> Result<Option<Box<dyn SharedGrant>>, (&'static str, AiError)> {
         loop {
             let now = Instant::now();
             let refusal = {
@@ -135,8 +142,21 @@ impl Engine {
                 }
                 r
             };
+            let refusal = match (refusal, self.shared.get()) {
+                (Ok(()), Some(shared)) if self.spec.is_limited() => {
+                    match shared.reserve(&self.name, cx.tokens, self.spec).await {
+                        SharedVerdict::Granted(g) => return Ok(Some(g)),
+                        SharedVerdict::Unavailable => return Ok(None),
+                        // The local budget counted a call that did not go out: harmless (it only
+                        // makes this gateway stricter for the rest of the window).
+                        SharedVerdict::Minute(d) => Err(Refusal::Minute(d)),
+                        SharedVerdict::Day(d) => Err(Refusal::Day(d)),
+                    }
+                }
+                (r, _) => r,
+            };
             match refusal {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(None),
                 Err(Refusal::Day(d)) => {
                     return Err((
                         "quota_day",
@@ -233,10 +253,13 @@ impl Engine {
         let mut tries = 0;
         loop {
             tries += 1;
-            if let Err((outcome, error)) = self.admit(cx).await {
-                attempts.push(Attempt { engine: self.name.clone(), outcome: outcome.into(), ms: 0 });
-                return Err(Failure { error });
-            }
+            let grant = match self.admit(cx).await {
+                Ok(g) => g,
+                Err((outcome, error)) => {
+                    attempts.push(Attempt { engine: self.name.clone(), outcome: outcome.into(), ms: 0 });
+                    return Err(Failure { error });
+                }
+            };
             let start = Instant::now();
             let remaining = cx.deadline.saturating_duration_since(start);
             let guard = CallGuard(self, true);
@@ -247,6 +270,10 @@ impl Engine {
             guard.disarm();
             let took = start.elapsed();
             let outcome = self.after(cx, result.as_ref().map(usage_of), took);
+            if let Some(g) = grant {
+                let used = result.as_ref().map(usage_of).map_or(0, |u| u.prompt_tokens + u.completion_tokens);
+                g.settle(used);
+            }
             attempts.push(Attempt {
                 engine: self.name.clone(),
                 outcome: outcome.into(),

@@ -39,6 +39,7 @@ pub mod provider;
 pub mod quota;
 pub mod request;
 mod router;
+pub mod shared;
 pub mod status;
 pub mod stream;
 pub mod tools;
@@ -55,6 +56,7 @@ pub use request::{
     ThinkingStep, ToolCall, ToolSpec, Usage,
 };
 pub use router::Router;
+pub use shared::{QuotaSpec, SharedGrant, SharedQuota, SharedVerdict};
 pub use status::{AiStatus, EngineStatus, Metrics};
 pub use stream::{AiStream, StreamEvent};
 pub use tools::ToolRunner;

@@ -86,14 +86,16 @@ impl Router {
                     ProviderKind::Gemini => "gemini",
                     ProviderKind::Openai => "openai",
                 };
-                Arc::new(Engine::new(
+                let mut engine = Engine::new(
                     p.name.clone(),
                     kind,
                     p.models.clone(),
                     Provider::remote(&p, client.clone()),
                     Duration::from_millis(p.timeout_ms),
                     (breaker(), Budget::new(p.rpm, p.rpd, p.tpm), p.usable()),
-                ))
+                );
+                engine.spec = crate::shared::QuotaSpec { rpm: p.rpm, rpd: p.rpd, tpm: p.tpm };
+                Arc::new(engine)
             })
             .collect();
         let local_idx = engines.len();
@@ -137,6 +139,14 @@ impl Router {
     /// The Prometheus metrics, to register into the binary's registry.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Shares every remote engine's quota with other gateways through `shared` (set once, at
+    /// start; a second call is ignored).
+    pub fn set_shared_quota(&self, shared: Arc<dyn crate::shared::SharedQuota>) {
+        for e in self.inner.engines.iter().filter(|e| e.kind != "local") {
+            let _ = e.shared.set(shared.clone());
+        }
     }
 
     /// Model ids for `GET /v1/models`: `auto`, `local`, and `<provider>/<model>` for usable providers.

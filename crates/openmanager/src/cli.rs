@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `check-config`, `agent`, `install`, `backup`, `token`,
-//! `tls`, `version`.
+//! `tls`, `migrate`, `version`.
 
 use std::path::PathBuf;
 
@@ -39,6 +39,9 @@ pub enum Command {
     /// The HTTPS certificate: `tls status` shows mode, identifiers, issuer, expiry, next renewal and
     /// the last error, read from the data directory (works with or without a running server).
     Tls(TlsArgs),
+    /// Copy the history and state from one database to another, e.g. the embedded SQLite file into
+    /// PostgreSQL before running several hubs (resumable; counts checked at the end).
+    Migrate(MigrateArgs),
     /// Print the version.
     Version,
 }
@@ -82,6 +85,17 @@ pub struct InstallArgs {
     /// Port, host and data directory the units are written for (default: the configuration's).
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// `openmanager migrate --from URL --to URL`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The database to copy from: `sqlite://PATH` (the hub must be stopped) or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The database to copy into: `postgres://...` (or `sqlite://PATH`).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 /// `openmanager token ...`.

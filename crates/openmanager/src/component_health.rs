@@ -62,6 +62,25 @@ impl Health {
         self.checks.read().iter().find(|(n, _, _)| *n == name).map(|(_, _, f)| f())
     }
 
+    /// `None` when ready; else why not: still starting, or each failing critical check as
+    /// `name: reason` (for `/api/health/ready`'s body).
+    pub fn not_ready_reason(&self) -> Option<String> {
+        if !self.started.load(Ordering::Acquire) {
+            return Some("starting".into());
+        }
+        let failing: Vec<String> = self
+            .checks
+            .read()
+            .iter()
+            .filter(|(_, crit, _)| *crit)
+            .filter_map(|(name, _, f)| match f() {
+                Check::Ok => None,
+                Check::Failing(why) => Some(format!("{name}: {why}")),
+            })
+            .collect();
+        (!failing.is_empty()).then(|| failing.join("; "))
+    }
+
     /// Start-up finished and every critical check passes.
     pub fn ready(&self) -> bool {
         self.started.load(Ordering::Acquire)
@@ -90,7 +109,9 @@ mod tests {
         let (ok, report) = h.report();
         assert!(!ok);
         assert_eq!(report["optional"], "meh");
+        assert_eq!(h.not_ready_reason(), None);
         flag.store(false, Ordering::Relaxed);
         assert!(!h.ready());
+        assert_eq!(h.not_ready_reason().as_deref(), Some("store: down"));
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Layers, bottom up: foundations (`clock`, `validation`, `config`, `tokens`, `component_health`,
 //! `telemetry`, `lifecycle`); domain services (`fleet`, `alerts` with its notifications, `budget`, `analyses`, `events`)
-//! gathered in `services`; what reads across them (`overview`, `tools`, `assistant`, `jobs`);
+//! gathered in `services`; what reads across them (`overview`, `tools`, `assistant`, `jobs`,
+//! `scaleout` for several hubs on Redis);
 //! adapters (`http` with its WebSocket hub, `mcp`); and the composition root (`server`) that builds
 //! them in that order. Nothing below imports what is above (`tests/layering.rs` checks it).
 
@@ -25,6 +26,7 @@ pub mod logging;
 pub mod mcp;
 pub mod ops;
 pub mod overview;
+pub mod scaleout;
 pub mod server;
 pub mod services;
 pub mod telemetry;

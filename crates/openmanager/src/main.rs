@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => exit_code("backup", openmanager::ops::backup::run(&cli, args)),
         Command::Token(args) => exit_code("token", openmanager::ops::tokens::run(&cli, args)),
         Command::Tls(args) => exit_code("tls", openmanager::ops::tls::run(&cli, args)),
+        Command::Migrate(args) => exit_code("migrate", openmanager::ops::migrate::run(&cli, args)),
         Command::Agent(args) => match openmanager::agent::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

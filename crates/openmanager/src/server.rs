@@ -100,7 +100,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     let (admin_token, origin) = tokens::admin_token(config.auth.admin_token.as_ref().map(|s| s.expose()), &data_dir)?;
     let tokens = TokenSet::new(&admin_token, &config.auth);
 
-    let store = crate::ops::database::open(&config, &data_dir)?;
+    let store = crate::ops::database::open(&config, &data_dir).await?;
     let supervisor = Supervisor::new(CancellationToken::new());
     // Issued tokens work from the first request; a job keeps them current afterwards.
     tokens.set_issued(&crate::tokens::issued::list(&store).await.context("cannot read the issued tokens")?);
@@ -113,6 +113,8 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     jobs::events::start(&services);
     jobs::watchdog::start(&services);
     jobs::tls::start(&services);
+    jobs::remote_write::start(&services)?;
+    crate::scaleout::start(&services)?;
     crate::http::start_jobs(&state);
     // Kept for the whole run, so the stop channel never closes.
     let (stopper, mut stop_requests) = Stopper::new();
@@ -345,6 +347,7 @@ pub async fn build_services(
     store: store::Store,
     supervisor: Supervisor,
 ) -> anyhow::Result<Services> {
+    let cluster = crate::scaleout::connect(&config).await?;
     let telemetry = Telemetry::new();
     let exporter = telemetry.exporter.clone();
     let counters = IngestCounters {
@@ -410,6 +413,7 @@ pub async fn build_services(
         gateway,
         local_engine,
         gateway_view,
+        cluster,
     }))
 }
 

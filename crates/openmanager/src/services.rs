@@ -46,6 +46,8 @@ pub struct Inner {
     pub gateway_view: Arc<GatewayView>,
     /// The HTTPS certificate manager (`[tls]`; does nothing when TLS is off).
     pub tls: tls::Tls,
+    /// Shared state with the other hubs (Redis), when `OPENMANAGER_REDIS_URL` is set.
+    pub cluster: Option<cluster::Cluster>,
 }
 
 impl std::ops::Deref for Services {

@@ -118,35 +118,45 @@ impl Alerting {
     /// One evaluation of `observations` at `now_ms`: updates each server's firing count (returned),
     /// dispatches notifications and publishes the events.
     pub fn evaluate(&self, now_ms: i64, observations: &[Observation]) -> (Vec<Event>, HashMap<String, u32>) {
-        let (events, counts) = {
-            let mut engine = self.engine();
-            let events = engine.evaluate(now_ms, observations);
-            let counts =
-                observations.iter().map(|o| (o.server_id.clone(), engine.firing_count(&o.server_id))).collect();
-            (events, counts)
-        };
-        use std::sync::atomic::Ordering::Relaxed;
+        let (events, counts) = self.evaluate_quiet(now_ms, observations);
         for event in &events {
-            let counter = match event.kind {
-                EventKind::Fired => &self.counts.fired,
-                EventKind::Resolved => &self.counts.resolved,
-                EventKind::Repeat => &self.counts.repeated,
-            };
-            counter.fetch_add(1, Relaxed);
-            let queued = self.notifier.dispatch(event, now_ms);
-            // Nobody listening is not an error.
-            let _ = self.events.send(event.clone());
-            tracing::info!(
-                alert = event.alert.id,
-                kind = ?event.kind,
-                server = event.alert.server_id,
-                value = event.alert.value,
-                silenced = event.silenced,
-                queued,
-                "alert"
-            );
+            self.publish(event, now_ms, true);
         }
         (events, counts)
+    }
+
+    /// The engine's part of [`Alerting::evaluate`]: state and counts, nothing sent or published
+    /// (a multi-hub evaluator decides per event whether to notify, then calls [`Alerting::publish`]).
+    pub fn evaluate_quiet(&self, now_ms: i64, observations: &[Observation]) -> (Vec<Event>, HashMap<String, u32>) {
+        let mut engine = self.engine();
+        let events = engine.evaluate(now_ms, observations);
+        let counts = observations.iter().map(|o| (o.server_id.clone(), engine.firing_count(&o.server_id))).collect();
+        (events, counts)
+    }
+
+    /// Counts, logs and publishes one event; queues its notifications when `notify` (another hub
+    /// may already have sent them).
+    pub fn publish(&self, event: &Event, now_ms: i64, notify: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let counter = match event.kind {
+            EventKind::Fired => &self.counts.fired,
+            EventKind::Resolved => &self.counts.resolved,
+            EventKind::Repeat => &self.counts.repeated,
+        };
+        counter.fetch_add(1, Relaxed);
+        let queued = if notify { self.notifier.dispatch(event, now_ms) } else { 0 };
+        // Nobody listening is not an error.
+        let _ = self.events.send(event.clone());
+        tracing::info!(
+            alert = event.alert.id,
+            kind = ?event.kind,
+            server = event.alert.server_id,
+            value = event.alert.value,
+            silenced = event.silenced,
+            queued,
+            notify,
+            "alert"
+        );
     }
 
     /// Firing alerts by severity (for Prometheus).

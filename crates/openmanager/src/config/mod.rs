@@ -6,6 +6,7 @@
 
 mod alerts;
 mod budget;
+mod database;
 mod hosts;
 mod mcp;
 mod secret;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use alerts::AlertsConfig;
 pub use budget::BudgetConfig;
+pub use database::{DatabaseConfig, DatabaseUrl};
 pub use hosts::HostPolicy;
 pub use mcp::McpConfig;
 pub use secret::Secret;
@@ -37,6 +39,12 @@ pub struct Config {
     pub fleet: FleetConfig,
     pub simulation: SimulationConfig,
     pub store: StoreConfig,
+    /// Where the history lives: unset = the embedded store; `postgres://...` for several hubs.
+    pub database: DatabaseConfig,
+    /// Every stored sample to a Prometheus remote-write receiver (off while `url` is empty).
+    pub remote_write: remote_write::RemoteWriteConfig,
+    /// Redis shared by several hubs (`OPENMANAGER_REDIS_URL`); off while `url` is empty.
+    pub redis: cluster::ClusterConfig,
     /// The AI gateway: engines, quotas, cache (keys only from the environment).
     pub ai: ai::AiConfig,
     pub backup: BackupConfig,
@@ -432,12 +440,21 @@ impl Config {
         if self.log.max_files == 0 || self.log.max_file_mb == 0 {
             bad("log", "max_files and max_file_mb must be positive".into());
         }
+        if self.redis.is_enabled()
+            && let Err(e) = self.redis.validate()
+        {
+            bad(&format!("redis.{}", e.key), e.message);
+        }
+        if let Err(e) = self.remote_write.validate() {
+            bad(&format!("remote_write.{}", e.key), e.message);
+        }
         self.alerts.validate(&mut out);
         self.budget.validate(&mut out);
         mcp::validate(&self.mcp, &mut out);
         if let Err(e) = self.tls.check() {
             out.push(Invalid { key: format!("tls.{}", e.key), reason: e.message });
         }
+        self.database.validate(&mut out);
         out
     }
 }

@@ -25,6 +25,8 @@ const NAMED_VARS: &[(&str, &str)] = &[
     ("OPENMANAGER_LOG", "log.filter"),
     ("OPENMANAGER_LOG_FORMAT", "log.format"),
     ("OPENMANAGER_MAX_MEMORY_MB", "memory.max_mb"),
+    ("OPENMANAGER_DATABASE_URL", "database.url"),
+    ("OPENMANAGER_REDIS_URL", "redis.url"),
 ];
 
 /// `OPENMANAGER_*` variables that are not configuration keys (they choose the file, or are set by a

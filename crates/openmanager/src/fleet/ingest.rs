@@ -120,7 +120,15 @@ impl Fleet {
             .into_iter()
             .map(|s| store::Sample { server: id.clone(), timestamp_ms: s.timestamp_ms, values: s.values })
             .collect();
+        // Kept for the sinks only when there are some (they get the samples once stored).
+        let forward = (!self.sinks.is_empty()).then(|| samples.clone());
         let outcome = self.store.submit(samples)?.wait().await?;
+        // A batch that was all duplicates was forwarded when it was first stored.
+        if let Some(samples) = forward.filter(|_| outcome.inserted > 0) {
+            for s in &samples {
+                self.sinks.stored(&meta, s.timestamp_ms, &s.values);
+            }
+        }
         if outcome.late > 0 {
             tracing::warn!(agent = %id, late = outcome.late, "samples older than the rolled-up history were dropped");
         }

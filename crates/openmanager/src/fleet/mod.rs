@@ -15,6 +15,7 @@ pub mod model;
 pub mod registry;
 pub mod request;
 pub mod simulated;
+pub mod sink;
 pub mod status;
 pub mod wire;
 
@@ -50,6 +51,8 @@ pub struct Fleet {
     store: store::Store,
     live: LiveRing,
     counters: IngestCounters,
+    /// Where stored samples go next (remote write, the cluster bus).
+    sinks: sink::Sinks,
 }
 
 fn kv_key(id: &str) -> String {
@@ -58,7 +61,37 @@ fn kv_key(id: &str) -> String {
 
 impl Fleet {
     pub fn new(thresholds: Thresholds, simulation: Option<u64>, store: store::Store, counters: IngestCounters) -> Self {
-        Self { registry: Registry::new(thresholds, simulation), store, live: LiveRing::default(), counters }
+        Self {
+            registry: Registry::new(thresholds, simulation),
+            store,
+            live: LiveRing::default(),
+            counters,
+            sinks: sink::Sinks::default(),
+        }
+    }
+
+    /// Another hub's newest reading of a server it serves (an agent reporting there): listed here
+    /// too, with the same description. An id this hub knows as another kind of server (simulated,
+    /// its own host) is left alone.
+    pub fn apply_remote(&self, meta: ServerMeta, live: Live) {
+        if !matches!(meta.source, Source::Agent | Source::Static)
+            || !matches!(self.registry.source_of(&meta.id), Some(Source::Agent | Source::Static) | None)
+        {
+            return;
+        }
+        let id = meta.id.clone();
+        if self.registry.meta(&id).as_ref() != Some(&meta)
+            && let Err(e) = self.registry.upsert(meta)
+        {
+            tracing::debug!(server = id, error = %e, "cannot list another hub's server");
+            return;
+        }
+        self.registry.update(&id, live, None);
+    }
+
+    /// Registers a sink for every sample stored from now on.
+    pub fn add_sink(&self, s: std::sync::Arc<dyn sink::SampleSink>) {
+        self.sinks.add(s);
     }
 
     /// Servers registered by hand and agents seen before, from the store. Returns how many.
@@ -183,8 +216,14 @@ impl Fleet {
     pub fn store_self_point(&self, sample: protocol::Sample) {
         let mut s = store::Sample::new(SELF_ID, sample.timestamp_ms);
         s.values = sample.values;
-        if let Err(e) = self.store.submit(vec![s]) {
-            tracing::debug!(error = %e, "self sample not stored");
+        let values = (!self.sinks.is_empty()).then(|| (s.timestamp_ms, s.values.clone()));
+        match self.store.submit(vec![s]) {
+            Err(e) => tracing::debug!(error = %e, "self sample not stored"),
+            Ok(_) => {
+                if let (Some((ts, values)), Some(meta)) = (values, self.registry.meta(SELF_ID)) {
+                    self.sinks.stored(&meta, ts, &values);
+                }
+            }
         }
     }
 

@@ -48,7 +48,13 @@ pub async fn admission(
     let uri = req.uri().clone();
 
     let mut res = match super::limits::admit(&state, peer, &req) {
-        Ok(_permit) => next.run(req).await,
+        Ok(_permit) => match super::limits::shared_keys(&state, peer, &req) {
+            None => next.run(req).await,
+            Some(keys) => match super::limits::admit_shared(&state, keys).await {
+                Ok(()) => next.run(req).await,
+                Err(refused) => axum::response::IntoResponse::into_response(refused),
+            },
+        },
         Err(refused) => axum::response::IntoResponse::into_response(refused),
     };
     let status = res.status();

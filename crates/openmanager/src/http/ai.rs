@@ -452,6 +452,10 @@ pub struct StatusBody {
     totals: AiMetrics,
     /// Cache hits as the server saw them: from arrival at the first layer to the response leaving it.
     cache_hit_latency: LatencyFigures,
+    /// With several hubs on Redis: `ok`, or why quotas and the cache fell back to this hub's own
+    /// (as `checks.redis` in `/api/health`). Absent without Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<String>,
     #[schema(format = DateTime)]
     timestamp: String,
 }
@@ -472,6 +476,10 @@ async fn status(State(state): State<AppState>) -> Json<StatusBody> {
             p95_ms: hits.response_time_p95,
             p99_ms: hits.response_time_p99,
         },
+        redis: state.health.check("redis").map(|c| match c {
+            crate::component_health::Check::Ok => "ok".to_string(),
+            crate::component_health::Check::Failing(why) => why,
+        }),
         timestamp: clock::now_rfc3339(),
     })
 }

@@ -71,6 +71,9 @@ pub struct ProbeBody {
     pub status: &'static str,
     #[schema(format = DateTime)]
     pub timestamp: String,
+    /// When not ready: why (e.g. `store: the database is unreachable: ...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -133,17 +136,18 @@ async fn health_short(State(state): State<AppState>) -> Json<HealthBody> {
 /// 200 while the process answers.
 #[utoipa::path(get, path = "/api/health/live", tag = "health", responses((status = 200, body = ProbeBody)))]
 async fn live() -> Json<ProbeBody> {
-    Json(ProbeBody { status: "alive", timestamp: clock::now_rfc3339() })
+    Json(ProbeBody { status: "alive", timestamp: clock::now_rfc3339(), reason: None })
 }
 
 /// 200 once start-up finished and the store is writable; 503 otherwise.
 #[utoipa::path(get, path = "/api/health/ready", tag = "health",
     responses((status = 200, body = ProbeBody), (status = 503, body = ProbeBody)))]
 async fn ready(State(state): State<AppState>) -> Response {
-    if state.health.ready() {
-        Json(ProbeBody { status: "ready", timestamp: clock::now_rfc3339() }).into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(ProbeBody { status: "not_ready", timestamp: clock::now_rfc3339() }))
-            .into_response()
+    match state.health.not_ready_reason() {
+        None => Json(ProbeBody { status: "ready", timestamp: clock::now_rfc3339(), reason: None }).into_response(),
+        Some(reason) => {
+            let body = ProbeBody { status: "not_ready", timestamp: clock::now_rfc3339(), reason: Some(reason) };
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
     }
 }

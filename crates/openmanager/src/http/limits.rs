@@ -147,6 +147,38 @@ pub fn admit(state: &AppState, peer: SocketAddr, req: &Request) -> Result<OwnedS
     permit(state)
 }
 
+/// With several hubs on Redis: the keys of the per-client limits counted across every hub (read
+/// before the request moves on; `None` when nothing is shared for it).
+pub fn shared_keys(state: &AppState, peer: SocketAddr, req: &Request) -> Option<Vec<String>> {
+    let cluster = state.cluster.as_ref()?;
+    if !state.config.rate_limit.enabled || is_exempt(req.uri().path()) || !cluster.is_up() {
+        return None;
+    }
+    let ip = state.rate_limiter.client_ip(peer.ip(), req.headers());
+    let mut keys = vec![format!("ip:{ip}")];
+    if let Some(t) = presented_token(req.headers()) {
+        // Stored as a digest by the cluster crate; never in clear.
+        keys.push(format!("token:{t}"));
+    }
+    Some(keys)
+}
+
+/// The shared limits for `keys` (after this hub's own limiter let the request in). Redis away or
+/// slow: this hub's limiter alone decided, never looser than no sharing (N hubs may then allow up
+/// to N times the rate).
+pub async fn admit_shared(state: &AppState, keys: Vec<String>) -> Result<(), ApiError> {
+    let (Some(cluster), cfg) = (&state.cluster, &state.config.rate_limit) else { return Ok(()) };
+    let burst = cfg.burst.max(cfg.per_minute.div_ceil(60));
+    let limiter = cluster.rate_limiter();
+    for key in keys {
+        if let Ok(cluster::RateDecision::Limited { retry_after }) = limiter.check(&key, cfg.per_minute, burst).await {
+            state.telemetry.exporter.rate_limited.inc();
+            return Err(ApiError::RateLimited { retry_after: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
+        }
+    }
+    Ok(())
+}
+
 /// A place under the in-flight bound (also taken by health probes answered before routing).
 pub fn permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
     state.concurrency.0.clone().try_acquire_owned().map_err(|_| ApiError::Unavailable {

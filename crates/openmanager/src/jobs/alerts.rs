@@ -60,10 +60,23 @@ pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
     fleet.set_alert_counts(counts);
 }
 
-/// Starts the notifier and, when alerts are enabled, the evaluation loop.
+/// Like [`tick`], but sends and publishes nothing: the events, for a multi-hub evaluator to gate
+/// (see `scaleout::alert_lease`).
+pub fn tick_quiet(services: &Services, previous: &Mutex<Totals>, now_ms: i64) -> Vec<crate::alerts::Event> {
+    let fleet = &services.fleet;
+    let snapshots = fleet.snapshots(now_ms);
+    let hub = hub_figures(services, previous, now_ms);
+    let obs = observations(&snapshots, fleet.simulation_seed(), hub);
+    let (events, counts) = services.alerting.evaluate_quiet(now_ms, &obs);
+    fleet.set_alert_counts(counts);
+    events
+}
+
+/// Starts the notifier and, when alerts are enabled, the evaluation loop (with Redis configured,
+/// `scaleout::alert_lease` runs it on one hub at a time instead).
 pub fn start(services: &Services) {
     services.alerting.notifier().start(&services.supervisor);
-    if !services.config.alerts.enabled {
+    if !services.config.alerts.enabled || services.cluster.is_some() {
         return;
     }
     let s = services.clone();

@@ -108,7 +108,9 @@ pub fn start(services: &Services, data_dir: &Path) {
             None => Check::Failing(format!("no successful store write for {} s", age / 1000)),
         }
     });
-    if services.config.backup.interval_hours > 0 {
+    // PostgreSQL is backed up by its own tools (pg_dump, the provider's snapshots); file backups
+    // are the embedded store's.
+    if services.config.backup.interval_hours > 0 && services.store.backend() == "sqlite" {
         let s = services.clone();
         let dir = data_dir.join(crate::ops::backup::BACKUP_DIR);
         let keep = services.config.backup.keep;

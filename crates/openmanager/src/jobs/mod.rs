@@ -1,13 +1,15 @@
 //! The background jobs, each started once through the supervisor by the composition root: the
 //! self-monitor, alert evaluation, the event log, the budget ledger, housekeeping (memory figure, AI health, store
 //! rollups and retention, backups, log pruning, writability probes), the systemd watchdog, the
-//! memory guard and the TLS certificate manager. Jobs take the services they drive; no service knows about them.
+//! memory guard, the TLS certificate manager and the remote-write sender. Jobs take the services they
+//! drive; no service knows about them.
 
 pub mod alerts;
 pub mod budget;
 pub mod events;
 pub mod housekeeping;
 pub mod memory_guard;
+pub mod remote_write;
 pub mod self_monitor;
 pub mod tls;
 pub mod watchdog;

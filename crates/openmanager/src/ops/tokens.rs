@@ -15,7 +15,7 @@ pub fn run(cli: &Cli, args: &TokenArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let store = super::database::open(&loaded.config, &data_dir)?;
+        let store = super::database::open(&loaded.config, &data_dir).await?;
         let outcome = command(&store, &args.command).await;
         store.close().await?;
         outcome

@@ -1,0 +1,111 @@
+//! One alert evaluator across hubs: the hub holding the `alert-evaluator` lease evaluates; the
+//! others wait, and take over within [`TTL`] when the holder dies. A new evaluator starts with an
+//! empty engine, so it would fire again what its predecessor already notified: notifications pass
+//! a shared gate first, which remembers each rule and server's state in Redis (firing or not, and
+//! an episode number) and sends only on a change of that state, once (`Dedup`), whichever hub
+//! sees it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::{Event, EventKind};
+use crate::jobs::alerts::Totals;
+use crate::services::Services;
+
+/// How long a dead evaluator keeps the lease before another hub takes it.
+pub const TTL: Duration = Duration::from_secs(15);
+/// How long a rule and server's shared state is remembered (refreshed by every change).
+const STATE_TTL: Duration = Duration::from_secs(7 * 86_400);
+/// How long a sent notification's key blocks the same one.
+const SENT_TTL: Duration = Duration::from_secs(86_400);
+
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize)]
+struct Shared {
+    firing: bool,
+    episode: u64,
+}
+
+/// Replaces the single-hub alert job: ticks the lease every `TTL / 3` and evaluates (every
+/// `alerts.interval_seconds`) only while holding it.
+pub fn start(services: &Services, lease: Arc<cluster::Lease>, dedup: cluster::Dedup) {
+    if !services.config.alerts.enabled {
+        return;
+    }
+    let holding = Arc::new(AtomicBool::new(false));
+    let (l, h) = (lease.clone(), holding.clone());
+    services.supervisor.spawn_periodic("alert-lease", TTL / 3, move || {
+        let (l, h) = (l.clone(), h.clone());
+        async move {
+            let hold = match l.tick().await {
+                Ok(_) => l.is_holder(),
+                // Redis away: the last holder carries on, nobody else starts.
+                Err(_) => l.held_last(),
+            };
+            if h.swap(hold, Ordering::AcqRel) != hold {
+                tracing::info!(holder = hold, "alert evaluator lease {}", if hold { "taken" } else { "lost" });
+            }
+            Ok(())
+        }
+    });
+    let s = services.clone();
+    let previous = Arc::new(Mutex::new(Totals::default()));
+    let dedup = Arc::new(dedup);
+    let every = Duration::from_secs(services.config.alerts.interval_seconds);
+    services.supervisor.spawn_periodic("alerts", every, move || {
+        let (s, previous, holding, dedup) = (s.clone(), previous.clone(), holding.clone(), dedup.clone());
+        async move {
+            if !holding.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            let now = crate::clock::now_millis();
+            let events = crate::jobs::alerts::tick_quiet(&s, &previous, now);
+            for event in &events {
+                let notify = event.should_notify() && gate(&s, &dedup, event).await;
+                s.alerting.publish(event, now, notify);
+            }
+            if dedup.pending() > 0 {
+                let _ = dedup.flush().await;
+            }
+            Ok(())
+        }
+    });
+}
+
+/// Whether this event is a change of the shared state of its rule and server (and so notified).
+/// Redis away: the local `Dedup` decides (written back when Redis returns).
+async fn gate(s: &Services, dedup: &cluster::Dedup, event: &Event) -> bool {
+    let Some(c) = &s.cluster else { return true };
+    let cache = c.cache();
+    let a = &event.alert;
+    let key = format!("alert-state/{}/{}", a.rule_id, a.server_id);
+    let shared: Option<Shared> = match cache.get(key.as_bytes()).await {
+        Ok(v) => v.and_then(|b| serde_json::from_slice(&b).ok()),
+        Err(_) => None,
+    };
+    let known = shared.is_some();
+    let mut st = shared.unwrap_or_default();
+    let send_key = match event.kind {
+        // Already firing: a previous evaluator sent it.
+        EventKind::Fired if st.firing => return false,
+        EventKind::Fired => {
+            st = Shared { firing: true, episode: st.episode + 1 };
+            format!("alert:{}:{}:fired:{}", a.rule_id, a.server_id, st.episode)
+        }
+        // Not firing as far as the cluster knows: nothing to recover from.
+        EventKind::Resolved if known && !st.firing => return false,
+        EventKind::Resolved => {
+            st.firing = false;
+            format!("alert:{}:{}:resolved:{}", a.rule_id, a.server_id, st.episode)
+        }
+        // Only the evaluator repeats, on its own schedule.
+        EventKind::Repeat => return true,
+    };
+    if let Ok(bytes) = serde_json::to_vec(&st) {
+        let _ = cache.set(key.as_bytes(), &bytes, STATE_TTL).await;
+    }
+    dedup.check(&send_key, SENT_TTL).await.should_send()
+}

@@ -1,0 +1,424 @@
+//! Three hubs on one PostgreSQL and one Redis, behind nginx on loopback: agents reporting to
+//! different hubs are seen by a WebSocket on every hub, an alert is notified once although its
+//! evaluating hub is killed, kill -9 of a hub during ingest loses no acknowledged sample, and a hub
+//! whose Redis goes away falls back (said so in `checks.redis`), never fails open, and recovers.
+//! Skips (or fails under `OPENMANAGER_TEST_STRICT`) without PostgreSQL, redis-server or nginx.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod scale_support;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{ADMIN_TOKEN, Server};
+use futures_util::StreamExt;
+use scale_support::{Nginx, PgDb, PrivateRedis, redis_prefix};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn report(machine: &str, samples: &[(i64, f64)]) -> Value {
+    let samples: Vec<Value> =
+        samples.iter().map(|(t, cpu)| json!({"timestampMs": t, "values": {"cpu": cpu, "memory": 40.0}})).collect();
+    json!({"type": "report", "version": 1,
+        "agent": {"machineId": machine, "name": machine, "hostname": format!("{machine}.lan"), "agentVersion": "0.1.0"},
+        "samples": samples})
+}
+
+fn gzip(v: &Value) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(v.to_string().as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+/// Posts a report to `base` (a hub or the load balancer); the status, or 0 on a network error.
+async fn post_report(client: &reqwest::Client, base: &str, body: &Value) -> u16 {
+    client
+        .post(format!("{base}/api/agents/report"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip(body))
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+/// Poll `f` until true, for at most `secs` (a bound, not a timing assertion).
+async fn wait_until(what: &str, secs: u64, mut f: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+struct Cluster {
+    _db: PgDb,
+    _redis: PrivateRedis,
+    db_url: String,
+    redis_url: String,
+    prefix: String,
+}
+
+impl Cluster {
+    async fn new(test: &str) -> Option<Cluster> {
+        let db = PgDb::create(test).await?;
+        let redis = PrivateRedis::start(test).await?;
+        Some(Cluster { db_url: db.url(), redis_url: redis.url(), prefix: redis_prefix(test), _db: db, _redis: redis })
+    }
+
+    async fn hub(&self, extra: &str) -> Server {
+        Server::builder()
+            .env("OPENMANAGER_DATABASE_URL", &self.db_url)
+            .env("OPENMANAGER_REDIS_URL", &self.redis_url)
+            .server("ws_interval_ms = 200")
+            .config(&format!(
+                "[simulation]\nenabled = false\n[fleet]\nmonitor_self = false\n[redis]\nprefix = \"{}\"\n{extra}",
+                self.prefix
+            ))
+            .start_async()
+            .await
+    }
+}
+
+async fn ws(s: &Server) -> Ws {
+    let url = format!("ws://{}/ws?token={ADMIN_TOKEN}", s.addr);
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// Reads `server_update`s until every `(id, cpu)` in `want` was seen with that cpu.
+async fn sees(ws: &mut Ws, want: &BTreeMap<String, f64>) {
+    let mut seen: BTreeMap<String, f64> = BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while want.iter().any(|(id, cpu)| seen.get(id) != Some(cpu)) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("not every agent seen in time: want {want:?}, seen {seen:?}"))
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == "server_update" {
+                for s in v["data"]["servers"].as_array().into_iter().flatten() {
+                    if let (Some(id), Some(cpu)) = (s["id"].as_str(), s["cpu"].as_f64()) {
+                        seen.insert(id.to_string(), cpu);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hubs_behind_nginx_serve_one_fleet() {
+    let test = "three_hubs_behind_nginx_serve_one_fleet";
+    let Some(c) = Cluster::new(test).await else { return };
+    let hubs = [c.hub("").await, c.hub("").await, c.hub("").await];
+    let Some(lb) = Nginx::start(test, &hubs.iter().map(|h| h.addr).collect::<Vec<_>>()).await else { return };
+    let client = scale_support::http();
+    let mut sockets = Vec::new();
+    for h in &hubs {
+        sockets.push(ws(h).await);
+    }
+    // Agent i reports to hub i.
+    let t = now_ms() - 10_000;
+    let mut want = BTreeMap::new();
+    for (i, h) in hubs.iter().enumerate() {
+        let id = format!("m-{i}");
+        let cpu = 50.5 + i as f64;
+        assert_eq!(post_report(&client, &h.url(""), &report(&id, &[(t, cpu)])).await, 200);
+        want.insert(id, cpu);
+    }
+    for ws in &mut sockets {
+        sees(ws, &want).await;
+    }
+    // A newer reading on hub 0 reaches a browser on hub 2.
+    want.insert("m-0".into(), 77.5);
+    assert_eq!(post_report(&client, &hubs[0].url(""), &report("m-0", &[(t + 5000, 77.5)])).await, 200);
+    sees(&mut sockets[2], &want).await;
+
+    // Through the load balancer: every agent listed whichever hub answers; health says Redis is up.
+    for _ in 0..6 {
+        let list: Value = client
+            .get(lb.url("/api/servers?limit=100"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<&str> = list["data"].as_array().unwrap().iter().filter_map(|s| s["id"].as_str()).collect();
+        for id in want.keys() {
+            assert!(ids.contains(&id.as_str()), "{id} missing from {ids:?}");
+        }
+    }
+    for h in &hubs {
+        let health: Value = h.get("/api/health").send().await.unwrap().json().await.unwrap();
+        assert_eq!(health["checks"]["redis"], "ok", "{health}");
+    }
+    // A WebSocket through nginx (upgrade passed on).
+    let url = format!("ws://{}/ws?token={ADMIN_TOKEN}", lb.addr);
+    let (mut through, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    sees(&mut through, &want).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_hub_during_ingest_loses_no_acknowledged_sample() {
+    let test = "kill_9_of_a_hub_during_ingest_loses_no_acknowledged_sample";
+    let Some(c) = Cluster::new(test).await else { return };
+    // Every simulated agent comes from 127.0.0.1: per-client limits would only slow the test.
+    let open = "[rate_limit]\nenabled = false\n";
+    let hubs = [c.hub(open).await, c.hub(open).await, c.hub(open).await];
+    let Some(lb) = Nginx::start(test, &hubs.iter().map(|h| h.addr).collect::<Vec<_>>()).await else { return };
+    let acked = Arc::new(AtomicU64::new(0));
+    let retries = Arc::new(AtomicU64::new(0));
+    let start = now_ms() - 600_000;
+    const PER_AGENT: i64 = 80;
+    let mut writers = tokio::task::JoinSet::new();
+    for agent in 0..4 {
+        let (acked, retries, base) = (acked.clone(), retries.clone(), lb.url(""));
+        writers.spawn(async move {
+            let client = scale_support::http();
+            let id = format!("k-{agent}");
+            let mut stored = Vec::new();
+            for i in 0..PER_AGENT {
+                let t = start + i * 5000;
+                // As an agent does: a batch not acknowledged is sent again.
+                while post_report(&client, &base, &report(&id, &[(t, i as f64)])).await != 200 {
+                    retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                stored.push(t);
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+            (id, stored)
+        });
+    }
+    wait_until("ingest progress", 120, async || acked.load(Ordering::Relaxed) >= 100).await;
+    hubs[0].signal("KILL");
+    let results = writers.join_all().await;
+    eprintln!("{} retried posts after kill -9", retries.load(Ordering::Relaxed));
+    let client = scale_support::http();
+    for (id, stored) in results {
+        let h: Value = client
+            .get(hubs[1].url(&format!("/api/metrics/history?serverId={id}&timeRange=1h")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let got: Vec<i64> = h["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no history: {h}"))
+            .iter()
+            .map(|p| p["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_millisecond())
+            .collect();
+        assert_eq!(got, stored, "{id}");
+    }
+}
+
+/// A webhook receiver on loopback that keeps every body.
+async fn webhook() -> (Arc<Mutex<Vec<Value>>>, String) {
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let g = g.clone();
+        async move {
+            if let Ok(v) = serde_json::from_slice(&body) {
+                g.lock().unwrap().push(v);
+            }
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (got, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_is_notified_once_when_its_evaluating_hub_is_killed() {
+    let test = "an_alert_is_notified_once_when_its_evaluating_hub_is_killed";
+    let Some(c) = Cluster::new(test).await else { return };
+    let (hook, url) = webhook().await;
+    let fast = "[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n\
+                channel_hosts = [\"127.0.0.0/8\"]\n";
+    let first = c.hub(fast).await;
+    let client = first.client();
+    // Channel and rule on the first hub; they are in PostgreSQL, so the others load them.
+    let channel: Value = client
+        .post(first.url("/api/notifications/channels"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "hook", "target": {"kind": "webhook", "url": url}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let channel = channel["data"]["id"].as_str().unwrap().to_string();
+    let rule: Value = client
+        .post(first.url("/api/alerts/rules"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "Agent busy", "metric": "cpu", "op": ">=", "threshold": 0, "severity": "warning",
+            "scope": {"serverIds": ["a-1"]}, "channels": [channel], "repeatIntervalSeconds": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rule = rule["data"]["id"].as_str().unwrap().to_string();
+    let mut hubs = vec![first, c.hub(fast).await, c.hub(fast).await];
+    // The agent keeps reporting, to the last hub (never the one killed below unless it holds the lease).
+    let stop = tokio_util::sync::CancellationToken::new();
+    let bases: Vec<String> = hubs.iter().map(|h| h.url("")).collect();
+    let (s, b) = (stop.clone(), bases.clone());
+    let agent = tokio::spawn(async move {
+        let client = scale_support::http();
+        let mut i = 0usize;
+        while !s.is_cancelled() {
+            // Whichever hub answers: one of them is about to die.
+            for base in b.iter().cycle().skip(i).take(b.len()) {
+                if post_report(&client, base, &report("a-1", &[(now_ms(), 60.0)])).await == 200 {
+                    break;
+                }
+            }
+            i += 1;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let fired =
+        || hook.lock().unwrap().iter().filter(|v| v["event"] == "fired" && v["alert"]["ruleId"] == rule).count();
+    wait_until("the alert to fire", 60, async || fired() >= 1).await;
+    let holder = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).expect("an evaluator");
+    let dead = hubs.remove(holder);
+    dead.signal("KILL");
+    drop(dead);
+    // Another hub takes the lease (within its TTL) and evaluates a few rounds.
+    wait_until("another evaluator", 60, async || hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken")))
+        .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    stop.cancel();
+    let _ = agent.await;
+    assert_eq!(fired(), 1, "notified more than once: {:?}", hook.lock().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_away_falls_back_never_fails_open_and_recovers() {
+    let test = "redis_away_falls_back_never_fails_open_and_recovers";
+    let Some(db) = PgDb::create(test).await else { return };
+    let Some(mut redis) = PrivateRedis::start(test).await else { return };
+    let s = Server::builder()
+        .env("OPENMANAGER_DATABASE_URL", &db.url())
+        .env("OPENMANAGER_REDIS_URL", &redis.url())
+        .config(&format!("[simulation]\nenabled = false\n[redis]\nprefix = \"{}\"\n", redis_prefix(test)))
+        .start_async()
+        .await;
+    let check = async || -> String {
+        let h: Value = s.get("/api/health").send().await.unwrap().json().await.unwrap();
+        h["checks"]["redis"].as_str().unwrap_or_default().to_string()
+    };
+    wait_until("redis up", 30, async || check().await == "ok").await;
+    redis.down();
+    wait_until("redis reported down", 60, async || check().await.starts_with("down")).await;
+    // Degraded, still ready, and authentication is the hub's own: no token, no entry.
+    assert_eq!(s.get("/api/health/ready").send().await.unwrap().status(), 200);
+    assert_eq!(s.get("/api/servers").send().await.unwrap().status(), 401);
+    assert_eq!(s.get_auth("/api/servers").send().await.unwrap().status(), 200);
+    redis.up().await;
+    wait_until("redis back", 60, async || check().await == "ok").await;
+}
+
+/// Calls the mock upstream received for generation.
+async fn upstream_calls(mock: &mock_upstream::Running) -> usize {
+    let v: Value =
+        scale_support::http().get(format!("{}/_requests", mock.url())).send().await.unwrap().json().await.unwrap();
+    v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or("").contains("generateContent"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_quota_is_honoured_across_hubs() {
+    let test = "a_per_minute_quota_is_honoured_across_hubs";
+    let Some(c) = Cluster::new(test).await else { return };
+    const KEY: &str = "upstream-key-shared-by-three-hubs";
+    ai::install_tls_provider();
+    let mock = mock_upstream::spawn(mock_upstream::Options { key: Some(KEY.into()), models: vec!["mock".into()] })
+        .await
+        .unwrap();
+    const N: usize = 3;
+    let mut hubs = Vec::new();
+    for _ in 0..3 {
+        let h = Server::builder()
+            .env("OPENMANAGER_DATABASE_URL", &c.db_url)
+            .env("OPENMANAGER_REDIS_URL", &c.redis_url)
+            .env("GOOGLE_AI_API_KEY", KEY)
+            .env("GOOGLE_AI_BASE_URL", &mock.url())
+            .config(&format!(
+                "[simulation]\nenabled = false\n[redis]\nprefix = \"{}\"\n[ai.google]\nrpm = {N}\nrpd = 1000\n",
+                c.prefix
+            ))
+            .start_async()
+            .await;
+        hubs.push(h);
+    }
+    // Each hub alone would allow N a minute (3N in all); together they allow N.
+    for i in 0..4 * N {
+        let h = &hubs[i % hubs.len()];
+        let res = h
+            .client()
+            .post(h.url("/api/ai/query"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"query": format!("question number {i} about my servers"), "timeoutMs": 3000}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "auto falls back to the local engine");
+    }
+    assert_eq!(upstream_calls(&mock).await, N, "upstream calls across three hubs with a quota of {N} a minute");
+    let status: Value = hubs[0].get_auth("/api/ai/status").send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["redis"], "ok", "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_rate_limits_are_counted_across_hubs() {
+    let test = "per_client_rate_limits_are_counted_across_hubs";
+    let Some(c) = Cluster::new(test).await else { return };
+    // Five at once per client; each hub alone would let ten through from two hubs.
+    let limit = "[rate_limit]\nper_minute = 60\nburst = 5\n";
+    let hubs = [c.hub(limit).await, c.hub(limit).await];
+    let mut ok = 0;
+    let mut limited = 0;
+    for i in 0..10 {
+        let status = hubs[i % 2].get_auth("/api/servers").send().await.unwrap().status().as_u16();
+        match status {
+            200 => ok += 1,
+            429 => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // Five from the shared bucket, at most one more refilled meanwhile (one a second).
+    assert!((5..=6).contains(&ok) && limited >= 4, "{ok} allowed, {limited} limited");
+    // Health is never limited.
+    assert_eq!(hubs[0].get("/api/health").send().await.unwrap().status(), 200);
+}
