@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod analyses;
 pub mod assistant;
 pub mod budget;
+pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod component_health;

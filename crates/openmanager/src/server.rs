@@ -16,6 +16,7 @@ use crate::alerts::Alerting;
 use crate::analyses::Analyses;
 use crate::assistant::facts::HubFacts;
 use crate::budget::Budget;
+use crate::checks::Checks;
 use crate::component_health::Health;
 use crate::config::Config;
 use crate::events::EventLog;
@@ -106,6 +107,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     jobs::self_monitor::start(&services);
     jobs::budget::start(&services);
     jobs::alerts::start(&services);
+    jobs::checks::start(&services);
     jobs::events::start(&services);
     jobs::watchdog::start(&services);
     crate::http::start_jobs(&state);
@@ -313,6 +315,7 @@ pub async fn build_services(
     let budget = Arc::new(Budget::new(&config.budget));
     let alerting =
         Arc::new(Alerting::load(&store, &config.alerts).await.context("cannot load alert rules and channels")?);
+    let checks = Arc::new(Checks::load(&store, &config.checks).await.context("cannot load checks")?);
     let analyses = Arc::new(Analyses::new(fleet.clone(), supervisor.clone()));
     let events = Arc::new(EventLog::default());
     let gateway_view = Arc::new(GatewayView::default());
@@ -331,6 +334,7 @@ pub async fn build_services(
     exporter.with_registry(|r| {
         gateway.metrics().register(r.sub_registry_with_prefix("openmanager"));
         r.register_collector(Box::new(FleetSeries(fleet.clone())));
+        r.register_collector(Box::new(crate::telemetry::check_series::CheckSeries(checks.clone())));
         r.register_collector(Box::new(AlertSeries {
             alerting: alerting.clone(),
             gateway: gateway.clone(),
@@ -347,6 +351,7 @@ pub async fn build_services(
         store,
         fleet,
         alerting,
+        checks,
         budget,
         analyses,
         events,

@@ -10,6 +10,7 @@ use std::time::Instant;
 use crate::alerts::Alerting;
 use crate::analyses::Analyses;
 use crate::budget::Budget;
+use crate::checks::Checks;
 use crate::component_health::Health;
 use crate::config::Config;
 use crate::events::EventLog;
@@ -33,6 +34,8 @@ pub struct Inner {
     pub store: store::Store,
     pub fleet: Arc<Fleet>,
     pub alerting: Arc<Alerting>,
+    /// Service checks: definitions, the hub's runner, states and results.
+    pub checks: Arc<Checks>,
     pub budget: Arc<Budget>,
     pub analyses: Arc<Analyses>,
     /// What happened recently (status changes, restarts, alerts), for "what happened?".

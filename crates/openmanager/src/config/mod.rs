@@ -6,6 +6,7 @@
 
 mod alerts;
 mod budget;
+mod checks;
 mod hosts;
 mod mcp;
 mod secret;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use alerts::AlertsConfig;
+pub use checks::ChecksConfig;
 pub use budget::BudgetConfig;
 pub use hosts::HostPolicy;
 pub use mcp::McpConfig;
@@ -46,6 +48,8 @@ pub struct Config {
     /// The MCP server at `/api/mcp` and `/mcp`.
     pub mcp: McpConfig,
     pub memory: MemoryConfig,
+    /// Service checks run by the hub (issue 17).
+    pub checks: ChecksConfig,
 }
 
 /// The memory guard: a graceful restart before the kernel's OOM killer (or systemd's `MemoryMax=`)
@@ -432,6 +436,7 @@ impl Config {
         }
         self.alerts.validate(&mut out);
         self.budget.validate(&mut out);
+        self.checks.validate(&mut out);
         mcp::validate(&self.mcp, &mut out);
         out
     }

@@ -221,6 +221,19 @@ impl From<AlertingError> for ApiError {
     }
 }
 
+impl From<crate::checks::ChecksError> for ApiError {
+    fn from(e: crate::checks::ChecksError) -> Self {
+        use crate::checks::ChecksError;
+        match e {
+            ChecksError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ChecksError::Conflict(m) => ApiError::Conflict(m),
+            ChecksError::Invalid(details) => ApiError::validation(details),
+            ChecksError::Unavailable(m) => ApiError::Unavailable { message: m, retry_after: Some(5) },
+            ChecksError::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
 impl From<AnalysesError> for ApiError {
     fn from(e: AnalysesError) -> Self {
         match e {

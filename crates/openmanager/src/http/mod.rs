@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod analyze;
 pub mod authorize;
 pub mod budget;
+pub mod checks;
 pub mod connections;
 pub mod cors;
 pub mod dashboard;
@@ -83,6 +84,8 @@ pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
         .merge(read(ai::router().merge(analyze::router())))
         .merge(read(alerts::read_router().merge(notifications::read_router()).merge(budget::router())))
         .merge(scoped(alerts::write_router(), Scope::Write))
+        .merge(read(checks::read_router()))
+        .merge(scoped(checks::write_router(), Scope::Write))
         .merge(scoped(notifications::admin_router(), Scope::Admin));
 
     // Health answers from memory and is probed often: no timeout timer for it.

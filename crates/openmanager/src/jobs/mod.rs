@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod budget;
+pub mod checks;
 pub mod events;
 pub mod housekeeping;
 pub mod memory_guard;

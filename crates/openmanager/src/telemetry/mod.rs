@@ -2,6 +2,7 @@
 //! process's memory, and the Prometheus registry every component adds its series to.
 
 pub mod ai_totals;
+pub mod check_series;
 pub mod alert_series;
 pub mod fleet_series;
 pub mod gateway_view;

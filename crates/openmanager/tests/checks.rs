@@ -1,0 +1,237 @@
+//! End-to-end checks against the real binary with real targets on loopback: HTTP servers answering
+//! 200, 500, slowly, in a redirect loop, with a huge body and with a keyword present or absent; a TCP
+//! listener that stops; certificates expiring and expired (generated here); ping to 127.0.0.1 where
+//! the kernel allows it. Also: validation (including refusing this hub's own token), write scope,
+//! masked header values, history, Prometheus under blackbox_exporter's names, `check_update` on the
+//! WebSocket, and checks surviving a restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "../../probe/tests/common/mod.rs"]
+mod targets;
+
+use std::time::{Duration, Instant};
+
+use common::{ADMIN_TOKEN, Server, assert_envelope};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use targets::{DAY, TestCa, http_server, tls_server};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn create(s: &Server, body: Value) -> reqwest::Response {
+    s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap()
+}
+
+/// Creates a check and returns its id.
+async fn created(s: &Server, body: Value) -> String {
+    let res = create(s, body.clone()).await;
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{body} -> {v}");
+    v["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// Runs a check now and returns its view.
+async fn run(s: &Server, id: &str) -> Value {
+    let res = s.client().post(s.url(&format!("/api/checks/{id}/run"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{v}");
+    v["data"].clone()
+}
+
+fn http(name: &str, url: String, extra: Value) -> Value {
+    let mut v = json!({"name": name, "kind": "http", "target": url, "intervalSeconds": 3600, "timeoutMs": 3000});
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    v
+}
+
+#[tokio::test]
+async fn http_checks_against_loopback_servers() {
+    let (addr, served) = http_server(None).await;
+    let s = Server::builder().start_async().await;
+    let url = |p: &str| format!("http://{addr}{p}");
+
+    let ok = created(&s, http("ok", url("/ok"), json!({}))).await;
+    let v = run(&s, &ok).await;
+    assert_eq!(v["state"]["status"], "up", "{v}");
+    assert_eq!(v["state"]["statusCode"], 200);
+    assert_eq!(v["state"]["where"], "hub");
+    assert!(v["state"]["latencyMs"].as_f64().unwrap() >= 0.0);
+
+    let fail = created(&s, http("fail", url("/fail"), json!({}))).await;
+    let v = run(&s, &fail).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert_eq!(v["state"]["statusCode"], 500);
+    assert!(v["state"]["error"].as_str().unwrap().contains("500"), "{v}");
+
+    let slow = created(&s, http("slow", url("/hang"), json!({"timeoutMs": 500}))).await;
+    let v = run(&s, &slow).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("timed out"), "{v}");
+
+    let looping = created(&s, http("loop", url("/loop"), json!({}))).await;
+    let v = run(&s, &looping).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("redirect"), "{v}");
+
+    // The keyword sits at the end of 100 MiB: past what a probe reads, so it is not found, and the
+    // server was not read to the end.
+    let huge = created(&s, http("huge", url("/huge"), json!({"http": {"keyword": "NEEDLE"}}))).await;
+    let v = run(&s, &huge).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(served.bytes() < targets::HUGE_BYTES / 2, "read {} bytes", served.bytes());
+
+    let present = created(&s, http("kw", url("/ok"), json!({"http": {"keyword": "systems ok"}}))).await;
+    assert_eq!(run(&s, &present).await["state"]["status"], "up");
+    let absent = created(&s, http("kw-absent", url("/ok"), json!({"http": {"keyword": "on fire"}}))).await;
+    let v = run(&s, &absent).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+
+    // The list summarises every check; history has the raw result.
+    let list: Value = s.get_auth("/api/checks").send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 7, "{list}");
+    let h: Value =
+        s.get_auth(&format!("/api/checks/{fail}/history?timeRange=1h")).send().await.unwrap().json().await.unwrap();
+    let points = h["data"]["points"].as_array().unwrap();
+    assert!(!points.is_empty(), "{h}");
+    assert_eq!(points[0]["uptime"], 0.0, "{h}");
+    assert_eq!(points[0]["statusCode"], 500.0, "{h}");
+    assert_eq!(h["data"]["where"], "hub");
+
+    // Prometheus, under blackbox_exporter's names.
+    let text = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
+    let line = |name: &str, id: &str| {
+        text.lines().find(|l| l.starts_with(name) && l.contains(&format!("check=\"{id}\""))).map(str::to_string)
+    };
+    assert!(line("probe_success{", &ok).unwrap().ends_with(" 1"), "{text}");
+    assert!(line("probe_success{", &fail).unwrap().ends_with(" 0"), "{text}");
+    assert!(line("probe_http_status_code{", &fail).unwrap().ends_with(" 500"), "{text}");
+    assert!(line("probe_duration_seconds{", &ok).unwrap().contains("where=\"hub\""), "{text}");
+}
+
+#[tokio::test]
+async fn tcp_tls_and_ping_checks() {
+    let s = Server::builder().start_async().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = created(
+        &s,
+        json!({"name": "db", "kind": "tcp", "target": listener.local_addr().unwrap().to_string(), "intervalSeconds": 3600, "timeoutMs": 2000}),
+    )
+    .await;
+    assert_eq!(run(&s, &tcp).await["state"]["status"], "up");
+    drop(listener);
+    let v = run(&s, &tcp).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("refused"), "{v}");
+
+    let ca = TestCa::new();
+    let (chain, key) = ca.leaf(-DAY, 5 * DAY);
+    let expiring = tls_server(chain, key).await;
+    let (chain, key) = ca.leaf(-30 * DAY, -2 * DAY);
+    let expired = tls_server(chain, key).await;
+    let tls = |name: &str, port: u16| {
+        json!({"name": name, "kind": "tls", "target": format!("localhost:{port}"), "intervalSeconds": 3600, "timeoutMs": 3000, "tls": {"warnDays": 14}})
+    };
+    let id = created(&s, tls("expiring", expiring.port())).await;
+    let v = run(&s, &id).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    let days = v["state"]["certDaysLeft"].as_i64().unwrap();
+    assert!((4..=5).contains(&days), "{v}");
+    let id = created(&s, tls("expired", expired.port())).await;
+    let v = run(&s, &id).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["certDaysLeft"].as_i64().unwrap() < 0, "{v}");
+    let text = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(text.lines().any(|l| l.starts_with("probe_ssl_earliest_cert_expiry{") && l.contains(&id)), "{text}");
+
+    // Ping needs unprivileged ICMP sockets (net.ipv4.ping_group_range); without them the check says
+    // what to set.
+    let ping = created(&s, json!({"name": "lo", "kind": "ping", "target": "127.0.0.1", "intervalSeconds": 3600, "timeoutMs": 2000})).await;
+    let v = run(&s, &ping).await;
+    if v["state"]["status"] == "up" {
+        assert!(v["state"]["latencyMs"].as_f64().is_some(), "{v}");
+    } else {
+        let error = v["state"]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("ping_group_range"), "{v}");
+        testkit::skip("tcp_tls_and_ping_checks (ping part)", "unprivileged ICMP sockets (sysctl net.ipv4.ping_group_range)");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_tokens_scopes_masking_and_restarts() {
+    let (addr, _) = http_server(None).await;
+    let s = Server::builder().start_async().await;
+    let url = format!("http://{addr}/headers");
+
+    // Without a token: 401. Bad fields: 422 naming them.
+    let res = s.client().post(s.url("/api/checks")).json(&http("x", url.clone(), json!({}))).send().await.unwrap();
+    assert_envelope(res, 401, "UNAUTHORIZED").await;
+    for (body, field) in [
+        (http("x", url.clone(), json!({"intervalSeconds": 5})), "intervalSeconds"),
+        (http("x", "not a url".into(), json!({})), "target"),
+        (http("x", url.clone(), json!({"timeoutMs": 60000, "intervalSeconds": 30})), "timeoutMs"),
+        (http("x", url.clone(), json!({"dns": {}})), "dns"),
+        (http("x", url.clone(), json!({"surprise": 1})), "surprise"),
+        (http("x", url.clone(), json!({"runOn": ["moon"]})), "runOn[0]"),
+        (http("x", url.clone(), json!({"http": {"headers": {"Authorization": format!("Bearer {ADMIN_TOKEN}")}}})), "http.headers.Authorization"),
+        (http("x", format!("http://{addr}/api/metrics?token={ADMIN_TOKEN}"), json!({})), "target"),
+    ] {
+        let v = assert_envelope(create(&s, body.clone()).await, 422, "VALIDATION_ERROR").await;
+        let fields: Vec<&str> = v["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+        assert!(fields.iter().any(|f| f.starts_with(field)), "{body} -> {v}");
+    }
+
+    // Header values are write-only; sending the mask back keeps them.
+    let id = created(&s, http("hdr", url.clone(), json!({"http": {"headers": {"Authorization": "Bearer other-service"}}}))).await;
+    let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["http"]["headers"]["Authorization"], "<hidden>", "{v}");
+    let patch = json!({"name": "renamed", "http": v["data"]["http"].clone()});
+    let res = s.client().patch(s.url(&format!("/api/checks/{id}"))).bearer_auth(ADMIN_TOKEN).json(&patch).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let v = run(&s, &id).await;
+    assert_eq!(v["name"], "renamed");
+    assert_eq!(v["state"]["status"], "up", "{v}");
+    let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&json!({"id": id, "name": "dup", "kind": "tcp", "target": "127.0.0.1:1"})).send().await.unwrap();
+    assert_envelope(res, 409, "CONFLICT").await;
+
+    // Survives a restart; deleting removes it.
+    let dir = s.stop();
+    let s = Server::builder().in_dir(dir).start_async().await;
+    let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["name"], "renamed", "{v}");
+    let res = s.client().delete(s.url(&format!("/api/checks/{id}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_envelope(s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap(), 404, "NOT_FOUND").await;
+}
+
+#[tokio::test]
+async fn check_updates_reach_websocket_subscribers() {
+    let (addr, _) = http_server(None).await;
+    let s = Server::builder().start_async().await;
+    let id = created(&s, http("ws", format!("http://{addr}/ok"), json!({}))).await;
+    let ws_url = format!("ws://{}/ws?token={ADMIN_TOKEN}", s.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    ws.send(Message::text(json!({"type": "subscribe", "topics": ["checks"]}).to_string())).await.unwrap();
+    // The subscription is applied before the next message is read; give it a moment by pinging.
+    ws.send(Message::text(json!({"type": "ping"}).to_string())).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        let Message::Text(text) = msg else { continue };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        if v["type"] == "pong" {
+            run(&s, &id).await;
+            continue;
+        }
+        if v["type"] == "check_update" {
+            assert_eq!(v["data"]["id"], id.as_str(), "{v}");
+            assert_eq!(v["data"]["state"]["status"], "up", "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no check_update");
+    }
+}
