@@ -99,7 +99,7 @@ pub struct Place(pub String);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpOptions {
     #[serde(default = "default_method")]
-    #[schema(value_type = String, default = "GET")]
+    #[schema(default = "GET")]
     pub method: Method,
     /// Status codes that count as up: `200-399`, `200`, or a comma-separated list of both.
     #[serde(default = "default_expect_status")]
@@ -112,9 +112,8 @@ pub struct HttpOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub json_path: Option<JsonPathOptions>,
-    /// Request headers; values are write-only (answers show `<hidden>`).
+    /// Request headers (at most 32); values are write-only (answers show `<hidden>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schema(max_properties = 32)]
     pub headers: BTreeMap<String, String>,
     #[serde(default = "yes")]
     #[schema(default = true)]
