@@ -107,6 +107,12 @@ async fn http_checks_against_loopback_servers() {
     let line = |name: &str, id: &str| {
         text.lines().find(|l| l.starts_with(name) && l.contains(&format!("check=\"{id}\""))).map(str::to_string)
     };
+    let value = |name: &str, id: &str| -> f64 {
+        line(name, id).unwrap_or_else(|| panic!("no {name} for {id}: {text}")).rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value("probe_success{", &ok), 1.0);
+    assert_eq!(value("probe_success{", &fail), 0.0);
+    assert_eq!(value("probe_http_status_code{", &fail), 500.0);
     assert!(line("probe_success{", &ok).unwrap().ends_with(" 1"), "{text}");
     assert!(line("probe_success{", &fail).unwrap().ends_with(" 0"), "{text}");
     assert!(line("probe_http_status_code{", &fail).unwrap().ends_with(" 500"), "{text}");
