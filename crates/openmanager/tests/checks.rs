@@ -241,3 +241,52 @@ async fn check_updates_reach_websocket_subscribers() {
         assert!(Instant::now() < deadline, "no check_update");
     }
 }
+
+/// Polls `/api/alerts?serverId=check:<id>` until an alert of `rule` is in `state`.
+async fn wait_alert(s: &Server, check: &str, rule: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v: Value = s
+            .get_auth(&format!("/api/alerts?serverId=check:{check}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(a) = v["data"].as_array().unwrap().iter().find(|a| a["ruleId"] == rule && a["state"] == state) {
+            return a.clone();
+        }
+        assert!(Instant::now() < deadline, "no {state} alert of {rule} for {check}: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_check_fires_and_resolves_an_alert() {
+    let s = Server::builder()
+        .config("[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n")
+        .start_async()
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let id = created(&s, json!({"name": "db port", "kind": "tcp", "target": addr.to_string(), "intervalSeconds": 3600, "timeoutMs": 2000})).await;
+    let rule = json!({"id": "db-down", "name": "DB port down", "metric": "check.up", "op": "<", "threshold": 1,
+                      "severity": "critical", "checkId": id});
+    let res = s.client().post(s.url("/api/alerts/rules")).bearer_auth(ADMIN_TOKEN).json(&rule).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    // checkId belongs to check metrics only.
+    let bad = json!({"name": "x", "metric": "cpu", "op": ">", "threshold": 1, "severity": "info", "checkId": id});
+    let res = s.client().post(s.url("/api/alerts/rules")).bearer_auth(ADMIN_TOKEN).json(&bad).send().await.unwrap();
+    assert_envelope(res, 422, "VALIDATION_ERROR").await;
+
+    assert_eq!(run(&s, &id).await["state"]["status"], "down");
+    let alert = wait_alert(&s, &id, "db-down", "firing").await;
+    assert_eq!(alert["serverName"], "db port", "{alert}");
+
+    // The port comes back (the same address): the next result resolves the alert.
+    let _listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    assert_eq!(run(&s, &id).await["state"]["status"], "up");
+    wait_alert(&s, &id, "db-down", "resolved").await;
+}
