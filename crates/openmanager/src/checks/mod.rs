@@ -341,6 +341,35 @@ impl Checks {
         true
     }
 
+    /// Takes an agent's check results (labelled with where they ran: `agent:<serverId>`, whatever
+    /// the agent said), stores them, and returns how many it took. Results of checks that no longer
+    /// run there are dropped (counted in the answer: the agent must not resend them).
+    pub async fn ingest(&self, server_id: &str, mut results: Vec<probe::CheckResult>) -> Result<u32, ChecksError> {
+        if results.is_empty() {
+            return Ok(0);
+        }
+        let location = probe::agent_location(server_id);
+        let taken = results.len() as u32;
+        // Oldest first, so each place's state machine sees them in order.
+        results.sort_by_key(|r| r.at);
+        let samples: Vec<store::Sample> = results
+            .iter_mut()
+            .filter_map(|r| {
+                r.location.clone_from(&location);
+                self.record(r).then(|| history::sample(r))
+            })
+            .collect();
+        if !samples.is_empty() {
+            self.store.write(samples).await.map_err(|e| match e.kind() {
+                store::ErrorKind::Busy | store::ErrorKind::Unavailable | store::ErrorKind::DiskFull => {
+                    ChecksError::Unavailable(format!("the store cannot take check results now: {e}"))
+                }
+                _ => ChecksError::Store(e.into()),
+            })?;
+        }
+        Ok(taken)
+    }
+
     /// Every check's places with their newest result, for Prometheus.
     pub fn latest(&self) -> Vec<(String, String, probe::CheckResult)> {
         let checks = self.checks.read();
