@@ -23,6 +23,7 @@ pub mod http;
 pub mod jobs;
 pub mod lifecycle;
 pub mod logging;
+pub mod maintenance;
 pub mod mcp;
 pub mod ops;
 pub mod overview;

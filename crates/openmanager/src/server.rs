@@ -315,7 +315,11 @@ pub async fn build_services(
     let budget = Arc::new(Budget::new(&config.budget));
     let alerting =
         Arc::new(Alerting::load(&store, &config.alerts).await.context("cannot load alert rules and channels")?);
-    let checks = Arc::new(Checks::load(&store, &config.checks).await.context("cannot load checks")?);
+    let maintenance = Arc::new(
+        crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?,
+    );
+    let checks =
+        Arc::new(Checks::load(&store, &config.checks, maintenance.clone()).await.context("cannot load checks")?);
     let analyses = Arc::new(Analyses::new(fleet.clone(), supervisor.clone()));
     let events = Arc::new(EventLog::default());
     let gateway_view = Arc::new(GatewayView::default());
@@ -352,6 +356,7 @@ pub async fn build_services(
         fleet,
         alerting,
         checks,
+        maintenance,
         budget,
         analyses,
         events,

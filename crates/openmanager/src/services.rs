@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::events::EventLog;
 use crate::fleet::Fleet;
 use crate::lifecycle::supervisor::Supervisor;
+use crate::maintenance::Maintenance;
 use crate::telemetry::Telemetry;
 use crate::telemetry::gateway_view::GatewayView;
 use crate::tokens::TokenSet;
@@ -36,6 +37,8 @@ pub struct Inner {
     pub alerting: Arc<Alerting>,
     /// Service checks: definitions, the hub's runner, states and results.
     pub checks: Arc<Checks>,
+    /// Maintenance windows: what raises no alerts, and shows `maintenance`, and when.
+    pub maintenance: Arc<Maintenance>,
     pub budget: Arc<Budget>,
     pub analyses: Arc<Analyses>,
     /// What happened recently (status changes, restarts, alerts), for "what happened?".

@@ -290,3 +290,44 @@ async fn a_check_fires_and_resolves_an_alert() {
     assert_eq!(run(&s, &id).await["state"]["status"], "up");
     wait_alert(&s, &id, "db-down", "resolved").await;
 }
+
+#[tokio::test]
+async fn a_maintenance_window_suppresses_a_checks_alert() {
+    let s = Server::builder()
+        .config("[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n")
+        .start_async()
+        .await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let id = created(&s, json!({"name": "batch host", "kind": "tcp", "target": closed.to_string(), "intervalSeconds": 3600, "timeoutMs": 2000})).await;
+    let rule = json!({"id": "batch-down", "name": "batch down", "metric": "check.up", "op": "<", "threshold": 1,
+                      "severity": "warning", "checkId": id});
+    let res = s.client().post(s.url("/api/alerts/rules")).bearer_auth(ADMIN_TOKEN).json(&rule).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let now = jiff::Timestamp::now();
+    let window = json!({"id": "nightly", "title": "Nightly batch", "checks": [id],
+                        "start": (now - jiff::SignedDuration::from_secs(60)).to_string(),
+                        "end": (now + jiff::SignedDuration::from_secs(3600)).to_string()});
+    let res = s.client().post(s.url("/api/maintenance")).bearer_auth(ADMIN_TOKEN).json(&window).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let bad = json!({"title": "x", "checks": [id], "start": now.to_string(), "end": now.to_string()});
+    let res = s.client().post(s.url("/api/maintenance")).bearer_auth(ADMIN_TOKEN).json(&bad).send().await.unwrap();
+    assert_envelope(res, 422, "VALIDATION_ERROR").await;
+
+    let v = run(&s, &id).await;
+    assert_eq!(v["state"]["status"], "maintenance", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("refused"), "the result is still shown: {v}");
+    // Several evaluations pass (1 s each) without an alert.
+    let list: Value = s.get_auth("/api/maintenance").send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["data"][0]["id"], "nightly");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let alerts: Value =
+        s.get_auth(&format!("/api/alerts?serverId=check:{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(alerts["data"].as_array().unwrap().len(), 0, "{alerts}");
+
+    // The window ends (deleted): the check is down again and the alert fires.
+    let res = s.client().delete(s.url("/api/maintenance/nightly")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["state"]["status"], "down", "{v}");
+    wait_alert(&s, &id, "batch-down", "firing").await;
+}

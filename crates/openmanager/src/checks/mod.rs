@@ -98,12 +98,17 @@ pub struct Checks {
     edits: tokio::sync::Mutex<()>,
     events: broadcast::Sender<CheckUpdate>,
     config: ChecksConfig,
+    maintenance: Arc<crate::maintenance::Maintenance>,
     pub counts: ResultCounts,
 }
 
 impl Checks {
     /// The checks saved in the store, handed to a new runner (not yet running: see `jobs::checks`).
-    pub async fn load(store: &store::Store, config: &ChecksConfig) -> anyhow::Result<Self> {
+    pub async fn load(
+        store: &store::Store,
+        config: &ChecksConfig,
+        maintenance: Arc<crate::maintenance::Maintenance>,
+    ) -> anyhow::Result<Self> {
         let prober = probe::Prober::new(probe::ProberConfig::default())?;
         let mut rc = probe::RunnerConfig::new(probe::HUB);
         rc.max_concurrent = config.max_concurrent;
@@ -120,6 +125,7 @@ impl Checks {
             edits: tokio::sync::Mutex::new(()),
             events,
             config: config.clone(),
+            maintenance,
             counts: ResultCounts::default(),
         };
         for spec in persist::load(store).await? {
@@ -188,7 +194,15 @@ impl Checks {
             .map(|place| state_view(slots.get(&(id.to_string(), place.clone())), policy, place, now_ms))
             .collect();
         drop(slots);
-        let state = overall(&locations, e.spec.enabled);
+        let mut state = overall(&locations, e.spec.enabled);
+        let mut locations = locations;
+        // A window in effect: the results are still taken and stored, the status says why they fail.
+        if self.maintenance.check_in_maintenance(id, now_ms) {
+            state.status = CheckStatus::Maintenance;
+            for l in &mut locations {
+                l.status = CheckStatus::Maintenance;
+            }
+        }
         let uptime = self.uptime.read().get(id).copied().unwrap_or_default();
         CheckView { spec: e.spec.masked(), state, locations, uptime }
     }

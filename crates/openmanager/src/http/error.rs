@@ -234,6 +234,18 @@ impl From<crate::checks::ChecksError> for ApiError {
     }
 }
 
+impl From<crate::maintenance::MaintenanceError> for ApiError {
+    fn from(e: crate::maintenance::MaintenanceError) -> Self {
+        use crate::maintenance::MaintenanceError as E;
+        match e {
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Invalid(details) => ApiError::validation(details),
+            E::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
 impl From<AnalysesError> for ApiError {
     fn from(e: AnalysesError) -> Self {
         match e {

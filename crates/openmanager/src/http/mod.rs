@@ -28,6 +28,7 @@ pub mod health;
 pub mod history;
 pub mod json;
 pub mod limits;
+pub mod maintenance;
 pub mod metrics;
 pub mod notifications;
 pub mod servers;
@@ -84,8 +85,8 @@ pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
         .merge(read(ai::router().merge(analyze::router())))
         .merge(read(alerts::read_router().merge(notifications::read_router()).merge(budget::router())))
         .merge(scoped(alerts::write_router(), Scope::Write))
-        .merge(read(checks::read_router()))
-        .merge(scoped(checks::write_router(), Scope::Write))
+        .merge(read(checks::read_router().merge(maintenance::read_router())))
+        .merge(scoped(checks::write_router().merge(maintenance::write_router()), Scope::Write))
         .merge(scoped(notifications::admin_router(), Scope::Admin));
 
     // Health answers from memory and is probed often: no timeout timer for it.

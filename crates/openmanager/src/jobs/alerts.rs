@@ -44,6 +44,10 @@ pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
     let hub = hub_figures(services, previous, now_ms);
     let mut obs = observations(&snapshots, fleet.simulation_seed(), hub);
     obs.extend(check_observations(&services.checks.list(now_ms)));
+    // Items in a maintenance window raise nothing new; their open alerts wait (absent values leave
+    // a rule's state as it is) until the window ends.
+    let maintenance = services.maintenance.active(now_ms);
+    obs.retain(|o| !maintenance.covers(&o.server_id));
     let (_, counts) = services.alerting.evaluate(now_ms, &obs);
     fleet.set_alert_counts(counts);
 }
