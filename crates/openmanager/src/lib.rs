@@ -29,6 +29,7 @@ pub mod ops;
 pub mod overview;
 pub mod server;
 pub mod services;
+pub mod status_page;
 pub mod telemetry;
 pub mod tokens;
 pub mod tools;

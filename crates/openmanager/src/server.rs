@@ -108,6 +108,7 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     jobs::budget::start(&services);
     jobs::alerts::start(&services);
     jobs::checks::start(&services);
+    jobs::status_page::start(&services);
     jobs::events::start(&services);
     jobs::watchdog::start(&services);
     crate::http::start_jobs(&state);
@@ -318,6 +319,9 @@ pub async fn build_services(
     let maintenance = Arc::new(
         crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?,
     );
+    let status_page = Arc::new(
+        crate::status_page::StatusPage::load(&store, &config.status_page).await.context("cannot load the status page")?,
+    );
     let checks =
         Arc::new(Checks::load(&store, &config.checks, maintenance.clone()).await.context("cannot load checks")?);
     let analyses = Arc::new(Analyses::new(fleet.clone(), supervisor.clone()));
@@ -357,6 +361,7 @@ pub async fn build_services(
         alerting,
         checks,
         maintenance,
+        status_page,
         budget,
         analyses,
         events,

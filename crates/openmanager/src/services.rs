@@ -39,6 +39,8 @@ pub struct Inner {
     pub checks: Arc<Checks>,
     /// Maintenance windows: what raises no alerts, and shows `maintenance`, and when.
     pub maintenance: Arc<Maintenance>,
+    /// The public status page: settings and the page kept rendered.
+    pub status_page: Arc<crate::status_page::StatusPage>,
     pub budget: Arc<Budget>,
     pub analyses: Arc<Analyses>,
     /// What happened recently (status changes, restarts, alerts), for "what happened?".

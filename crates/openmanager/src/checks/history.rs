@@ -159,3 +159,32 @@ pub async fn uptime(store: &store::Store, series: &str, days: i64, now: i64) -> 
     }
     Ok(None)
 }
+
+/// Uptime (0-1) per UTC day over the `days` before `now`, for the days with data: the hourly tier,
+/// or a finer one when a young hub has no hourly rollups yet.
+pub async fn daily(store: &store::Store, series: &str, days: i64, now: i64) -> Result<Vec<(i64, f64)>, store::Error> {
+    use store::Tier;
+    let from = (now.div_euclid(DAY_MS) - days + 1) * DAY_MS;
+    for tier in [Tier::H1, Tier::M10, Tier::M1, Tier::Raw] {
+        let mut by_day: std::collections::BTreeMap<i64, (f64, usize)> = std::collections::BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..8 {
+            let page = store.history_at(tier, series, &[UP], from, now, store::MAX_LIMIT, cursor.as_deref()).await?;
+            for p in &page.points {
+                if let Some(s) = p.values.get(UP) {
+                    let e = by_day.entry(p.timestamp_ms.div_euclid(DAY_MS) * DAY_MS).or_default();
+                    e.0 += s.avg;
+                    e.1 += 1;
+                }
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        if !by_day.is_empty() {
+            return Ok(by_day.into_iter().map(|(d, (sum, n))| (d, sum / n as f64)).collect());
+        }
+    }
+    Ok(Vec::new())
+}

@@ -426,6 +426,23 @@ impl Checks {
         Ok(())
     }
 
+    /// A check's uptime (0-1) per UTC day over the last `days`, the mean of its places.
+    pub async fn daily_uptime(&self, id: &str, days: i64, now_ms: i64) -> Result<Vec<(i64, f64)>, ChecksError> {
+        let places = {
+            let checks = self.checks.read();
+            checks.get(id).map(|e| e.check.def().run_on.clone()).unwrap_or_default()
+        };
+        let mut by_day: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
+        for place in places {
+            for (day, u) in history::daily(&self.store, &history::series(id, &place), days, now_ms).await? {
+                let e = by_day.entry(day).or_default();
+                e.0 += u;
+                e.1 += 1;
+            }
+        }
+        Ok(by_day.into_iter().map(|(d, (sum, n))| (d, sum / n as f64)).collect())
+    }
+
     /// A check's history at one place.
     pub async fn history(&self, id: &str, q: CheckHistoryQuery, now_ms: i64) -> Result<CheckHistory, ChecksError> {
         let places = {

@@ -10,6 +10,7 @@ mod checks;
 mod hosts;
 mod mcp;
 mod secret;
+mod status_page;
 mod sources;
 
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ pub use budget::BudgetConfig;
 pub use hosts::HostPolicy;
 pub use mcp::McpConfig;
 pub use secret::Secret;
+pub use status_page::StatusPageConfig;
 pub use sources::{ConfigError, Flags, LoadedConfig, load};
 
 /// Minimum length of any bearer token, so that a token cannot be guessed by brute force.
@@ -50,6 +52,8 @@ pub struct Config {
     pub memory: MemoryConfig,
     /// Service checks run by the hub (issue 17).
     pub checks: ChecksConfig,
+    /// The public status page (issue 17), off by default.
+    pub status_page: StatusPageConfig,
 }
 
 /// The memory guard: a graceful restart before the kernel's OOM killer (or systemd's `MemoryMax=`)
@@ -437,6 +441,7 @@ impl Config {
         self.alerts.validate(&mut out);
         self.budget.validate(&mut out);
         self.checks.validate(&mut out);
+        self.status_page.validate(&mut out);
         mcp::validate(&self.mcp, &mut out);
         out
     }

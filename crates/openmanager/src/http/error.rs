@@ -246,6 +246,16 @@ impl From<crate::maintenance::MaintenanceError> for ApiError {
     }
 }
 
+impl From<crate::status_page::StatusPageError> for ApiError {
+    fn from(e: crate::status_page::StatusPageError) -> Self {
+        use crate::status_page::StatusPageError as E;
+        match e {
+            E::Invalid(details) => ApiError::validation(details),
+            E::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
 impl From<AnalysesError> for ApiError {
     fn from(e: AnalysesError) -> Self {
         match e {

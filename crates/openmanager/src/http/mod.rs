@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod servers;
 pub mod state;
+pub mod status_page;
 #[cfg(test)]
 mod tests;
 pub mod workers;
@@ -73,7 +74,7 @@ pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
     };
     let read = |r| scoped(r, Scope::Read);
 
-    let public = health::router().merge(docs::router());
+    let public = health::router().merge(docs::router()).merge(status_page::public_router());
     let prometheus = if state.config.server.public_metrics {
         metrics::prometheus_router()
     } else {
@@ -87,7 +88,7 @@ pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
         .merge(scoped(alerts::write_router(), Scope::Write))
         .merge(read(checks::read_router().merge(maintenance::read_router())))
         .merge(scoped(checks::write_router().merge(maintenance::write_router()), Scope::Write))
-        .merge(scoped(notifications::admin_router(), Scope::Admin));
+        .merge(scoped(notifications::admin_router().merge(status_page::admin_router()), Scope::Admin));
 
     // Health answers from memory and is probed often: no timeout timer for it.
     let timed = OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).merge(prometheus).merge(protected);

@@ -10,4 +10,5 @@ pub mod events;
 pub mod housekeeping;
 pub mod memory_guard;
 pub mod self_monitor;
+pub mod status_page;
 pub mod watchdog;

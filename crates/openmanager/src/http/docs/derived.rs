@@ -143,3 +143,10 @@ derived!(
         o.properties.remove("id");
     }
 );
+
+derived!(
+    /// `PATCH /api/status-page`: the settings to replace.
+    StatusPagePatch from crate::status_page::Settings, |o| {
+        o.required.clear();
+    }
+);
