@@ -331,3 +331,44 @@ async fn a_maintenance_window_suppresses_a_checks_alert() {
     assert_eq!(v["data"]["state"]["status"], "down", "{v}");
     wait_alert(&s, &id, "batch-down", "firing").await;
 }
+
+#[tokio::test]
+async fn the_status_page_is_public_and_shows_only_what_is_listed() {
+    let (addr, _) = http_server(None).await;
+    let s = Server::builder().config("[simulation]\nenabled = false\n").start_async().await;
+    // Off by default.
+    assert_envelope(s.get("/status.json").send().await.unwrap(), 404, "NOT_FOUND").await;
+    let shown = created(&s, http("Public API", format!("http://{addr}/ok?secret=hunter2"), json!({}))).await;
+    let hidden = created(&s, http("Internal billing", format!("http://{addr}/fail"), json!({}))).await;
+    run(&s, &shown).await;
+    run(&s, &hidden).await;
+
+    let settings = json!({"enabled": true, "title": "Acme status", "checks": [shown, "no-such-check"]});
+    let res = s.client().patch(s.url("/api/status-page")).json(&settings).send().await.unwrap();
+    assert_envelope(res, 401, "UNAUTHORIZED").await;
+    let res = s.client().patch(s.url("/api/status-page")).bearer_auth(ADMIN_TOKEN).json(&settings).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // No token needed.
+    let res = s.get("/status.json").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let text = res.text().await.unwrap();
+    let page: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(page["title"], "Acme status");
+    assert_eq!(page["status"], "operational", "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["name"], "Public API");
+    assert_eq!(items[0]["days"].as_array().unwrap().len(), 90);
+    assert!(items[0]["days"][89]["uptime"].as_f64().is_some(), "today has data: {page}");
+    let html = s.get("/status").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Public API") && html.contains("Acme status"));
+    assert!(!html.contains("<script"));
+    for leak in ["Internal billing", "127.0.0.1", "hunter2", &shown, &hidden, ADMIN_TOKEN, "/ok"] {
+        assert!(!text.contains(leak) && !html.contains(leak), "`{leak}` leaked");
+    }
+    // Cached: the same ETag answers 304.
+    let res = s.get("/status.json").header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(res.status(), 304);
+}

@@ -51,19 +51,18 @@ fn serve(state: &AppState, headers: &HeaderMap, json: bool) -> Result<Response, 
         .into_response())
 }
 
-/// The public status page (HTML, works without JavaScript). 404 while it is off.
+/// The public status page (HTML, works without JavaScript). 404 while it is off; a request whose
+/// `If-None-Match` holds the current `ETag` gets 304.
 #[utoipa::path(get, path = "/status", tag = "status",
     responses((status = 200, description = "The page", content_type = "text/html"),
-              (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`"),
               (status = 404, description = "The status page is off", body = ErrorBody)))]
 async fn status_html(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     serve(&state, &headers, false)
 }
 
-/// The public status page's content. 404 while it is off.
+/// The public status page's content. 404 while it is off; 304 for a matching `If-None-Match`.
 #[utoipa::path(get, path = "/status.json", tag = "status",
     responses((status = 200, body = Page),
-              (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`"),
               (status = 404, description = "The status page is off", body = ErrorBody)))]
 async fn status_json(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     serve(&state, &headers, true)
