@@ -316,11 +316,12 @@ pub async fn build_services(
     let budget = Arc::new(Budget::new(&config.budget));
     let alerting =
         Arc::new(Alerting::load(&store, &config.alerts).await.context("cannot load alert rules and channels")?);
-    let maintenance = Arc::new(
-        crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?,
-    );
+    let maintenance =
+        Arc::new(crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?);
     let status_page = Arc::new(
-        crate::status_page::StatusPage::load(&store, &config.status_page).await.context("cannot load the status page")?,
+        crate::status_page::StatusPage::load(&store, &config.status_page)
+            .await
+            .context("cannot load the status page")?,
     );
     let checks =
         Arc::new(Checks::load(&store, &config.checks, maintenance.clone()).await.context("cannot load checks")?);

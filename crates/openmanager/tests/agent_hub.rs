@@ -120,11 +120,7 @@ async fn a_hub_restart_loses_nothing() {
 
 /// Times of a check's stored results at `place`.
 async fn check_results(s: &Server, check: &str, place: &str) -> Vec<i64> {
-    let res = s
-        .get_auth(&format!("/api/checks/{check}/history?timeRange=1h&where={place}"))
-        .send()
-        .await
-        .unwrap();
+    let res = s.get_auth(&format!("/api/checks/{check}/history?timeRange=1h&where={place}")).send().await.unwrap();
     if res.status() != 200 {
         return Vec::new();
     }

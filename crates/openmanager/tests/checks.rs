@@ -108,7 +108,13 @@ async fn http_checks_against_loopback_servers() {
         text.lines().find(|l| l.starts_with(name) && l.contains(&format!("check=\"{id}\""))).map(str::to_string)
     };
     let value = |name: &str, id: &str| -> f64 {
-        line(name, id).unwrap_or_else(|| panic!("no {name} for {id}: {text}")).rsplit(' ').next().unwrap().parse().unwrap()
+        line(name, id)
+            .unwrap_or_else(|| panic!("no {name} for {id}: {text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     assert_eq!(value("probe_success{", &ok), 1.0);
     assert_eq!(value("probe_success{", &fail), 0.0);
@@ -139,9 +145,7 @@ async fn tcp_tls_and_ping_checks() {
     let expiring = tls_server(chain, key).await;
     let (chain, key) = ca.leaf(-30 * DAY, -2 * DAY);
     let expired = tls_server(chain, key).await;
-    let tls = |name: &str, port: u16| {
-        json!({"name": name, "kind": "tls", "target": format!("localhost:{port}"), "intervalSeconds": 3600, "timeoutMs": 3000, "tls": {"warnDays": 14}})
-    };
+    let tls = |name: &str, port: u16| json!({"name": name, "kind": "tls", "target": format!("localhost:{port}"), "intervalSeconds": 3600, "timeoutMs": 3000, "tls": {"warnDays": 14}});
     let id = created(&s, tls("expiring", expiring.port())).await;
     let v = run(&s, &id).await;
     assert_eq!(v["state"]["status"], "down", "{v}");
@@ -156,14 +160,21 @@ async fn tcp_tls_and_ping_checks() {
 
     // Ping needs unprivileged ICMP sockets (net.ipv4.ping_group_range); without them the check says
     // what to set.
-    let ping = created(&s, json!({"name": "lo", "kind": "ping", "target": "127.0.0.1", "intervalSeconds": 3600, "timeoutMs": 2000})).await;
+    let ping = created(
+        &s,
+        json!({"name": "lo", "kind": "ping", "target": "127.0.0.1", "intervalSeconds": 3600, "timeoutMs": 2000}),
+    )
+    .await;
     let v = run(&s, &ping).await;
     if v["state"]["status"] == "up" {
         assert!(v["state"]["latencyMs"].as_f64().is_some(), "{v}");
     } else {
         let error = v["state"]["error"].as_str().unwrap_or_default();
         assert!(error.contains("ping_group_range"), "{v}");
-        testkit::skip("tcp_tls_and_ping_checks (ping part)", "unprivileged ICMP sockets (sysctl net.ipv4.ping_group_range)");
+        testkit::skip(
+            "tcp_tls_and_ping_checks (ping part)",
+            "unprivileged ICMP sockets (sysctl net.ipv4.ping_group_range)",
+        );
     }
 }
 
@@ -183,7 +194,10 @@ async fn bad_input_tokens_scopes_masking_and_restarts() {
         (http("x", url.clone(), json!({"dns": {}})), "dns"),
         (http("x", url.clone(), json!({"surprise": 1})), "surprise"),
         (http("x", url.clone(), json!({"runOn": ["moon"]})), "runOn[0]"),
-        (http("x", url.clone(), json!({"http": {"headers": {"Authorization": format!("Bearer {ADMIN_TOKEN}")}}})), "http.headers.Authorization"),
+        (
+            http("x", url.clone(), json!({"http": {"headers": {"Authorization": format!("Bearer {ADMIN_TOKEN}")}}})),
+            "http.headers.Authorization",
+        ),
         (http("x", format!("http://{addr}/api/metrics?token={ADMIN_TOKEN}"), json!({})), "target"),
     ] {
         let v = assert_envelope(create(&s, body.clone()).await, 422, "VALIDATION_ERROR").await;
@@ -192,16 +206,32 @@ async fn bad_input_tokens_scopes_masking_and_restarts() {
     }
 
     // Header values are write-only; sending the mask back keeps them.
-    let id = created(&s, http("hdr", url.clone(), json!({"http": {"headers": {"Authorization": "Bearer other-service"}}}))).await;
+    let id =
+        created(&s, http("hdr", url.clone(), json!({"http": {"headers": {"Authorization": "Bearer other-service"}}})))
+            .await;
     let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(v["data"]["http"]["headers"]["Authorization"], "<hidden>", "{v}");
     let patch = json!({"name": "renamed", "http": v["data"]["http"].clone()});
-    let res = s.client().patch(s.url(&format!("/api/checks/{id}"))).bearer_auth(ADMIN_TOKEN).json(&patch).send().await.unwrap();
+    let res = s
+        .client()
+        .patch(s.url(&format!("/api/checks/{id}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let v = run(&s, &id).await;
     assert_eq!(v["name"], "renamed");
     assert_eq!(v["state"]["status"], "up", "{v}");
-    let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&json!({"id": id, "name": "dup", "kind": "tcp", "target": "127.0.0.1:1"})).send().await.unwrap();
+    let res = s
+        .client()
+        .post(s.url("/api/checks"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"id": id, "name": "dup", "kind": "tcp", "target": "127.0.0.1:1"}))
+        .send()
+        .await
+        .unwrap();
     assert_envelope(res, 409, "CONFLICT").await;
 
     // Survives a restart; deleting removes it.
@@ -246,14 +276,8 @@ async fn check_updates_reach_websocket_subscribers() {
 async fn wait_alert(s: &Server, check: &str, rule: &str, state: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let v: Value = s
-            .get_auth(&format!("/api/alerts?serverId=check:{check}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value =
+            s.get_auth(&format!("/api/alerts?serverId=check:{check}")).send().await.unwrap().json().await.unwrap();
         if let Some(a) = v["data"].as_array().unwrap().iter().find(|a| a["ruleId"] == rule && a["state"] == state) {
             return a.clone();
         }
@@ -346,7 +370,8 @@ async fn the_status_page_is_public_and_shows_only_what_is_listed() {
     let settings = json!({"enabled": true, "title": "Acme status", "checks": [shown, "no-such-check"]});
     let res = s.client().patch(s.url("/api/status-page")).json(&settings).send().await.unwrap();
     assert_envelope(res, 401, "UNAUTHORIZED").await;
-    let res = s.client().patch(s.url("/api/status-page")).bearer_auth(ADMIN_TOKEN).json(&settings).send().await.unwrap();
+    let res =
+        s.client().patch(s.url("/api/status-page")).bearer_auth(ADMIN_TOKEN).json(&settings).send().await.unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 
     // No token needed.

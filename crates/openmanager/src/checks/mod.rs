@@ -221,7 +221,9 @@ impl Checks {
             }
             if checks.len() >= self.config.max_checks {
                 let max = self.config.max_checks;
-                return Err(ChecksError::Conflict(format!("at most {max} checks (checks.max_checks); delete one first")));
+                return Err(ChecksError::Conflict(format!(
+                    "at most {max} checks (checks.max_checks); delete one first"
+                )));
             }
         }
         persist::save(&self.store, &id, &spec).await?;
@@ -349,7 +351,13 @@ impl Checks {
         let view = self.view(&result.check_id, entry, now);
         let location = view.locations.iter().find(|l| l.location == result.location).cloned();
         if let Some(location) = location {
-            let update = CheckUpdate { id: result.check_id.clone(), name: entry.spec.name.clone(), state: view.state, location, changed };
+            let update = CheckUpdate {
+                id: result.check_id.clone(),
+                name: entry.spec.name.clone(),
+                state: view.state,
+                location,
+                changed,
+            };
             let _ = self.events.send(update);
         }
         true

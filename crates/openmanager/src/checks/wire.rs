@@ -103,7 +103,11 @@ pub struct HttpOptions {
     pub method: Method,
     /// Status codes that count as up: `200-399`, `200`, or a comma-separated list of both.
     #[serde(default = "default_expect_status")]
-    #[schema(max_length = 64, default = "200-399", pattern = "^[1-5][0-9]{2}(-[1-5][0-9]{2})?( *, *[1-5][0-9]{2}(-[1-5][0-9]{2})?){0,7}$")]
+    #[schema(
+        max_length = 64,
+        default = "200-399",
+        pattern = "^[1-5][0-9]{2}(-[1-5][0-9]{2})?( *, *[1-5][0-9]{2}(-[1-5][0-9]{2})?){0,7}$"
+    )]
     pub expect_status: String,
     /// Text the body must contain (in its first 64 KiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]

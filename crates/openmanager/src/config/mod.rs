@@ -10,8 +10,8 @@ mod checks;
 mod hosts;
 mod mcp;
 mod secret;
-mod status_page;
 mod sources;
+mod status_page;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -19,13 +19,13 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use alerts::AlertsConfig;
-pub use checks::ChecksConfig;
 pub use budget::BudgetConfig;
+pub use checks::ChecksConfig;
 pub use hosts::HostPolicy;
 pub use mcp::McpConfig;
 pub use secret::Secret;
-pub use status_page::StatusPageConfig;
 pub use sources::{ConfigError, Flags, LoadedConfig, load};
+pub use status_page::StatusPageConfig;
 
 /// Minimum length of any bearer token, so that a token cannot be guessed by brute force.
 pub const MIN_TOKEN_LEN: usize = 32;

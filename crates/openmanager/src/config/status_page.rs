@@ -26,7 +26,8 @@ impl Default for StatusPageConfig {
 impl StatusPageConfig {
     pub(super) fn validate(&self, out: &mut Vec<Invalid>) {
         let mut bad = |key: &str, reason: &str| out.push(Invalid { key: key.into(), reason: reason.into() });
-        if self.title.trim().is_empty() || self.title.chars().count() > 100 || self.title.chars().any(char::is_control) {
+        if self.title.trim().is_empty() || self.title.chars().count() > 100 || self.title.chars().any(char::is_control)
+        {
             bad("status_page.title", "must be 1-100 printable characters");
         }
         if self.servers.len() > 100 || self.checks.len() > 100 {

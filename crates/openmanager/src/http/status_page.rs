@@ -39,11 +39,8 @@ fn serve(state: &AppState, headers: &HeaderMap, json: bool) -> Result<Response, 
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response());
     }
-    let (body, kind) = if json {
-        (page.json.clone(), "application/json")
-    } else {
-        (page.html.clone(), "text/html; charset=utf-8")
-    };
+    let (body, kind) =
+        if json { (page.json.clone(), "application/json") } else { (page.html.clone(), "text/html; charset=utf-8") };
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(kind)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)],
         body,

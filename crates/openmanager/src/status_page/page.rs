@@ -117,8 +117,10 @@ pub fn build(title: &str, inputs: &[ItemInput], incidents: Vec<Incident>, now_ms
                     Day { date: date(start), uptime, incidents: incidents as u32 }
                 })
                 .collect();
-            let observed: Vec<f64> = i.daily.iter().filter(|(d, _)| *d > today - DAYS * DAY_MS).map(|(_, u)| *u).collect();
-            let d90 = (!observed.is_empty()).then(|| round2(observed.iter().sum::<f64>() / observed.len() as f64 * 100.0));
+            let observed: Vec<f64> =
+                i.daily.iter().filter(|(d, _)| *d > today - DAYS * DAY_MS).map(|(_, u)| *u).collect();
+            let d90 =
+                (!observed.is_empty()).then(|| round2(observed.iter().sum::<f64>() / observed.len() as f64 * 100.0));
             Item { name: i.name.clone(), kind: i.kind, status: i.status, uptime: ItemUptime { d90 }, days }
         })
         .collect();
@@ -201,7 +203,11 @@ pub fn html(page: &Page) -> String {
             let _ = write!(h, "<span class=\"bar {cls}\" title=\"{}\"></span>", esc(&label));
         }
         let up = item.uptime.d90.map_or("no data".to_string(), |u| format!("{u}% uptime"));
-        let _ = write!(h, "</div><div class=\"foot\"><span>90 days ago</span><span>{}</span><span>today</span></div></li>", esc(&up));
+        let _ = write!(
+            h,
+            "</div><div class=\"foot\"><span>90 days ago</span><span>{}</span><span>today</span></div></li>",
+            esc(&up)
+        );
     }
     h.push_str("</ul><h2>Incidents</h2>");
     if page.incidents.is_empty() {
@@ -213,7 +219,13 @@ pub fn html(page: &Page) -> String {
                 Some(r) => format!("{} - {}", i.started, r),
                 None => format!("since {}", i.started),
             };
-            let _ = write!(h, "<li><strong>{}</strong> <em>{}</em> <small>{}</small></li>", esc(&i.title), esc(&i.status), esc(&when));
+            let _ = write!(
+                h,
+                "<li><strong>{}</strong> <em>{}</em> <small>{}</small></li>",
+                esc(&i.title),
+                esc(&i.status),
+                esc(&when)
+            );
         }
         h.push_str("</ul>");
     }
@@ -240,8 +252,20 @@ mod tests {
         let now = 1_800_000_000_000;
         let today = now / DAY_MS * DAY_MS;
         let inputs = vec![
-            ItemInput { name: "API".into(), kind: ItemKind::Check, status: ItemStatus::Up, daily: vec![(today, 0.5)], incident_starts: vec![today + 1] },
-            ItemInput { name: "<b>db</b>".into(), kind: ItemKind::Server, status: ItemStatus::Down, daily: vec![], incident_starts: vec![] },
+            ItemInput {
+                name: "API".into(),
+                kind: ItemKind::Check,
+                status: ItemStatus::Up,
+                daily: vec![(today, 0.5)],
+                incident_starts: vec![today + 1],
+            },
+            ItemInput {
+                name: "<b>db</b>".into(),
+                kind: ItemKind::Server,
+                status: ItemStatus::Down,
+                daily: vec![],
+                incident_starts: vec![],
+            },
         ];
         let page = build("Acme", &inputs, Vec::new(), now);
         assert_eq!(page.status, Overall::Outage);

@@ -49,7 +49,8 @@ impl Collector for CheckSeries {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
             for (id, check_name, result) in &latest {
                 let Some(v) = get(&result.outcome) else { continue };
-                let labels = CheckLabels { check: id.clone(), name: check_name.clone(), r#where: result.location.clone() };
+                let labels =
+                    CheckLabels { check: id.clone(), name: check_name.clone(), r#where: result.location.clone() };
                 // Whole numbers (success, status codes, expiry times) print as blackbox_exporter's do.
                 if v.fract() == 0.0 && v.abs() < 9e15 {
                     ConstGauge::new(v as i64).encode(family.encode_family(&labels)?)?;

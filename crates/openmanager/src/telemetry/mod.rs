@@ -2,8 +2,8 @@
 //! process's memory, and the Prometheus registry every component adds its series to.
 
 pub mod ai_totals;
-pub mod check_series;
 pub mod alert_series;
+pub mod check_series;
 pub mod fleet_series;
 pub mod gateway_view;
 pub mod process;
