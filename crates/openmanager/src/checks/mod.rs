@@ -158,10 +158,10 @@ impl Checks {
     /// Keeps `check` and hands it to the runner when it runs on the hub.
     fn apply(&self, id: &str, spec: CheckSpec, check: probe::Check) {
         let check = Arc::new(check);
-        if self.config.enabled {
-            if let Err(e) = self.runner.upsert((*check).clone()) {
-                tracing::warn!(check = id, error = %e, "the hub's runner refused a check");
-            }
+        if self.config.enabled
+            && let Err(e) = self.runner.upsert((*check).clone())
+        {
+            tracing::warn!(check = id, error = %e, "the hub's runner refused a check");
         }
         self.checks.write().insert(id.to_string(), Entry { spec, check });
     }
