@@ -5,20 +5,38 @@
 # Peer figure (published, not run here): Uptime Kuma's ~200 MB RSS for 36 monitors.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
+# OPENMANAGER_BIN: measure another build (say target/release/openmanager) instead of the dist one.
+BIN=${OPENMANAGER_BIN:-$BIN}
 
 command -v nginx >/dev/null || bash "$SHARED/peers/setup.sh" express
 [ -n "${SKIP_BUILD:-}" ] || build_release
 
-PORT=19011 TARGET_PORT=19002 CHECKS=${CHECKS:-200} WINDOW=${WINDOW:-60}
+PORT=19011 TARGET_PORT=19012 CHECKS=${CHECKS:-200} WINDOW=${WINDOW:-60}
 HZ=$(getconf CLK_TCK)
 data=$(mktemp -d)
 
-nginx -c "$SHARED/peers/nginx-health.conf" >/dev/null 2>&1 &
+# The target: nginx answering a fixed JSON body (its own port and pid file, apart from http.sh's).
+cat > "$data/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $data/nginx.pid;
+error_log $data/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$TARGET_PORT;
+    location /api/health { default_type application/json; return 200 '{"status":"healthy"}'; }
+  }
+}
+CONF
+nginx -c "$data/nginx.conf" >/dev/null 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$TARGET_PORT/api/health"
 
 # The simulated fleet off, so the baseline is the hub alone.
-start_ours "$PORT" "$data" OPENMANAGER_SIMULATION__ENABLED=false
+mkdir -p "$data/hub"
+start_ours "$PORT" "$data/hub" OPENMANAGER_SIMULATION__ENABLED=false
 sleep 5
 
 # measure LABEL: CPU % of one core and RSS (kB) of the hub over WINDOW seconds.
