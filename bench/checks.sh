@@ -5,8 +5,8 @@
 # Peer figure (published, not run here): Uptime Kuma's ~200 MB RSS for 36 monitors.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
-# OPENMANAGER_BIN: measure another build (say target/release/openmanager) instead of the dist one.
-BIN=${OPENMANAGER_BIN:-$BIN}
+# BENCH_BIN: measure another build (say target/release/openmanager) instead of the dist one.
+BIN=${BENCH_BIN:-$BIN}
 
 command -v nginx >/dev/null || bash "$SHARED/peers/setup.sh" express
 [ -n "${SKIP_BUILD:-}" ] || build_release
