@@ -65,7 +65,20 @@ up=$(curl -fsS -H "Authorization: Bearer $BENCH_TOKEN" "http://127.0.0.1:$PORT/a
   | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(sum(1 for c in d if c["state"]["status"]=="up"), len(d))')
 echo "checks up / total: $up"
 
+echo "== status page (10 of the checks listed) vs /api/health, wrk -t2 -c64 -d5s"
+ids=$(curl -fsS -H "Authorization: Bearer $BENCH_TOKEN" "http://127.0.0.1:$PORT/api/checks" \
+  | python3 -c 'import json,sys; print(json.dumps([c["id"] for c in json.load(sys.stdin)["data"]][:10]))')
+curl -fsS -o /dev/null -X PATCH -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"enabled\":true,\"title\":\"Bench\",\"checks\":$ids}" "http://127.0.0.1:$PORT/api/status-page"
+status_rps=nan health_rps=nan
+if command -v wrk >/dev/null; then
+  wrk -t2 -c64 -d2s "http://127.0.0.1:$PORT/status" >/dev/null
+  run_wrk status "http://127.0.0.1:$PORT/status" -H 'Accept-Encoding: gzip'; status_rps=$WRK_RPS
+  run_wrk health "http://127.0.0.1:$PORT/api/health"; health_rps=$WRK_RPS
+fi
+
 echo "== results"
 echo "checks_cpu_percent_of_core=$(awk -v a="$checks_cpu" -v b="$idle_cpu" 'BEGIN{printf "%.2f", a-b}')   # target <= 1 (hub alone $idle_cpu, with checks $checks_cpu)"
 echo "checks_rss_mb=$(awk -v a="$checks_rss" -v b="$idle_rss" 'BEGIN{printf "%.1f", (a-b)/1024}')   # target <= 8 (hub alone $(awk -v k="$idle_rss" 'BEGIN{printf "%.1f", k/1024}') MB, with checks $(awk -v k="$checks_rss" 'BEGIN{printf "%.1f", k/1024}') MB; Uptime Kuma ~200 MB for 36 monitors, published)"
+echo "status_rps=$status_rps health_rps=$health_rps ratio=$(ratio "$status_rps" "$health_rps")   # target >= 0.8"
 rm -rf "$data"
