@@ -36,7 +36,7 @@ wait_http "http://127.0.0.1:$TARGET_PORT/api/health"
 
 # The simulated fleet off, so the baseline is the hub alone.
 mkdir -p "$data/hub"
-start_ours "$PORT" "$data/hub" OPENMANAGER_SIMULATION__ENABLED=false OPENMANAGER_RATE_LIMIT_PER_MINUTE=100000
+start_ours "$PORT" "$data/hub" OPENMANAGER_SIMULATION__ENABLED=false OPENMANAGER_RATE_LIMIT__ENABLED=false
 sleep 5
 
 # measure LABEL: CPU % of one core and RSS (kB) of the hub over WINDOW seconds.
