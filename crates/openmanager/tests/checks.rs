@@ -397,3 +397,22 @@ async fn the_status_page_is_public_and_shows_only_what_is_listed() {
     let res = s.get("/status.json").header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(res.status(), 304);
 }
+
+#[tokio::test]
+async fn the_status_page_is_served_compressed_from_memory() {
+    let s = Server::builder().config("[status_page]\nenabled = true\ntitle = \"Gz\"\n").start_async().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let res = loop {
+        let res = s.get("/status").header("Accept-Encoding", "gzip").send().await.unwrap();
+        if res.status() == 200 {
+            break res;
+        }
+        assert!(Instant::now() < deadline, "the page was never built");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let body = res.bytes().await.unwrap();
+    let mut html = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut html).unwrap();
+    assert!(html.contains("<h1>Gz</h1>"), "{html}");
+}

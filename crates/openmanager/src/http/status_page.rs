@@ -39,13 +39,24 @@ fn serve(state: &AppState, headers: &HeaderMap, json: bool) -> Result<Response, 
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response());
     }
-    let (body, kind) =
-        if json { (page.json.clone(), "application/json") } else { (page.html.clone(), "text/html; charset=utf-8") };
-    Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(kind)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)],
-        body,
-    )
-        .into_response())
+    let (plain, gz, kind) = if json {
+        (&page.json, &page.json_gz, "application/json")
+    } else {
+        (&page.html, &page.html_gz, "text/html; charset=utf-8")
+    };
+    let common =
+        [(header::CONTENT_TYPE, HeaderValue::from_static(kind)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)];
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
+    // Compressed once when the page was built; the compression layer leaves an encoded body alone.
+    let gzip_ok = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|n| n.trim() == "gzip")));
+    if gzip_ok && !gz.is_empty() {
+        let encoding = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        return Ok((common, [vary, encoding], gz.clone()).into_response());
+    }
+    Ok((common, [vary], plain.clone()).into_response())
 }
 
 /// The public status page (HTML, works without JavaScript). 404 while it is off; a request whose

@@ -64,6 +64,9 @@ pub enum StatusPageError {
 pub struct Rendered {
     pub json: Bytes,
     pub html: Bytes,
+    /// The same, gzip-compressed once here rather than per request.
+    pub json_gz: Bytes,
+    pub html_gz: Bytes,
     /// A strong validator of the content (both forms come from the same page).
     pub etag: String,
 }
@@ -128,7 +131,9 @@ impl StatusPage {
         let html = page::html(page);
         let digest = Sha256::digest(&json);
         let etag = format!("\"{}\"", hex::encode(&digest[..12]));
-        *self.rendered.write() = Some(Arc::new(Rendered { json: json.into(), html: html.into(), etag }));
+        let (json_gz, html_gz) = (gzip(&json), gzip(html.as_bytes()));
+        let rendered = Rendered { json: json.into(), html: html.into(), json_gz, html_gz, etag };
+        *self.rendered.write() = Some(Arc::new(rendered));
     }
 
     /// The page as served now (`None`: off, or not built yet).
@@ -137,5 +142,16 @@ impl StatusPage {
             return None;
         }
         self.rendered.read().clone()
+    }
+}
+
+/// `bytes` gzip-compressed (empty on the impossible failure of an in-memory write: then the plain
+/// form is served).
+fn gzip(bytes: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::best());
+    match gz.write_all(bytes).and_then(|()| gz.finish()) {
+        Ok(out) => out.into(),
+        Err(_) => Bytes::new(),
     }
 }
