@@ -16,6 +16,7 @@ use crate::alerts::Alerting;
 use crate::analyses::Analyses;
 use crate::assistant::facts::HubFacts;
 use crate::budget::Budget;
+use crate::checks::Checks;
 use crate::component_health::Health;
 use crate::config::Config;
 use crate::events::EventLog;
@@ -110,6 +111,8 @@ pub async fn run(config: Config, start: Start) -> anyhow::Result<Outcome> {
     jobs::self_monitor::start(&services);
     jobs::budget::start(&services);
     jobs::alerts::start(&services);
+    jobs::checks::start(&services);
+    jobs::status_page::start(&services);
     jobs::events::start(&services);
     jobs::watchdog::start(&services);
     jobs::tls::start(&services);
@@ -366,6 +369,15 @@ pub async fn build_services(
     let budget = Arc::new(Budget::new(&config.budget));
     let alerting =
         Arc::new(Alerting::load(&store, &config.alerts).await.context("cannot load alert rules and channels")?);
+    let maintenance =
+        Arc::new(crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?);
+    let status_page = Arc::new(
+        crate::status_page::StatusPage::load(&store, &config.status_page)
+            .await
+            .context("cannot load the status page")?,
+    );
+    let checks =
+        Arc::new(Checks::load(&store, &config.checks, maintenance.clone()).await.context("cannot load checks")?);
     let analyses = Arc::new(Analyses::new(fleet.clone(), supervisor.clone()));
     let events = Arc::new(EventLog::default());
     let gateway_view = Arc::new(GatewayView::default());
@@ -390,6 +402,7 @@ pub async fn build_services(
         gateway.metrics().register(r.sub_registry_with_prefix("openmanager"));
         r.register_collector(Box::new(FleetSeries(fleet.clone())));
         r.register_collector(Box::new(TlsSeries(tls.clone())));
+        r.register_collector(Box::new(crate::telemetry::check_series::CheckSeries(checks.clone())));
         r.register_collector(Box::new(AlertSeries {
             alerting: alerting.clone(),
             gateway: gateway.clone(),
@@ -407,6 +420,9 @@ pub async fn build_services(
         store,
         fleet,
         alerting,
+        checks,
+        maintenance,
+        status_page,
         budget,
         analyses,
         events,

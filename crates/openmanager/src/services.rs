@@ -11,11 +11,13 @@ use std::time::Instant;
 use crate::alerts::Alerting;
 use crate::analyses::Analyses;
 use crate::budget::Budget;
+use crate::checks::Checks;
 use crate::component_health::Health;
 use crate::config::Config;
 use crate::events::EventLog;
 use crate::fleet::Fleet;
 use crate::lifecycle::supervisor::Supervisor;
+use crate::maintenance::Maintenance;
 use crate::telemetry::Telemetry;
 use crate::telemetry::gateway_view::GatewayView;
 use crate::tokens::TokenSet;
@@ -34,6 +36,12 @@ pub struct Inner {
     pub store: store::Store,
     pub fleet: Arc<Fleet>,
     pub alerting: Arc<Alerting>,
+    /// Service checks: definitions, the hub's runner, states and results.
+    pub checks: Arc<Checks>,
+    /// Maintenance windows: what raises no alerts, and shows `maintenance`, and when.
+    pub maintenance: Arc<Maintenance>,
+    /// The public status page: settings and the page kept rendered.
+    pub status_page: Arc<crate::status_page::StatusPage>,
     pub budget: Arc<Budget>,
     pub analyses: Arc<Analyses>,
     /// What happened recently (status changes, restarts, alerts), for "what happened?".

@@ -85,6 +85,8 @@ async fn report(State(hub): State<Arc<Hub>>, headers: HeaderMap, body: Bytes) ->
         accepted: report.samples.len() as u32 - duplicates,
         duplicates,
         server_id: "srv-test".into(),
+        check_results: 0,
+        checks: None,
     };
     axum::Json(ack).into_response()
 }

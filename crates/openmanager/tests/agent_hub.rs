@@ -117,3 +117,76 @@ async fn a_hub_restart_loses_nothing() {
         "edge-7"
     );
 }
+
+/// Times of a check's stored results at `place`.
+async fn check_results(s: &Server, check: &str, place: &str) -> Vec<i64> {
+    let res = s.get_auth(&format!("/api/checks/{check}/history?timeRange=1h&where={place}")).send().await.unwrap();
+    if res.status() != 200 {
+        return Vec::new();
+    }
+    let body: Value = res.json().await.unwrap();
+    body["data"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_millisecond())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_agent_runs_its_checks_while_the_hub_is_down_and_delivers_them_later() {
+    let port = free_port();
+    let state = tempfile::tempdir().unwrap();
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let s = hub(port, None).await;
+    let mut agent = Agent(
+        common::command()
+            .args(["agent", "--hub", &format!("http://127.0.0.1:{port}"), "--token", INGEST])
+            .args(["--interval", "200ms", "--state-dir"])
+            .arg(state.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the agent to register", || async { agent_id(&s).await.is_some() }).await;
+    let id = agent_id(&s).await.unwrap();
+    let place = format!("agent:{id}");
+    let check = serde_json::json!({"name": "internal db", "kind": "tcp", "target": target.local_addr().unwrap().to_string(),
+                                   "intervalSeconds": 10, "timeoutMs": 2000, "runOn": [place]});
+    let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&check).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let check_id = res.json::<Value>().await.unwrap()["data"]["id"].as_str().unwrap().to_string();
+    wait_for("the agent's first result", || async {
+        let v: Value = s.get_auth(&format!("/api/checks/{check_id}")).send().await.unwrap().json().await.unwrap();
+        v["data"]["state"]["status"] == "up" && v["data"]["state"]["where"] == place.as_str()
+    })
+    .await;
+
+    // The hub goes away; the agent keeps checking and spools the results.
+    let dir = s.stop();
+    let down_at = common_now();
+    let spool = state.path().join("checks.jsonl");
+    wait_for("a check result spooled during the outage", || async {
+        std::fs::read_to_string(&spool).map(|t| t.lines().count() >= 1).unwrap_or(false)
+    })
+    .await;
+    let s = hub(port, Some(dir)).await;
+    let up_at = common_now();
+    wait_for("the spooled results to arrive", || async {
+        std::fs::metadata(&spool).map(|m| m.len() == 0).unwrap_or(true)
+            && check_results(&s, &check_id, &place).await.iter().any(|t| (down_at..up_at).contains(t))
+    })
+    .await;
+    common::signal_pid(agent.0.id(), "TERM");
+    assert!(agent.0.wait().unwrap().success());
+    // Each result is stored once.
+    let times = check_results(&s, &check_id, &place).await;
+    let mut unique = times.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), times.len());
+}
+
+fn common_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}

@@ -15,6 +15,13 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_SAMPLES_PER_REPORT: usize = 1_000;
 pub const MAX_METRICS_PER_SAMPLE: usize = 64;
 pub const MAX_NAME_LEN: usize = 128;
+/// Check results one report may carry.
+pub const MAX_CHECK_RESULTS_PER_REPORT: usize = 1_000;
+
+/// The checks part of the protocol, added without a new [`PROTOCOL_VERSION`] (every field is
+/// optional both ways, so old agents and old hubs keep working): an agent that sets
+/// `checksVersion` to this gets its checks in each acknowledgement, and may send `checkResults`.
+pub const CHECKS_VERSION: u32 = 1;
 
 /// Well-known metric names. Agents may send others (up to [`MAX_METRICS_PER_SAMPLE`]).
 pub mod metric {
@@ -54,6 +61,17 @@ pub struct Report {
     /// report so a hub that restarted learns it at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<Inventory>,
+    /// The checks protocol this agent speaks ([`CHECKS_VERSION`]); 0 (absent) for agents without checks.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub checks_version: u32,
+    /// Results of the checks this agent runs, oldest first (the hub labels them with the agent's
+    /// server id, whatever `where` says).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check_results: Vec<probe::CheckResult>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// Who is reporting. `machine_id` is the identity (stable across restarts and renames); `name` is
@@ -131,6 +149,13 @@ pub struct ReportAck {
     pub duplicates: u32,
     /// The id the hub lists this agent under in `/api/servers`.
     pub server_id: String,
+    /// Check results of the report taken (stored, or dropped as unknown); absent from older hubs.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub check_results: u32,
+    /// Every check this agent is to run (`runOn` lists `agent:<serverId>`), sent to agents that
+    /// speak [`CHECKS_VERSION`]; the agent makes its set exactly this. Absent: keep the current set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<probe::CheckDef>>,
 }
 
 /// Why a report is refused, checked by the hub before anything is stored.
@@ -162,6 +187,17 @@ impl Report {
         if self.samples.len() > MAX_SAMPLES_PER_REPORT {
             return bad(format!("at most {MAX_SAMPLES_PER_REPORT} samples per report"));
         }
+        if self.check_results.len() > MAX_CHECK_RESULTS_PER_REPORT {
+            return bad(format!("at most {MAX_CHECK_RESULTS_PER_REPORT} check results per report"));
+        }
+        for r in &self.check_results {
+            if r.check_id.is_empty() || r.check_id.len() > MAX_NAME_LEN || !r.outcome.latency_ms.is_finite() {
+                return bad("a check result has an invalid checkId or latency".into());
+            }
+            if r.outcome.error.as_ref().is_some_and(|e| e.len() > probe::MAX_ERROR_LEN) {
+                return bad(format!("a check result's error is longer than {} bytes", probe::MAX_ERROR_LEN));
+            }
+        }
         for s in &self.samples {
             if s.values.len() > MAX_METRICS_PER_SAMPLE {
                 return bad(format!("at most {MAX_METRICS_PER_SAMPLE} metrics per sample"));
@@ -191,6 +227,8 @@ mod tests {
             },
             samples: vec![Sample { timestamp_ms: 1, values: BTreeMap::from([(metric::CPU.to_string(), 12.5)]) }],
             inventory: None,
+            checks_version: 0,
+            check_results: Vec::new(),
         }
     }
 

@@ -10,9 +10,11 @@
 //! holding exactly the unsent samples, and the process exits 0.
 //!
 //! Modules: [`identity`] (machine id, name), [`sampler`] (snapshot to wire types), [`spool`]
-//! (bounded, persisted), [`uplink`] (HTTP, answers, back-off).
+//! (bounded, persisted), [`uplink`] (HTTP, answers, back-off), [`checks`] (the checks the hub
+//! assigns, run here, their results spooled and sent with the next report).
 
 mod args;
+pub mod checks;
 pub mod identity;
 pub mod sampler;
 pub mod spool;
@@ -188,6 +190,8 @@ async fn run_agent(settings: Settings) -> anyhow::Result<()> {
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let spool = Spool::open(dir, settings.spool)?;
+    let cancel = CancellationToken::new();
+    let agent_checks = checks::AgentChecks::open(dir, cancel.child_token())?;
     let uplink = Uplink::new(&settings.hub, settings.token.expose(), &settings.trust)?;
     if uplink.url().scheme() == "http" && !is_loopback(uplink.url()) {
         // Only reachable with --insecure-http (Settings::from_args refuses it otherwise).
@@ -218,11 +222,13 @@ async fn run_agent(settings: Settings) -> anyhow::Result<()> {
         ip: String::new(),
         ip_checked: None,
         hub: settings.hub.clone(),
+        checks: agent_checks,
     };
-    let cancel = CancellationToken::new();
     agent.run_loop(settings.interval, &cancel).await;
+    cancel.cancel();
     let unsent = agent.spool.len();
     agent.spool.flush().context("cannot flush the spool at shutdown")?;
+    agent.checks.spool.flush().context("cannot flush the checks spool at shutdown")?;
     tracing::info!(unsent, "agent stopped");
     Ok(())
 }
@@ -259,8 +265,19 @@ fn is_loopback(url: &Url) -> bool {
 /// A report on its way: the request, and what it acknowledges.
 struct InFlight {
     request: Pin<Box<dyn Future<Output = Outcome>>>,
-    through_seq: u64,
+    /// The samples' and the check results' acknowledging sequence numbers, when the report has any.
+    through_seq: Option<u64>,
     samples: usize,
+    checks_through: Option<u64>,
+}
+
+/// What woke the run loop.
+enum Wake {
+    Stop,
+    Answer(Outcome),
+    Tick,
+    CheckResult(probe::CheckResult),
+    Retry,
 }
 
 struct Agent {
@@ -277,9 +294,14 @@ struct Agent {
     ip: String,
     ip_checked: Option<Instant>,
     hub: Url,
+    checks: checks::AgentChecks,
 }
 
 impl Agent {
+    fn has_unsent(&self) -> bool {
+        !self.spool.is_empty() || !self.checks.spool.is_empty()
+    }
+
     async fn run_loop(&mut self, interval: Duration, cancel: &CancellationToken) {
         let signal = crate::lifecycle::shutdown::on_signal(cancel.clone());
         tokio::pin!(signal);
@@ -289,23 +311,31 @@ impl Agent {
         let mut in_flight: Option<InFlight> = None;
         loop {
             let ready = self.retry_at.is_none_or(|t| t <= Instant::now());
-            if in_flight.is_none() && ready && !self.spool.is_empty() {
+            if in_flight.is_none() && ready && self.has_unsent() {
                 self.refresh_ip().await;
                 in_flight = self.start_report();
             }
-            let waiting_to_retry = in_flight.is_none() && !self.spool.is_empty();
+            let waiting_to_retry = in_flight.is_none() && self.has_unsent();
             let retry_at = self.retry_at;
-            tokio::select! {
+            let wake = tokio::select! {
                 biased;
-                _ = &mut signal => break,
-                _ = cancel.cancelled() => break,
-                outcome = answer(&mut in_flight) => {
+                _ = &mut signal => Wake::Stop,
+                _ = cancel.cancelled() => Wake::Stop,
+                outcome = answer(&mut in_flight) => Wake::Answer(outcome),
+                _ = ticker.tick() => Wake::Tick,
+                result = self.checks.next_result() => Wake::CheckResult(result),
+                _ = wait_until(retry_at), if waiting_to_retry => Wake::Retry,
+            };
+            match wake {
+                Wake::Stop => break,
+                Wake::Answer(outcome) => {
                     if let Some(sent) = in_flight.take() {
                         self.handle(outcome, &sent);
                     }
                 }
-                _ = ticker.tick() => self.sample(),
-                _ = wait_until(retry_at), if waiting_to_retry => {}
+                Wake::Tick => self.sample(),
+                Wake::CheckResult(result) => self.checks.keep(&result),
+                Wake::Retry => {}
             }
         }
     }
@@ -329,15 +359,27 @@ impl Agent {
 
     /// Starts sending the oldest samples, with the current inventory.
     fn start_report(&mut self) -> Option<InFlight> {
-        let batch = self.spool.batch(self.batch_limit)?;
+        let batch = self.spool.batch(self.batch_limit);
+        let check_batch = self.checks.batch(self.batch_limit.min(protocol::MAX_CHECK_RESULTS_PER_REPORT));
+        if batch.is_none() && check_batch.is_none() {
+            return None;
+        }
         let inventory = sampler::to_inventory(&self.info, self.collector.latest(), &self.ip);
-        let samples = batch.lines.len();
-        let through_seq = batch.through_seq;
-        match uplink::encode_report(&self.identity, batch.lines, Some(&inventory)) {
+        let samples = batch.as_ref().map_or(0, |b| b.lines.len());
+        let through_seq = batch.as_ref().map(|b| b.through_seq);
+        let checks_through = check_batch.as_ref().map(|b| b.through_seq);
+        let lines = batch.map(|b| b.lines).unwrap_or_default();
+        let check_lines = check_batch.map(|b| b.lines).unwrap_or_default();
+        match uplink::encode_report_with_checks(&self.identity, lines, Some(&inventory), check_lines) {
             Ok(body) => {
                 let uplink = self.uplink.clone();
                 tracing::debug!(samples, bytes = body.len(), "sending a report");
-                Some(InFlight { request: Box::pin(async move { uplink.send(body).await }), through_seq, samples })
+                Some(InFlight {
+                    request: Box::pin(async move { uplink.send(body).await }),
+                    through_seq,
+                    samples,
+                    checks_through,
+                })
             }
             Err(e) => {
                 // Cannot happen with in-memory buffers; back off rather than spin if it does.
@@ -357,7 +399,7 @@ impl Agent {
                 self.backoff.reset();
                 self.retry_at = None;
                 self.batch_limit = (self.batch_limit * 2).min(MAX_SAMPLES_PER_REPORT);
-                match ack {
+                match &ack {
                     Some(a) if (a.accepted + a.duplicates) as usize != sent.samples => tracing::warn!(
                         sent = sent.samples,
                         accepted = a.accepted,
@@ -369,7 +411,12 @@ impl Agent {
                         "the hub answered 200 without a readable acknowledgement; taking it as delivered"
                     ),
                 }
-                self.remove(sent.through_seq);
+                if let Some(a) = ack
+                    && let Some(defs) = a.checks
+                {
+                    self.checks.apply(&a.server_id, defs);
+                }
+                self.remove(sent);
             }
             Outcome::Retry { retry_after, slow, refused, reason } => {
                 let delay = self.backoff.next_delay(slow, retry_after);
@@ -386,14 +433,14 @@ impl Agent {
             Outcome::Rejected { reason } => {
                 // A batch the hub will never accept must not block the spool forever.
                 tracing::error!(%reason, dropped = sent.samples, "the hub rejected a report as invalid; dropping its samples");
-                self.remove(sent.through_seq);
+                self.remove(sent);
             }
-            Outcome::TooLarge if sent.samples <= 1 => {
+            Outcome::TooLarge if self.batch_limit <= 1 => {
                 tracing::error!("the hub refuses even a single sample as too large; dropping it");
-                self.remove(sent.through_seq);
+                self.remove(sent);
             }
             Outcome::TooLarge => {
-                self.batch_limit = (sent.samples / 2).max(1);
+                self.batch_limit = (self.batch_limit / 2).max(1);
                 tracing::warn!(
                     batch_limit = self.batch_limit,
                     "the hub found a report too large; sending fewer samples at a time"
@@ -402,9 +449,15 @@ impl Agent {
         }
     }
 
-    fn remove(&mut self, through_seq: u64) {
-        if let Err(e) = self.spool.ack(through_seq) {
+    /// Removes what `sent` carried from both spools.
+    fn remove(&mut self, sent: &InFlight) {
+        if let Some(through_seq) = sent.through_seq
+            && let Err(e) = self.spool.ack(through_seq)
+        {
             tracing::warn!(error = %e, "cannot compact the spool file; it will be rewritten later");
+        }
+        if let Some(through_seq) = sent.checks_through {
+            self.checks.ack(through_seq);
         }
     }
 

@@ -18,7 +18,10 @@
 //! # Bounds
 //!
 //! At most `max_samples` samples and `max_bytes` bytes of lines; beyond either, the OLDEST samples
-//! are dropped, with a warning at most once a minute. Samples are identified by a sequence number
+//! are dropped, with a warning at most once a minute.
+//!
+//! The same spool keeps check results (`Spool<probe::CheckResult>` in `checks.jsonl`), so they
+//! survive an outage and a restart in the same way. Samples are identified by a sequence number
 //! so an acknowledgement for a batch that was sent before some of its samples were dropped still
 //! removes exactly what was delivered.
 
@@ -28,7 +31,11 @@ use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use std::marker::PhantomData;
+
 use protocol::Sample;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::AgentError;
 
@@ -56,9 +63,9 @@ struct Entry {
     line: Box<str>,
 }
 
-/// Samples waiting for an acknowledgement, oldest first.
+/// Samples (or other `T`, one JSON line each) waiting for an acknowledgement, oldest first.
 #[derive(Debug)]
-pub struct Spool {
+pub struct Spool<T = Sample> {
     path: PathBuf,
     /// Append handle; `None` after a failed write, so the next maintenance rewrites the file.
     file: Option<File>,
@@ -73,6 +80,7 @@ pub struct Spool {
     last_drop_warn: Option<Instant>,
     /// Reused for serializing a sample.
     buf: String,
+    kind: PhantomData<fn() -> T>,
 }
 
 /// The oldest samples, as a batch to send: their JSON lines and the sequence number that
@@ -83,11 +91,18 @@ pub struct Batch<'a> {
     pub through_seq: u64,
 }
 
-impl Spool {
+impl Spool<Sample> {
     /// Opens (creating if needed) the spool in `dir`, loading what an earlier run left unsent.
     pub fn open(dir: &Path, config: SpoolConfig) -> Result<Self, AgentError> {
+        Self::open_file(dir, SPOOL_FILE, config)
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Spool<T> {
+    /// Opens (creating if needed) the spool file `name` in `dir`, loading what an earlier run left.
+    pub fn open_file(dir: &Path, name: &str, config: SpoolConfig) -> Result<Self, AgentError> {
         let config = SpoolConfig { max_samples: config.max_samples.max(1), max_bytes: config.max_bytes.max(1) };
-        let path = dir.join(SPOOL_FILE);
+        let path = dir.join(name);
         let mut spool = Self {
             path,
             file: None,
@@ -99,6 +114,7 @@ impl Spool {
             dropped_since_warn: 0,
             last_drop_warn: None,
             buf: String::new(),
+            kind: PhantomData,
         };
         let (loaded, skipped) = spool.load()?;
         if skipped > 0 {
@@ -135,7 +151,7 @@ impl Spool {
                 continue;
             }
             // Parsed only to check the line is whole; the text itself is what is kept and sent.
-            if serde_json::from_str::<Sample>(text).is_ok() {
+            if serde_json::from_str::<T>(text).is_ok() {
                 self.push_entry(text.into());
                 loaded += 1;
             } else {
@@ -147,7 +163,7 @@ impl Spool {
 
     /// Appends a sample (memory and file), dropping the oldest if a bound is exceeded. A failed
     /// file write is reported but the sample stays in memory, and the file is rewritten later.
-    pub fn push(&mut self, sample: &Sample) -> Result<(), AgentError> {
+    pub fn push(&mut self, sample: &T) -> Result<(), AgentError> {
         self.buf.clear();
         // Serializing plain numbers and strings cannot fail; map it anyway rather than unwrap.
         let json = serde_json::to_string(sample).map_err(|e| AgentError::Encode(e.to_string()))?;

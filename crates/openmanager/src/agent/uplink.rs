@@ -196,6 +196,17 @@ pub fn encode_report<'a>(
     samples: impl IntoIterator<Item = &'a str>,
     inventory: Option<&Inventory>,
 ) -> Result<Vec<u8>, AgentError> {
+    encode_report_with_checks(agent, samples, inventory, [])
+}
+
+/// [`encode_report`] with check results (JSON lines of `probe::CheckResult`), saying the agent
+/// speaks `protocol::CHECKS_VERSION` so the acknowledgement brings its checks.
+pub fn encode_report_with_checks<'a, 'b>(
+    agent: &AgentIdentity,
+    samples: impl IntoIterator<Item = &'a str>,
+    inventory: Option<&Inventory>,
+    check_results: impl IntoIterator<Item = &'b str>,
+) -> Result<Vec<u8>, AgentError> {
     let enc = |e: std::io::Error| AgentError::Encode(e.to_string());
     let mut gz = GzEncoder::new(Vec::with_capacity(8 * 1024), Compression::default());
     write!(gz, r#"{{"type":"report","version":{PROTOCOL_VERSION},"agent":"#).map_err(enc)?;
@@ -211,6 +222,18 @@ pub fn encode_report<'a>(
     if let Some(inv) = inventory {
         gz.write_all(br#","inventory":"#).map_err(enc)?;
         serde_json::to_writer(&mut gz, inv).map_err(|e| AgentError::Encode(e.to_string()))?;
+    }
+    write!(gz, r#","checksVersion":{}"#, protocol::CHECKS_VERSION).map_err(enc)?;
+    let mut results = check_results.into_iter().peekable();
+    if results.peek().is_some() {
+        gz.write_all(br#","checkResults":["#).map_err(enc)?;
+        for (i, line) in results.enumerate() {
+            if i > 0 {
+                gz.write_all(b",").map_err(enc)?;
+            }
+            gz.write_all(line.as_bytes()).map_err(enc)?;
+        }
+        gz.write_all(b"]").map_err(enc)?;
     }
     gz.write_all(b"}").map_err(enc)?;
     gz.finish().map_err(enc)
@@ -305,7 +328,14 @@ mod tests {
         let inv = Inventory { os: "Debian".into(), cpu_cores: 2, ..Inventory::default() };
         let body = encode_report(&identity(), lines.iter().map(String::as_str), Some(&inv)).unwrap();
         let msg: AgentMessage = serde_json::from_str(&gunzip(&body)).unwrap();
-        let expected = Report { version: PROTOCOL_VERSION, agent: identity(), samples, inventory: Some(inv) };
+        let expected = Report {
+            version: PROTOCOL_VERSION,
+            agent: identity(),
+            samples,
+            inventory: Some(inv),
+            checks_version: protocol::CHECKS_VERSION,
+            check_results: Vec::new(),
+        };
         assert!(expected.validate().is_ok());
         assert_eq!(msg, AgentMessage::Report(expected));
 

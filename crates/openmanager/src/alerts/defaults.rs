@@ -43,6 +43,7 @@ fn rule(
         channels: Vec::new(),
         repeat_interval_seconds: 3600,
         enabled: true,
+        check_id: None,
     }
 }
 

@@ -390,7 +390,7 @@ impl Engine {
         let rules = std::mem::take(&mut self.rules);
         for rule in rules.iter().filter(|r| r.enabled) {
             for obs in observations {
-                if !rule.scope.matches(&obs.server_id, obs.server_type, obs.source) {
+                if !rule.applies_to(&obs.server_id, obs.server_type, obs.source) {
                     continue;
                 }
                 let Some(&value) = obs.values.get(&rule.metric) else { continue };

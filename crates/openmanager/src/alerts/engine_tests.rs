@@ -20,6 +20,7 @@ fn rule(id: &str, metric: Metric, threshold: f64) -> Rule {
         channels: vec!["ops".into()],
         repeat_interval_seconds: 0,
         enabled: true,
+        check_id: None,
     }
 }
 

@@ -71,6 +71,45 @@ pub fn observations(snapshots: &[Snapshot], seed: Option<u64>, hub: HubFigures) 
     out
 }
 
+/// One observation per check (`check:<id>`), with the `check.*` metrics: `check.up` 1 or 0 while
+/// the check's state is up or down (pending, unknown and maintenance leave its rules as they are),
+/// the slowest place's latency and the soonest certificate expiry.
+pub fn check_observations(checks: &[crate::checks::wire::CheckView]) -> Vec<Observation> {
+    use crate::checks::wire::CheckStatus;
+    let mut out = Vec::with_capacity(checks.len());
+    for c in checks {
+        if !c.spec.enabled || c.state.status == CheckStatus::Maintenance {
+            continue;
+        }
+        let mut values = BTreeMap::new();
+        match c.state.status {
+            CheckStatus::Up => {
+                values.insert(Metric::CheckUp, 1.0);
+            }
+            CheckStatus::Down => {
+                values.insert(Metric::CheckUp, 0.0);
+            }
+            _ => {}
+        }
+        let latency = c.locations.iter().filter_map(|l| l.latency_ms).reduce(f64::max);
+        if let Some(v) = latency {
+            values.insert(Metric::CheckLatency, v);
+        }
+        if let Some(days) = c.locations.iter().filter_map(|l| l.cert_days_left).min() {
+            values.insert(Metric::CheckCertDays, days as f64);
+        }
+        out.push(Observation {
+            server_id: super::rule::check_subject(c.spec.id.as_deref().unwrap_or_default()),
+            server_name: c.spec.name.clone(),
+            server_type: crate::fleet::model::ServerType::Other,
+            source: Source::Static,
+            values,
+            top_processes: Vec::new(),
+        });
+    }
+    out
+}
+
 fn process(p: &protocol::Process) -> ProcessInfo {
     ProcessInfo { pid: p.pid, name: p.name.clone(), cpu: p.cpu, memory_bytes: p.memory_bytes }
 }

@@ -45,6 +45,15 @@ pub enum Metric {
     /// 1 while the HTTPS certificate has less than a third of its lifetime left (or has expired) and
     /// renewal keeps failing, else 0 (absent while TLS is off).
     TlsRenewalFailing,
+    /// A service check: 1 up, 0 down (absent while pending, unknown or in maintenance).
+    #[serde(rename = "check.up")]
+    CheckUp,
+    /// A service check's newest latency, milliseconds (the slowest of its places).
+    #[serde(rename = "check.latency")]
+    CheckLatency,
+    /// Days until a service check's certificate expires (the soonest of its places).
+    #[serde(rename = "check.cert_days")]
+    CheckCertDays,
 }
 
 impl Metric {
@@ -62,6 +71,9 @@ impl Metric {
             Metric::ResponseTime => "responseTime",
             Metric::StoreFailing => "storeFailing",
             Metric::TlsRenewalFailing => "tlsRenewalFailing",
+            Metric::CheckUp => "check.up",
+            Metric::CheckLatency => "check.latency",
+            Metric::CheckCertDays => "check.cert_days",
         }
     }
 
@@ -81,6 +93,11 @@ impl Metric {
             Metric::NetworkOut => M::NetworkOut,
             _ => return None,
         })
+    }
+
+    /// Metrics of service checks: observed on checks (`check:<id>`), never on servers.
+    pub fn is_check(self) -> bool {
+        matches!(self, Metric::CheckUp | Metric::CheckLatency | Metric::CheckCertDays)
     }
 
     /// Percent metrics must have thresholds within 0-100.
@@ -287,9 +304,27 @@ pub struct Rule {
     pub repeat_interval_seconds: u64,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// For `check.*` metrics: only this check (absent: every check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", nullable = false)]
+    pub check_id: Option<String>,
+}
+
+/// The observation id of check `id` (alerts of checks carry it as their `serverId`).
+pub fn check_subject(id: &str) -> String {
+    format!("check:{id}")
 }
 
 impl Rule {
+    /// Whether the rule applies to the observation of `server_id` (a server, or `check:<id>`).
+    pub fn applies_to(&self, server_id: &str, server_type: ServerType, source: Source) -> bool {
+        match (self.metric.is_check(), server_id.strip_prefix("check:")) {
+            (true, Some(check)) => self.check_id.as_deref().is_none_or(|c| c == check),
+            (false, None) => self.scope.matches(server_id, server_type, source),
+            _ => false,
+        }
+    }
+
     /// The threshold at which a firing alert clears.
     pub fn clear_at(&self) -> f64 {
         self.clear_threshold.unwrap_or(self.threshold)
@@ -358,6 +393,13 @@ impl Rule {
         }
         for (i, c) in self.channels.iter().enumerate() {
             check_id(&format!("channels[{i}]"), c, &mut errors);
+        }
+        if let Some(c) = &self.check_id {
+            if self.metric.is_check() {
+                check_id("checkId", c, &mut errors);
+            } else {
+                errors.push(FieldError::new("checkId", "is only for check.* metrics"));
+            }
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }

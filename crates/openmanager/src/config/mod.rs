@@ -6,11 +6,13 @@
 
 mod alerts;
 mod budget;
+mod checks;
 mod database;
 mod hosts;
 mod mcp;
 mod secret;
 mod sources;
+mod status_page;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -19,11 +21,13 @@ use serde::{Deserialize, Serialize};
 
 pub use alerts::AlertsConfig;
 pub use budget::BudgetConfig;
+pub use checks::ChecksConfig;
 pub use database::{DatabaseConfig, DatabaseUrl};
 pub use hosts::HostPolicy;
 pub use mcp::McpConfig;
 pub use secret::Secret;
 pub use sources::{ConfigError, Flags, LoadedConfig, load};
+pub use status_page::StatusPageConfig;
 
 /// Minimum length of any bearer token, so that a token cannot be guessed by brute force.
 pub const MIN_TOKEN_LEN: usize = 32;
@@ -56,6 +60,10 @@ pub struct Config {
     pub memory: MemoryConfig,
     /// HTTPS: certificates from files, ACME or generated once (the `tls` crate's settings).
     pub tls: tls::Settings,
+    /// Service checks run by the hub (issue 17).
+    pub checks: ChecksConfig,
+    /// The public status page (issue 17), off by default.
+    pub status_page: StatusPageConfig,
 }
 
 /// The memory guard: a graceful restart before the kernel's OOM killer (or systemd's `MemoryMax=`)
@@ -450,6 +458,8 @@ impl Config {
         }
         self.alerts.validate(&mut out);
         self.budget.validate(&mut out);
+        self.checks.validate(&mut out);
+        self.status_page.validate(&mut out);
         mcp::validate(&self.mcp, &mut out);
         if let Err(e) = self.tls.check() {
             out.push(Invalid { key: format!("tls.{}", e.key), reason: e.message });

@@ -147,6 +147,8 @@ impl Fleet {
             accepted: outcome.inserted as u32,
             duplicates: (outcome.duplicates + outcome.late) as u32,
             server_id: id,
+            check_results: 0,
+            checks: None,
         })
     }
 }

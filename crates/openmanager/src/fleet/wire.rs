@@ -22,6 +22,48 @@ pub struct AgentReport {
     samples: Vec<SampleBody>,
     #[schema(nullable = true)]
     inventory: Option<InventoryBody>,
+    /// The checks protocol the agent speaks (`protocol::CHECKS_VERSION`); absent for agents without checks.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1, nullable = false)]
+    checks_version: Option<u32>,
+    /// Results of the agent's checks, oldest first; at most 1,000.
+    #[serde(default)]
+    #[schema(max_items = 1000, nullable = false)]
+    check_results: Option<Vec<CheckResultBody>>,
+}
+
+/// `probe::CheckResult`: one result of a check an agent runs.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CheckResultBody {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    check_id: String,
+    /// When the probe started, Unix milliseconds.
+    #[schema(minimum = 0, maximum = 253402300799999_i64)]
+    at: i64,
+    /// Where it ran; the hub uses the reporting agent's id whatever this says.
+    #[serde(rename = "where")]
+    #[schema(max_length = 200)]
+    location: String,
+    up: bool,
+    #[schema(minimum = 0)]
+    latency_ms: f64,
+    #[serde(default)]
+    #[schema(nullable = false, minimum = 100, maximum = 599)]
+    status_code: Option<u16>,
+    #[serde(default)]
+    #[schema(nullable = false)]
+    cert_days_left: Option<i64>,
+    #[serde(default)]
+    #[schema(nullable = false)]
+    cert_not_after: Option<i64>,
+    #[serde(default)]
+    #[schema(nullable = false)]
+    cert_verified: Option<bool>,
+    #[serde(default)]
+    #[schema(nullable = false, max_length = 512)]
+    error: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -166,4 +208,12 @@ pub struct ReportAckBody {
     duplicates: u32,
     /// The id this agent is listed under in `/api/servers`.
     server_id: String,
+    /// Check results taken from the report (absent when none were sent).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    check_results: Option<u32>,
+    /// The checks this agent runs (`/api/checks` definitions), for agents that speak checks.
+    #[serde(default)]
+    #[schema(nullable = false, value_type = Option<Vec<Object>>)]
+    checks: Option<Vec<serde_json::Value>>,
 }

@@ -57,8 +57,18 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let text = body_text(&headers, &body)?;
     let value: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-    let AgentMessage::Report(report) = super::json::from_value::<AgentMessage>(value).map_err(ApiError::validation)?;
-    Ok(Json(state.fleet.ingest(report).await?))
+    let AgentMessage::Report(mut report) =
+        super::json::from_value::<AgentMessage>(value).map_err(ApiError::validation)?;
+    let results = std::mem::take(&mut report.check_results);
+    let wants_checks = report.checks_version >= protocol::CHECKS_VERSION;
+    let mut ack = state.fleet.ingest(report).await?;
+    // Samples first, then check results: a failure of either is a 503 the agent retries with both
+    // (the store drops what it already has).
+    ack.check_results = state.checks.ingest(&ack.server_id, results).await?;
+    if wants_checks {
+        ack.checks = Some(state.checks.defs_for(&probe::agent_location(&ack.server_id)));
+    }
+    Ok(Json(ack))
 }
 
 #[cfg(test)]
@@ -84,9 +94,18 @@ mod tests {
                 cpu_cores_percent: vec![1.0],
                 ..Default::default()
             }),
+            checks_version: 0,
+            check_results: Vec::new(),
         });
         assert_shape::<AgentReport>(&serde_json::to_value(&report).unwrap());
-        let ack = protocol::ReportAck { version: 1, accepted: 1, duplicates: 0, server_id: "m".into() };
+        let ack = protocol::ReportAck {
+            version: 1,
+            accepted: 1,
+            duplicates: 0,
+            server_id: "m".into(),
+            check_results: 0,
+            checks: None,
+        };
         assert_shape::<ReportAckBody>(&serde_json::to_value(&ack).unwrap());
     }
 }

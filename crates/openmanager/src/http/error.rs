@@ -221,6 +221,41 @@ impl From<AlertingError> for ApiError {
     }
 }
 
+impl From<crate::checks::ChecksError> for ApiError {
+    fn from(e: crate::checks::ChecksError) -> Self {
+        use crate::checks::ChecksError;
+        match e {
+            ChecksError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ChecksError::Conflict(m) => ApiError::Conflict(m),
+            ChecksError::Invalid(details) => ApiError::validation(details),
+            ChecksError::Unavailable(m) => ApiError::Unavailable { message: m, retry_after: Some(5) },
+            ChecksError::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
+impl From<crate::maintenance::MaintenanceError> for ApiError {
+    fn from(e: crate::maintenance::MaintenanceError) -> Self {
+        use crate::maintenance::MaintenanceError as E;
+        match e {
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Invalid(details) => ApiError::validation(details),
+            E::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
+impl From<crate::status_page::StatusPageError> for ApiError {
+    fn from(e: crate::status_page::StatusPageError) -> Self {
+        use crate::status_page::StatusPageError as E;
+        match e {
+            E::Invalid(details) => ApiError::validation(details),
+            E::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
 impl From<AnalysesError> for ApiError {
     fn from(e: AnalysesError) -> Self {
         match e {

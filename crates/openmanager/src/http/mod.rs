@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod analyze;
 pub mod authorize;
 pub mod budget;
+pub mod checks;
 pub mod connections;
 pub mod cors;
 pub mod dashboard;
@@ -28,10 +29,12 @@ pub mod history;
 pub mod http_port;
 pub mod json;
 pub mod limits;
+pub mod maintenance;
 pub mod metrics;
 pub mod notifications;
 pub mod servers;
 pub mod state;
+pub mod status_page;
 #[cfg(test)]
 mod tests;
 pub mod workers;
@@ -72,7 +75,7 @@ pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
     };
     let read = |r| scoped(r, Scope::Read);
 
-    let public = health::router().merge(docs::router());
+    let public = health::router().merge(docs::router()).merge(status_page::public_router());
     let prometheus = if state.config.server.public_metrics {
         metrics::prometheus_router()
     } else {
@@ -84,7 +87,9 @@ pub fn router(state: &AppState, adapters: Router<AppState>) -> Router {
         .merge(read(ai::router().merge(analyze::router())))
         .merge(read(alerts::read_router().merge(notifications::read_router()).merge(budget::router())))
         .merge(scoped(alerts::write_router(), Scope::Write))
-        .merge(scoped(notifications::admin_router(), Scope::Admin));
+        .merge(read(checks::read_router().merge(maintenance::read_router())))
+        .merge(scoped(checks::write_router().merge(maintenance::write_router()), Scope::Write))
+        .merge(scoped(notifications::admin_router().merge(status_page::admin_router()), Scope::Admin));
 
     // Health answers from memory and is probed often: no timeout timer for it.
     let timed = OpenApiRouter::with_openapi(docs::ApiDoc::openapi()).merge(prometheus).merge(protected);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::alerts::observation::{HubFigures, observations};
+use crate::alerts::observation::{HubFigures, check_observations, observations};
 use crate::component_health::Check;
 use crate::services::Services;
 
@@ -55,7 +55,12 @@ pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
     let fleet = &services.fleet;
     let snapshots = fleet.snapshots(now_ms);
     let hub = hub_figures(services, previous, now_ms);
-    let obs = observations(&snapshots, fleet.simulation_seed(), hub);
+    let mut obs = observations(&snapshots, fleet.simulation_seed(), hub);
+    obs.extend(check_observations(&services.checks.list(now_ms)));
+    // Items in a maintenance window raise nothing new; their open alerts wait (absent values leave
+    // a rule's state as it is) until the window ends.
+    let maintenance = services.maintenance.active(now_ms);
+    obs.retain(|o| !maintenance.covers(&o.server_id));
     let (_, counts) = services.alerting.evaluate(now_ms, &obs);
     fleet.set_alert_counts(counts);
 }

@@ -6,10 +6,12 @@
 
 pub mod alerts;
 pub mod budget;
+pub mod checks;
 pub mod events;
 pub mod housekeeping;
 pub mod memory_guard;
 pub mod remote_write;
 pub mod self_monitor;
+pub mod status_page;
 pub mod tls;
 pub mod watchdog;

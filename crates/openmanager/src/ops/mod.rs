@@ -7,6 +7,6 @@ pub mod backup;
 pub mod database;
 pub mod install;
 pub mod lock;
-pub mod tls;
 pub mod migrate;
+pub mod tls;
 pub mod tokens;

@@ -3,6 +3,7 @@
 
 pub mod ai_totals;
 pub mod alert_series;
+pub mod check_series;
 pub mod fleet_series;
 pub mod gateway_view;
 pub mod process;

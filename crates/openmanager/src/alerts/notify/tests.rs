@@ -108,6 +108,7 @@ fn fired(channels: &[&str]) -> crate::alerts::Event {
         channels: channels.iter().map(|c| (*c).to_owned()).collect(),
         repeat_interval_seconds: 0,
         enabled: true,
+        check_id: None,
     };
     let mut engine = Engine::new(EngineConfig::default());
     engine.set_rules(vec![rule], 0);

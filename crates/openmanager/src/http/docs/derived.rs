@@ -134,3 +134,19 @@ pub fn close_variants(components: &mut utoipa::openapi::Components, names: &[Cow
 pub fn closed_enums() -> Vec<Cow<'static, str>> {
     vec![crate::alerts::Window::name(), crate::alerts::notify::Target::name()]
 }
+
+derived!(
+    /// `PATCH /api/checks/{id}`: the fields of a [`CheckSpec`](crate::checks::wire::CheckSpec) to
+    /// replace (`id` cannot change).
+    CheckPatch from crate::checks::wire::CheckSpec, |o| {
+        o.required.clear();
+        o.properties.remove("id");
+    }
+);
+
+derived!(
+    /// `PATCH /api/status-page`: the settings to replace.
+    StatusPagePatch from crate::status_page::Settings, |o| {
+        o.required.clear();
+    }
+);

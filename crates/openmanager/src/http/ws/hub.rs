@@ -26,6 +26,8 @@ pub enum Topic {
     Servers,
     System,
     Alerts,
+    /// `check_update`: a check's new state (subscribed to by name, not sent by default).
+    Checks,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +172,7 @@ pub fn start(state: &AppState) {
             let mut interval = tokio::time::interval(state.hub.interval);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut alerts = state.alerting.subscribe();
+            let mut checks = state.checks.subscribe();
             loop {
                 tokio::select! {
                     _ = interval.tick() => {
@@ -184,6 +187,14 @@ pub fn start(state: &AppState) {
                         // Missed events are in the alert list the dashboard reads on resync.
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                             tracing::debug!(missed = n, "alert events missed by the WebSocket hub");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+                    },
+                    update = checks.recv() => match update {
+                        Ok(u) => state.hub.publish(Topic::Checks, encode("check_update", u)),
+                        // Missed updates are in the check list the dashboard reads on resync.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::debug!(missed = n, "check updates missed by the WebSocket hub");
                         }
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
                     },

@@ -54,7 +54,7 @@ impl Default for Subscription {
 }
 
 fn topic_name(t: &str) -> Option<&'static str> {
-    ["servers", "system", "alerts", "predictions"].into_iter().find(|k| *k == t)
+    ["servers", "system", "alerts", "predictions", "checks"].into_iter().find(|k| *k == t)
 }
 
 impl Subscription {
@@ -63,6 +63,7 @@ impl Subscription {
             Topic::Servers => "servers",
             Topic::System => "system",
             Topic::Alerts => "alerts",
+            Topic::Checks => "checks",
         })
     }
 }

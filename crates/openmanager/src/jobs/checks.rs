@@ -1,0 +1,70 @@
+//! The checks jobs: the hub's runner (probes on their schedule), the consumer of its results (each
+//! recorded in the checks service and written to the history tiers in batches), and the periodic
+//! uptime summary.
+
+use std::time::Duration;
+
+use crate::checks::history;
+use crate::services::Services;
+
+/// Results written to the store in one batch at most (what is queued when the consumer wakes).
+const MAX_BATCH: usize = 256;
+/// How long results are gathered before one store write.
+const BATCH_LINGER: Duration = Duration::from_secs(1);
+/// How often the uptime windows are recomputed from history (they move slowly; the query per
+/// window and place is the cost).
+const UPTIME_EVERY: Duration = Duration::from_secs(300);
+
+pub fn start(services: &Services) {
+    if services.checks.hub_enabled() {
+        let s = services.clone();
+        services.supervisor.spawn("checks-runner", move |ctx| {
+            let s = s.clone();
+            async move {
+                s.checks.runner().run(ctx.cancel.clone()).await;
+                Ok(())
+            }
+        });
+    }
+    let s = services.clone();
+    services.supervisor.spawn("checks-results", move |ctx| {
+        let s = s.clone();
+        async move {
+            let mut results = s.checks.results().lock().await;
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            loop {
+                tokio::select! {
+                    n = results.recv_many(&mut batch, MAX_BATCH) => {
+                        if n == 0 {
+                            return Ok(());
+                        }
+                    }
+                    _ = ctx.cancel.cancelled() => return Ok(()),
+                }
+                // Gather what arrives within a second, so the store commits (and syncs) about once a
+                // second rather than once a result: 200 checks at 10 s are 20 results a second.
+                let deadline = tokio::time::Instant::now() + BATCH_LINGER;
+                while batch.len() < MAX_BATCH {
+                    let room = MAX_BATCH - batch.len();
+                    match tokio::time::timeout_at(deadline, results.recv_many(&mut batch, room)).await {
+                        Ok(n) if n > 0 => {}
+                        _ => break,
+                    }
+                }
+                ctx.heartbeat.beat();
+                let samples: Vec<store::Sample> =
+                    batch.drain(..).filter(|r| s.checks.record(r)).map(|r| history::sample(&r)).collect();
+                if !samples.is_empty()
+                    && let Err(e) = s.store.write(samples).await
+                {
+                    tracing::warn!(error = %e, "could not store check results");
+                }
+            }
+        }
+    });
+    let s = services.clone();
+    services.supervisor.spawn_periodic("checks-uptime", UPTIME_EVERY, move || {
+        let s = s.clone();
+        async move { Ok(s.checks.refresh_uptime(crate::clock::now_millis()).await?) }
+    });
+}

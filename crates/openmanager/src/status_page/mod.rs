@@ -1,0 +1,157 @@
+//! The public status page: its settings (from `[status_page]`, changed at run time through
+//! `/api/status-page` and then saved in the key-value table, which wins at the next start) and the
+//! page itself, built by a job (`jobs::status_page`) and kept rendered in memory (JSON, HTML and an
+//! ETag), so a burst of visitors costs a memory copy each and never reaches the store.
+
+pub mod page;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::config::StatusPageConfig;
+use crate::validation::{FieldError, from_value};
+
+const KEY: &str = "status_page/settings";
+
+/// What the page shows (`GET|PATCH /api/status-page`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    pub enabled: bool,
+    #[schema(min_length = 1, max_length = 100)]
+    pub title: String,
+    /// Server ids shown, by display name.
+    #[schema(max_items = 100)]
+    pub servers: Vec<String>,
+    /// Check ids shown, by name.
+    #[schema(max_items = 100)]
+    pub checks: Vec<String>,
+}
+
+impl Settings {
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut e = Vec::new();
+        crate::validation::check_name("title", &self.title, 100, &mut e);
+        for (field, list) in [("servers", &self.servers), ("checks", &self.checks)] {
+            if list.len() > 100 {
+                e.push(FieldError::new(field, "at most 100"));
+            }
+            for (i, id) in list.iter().enumerate().take(100) {
+                if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+                    e.push(FieldError::new(format!("{field}[{i}]"), "must be 1-128 printable characters"));
+                }
+            }
+        }
+        if e.is_empty() { Ok(()) } else { Err(e) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatusPageError {
+    #[error("invalid `{}`", .0.first().map(|e| e.field.as_str()).unwrap_or("body"))]
+    Invalid(Vec<FieldError>),
+    #[error("store failure")]
+    Store(#[source] anyhow::Error),
+}
+
+/// The page as served.
+pub struct Rendered {
+    pub json: Bytes,
+    pub html: Bytes,
+    /// The same, gzip-compressed once here rather than per request.
+    pub json_gz: Bytes,
+    pub html_gz: Bytes,
+    /// A strong validator of the content (both forms come from the same page).
+    pub etag: String,
+}
+
+pub struct StatusPage {
+    settings: RwLock<Settings>,
+    rendered: RwLock<Option<Arc<Rendered>>>,
+    store: store::Store,
+    edits: tokio::sync::Mutex<()>,
+}
+
+impl StatusPage {
+    pub async fn load(store: &store::Store, config: &StatusPageConfig) -> anyhow::Result<Self> {
+        let from_config = Settings {
+            enabled: config.enabled,
+            title: config.title.clone(),
+            servers: config.servers.clone(),
+            checks: config.checks.clone(),
+        };
+        let settings = match store.get_kv(KEY).await? {
+            Some(v) => serde_json::from_value(v).unwrap_or(from_config),
+            None => from_config,
+        };
+        Ok(Self {
+            settings: RwLock::new(settings),
+            rendered: RwLock::new(None),
+            store: store.clone(),
+            edits: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings.read().clone()
+    }
+
+    /// Changes the settings (the fields sent replace the current ones); saved, then in effect at the
+    /// next refresh (the caller refreshes at once).
+    pub async fn update(&self, patch: Map<String, Value>) -> Result<Settings, StatusPageError> {
+        let _edit = self.edits.lock().await;
+        let mut merged = serde_json::to_value(self.settings()).map_err(|e| StatusPageError::Store(e.into()))?;
+        if let Some(o) = merged.as_object_mut() {
+            o.extend(patch);
+        }
+        let settings: Settings = from_value(merged).map_err(StatusPageError::Invalid)?;
+        settings.validate().map_err(StatusPageError::Invalid)?;
+        let value = serde_json::to_value(&settings).map_err(|e| StatusPageError::Store(e.into()))?;
+        self.store.put_kv(KEY, &value).await.map_err(|e| StatusPageError::Store(e.into()))?;
+        *self.settings.write() = settings.clone();
+        if !settings.enabled {
+            *self.rendered.write() = None;
+        }
+        Ok(settings)
+    }
+
+    /// Keeps `page` as the one served (nothing while the page is off).
+    pub fn publish(&self, page: &page::Page) {
+        if !self.settings.read().enabled {
+            *self.rendered.write() = None;
+            return;
+        }
+        let json = serde_json::to_vec(page).unwrap_or_default();
+        let html = page::html(page);
+        let digest = Sha256::digest(&json);
+        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let (json_gz, html_gz) = (gzip(&json), gzip(html.as_bytes()));
+        let rendered = Rendered { json: json.into(), html: html.into(), json_gz, html_gz, etag };
+        *self.rendered.write() = Some(Arc::new(rendered));
+    }
+
+    /// The page as served now (`None`: off, or not built yet).
+    pub fn rendered(&self) -> Option<Arc<Rendered>> {
+        if !self.settings.read().enabled {
+            return None;
+        }
+        self.rendered.read().clone()
+    }
+}
+
+/// `bytes` gzip-compressed (empty on the impossible failure of an in-memory write: then the plain
+/// form is served).
+fn gzip(bytes: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::best());
+    match gz.write_all(bytes).and_then(|()| gz.finish()) {
+        Ok(out) => out.into(),
+        Err(_) => Bytes::new(),
+    }
+}

@@ -1,0 +1,418 @@
+//! End-to-end checks against the real binary with real targets on loopback: HTTP servers answering
+//! 200, 500, slowly, in a redirect loop, with a huge body and with a keyword present or absent; a TCP
+//! listener that stops; certificates expiring and expired (generated here); ping to 127.0.0.1 where
+//! the kernel allows it. Also: validation (including refusing this hub's own token), write scope,
+//! masked header values, history, Prometheus under blackbox_exporter's names, `check_update` on the
+//! WebSocket, and checks surviving a restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "../../probe/tests/common/mod.rs"]
+mod targets;
+
+use std::time::{Duration, Instant};
+
+use common::{ADMIN_TOKEN, Server, assert_envelope};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use targets::{DAY, TestCa, http_server, tls_server};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn create(s: &Server, body: Value) -> reqwest::Response {
+    s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap()
+}
+
+/// Creates a check and returns its id.
+async fn created(s: &Server, body: Value) -> String {
+    let res = create(s, body.clone()).await;
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{body} -> {v}");
+    v["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// Runs a check now and returns its view.
+async fn run(s: &Server, id: &str) -> Value {
+    let res = s.client().post(s.url(&format!("/api/checks/{id}/run"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{v}");
+    v["data"].clone()
+}
+
+fn http(name: &str, url: String, extra: Value) -> Value {
+    let mut v = json!({"name": name, "kind": "http", "target": url, "intervalSeconds": 3600, "timeoutMs": 3000});
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    v
+}
+
+#[tokio::test]
+async fn http_checks_against_loopback_servers() {
+    let (addr, served) = http_server(None).await;
+    let s = Server::builder().start_async().await;
+    let url = |p: &str| format!("http://{addr}{p}");
+
+    let ok = created(&s, http("ok", url("/ok"), json!({}))).await;
+    let v = run(&s, &ok).await;
+    assert_eq!(v["state"]["status"], "up", "{v}");
+    assert_eq!(v["state"]["statusCode"], 200);
+    assert_eq!(v["state"]["where"], "hub");
+    assert!(v["state"]["latencyMs"].as_f64().unwrap() >= 0.0);
+
+    let fail = created(&s, http("fail", url("/fail"), json!({}))).await;
+    let v = run(&s, &fail).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert_eq!(v["state"]["statusCode"], 500);
+    assert!(v["state"]["error"].as_str().unwrap().contains("500"), "{v}");
+
+    let slow = created(&s, http("slow", url("/hang"), json!({"timeoutMs": 500}))).await;
+    let v = run(&s, &slow).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("timed out"), "{v}");
+
+    let looping = created(&s, http("loop", url("/loop"), json!({}))).await;
+    let v = run(&s, &looping).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("redirect"), "{v}");
+
+    // The keyword sits at the end of 100 MiB: past what a probe reads, so it is not found, and the
+    // server was not read to the end.
+    let huge = created(&s, http("huge", url("/huge"), json!({"http": {"keyword": "NEEDLE"}}))).await;
+    let v = run(&s, &huge).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(served.bytes() < targets::HUGE_BYTES / 2, "read {} bytes", served.bytes());
+
+    let present = created(&s, http("kw", url("/ok"), json!({"http": {"keyword": "systems ok"}}))).await;
+    assert_eq!(run(&s, &present).await["state"]["status"], "up");
+    let absent = created(&s, http("kw-absent", url("/ok"), json!({"http": {"keyword": "on fire"}}))).await;
+    let v = run(&s, &absent).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+
+    // The list summarises every check; history has the raw result.
+    let list: Value = s.get_auth("/api/checks").send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 7, "{list}");
+    let h: Value =
+        s.get_auth(&format!("/api/checks/{fail}/history?timeRange=1h")).send().await.unwrap().json().await.unwrap();
+    let points = h["data"]["points"].as_array().unwrap();
+    assert!(!points.is_empty(), "{h}");
+    assert_eq!(points[0]["uptime"], 0.0, "{h}");
+    assert_eq!(points[0]["statusCode"], 500.0, "{h}");
+    assert_eq!(h["data"]["where"], "hub");
+
+    // Prometheus, under blackbox_exporter's names.
+    let text = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
+    let line = |name: &str, id: &str| {
+        text.lines().find(|l| l.starts_with(name) && l.contains(&format!("check=\"{id}\""))).map(str::to_string)
+    };
+    let value = |name: &str, id: &str| -> f64 {
+        line(name, id)
+            .unwrap_or_else(|| panic!("no {name} for {id}: {text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("probe_success{", &ok), 1.0);
+    assert_eq!(value("probe_success{", &fail), 0.0);
+    assert_eq!(value("probe_http_status_code{", &fail), 500.0);
+    assert!(line("probe_success{", &ok).unwrap().ends_with(" 1"), "{text}");
+    assert!(line("probe_success{", &fail).unwrap().ends_with(" 0"), "{text}");
+    assert!(line("probe_http_status_code{", &fail).unwrap().ends_with(" 500"), "{text}");
+    assert!(line("probe_duration_seconds{", &ok).unwrap().contains("where=\"hub\""), "{text}");
+}
+
+#[tokio::test]
+async fn tcp_tls_and_ping_checks() {
+    let s = Server::builder().start_async().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = created(
+        &s,
+        json!({"name": "db", "kind": "tcp", "target": listener.local_addr().unwrap().to_string(), "intervalSeconds": 3600, "timeoutMs": 2000}),
+    )
+    .await;
+    assert_eq!(run(&s, &tcp).await["state"]["status"], "up");
+    drop(listener);
+    let v = run(&s, &tcp).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("refused"), "{v}");
+
+    let ca = TestCa::new();
+    let (chain, key) = ca.leaf(-DAY, 5 * DAY);
+    let expiring = tls_server(chain, key).await;
+    let (chain, key) = ca.leaf(-30 * DAY, -2 * DAY);
+    let expired = tls_server(chain, key).await;
+    let tls = |name: &str, port: u16| json!({"name": name, "kind": "tls", "target": format!("localhost:{port}"), "intervalSeconds": 3600, "timeoutMs": 3000, "tls": {"warnDays": 14}});
+    let id = created(&s, tls("expiring", expiring.port())).await;
+    let v = run(&s, &id).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    let days = v["state"]["certDaysLeft"].as_i64().unwrap();
+    assert!((4..=5).contains(&days), "{v}");
+    let id = created(&s, tls("expired", expired.port())).await;
+    let v = run(&s, &id).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["certDaysLeft"].as_i64().unwrap() < 0, "{v}");
+    let text = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(text.lines().any(|l| l.starts_with("probe_ssl_earliest_cert_expiry{") && l.contains(&id)), "{text}");
+
+    // Ping needs unprivileged ICMP sockets (net.ipv4.ping_group_range); without them the check says
+    // what to set.
+    let ping = created(
+        &s,
+        json!({"name": "lo", "kind": "ping", "target": "127.0.0.1", "intervalSeconds": 3600, "timeoutMs": 2000}),
+    )
+    .await;
+    let v = run(&s, &ping).await;
+    if v["state"]["status"] == "up" {
+        assert!(v["state"]["latencyMs"].as_f64().is_some(), "{v}");
+    } else {
+        let error = v["state"]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("ping_group_range"), "{v}");
+        testkit::skip(
+            "tcp_tls_and_ping_checks (ping part)",
+            "unprivileged ICMP sockets (sysctl net.ipv4.ping_group_range)",
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_input_tokens_scopes_masking_and_restarts() {
+    let (addr, _) = http_server(None).await;
+    let s = Server::builder().start_async().await;
+    let url = format!("http://{addr}/headers");
+
+    // Without a token: 401. Bad fields: 422 naming them.
+    let res = s.client().post(s.url("/api/checks")).json(&http("x", url.clone(), json!({}))).send().await.unwrap();
+    assert_envelope(res, 401, "UNAUTHORIZED").await;
+    for (body, field) in [
+        (http("x", url.clone(), json!({"intervalSeconds": 5})), "intervalSeconds"),
+        (http("x", "not a url".into(), json!({})), "target"),
+        (http("x", url.clone(), json!({"timeoutMs": 60000, "intervalSeconds": 30})), "timeoutMs"),
+        (http("x", url.clone(), json!({"dns": {}})), "dns"),
+        (http("x", url.clone(), json!({"surprise": 1})), "surprise"),
+        (http("x", url.clone(), json!({"runOn": ["moon"]})), "runOn[0]"),
+        (
+            http("x", url.clone(), json!({"http": {"headers": {"Authorization": format!("Bearer {ADMIN_TOKEN}")}}})),
+            "http.headers.Authorization",
+        ),
+        (http("x", format!("http://{addr}/api/metrics?token={ADMIN_TOKEN}"), json!({})), "target"),
+    ] {
+        let v = assert_envelope(create(&s, body.clone()).await, 422, "VALIDATION_ERROR").await;
+        let fields: Vec<&str> = v["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+        assert!(fields.iter().any(|f| f.starts_with(field)), "{body} -> {v}");
+    }
+
+    // Header values are write-only; sending the mask back keeps them.
+    let id =
+        created(&s, http("hdr", url.clone(), json!({"http": {"headers": {"Authorization": "Bearer other-service"}}})))
+            .await;
+    let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["http"]["headers"]["Authorization"], "<hidden>", "{v}");
+    let patch = json!({"name": "renamed", "http": v["data"]["http"].clone()});
+    let res = s
+        .client()
+        .patch(s.url(&format!("/api/checks/{id}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v = run(&s, &id).await;
+    assert_eq!(v["name"], "renamed");
+    assert_eq!(v["state"]["status"], "up", "{v}");
+    let res = s
+        .client()
+        .post(s.url("/api/checks"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"id": id, "name": "dup", "kind": "tcp", "target": "127.0.0.1:1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_envelope(res, 409, "CONFLICT").await;
+
+    // Survives a restart; deleting removes it.
+    let dir = s.stop();
+    let s = Server::builder().in_dir(dir).start_async().await;
+    let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["name"], "renamed", "{v}");
+    let res = s.client().delete(s.url(&format!("/api/checks/{id}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_envelope(s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap(), 404, "NOT_FOUND").await;
+}
+
+#[tokio::test]
+async fn check_updates_reach_websocket_subscribers() {
+    let (addr, _) = http_server(None).await;
+    let s = Server::builder().start_async().await;
+    let id = created(&s, http("ws", format!("http://{addr}/ok"), json!({}))).await;
+    let ws_url = format!("ws://{}/ws?token={ADMIN_TOKEN}", s.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    ws.send(Message::text(json!({"type": "subscribe", "topics": ["checks"]}).to_string())).await.unwrap();
+    // The subscription is applied before the next message is read; give it a moment by pinging.
+    ws.send(Message::text(json!({"type": "ping"}).to_string())).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        let Message::Text(text) = msg else { continue };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        if v["type"] == "pong" {
+            run(&s, &id).await;
+            continue;
+        }
+        if v["type"] == "check_update" {
+            assert_eq!(v["data"]["id"], id.as_str(), "{v}");
+            assert_eq!(v["data"]["state"]["status"], "up", "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no check_update");
+    }
+}
+
+/// Polls `/api/alerts?serverId=check:<id>` until an alert of `rule` is in `state`.
+async fn wait_alert(s: &Server, check: &str, rule: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v: Value =
+            s.get_auth(&format!("/api/alerts?serverId=check:{check}")).send().await.unwrap().json().await.unwrap();
+        if let Some(a) = v["data"].as_array().unwrap().iter().find(|a| a["ruleId"] == rule && a["state"] == state) {
+            return a.clone();
+        }
+        assert!(Instant::now() < deadline, "no {state} alert of {rule} for {check}: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_check_fires_and_resolves_an_alert() {
+    let s = Server::builder()
+        .config("[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n")
+        .start_async()
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let id = created(&s, json!({"name": "db port", "kind": "tcp", "target": addr.to_string(), "intervalSeconds": 3600, "timeoutMs": 2000})).await;
+    let rule = json!({"id": "db-down", "name": "DB port down", "metric": "check.up", "op": "<", "threshold": 1,
+                      "severity": "critical", "checkId": id});
+    let res = s.client().post(s.url("/api/alerts/rules")).bearer_auth(ADMIN_TOKEN).json(&rule).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    // checkId belongs to check metrics only.
+    let bad = json!({"name": "x", "metric": "cpu", "op": ">", "threshold": 1, "severity": "info", "checkId": id});
+    let res = s.client().post(s.url("/api/alerts/rules")).bearer_auth(ADMIN_TOKEN).json(&bad).send().await.unwrap();
+    assert_envelope(res, 422, "VALIDATION_ERROR").await;
+
+    assert_eq!(run(&s, &id).await["state"]["status"], "down");
+    let alert = wait_alert(&s, &id, "db-down", "firing").await;
+    assert_eq!(alert["serverName"], "db port", "{alert}");
+
+    // The port comes back (the same address): the next result resolves the alert.
+    let _listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    assert_eq!(run(&s, &id).await["state"]["status"], "up");
+    wait_alert(&s, &id, "db-down", "resolved").await;
+}
+
+#[tokio::test]
+async fn a_maintenance_window_suppresses_a_checks_alert() {
+    let s = Server::builder()
+        .config("[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n")
+        .start_async()
+        .await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let id = created(&s, json!({"name": "batch host", "kind": "tcp", "target": closed.to_string(), "intervalSeconds": 3600, "timeoutMs": 2000})).await;
+    let rule = json!({"id": "batch-down", "name": "batch down", "metric": "check.up", "op": "<", "threshold": 1,
+                      "severity": "warning", "checkId": id});
+    let res = s.client().post(s.url("/api/alerts/rules")).bearer_auth(ADMIN_TOKEN).json(&rule).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let now = jiff::Timestamp::now();
+    let window = json!({"id": "nightly", "title": "Nightly batch", "checks": [id],
+                        "start": (now - jiff::SignedDuration::from_secs(60)).to_string(),
+                        "end": (now + jiff::SignedDuration::from_secs(3600)).to_string()});
+    let res = s.client().post(s.url("/api/maintenance")).bearer_auth(ADMIN_TOKEN).json(&window).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let bad = json!({"title": "x", "checks": [id], "start": now.to_string(), "end": now.to_string()});
+    let res = s.client().post(s.url("/api/maintenance")).bearer_auth(ADMIN_TOKEN).json(&bad).send().await.unwrap();
+    assert_envelope(res, 422, "VALIDATION_ERROR").await;
+
+    let v = run(&s, &id).await;
+    assert_eq!(v["state"]["status"], "maintenance", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("refused"), "the result is still shown: {v}");
+    // Several evaluations pass (1 s each) without an alert.
+    let list: Value = s.get_auth("/api/maintenance").send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["data"][0]["id"], "nightly");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let alerts: Value =
+        s.get_auth(&format!("/api/alerts?serverId=check:{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(alerts["data"].as_array().unwrap().len(), 0, "{alerts}");
+
+    // The window ends (deleted): the check is down again and the alert fires.
+    let res = s.client().delete(s.url("/api/maintenance/nightly")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["state"]["status"], "down", "{v}");
+    wait_alert(&s, &id, "batch-down", "firing").await;
+}
+
+#[tokio::test]
+async fn the_status_page_is_public_and_shows_only_what_is_listed() {
+    let (addr, _) = http_server(None).await;
+    let s = Server::builder().config("[simulation]\nenabled = false\n").start_async().await;
+    // Off by default.
+    assert_envelope(s.get("/status.json").send().await.unwrap(), 404, "NOT_FOUND").await;
+    let shown = created(&s, http("Public API", format!("http://{addr}/ok?secret=hunter2"), json!({}))).await;
+    let hidden = created(&s, http("Internal billing", format!("http://{addr}/fail"), json!({}))).await;
+    run(&s, &shown).await;
+    run(&s, &hidden).await;
+
+    let settings = json!({"enabled": true, "title": "Acme status", "checks": [shown, "no-such-check"]});
+    let res = s.client().patch(s.url("/api/status-page")).json(&settings).send().await.unwrap();
+    assert_envelope(res, 401, "UNAUTHORIZED").await;
+    let res =
+        s.client().patch(s.url("/api/status-page")).bearer_auth(ADMIN_TOKEN).json(&settings).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // No token needed.
+    let res = s.get("/status.json").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let text = res.text().await.unwrap();
+    let page: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(page["title"], "Acme status");
+    assert_eq!(page["status"], "operational", "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["name"], "Public API");
+    assert_eq!(items[0]["days"].as_array().unwrap().len(), 90);
+    assert!(items[0]["days"][89]["uptime"].as_f64().is_some(), "today has data: {page}");
+    let html = s.get("/status").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Public API") && html.contains("Acme status"));
+    assert!(!html.contains("<script"));
+    for leak in ["Internal billing", "127.0.0.1", "hunter2", &shown, &hidden, ADMIN_TOKEN, "/ok"] {
+        assert!(!text.contains(leak) && !html.contains(leak), "`{leak}` leaked");
+    }
+    // Cached: the same ETag answers 304.
+    let res = s.get("/status.json").header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(res.status(), 304);
+}
+
+#[tokio::test]
+async fn the_status_page_is_served_compressed_from_memory() {
+    let s = Server::builder().config("[status_page]\nenabled = true\ntitle = \"Gz\"\n").start_async().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let res = loop {
+        let res = s.get("/status").header("Accept-Encoding", "gzip").send().await.unwrap();
+        if res.status() == 200 {
+            break res;
+        }
+        assert!(Instant::now() < deadline, "the page was never built");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let body = res.bytes().await.unwrap();
+    let mut html = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut html).unwrap();
+    assert!(html.contains("<h1>Gz</h1>"), "{html}");
+}
