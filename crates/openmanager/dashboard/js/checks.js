@@ -241,7 +241,7 @@ async function refreshChart() {
   if (!selected || !chart) return;
   const note = ui.chartBox.querySelector('p');
   try {
-    const body = await api(`api/checks/${encodeURIComponent(selected)}/history?timeRange=24h&limit=2000`);
+    const body = await api(`api/checks/${encodeURIComponent(selected)}/history?timeRange=1h&limit=5000`);
     const points = body.data?.points ?? [];
     const ts = [];
     const ms = [];
