@@ -384,6 +384,16 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
     await row.locator('[data-testid="check-run"]').click();
     await page.locator('[data-testid="toast"]', { hasText: 'Ran browser-check' }).waitFor();
     assert.ok(hits > before, 'run now probed the target');
+    // Edit: the form comes back filled in; a changed interval is saved with the rest kept.
+    await row.locator('button[data-action="edit"]').click();
+    await form.locator('input[name="target"]').waitFor();
+    assert.equal(await form.locator('input[name="target"]').inputValue(), url);
+    await form.locator('input[name="intervalSeconds"]').fill('20');
+    await form.locator('[data-testid="check-save"]').click();
+    await form.waitFor({ state: 'detached' });
+    const edited = (await api(`/api/checks/${encodeURIComponent(await row.getAttribute('data-id'))}`)).body.data;
+    assert.equal(edited.intervalSeconds, 20);
+    assert.equal(edited.target, url);
     // The latency chart from the check's history.
     await row.locator('button[data-action="chart"]').click();
     const chartEl = page.locator('[data-testid="check-chart"]');
