@@ -225,7 +225,7 @@ async function showChart(c) {
   const box = ui.chartBox.querySelector('[data-testid="check-chart"]');
   const note = ui.chartBox.querySelector('p');
   if (!chart) {
-    chart = new Chart(box, { series: [{ label: t('checks.latencyCol'), color: '--accent' }], kind: 'number', label: t('checks.latency'), timeLabel: t('d.time') });
+    chart = new Chart(box, { series: [{ label: t('checks.latencyCol'), color: '--accent' }], kind: 'number', label: t('checks.latency'), timeLabel: t('d.time'), windowSeconds: 3600 });
     try {
       await chart.mount();
     } catch {
