@@ -427,6 +427,19 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
     await mrow.waitFor();
     await mrow.locator('button').click();
     await mrow.waitFor({ state: 'detached' });
+    // A weekly window: Monday and Tuesday at 02:00 UTC for 90 minutes.
+    await mform.locator('input[name="title"]').fill('browser-weekly');
+    await mform.locator('input[name="weekly"]').check();
+    await mform.locator('input[name="day"][value="mon"]').check();
+    await mform.locator('input[name="day"][value="tue"]').check();
+    await mform.locator('input[name="durationMinutes"]').fill('90');
+    await mform.locator('button[type="submit"]').click();
+    const wrow = mpanel.locator('tr', { hasText: 'browser-weekly' });
+    await wrow.waitFor();
+    const windows = (await api('/api/maintenance')).body.data;
+    assert.deepEqual(windows.find((w) => w.title === 'browser-weekly')?.weekly, { days: ['mon', 'tue'], start: '02:00', durationMinutes: 90 });
+    await wrow.locator('button').click();
+    await wrow.waitFor({ state: 'detached' });
     // Delete the check (the page asks first).
     page.once('dialog', (d) => d.accept());
     await row.locator('[data-testid="check-delete"]').click();

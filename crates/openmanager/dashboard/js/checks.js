@@ -13,6 +13,7 @@ const root = document.getElementById('checks-body');
 const POLL_MS = 10000;
 const KINDS = ['http', 'tcp', 'ping', 'dns', 'tls'];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const RECORDS = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS'];
 // Check states as the fleet's status colours.
 const STATUS = { up: 'online', down: 'critical', pending: 'warning', maintenance: 'maintenance', unknown: 'unknown' };
@@ -272,16 +273,28 @@ function maintForm() {
   const srv = h('input', { name: 'servers', placeholder: 'server-1, server-2' });
   const chk = h('input', { name: 'checks', placeholder: 'check ids' });
   const ids = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-  const form = h('form', { class: 'inline-form', 'data-testid': 'maintenance-form' },
-    field(t('maint.name'), title), field(t('maint.start'), start), field(t('maint.end'), end),
-    field(t('maint.servers'), srv), field(t('maint.checks'), chk),
-    h('button', { type: 'submit', class: 'primary', text: t('maint.add') }));
+  // Weekly: on the ticked days at HH:MM UTC for a duration, between start and end.
+  const weekly = h('input', { type: 'checkbox', name: 'weekly' });
+  const days = h('span', { class: 'inline-form' }, DAYS.map((d) => h('label', null, h('input', { type: 'checkbox', name: 'day', value: d }), ' ', t(`maint.day.${d}`))));
+  const at = h('input', { name: 'weeklyStart', type: 'time', value: '02:00' });
+  const minutes = h('input', { name: 'durationMinutes', type: 'number', min: '1', max: '10080', value: '60' });
+  const weeklyBox = h('fieldset', { class: 'inline-form', hidden: true }, h('legend', { text: t('maint.weeklyTitle') }),
+    days, field(t('maint.at'), at), field(t('maint.minutes'), minutes));
+  weekly.addEventListener('change', () => {
+    weeklyBox.hidden = !weekly.checked;
+  });
+  const form = h('form', { class: 'stack', 'data-testid': 'maintenance-form' },
+    h('div', { class: 'inline-form' }, field(t('maint.name'), title), field(t('maint.start'), start), field(t('maint.end'), end),
+      field(t('maint.servers'), srv), field(t('maint.checks'), chk), field(t('maint.repeat'), weekly)),
+    weeklyBox,
+    h('div', null, h('button', { type: 'submit', class: 'primary', text: t('maint.add') })));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
       await api('api/maintenance', { method: 'POST', body: {
         title: title.value.trim(), start: new Date(start.value).toISOString(), end: new Date(end.value).toISOString(),
         servers: ids(srv.value), checks: ids(chk.value),
+        weekly: weekly.checked ? { days: [...days.querySelectorAll('input:checked')].map((i) => i.value), start: at.value, durationMinutes: Number(minutes.value) } : undefined,
       } });
       title.value = '';
       toast(t('maint.added'));
