@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 
 const BIN = resolve(process.argv[2] || process.env.OPENMANAGER_BIN || 'target/debug/openmanager');
@@ -349,6 +350,104 @@ test('alerts and budget light up with the API.md shapes (mocked responses, live 
   assert.match(await budget.textContent(), /Egress this month.*393 MiB of 1 GiB.*projected 849 MiB/s);
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test('checks: creates a check against a loopback target, sees it go up, runs it now, charts it, deletes it', async () => {
+  // The target: a small HTTP server on loopback that counts the probes it answers.
+  let hits = 0;
+  const target = createServer((req, res) => {
+    hits++;
+    res.end('ok');
+  });
+  await new Promise((ok) => target.listen(0, '127.0.0.1', ok));
+  const url = `http://127.0.0.1:${target.address().port}/`;
+  try {
+    await page.evaluate(() => {
+      location.hash = '#/checks';
+    });
+    await page.locator('#view-checks').waitFor({ state: 'visible' });
+    await page.click('[data-testid="check-new"]');
+    const form = page.locator('[data-testid="check-form"]');
+    await form.locator('input[name="name"]').fill('browser-check');
+    await form.locator('select[name="kind"]').selectOption('http');
+    await form.locator('input[name="target"]').fill(url);
+    await form.locator('input[name="intervalSeconds"]').fill('10');
+    await form.locator('input[name="timeoutMs"]').fill('2000');
+    await form.locator('[data-testid="check-save"]').click();
+    await form.waitFor({ state: 'detached' });
+    const row = page.locator('[data-testid="check-row"]', { hasText: 'browser-check' });
+    await row.waitFor();
+    // Up within a poll or two of the list (every 10 s).
+    await until(async () => (await row.locator('[data-testid="check-status"]').getAttribute('data-status')) === 'online', 'the check to go up', 45000);
+    assert.match(await row.textContent(), /\d+ ms/, 'a latency is shown');
+    const before = hits;
+    await row.locator('[data-testid="check-run"]').click();
+    await page.locator('[data-testid="toast"]', { hasText: 'Ran browser-check' }).waitFor();
+    assert.ok(hits > before, 'run now probed the target');
+    // Edit: the form comes back filled in; a changed interval is saved with the rest kept.
+    await row.locator('button[data-action="edit"]').click();
+    await form.locator('input[name="target"]').waitFor();
+    assert.equal(await form.locator('input[name="target"]').inputValue(), url);
+    await form.locator('input[name="intervalSeconds"]').fill('20');
+    await form.locator('[data-testid="check-save"]').click();
+    await form.waitFor({ state: 'detached' });
+    const edited = (await api(`/api/checks/${encodeURIComponent(await row.getAttribute('data-id'))}`)).body.data;
+    assert.equal(edited.intervalSeconds, 20);
+    assert.equal(edited.target, url);
+    // The latency chart from the check's history.
+    await row.locator('button[data-action="chart"]').click();
+    const chartEl = page.locator('[data-testid="check-chart"]');
+    await until(async () => Number(await chartEl.getAttribute('data-points')) >= 1, 'latency points in the chart', 30000);
+    // The status page lists it once enabled and ticked, and shows it without a token.
+    const sp = page.locator('[data-testid="status-page-form"]');
+    await sp.waitFor();
+    const id = await row.getAttribute('data-id');
+    // The settings were drawn before the check existed; reopening the view redraws them.
+    await page.evaluate(() => {
+      location.hash = '#/alerts';
+    });
+    await page.evaluate(() => {
+      location.hash = '#/checks';
+    });
+    await sp.locator(`input[name="checks"][value="${id}"]`).check();
+    await sp.locator('input[name="enabled"]').check();
+    await sp.locator('button[type="submit"]').click();
+    await page.locator('[data-testid="toast"]', { hasText: 'Status page saved' }).waitFor();
+    assert.equal(await page.getAttribute('[data-testid="status-preview"]', 'href'), 'status');
+    const status = await fetch(`${base}/status`);
+    assert.equal(status.status, 200);
+    assert.match(await status.text(), /browser-check/);
+    // A maintenance window: added through the form, listed, deleted.
+    const mform = page.locator('[data-testid="maintenance-form"]');
+    await mform.locator('input[name="title"]').fill('browser-window');
+    await mform.locator('input[name="checks"]').fill(id);
+    await mform.locator('button[type="submit"]').click();
+    const mpanel = page.locator('[data-testid="maintenance-panel"]');
+    const mrow = mpanel.locator('tr', { hasText: 'browser-window' });
+    await mrow.waitFor();
+    await mrow.locator('button').click();
+    await mrow.waitFor({ state: 'detached' });
+    // A weekly window: Monday and Tuesday at 02:00 UTC for 90 minutes.
+    await mform.locator('input[name="title"]').fill('browser-weekly');
+    await mform.locator('input[name="weekly"]').check();
+    await mform.locator('input[name="day"][value="mon"]').check();
+    await mform.locator('input[name="day"][value="tue"]').check();
+    await mform.locator('input[name="durationMinutes"]').fill('90');
+    await mform.locator('button[type="submit"]').click();
+    const wrow = mpanel.locator('tr', { hasText: 'browser-weekly' });
+    await wrow.waitFor();
+    const windows = (await api('/api/maintenance')).body.data;
+    assert.deepEqual(windows.find((w) => w.title === 'browser-weekly')?.weekly, { days: ['mon', 'tue'], start: '02:00', durationMinutes: 90 });
+    await wrow.locator('button').click();
+    await wrow.waitFor({ state: 'detached' });
+    // Delete the check (the page asks first).
+    page.once('dialog', (d) => d.accept());
+    await row.locator('[data-testid="check-delete"]').click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await api(`/api/checks/${encodeURIComponent(id)}`)).status, 404);
+  } finally {
+    target.close();
+  }
 });
 
 test('made no request to another host and logged no console error', () => {

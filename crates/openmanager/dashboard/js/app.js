@@ -11,6 +11,7 @@ import * as assistant from './assistant.js';
 import * as budget from './budget.js';
 import * as gateway from './gateway.js';
 import * as tlsPanel from './tls.js';
+import * as checks from './checks.js';
 
 const $ = (id) => document.getElementById(id);
 const nav = document.querySelector('.nav');
@@ -25,6 +26,7 @@ const views = {
   server: detail.view,
   alerts: alerts.view,
   assistant: assistant.view,
+  checks: checks.view,
   system: {
     el: $('view-system'),
     show() {
@@ -73,7 +75,7 @@ function route(fromUser) {
   }
   const [, name = '', arg = ''] = hash.match(/^#\/([^/]*)\/?(.*)$/) ?? [];
   if (name === 'server' && arg) show('server', decodeURIComponent(arg));
-  else if (['alerts', 'assistant', 'system'].includes(name)) show(name);
+  else if (['alerts', 'assistant', 'system', 'checks'].includes(name)) show(name);
   else show('fleet');
   if (fromUser && name !== 'assistant') $('main').focus({ preventScroll: true });
 }
@@ -206,6 +208,7 @@ function boot() {
   fleet.init();
   detail.init();
   alerts.init();
+  checks.init();
   assistant.init();
   budget.init();
   gateway.init();
