@@ -386,6 +386,7 @@ pub async fn build_services(
         alerting: alerting.clone(),
         budget: budget.clone(),
         events: events.clone(),
+        checks: checks.clone(),
         gateway: gateway_view.clone(),
     });
     let local_engine = Arc::new(ai::EngineBackend::new(facts));

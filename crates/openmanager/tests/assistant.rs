@@ -125,3 +125,40 @@ async fn the_openai_messages_array_is_the_conversation() {
     let text = v["choices"][0]["message"]["content"].as_str().unwrap();
     assert!(text.contains("edge-hot") && text.contains("40"), "{text}");
 }
+
+/// Questions about service checks are answered from what `/api/checks` serves: the one that is down
+/// is named as down, the one that is up as up, in both languages.
+#[tokio::test]
+async fn checks_are_answered_from_the_checks_the_api_lists() {
+    let s = hub().await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().to_string();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    for (name, target) in [("db-port", open), ("cache-port", closed)] {
+        let body = json!({"name": name, "kind": "tcp", "target": target, "intervalSeconds": 3600, "timeoutMs": 2000});
+        let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let id = res.json::<Value>().await.unwrap()["data"]["id"].as_str().unwrap().to_string();
+        let res =
+            s.client().post(s.url(&format!("/api/checks/{id}/run"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let listed: Value = s.get_auth("/api/checks").send().await.unwrap().json().await.unwrap();
+    let status = |name: &str| {
+        listed["data"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["state"]["status"].clone()
+    };
+    assert_eq!((status("db-port"), status("cache-port")), (json!("up"), json!("down")), "{listed}");
+
+    let a = ask(&s, json!({"query": "Are all my checks up?"})).await;
+    let text = a["answer"].as_str().unwrap();
+    assert!(text.starts_with("No"), "{text}");
+    assert!(text.contains("2 checks: 1 up, 1 down"), "{text}");
+    assert!(text.contains("cache-port") && text.contains("db-port"), "{text}");
+    let a = ask(&s, json!({"query": "체크 상태 알려줘"})).await;
+    let text = a["answer"].as_str().unwrap();
+    assert!(text.contains("정상 1개, 실패 1개") && text.contains("cache-port"), "{text}");
+    drop(listener);
+}

@@ -1,19 +1,21 @@
 //! What the built-in local engine knows, its `FactsSource`: a snapshot on every question (the fleet,
 //! the hub's time zone, the names of engines), then exactly what the resolved question asks: history
 //! through the fleet's one series function, alerts and silences, the event log, the budget, the
-//! gateway's status. Built from services below the gateway; the gateway's own status reaches it
+//! gateway's status, the service checks. Built from services below the gateway; the gateway's own status reaches it
 //! through [`GatewayView`], which a job refreshes, so nothing points back up.
 
 use std::sync::Arc;
 
 use ai::local::{
-    AiQuotaFact, AlertFact, AlertState, BudgetFact, CpuShare, Directory, EgressFact, EventFact, EventKind, Facts,
-    FactsNeed, GatewayFact, ProcessFact, Series, ServerFact, SilenceFact, Specs, UsedOf,
+    AiQuotaFact, AlertFact, AlertState, BudgetFact, CheckFact, CpuShare, Directory, EgressFact, EventFact, EventKind,
+    Facts, FactsNeed, GatewayFact, ProcessFact, Series, ServerFact, SilenceFact, Specs, UsedOf,
 };
 use ai::{BoxFuture, FactsSource};
 
 use crate::alerts::{self, Alerting};
 use crate::budget::Budget;
+use crate::checks::Checks;
+use crate::checks::wire::CheckView;
 use crate::clock;
 use crate::events::{self, EventLog};
 use crate::fleet::Fleet;
@@ -28,6 +30,7 @@ pub struct HubFacts {
     pub alerting: Arc<Alerting>,
     pub budget: Arc<Budget>,
     pub events: Arc<EventLog>,
+    pub checks: Arc<Checks>,
     pub gateway: Arc<GatewayView>,
 }
 
@@ -38,6 +41,22 @@ impl FactsSource for HubFacts {
 
     fn fill<'a>(&'a self, need: &'a FactsNeed, facts: &'a mut Facts) -> BoxFuture<'a, ()> {
         Box::pin(self.fill(need, facts))
+    }
+}
+
+/// A check as the engine reads it: what `/api/checks` answers at this moment.
+fn check_fact(v: &CheckView) -> CheckFact {
+    CheckFact {
+        id: v.spec.id.clone().unwrap_or_default(),
+        name: v.spec.name.clone(),
+        kind: as_str(&v.spec.kind),
+        target: v.spec.target.clone(),
+        status: as_str(&v.state.status),
+        latency_ms: v.state.latency_ms,
+        uptime_24h: v.uptime.h24,
+        uptime_7d: v.uptime.d7,
+        cert_days_left: v.state.cert_days_left,
+        last_error: v.state.error.clone(),
     }
 }
 
@@ -88,7 +107,8 @@ impl HubFacts {
             now_ms: now,
             utc_offset_secs: offset,
             servers,
-            directory: Directory { checks: Vec::new(), engines },
+            // Names only, so a question can name a check before its details are fetched.
+            directory: Directory { checks: self.checks.list(now).into_iter().map(|c| c.spec.name).collect(), engines },
             ..Facts::default()
         }
     }
@@ -137,7 +157,9 @@ impl HubFacts {
         if need.gateway {
             facts.gateway = gateway.as_ref().map(|(st, queries)| GatewayFact::from_status(st, *queries));
         }
-        // `need.checks`: service checks come with their own issue; `facts.checks` stays None.
+        if need.checks {
+            facts.checks = Some(self.checks.list(facts.now_ms).iter().map(check_fact).collect());
+        }
     }
 
     fn silence_facts(&self, _now_ms: i64) -> Vec<SilenceFact> {
