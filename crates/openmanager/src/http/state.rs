@@ -70,7 +70,8 @@ impl AppState {
             ms(server.ws_interval_ms),
             server.ws_max_unsent_bytes,
             ms(server.ws_stall_timeout_ms),
-        );
+        )
+        .with_overview_interval(ms(config.fleet.overview_interval_ms));
         Self(Arc::new(Shared {
             assistant: Arc::new(Assistant::new(services.clone(), tools.clone())),
             tools,
