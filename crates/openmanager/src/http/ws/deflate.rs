@@ -356,7 +356,7 @@ mod tests {
 
     #[tokio::test]
     async fn compressed_client_frames_reach_tungstenite_plain() {
-        let text = br#"{"type":"subscribe","topics":["overview","alerts"],"live":"web-01","serverIds":["a","b","c"]}"#;
+        let text = br#"{"type":"subscribe","topics":["overview","alerts"],"live":"web-01","serverIds":["web-01","web-02","web-03"]}"#;
         for fragments in [1, 3] {
             let mut bytes = client_frames(text, true, fragments);
             bytes.extend(client_frames(b"plain", false, 1));
