@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Bytes on the wire from the hub to its clients (issue 14), measured on loopback: each scenario on its
+# own connection for DURATION seconds, counted from the client's socket reads and cross-checked with
+# the kernel's per-socket count (`ss -ti` bytes_received). Scenarios: the dashboard's fleet view (10
+# simulated servers plus the host), a server's detail view with its live chart, a hidden tab, the web
+# app's polling of /api/servers and /api/metrics every 5 s; and the "before" client of each (the old
+# dashboard's socket: no subscription, no permessage-deflate; polling without If-None-Match).
+# Agents are not measured yet (the agent uplink was not changed).
+#
+# Usage: bench/egress.sh [--duration SECONDS]   (default 600, the issue's 10 minutes)
+#   EGRESS_BIN=path/to/openmanager uses that binary instead of the dist build (bytes do not depend on
+#   the profile).
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+DURATION=600
+while [ $# -gt 0 ]; do
+  case $1 in
+    --duration) DURATION=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+if [ -n "${EGRESS_BIN:-}" ]; then BIN=$EGRESS_BIN; else [ -n "${SKIP_BUILD:-}" ] || build_release; fi
+data=$(mktemp -d)
+PORT=19041
+start_ours "$PORT" "$data" OPENMANAGER_RATE_LIMIT__ENABLED=false
+sleep 2
+echo "== egress over ${DURATION} s (bytes the hub sent, per scenario)"
+python3 "$(dirname "$0")/lib/egress_clients.py" "$PORT" "$BENCH_TOKEN" "$DURATION"
+rm -rf "$data"

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The clients of bench/egress.sh: each scenario on its own TCP connection(s) for DURATION seconds,
+counting the bytes the hub sent (socket reads) and, at the end, the kernel's own count for the same
+socket (`ss -ti` bytes_received). Prints one line per scenario. Standard library only."""
+import base64, json, os, re, socket, subprocess, sys, threading, time, http.client
+
+PORT = int(sys.argv[1]); TOKEN = sys.argv[2]; DURATION = float(sys.argv[3])
+HOST = "127.0.0.1"
+results = {}
+
+
+def kernel_received(sock):
+    """bytes_received of this socket as the kernel counts it (TCP payload), or None."""
+    port = sock.getsockname()[1]
+    try:
+        out = subprocess.run(["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=5).stdout
+    except Exception:
+        return None
+    m = re.search(r"bytes_received:(\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def frame(text):
+    """A masked client text frame (uncompressed)."""
+    data = text.encode(); key = os.urandom(4)
+    head = bytes([0x81, 0x80 | len(data)]) if len(data) < 126 else bytes([0x81, 0xFE]) + len(data).to_bytes(2, "big")
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(data))
+
+
+def ws_client(name, topics=None, deflate=True, live=None):
+    s = socket.create_connection((HOST, PORT))
+    query = "" if topics is None else f"?topics={topics}"
+    ext = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if deflate else ""
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /ws{query} HTTP/1.1\r\nHost: {HOST}:{PORT}\r\nAuthorization: Bearer {TOKEN}\r\n"
+               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n{ext}\r\n").encode())
+    if live:
+        s.sendall(frame(json.dumps({"type": "subscribe", "topics": [], "live": live})))
+    total = 0; end = time.time() + DURATION; next_ping = time.time() + 30
+    s.settimeout(0.5)
+    while time.time() < end:
+        if time.time() >= next_ping:  # the dashboard's keep-alive ping every 30 s
+            s.sendall(frame('{"type":"ping"}')); next_ping += 30
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        total += len(chunk)
+    results[name] = (total, kernel_received(s)); s.close()
+
+
+def poller(name, etag=True):
+    """The web app's pattern: /api/servers and /api/metrics every 5 s, keep-alive, br or gzip."""
+    c = http.client.HTTPConnection(HOST, PORT); c.connect(); sock = c.sock
+    tags = {}; total = 0; end = time.time() + DURATION
+    while time.time() < end:
+        for path in ("/api/servers", "/api/metrics"):
+            h = {"Authorization": f"Bearer {TOKEN}", "Accept-Encoding": "br, gzip"}
+            if etag and path in tags:
+                h["If-None-Match"] = tags[path]
+            c.request("GET", path, headers=h); r = c.getresponse(); body = r.read()
+            # Status line and headers as sent, plus the body.
+            total += len(f"HTTP/1.1 {r.status} {r.reason}\r\n") + sum(len(k) + len(v) + 4 for k, v in r.getheaders()) + 2 + len(body)
+            if r.getheader("ETag"):
+                tags[path] = r.getheader("ETag")
+        time.sleep(max(0.0, min(5.0, end - time.time())))
+    results[name] = (total, kernel_received(sock)); c.close()
+
+
+scenarios = [
+    ("before: fleet view (no subscribe, no deflate)", lambda n: ws_client(n, None, False)),
+    ("fleet view", lambda n: ws_client(n, "fleet,alerts")),
+    ("detail view with live chart", lambda n: ws_client(n, "fleet,alerts", live="web-01")),
+    ("hidden tab", lambda n: ws_client(n, "")),
+    ("before: polling without ETag", lambda n: poller(n, False)),
+    ("polling /api/servers + /api/metrics every 5 s", lambda n: poller(n, True)),
+]
+threads = [threading.Thread(target=f, args=(n,)) for n, f in scenarios]
+for t in threads: t.start()
+for t in threads: t.join()
+for n, _ in scenarios:
+    got, kern = results.get(n, (0, None))
+    rate = got / DURATION
+    kern_s = "n/a" if kern is None else f"{kern / DURATION:8.1f}"
+    print(f"{n:48s} {rate:9.1f} B/s  kernel {kern_s} B/s  {rate * 3600 / 1e6:7.2f} MB/h")
+fleet = results.get("fleet view", (0, None))[0] / DURATION
+before = results.get("before: fleet view (no subscribe, no deflate)", (0, None))[0] / DURATION
+print(f"one viewer, fleet view 8 h/day for 30 days: {fleet * 8 * 3600 * 30 / 1e6:.1f} MB (before: {before * 8 * 3600 * 30 / 1e6:.1f} MB)")
