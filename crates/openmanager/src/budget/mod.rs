@@ -3,6 +3,7 @@
 //! counters from the self-monitor every `budget.interval_seconds` and keeps the month's ledger in
 //! the store (`budget/ledger`), so a restart or a reboot keeps the month to date.
 
+pub mod egress;
 pub mod ledger;
 pub mod period;
 pub mod report;
@@ -43,6 +44,8 @@ pub struct Budget {
     zone: TimeZone,
     /// `None` until loaded from the store by the first tick.
     ledger: Mutex<Option<Ledger>>,
+    /// The hub's own egress by route group and WebSocket topic.
+    pub egress: std::sync::Arc<egress::EgressMeter>,
 }
 
 /// Whether an interface's sent bytes count as egress.
@@ -56,7 +59,7 @@ pub fn counts_as_egress(name: &str, configured: &[String]) -> bool {
 
 impl Budget {
     pub fn new(config: &BudgetConfig) -> Self {
-        Self { config: config.clone(), zone: config.zone(), ledger: Mutex::new(None) }
+        Self { config: config.clone(), zone: config.zone(), ledger: Mutex::new(None), egress: Default::default() }
     }
 
     pub fn config(&self) -> &BudgetConfig {

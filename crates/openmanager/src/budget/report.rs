@@ -45,6 +45,17 @@ pub struct Egress {
     pub counted_since: Option<String>,
     /// Interfaces counted.
     pub interfaces: Vec<String>,
+    /// Bytes the hub itself sent since it started, per HTTP route group (after compression, with
+    /// status line and headers).
+    pub by_route: std::collections::BTreeMap<String, u64>,
+    /// Bytes the hub sent per WebSocket topic since it started, as they left the socket.
+    pub by_topic: std::collections::BTreeMap<String, u64>,
+    /// `byRoute` and `byTopic` together.
+    pub hub_bytes: u64,
+    /// `hubBytes` against the month's limit.
+    pub hub_percent: f64,
+    /// When the hub's own counts started (its start).
+    pub hub_counted_since: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -125,6 +136,11 @@ pub fn build(budget: &Budget, fleet: &Fleet, engines: &[ai::EngineStatus]) -> Bu
         projected_percent: percent(projected as f64, limit as f64),
         counted_since: ledger.as_ref().map(|l| crate::clock::millis_rfc3339(l.counted_since_ms)),
         interfaces: ledger.as_ref().map(|l| l.counters.keys().cloned().collect()).unwrap_or_default(),
+        by_route: budget.egress.by_route(),
+        by_topic: budget.egress.by_topic(),
+        hub_bytes: budget.egress.total(),
+        hub_percent: percent(budget.egress.total() as f64, limit as f64),
+        hub_counted_since: crate::clock::millis_rfc3339(budget.egress.since_ms()),
     };
     let used_hours = ledger.as_ref().map_or_else(
         // Without a ledger yet, this boot's time in the month is still known.

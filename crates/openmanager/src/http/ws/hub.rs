@@ -37,6 +37,18 @@ pub enum Topic {
     Overview,
 }
 
+impl Topic {
+    /// The topic's name on the wire and in the egress counts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Servers => "servers",
+            Topic::System => "system",
+            Topic::Alerts => "alerts",
+            Topic::Overview => "fleet",
+        }
+    }
+}
+
 /// A message as sent: its text, and the same deflated when that is smaller.
 #[derive(Debug, Clone)]
 pub struct Encoded {
@@ -91,6 +103,8 @@ pub struct Hub {
     pub overview_interval: Duration,
     /// The `live` topic's interval.
     pub live_interval: Duration,
+    /// Bytes sent per topic, for the egress view.
+    pub meter: Arc<crate::budget::egress::EgressMeter>,
     /// Bytes being sent to clients right now, across all of them.
     pub unsent: UnsentBudget,
     /// How long a send may wait for a client that does not read before it is dropped.
@@ -181,6 +195,7 @@ impl Hub {
             interval,
             overview_interval: Duration::from_secs(5),
             live_interval: Duration::from_secs(1),
+            meter: Arc::default(),
             unsent: UnsentBudget::new(max_unsent),
             stall_timeout,
         }
@@ -188,6 +203,11 @@ impl Hub {
 
     pub fn with_overview_interval(mut self, interval: Duration) -> Self {
         self.overview_interval = interval;
+        self
+    }
+
+    pub fn with_meter(mut self, meter: Arc<crate::budget::egress::EgressMeter>) -> Self {
+        self.meter = meter;
         self
     }
 

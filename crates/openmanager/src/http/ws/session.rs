@@ -92,12 +92,7 @@ pub fn parse_topics(list: &str) -> Result<HashSet<&'static str>, String> {
 
 impl Subscription {
     fn wants(&self, topic: Topic) -> bool {
-        self.topics.contains(match topic {
-            Topic::Servers => "servers",
-            Topic::System => "system",
-            Topic::Alerts => "alerts",
-            Topic::Overview => "fleet",
-        })
+        self.topics.contains(topic.name())
     }
 }
 
@@ -112,7 +107,7 @@ enum Flow {
 /// that takes nothing for the stall timeout means the client stopped reading: it is dropped. A
 /// message that does not fit in the budget right now (other clients are slow) is skipped and counted
 /// as a lag, so the client is resynchronised with the newest state, or dropped if it stays behind.
-async fn send(client: &mut Client, hub: &Hub, msg: impl Into<Encoded>) -> Flow {
+async fn send(client: &mut Client, hub: &Hub, topic: &'static str, msg: impl Into<Encoded>) -> Flow {
     let msg = msg.into();
     let message = match msg.deflated.or_else(|| if client.deflate { deflate::deflate(msg.text.as_bytes()) } else { None }) {
         Some(body) if client.deflate => {
@@ -123,7 +118,12 @@ async fn send(client: &mut Client, hub: &Hub, msg: impl Into<Encoded>) -> Flow {
         _ => Message::Text(msg.text),
     };
     let Some(_reserved) = hub.unsent.reserve(message.len()) else { return Flow::Lagged };
-    match tokio::time::timeout(hub.stall_timeout, client.socket.send(message)).await {
+    // Counted as the socket took it (frame headers included): the egress view's per-topic bytes.
+    let before = client.wire.sent.load(std::sync::atomic::Ordering::Relaxed);
+    let sent = tokio::time::timeout(hub.stall_timeout, client.socket.send(message)).await;
+    let after = client.wire.sent.load(std::sync::atomic::Ordering::Relaxed);
+    hub.meter.add_topic(topic, after.saturating_sub(before));
+    match sent {
         Ok(Ok(())) => Flow::Continue,
         Ok(Err(_)) => Flow::Stop,
         Err(_) => {
@@ -154,7 +154,7 @@ pub async fn run(mut socket: Client, topics: Option<HashSet<&'static str>>, stat
             "deflate": socket.deflate,
         }),
     );
-    if let Flow::Stop = send(&mut socket, &state.hub, hello).await {
+    if let Flow::Stop = send(&mut socket, &state.hub, "control", hello).await {
         return;
     }
     if let Flow::Stop = send_full(&mut socket, &state, &mut sub).await {
@@ -197,7 +197,7 @@ pub async fn run(mut socket: Client, topics: Option<HashSet<&'static str>>, stat
             }
             incoming = socket.socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => handle(&mut socket, &state, &mut sub, &text).await,
-                Some(Ok(Message::Binary(_))) => send(&mut socket, &state.hub, error_message("binary messages are not supported")).await,
+                Some(Ok(Message::Binary(_))) => send(&mut socket, &state.hub, "control", error_message("binary messages are not supported")).await,
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
                 Some(Ok(_)) => Flow::Continue,
             },
@@ -222,7 +222,7 @@ async fn send_full(socket: &mut Client, state: &AppState, sub: &mut Subscription
     let snap = state.hub.full();
     if sub.wants(Topic::Overview) {
         sub.overview_seq = snap.overview_seq;
-        if let Flow::Stop = send(socket, &state.hub, snap.overview).await {
+        if let Flow::Stop = send(socket, &state.hub, "fleet", snap.overview).await {
             return Flow::Stop;
         }
     }
@@ -235,12 +235,12 @@ async fn send_full(socket: &mut Client, state: &AppState, sub: &mut Subscription
                 encode("server_update", ServerUpdate { full: true, servers: &mine, removed: Vec::new() }).into()
             }
         };
-        if let Flow::Stop = send(socket, &state.hub, msg).await {
+        if let Flow::Stop = send(socket, &state.hub, "servers", msg).await {
             return Flow::Stop;
         }
     }
     if sub.wants(Topic::System) {
-        return send(socket, &state.hub, snap.system).await;
+        return send(socket, &state.hub, "system", snap.system).await;
     }
     Flow::Continue
 }
@@ -257,11 +257,12 @@ async fn forward(socket: &mut Client, state: &AppState, sub: &Subscription, fram
             send(
                 socket,
                 &state.hub,
+                "servers",
                 encode("server_update", ServerUpdate { full: false, servers: &mine, removed: Vec::new() }),
             )
             .await
         }
-        _ => send(socket, &state.hub, frame.msg).await,
+        _ => send(socket, &state.hub, frame.topic.name(), frame.msg).await,
     }
 }
 
@@ -269,13 +270,13 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
     let msg = match serde_json::from_str::<ClientMessage>(text) {
         Ok(m) => m,
         Err(e) => {
-            return send(socket, &state.hub, error_message(&format!("not a message this server understands: {e}")))
+            return send(socket, &state.hub, "control", error_message(&format!("not a message this server understands: {e}")))
                 .await;
         }
     };
     match msg {
         ClientMessage::Ping => {
-            send(socket, &state.hub, encode("pong", json!({ "serverTime": clock::now_rfc3339() }))).await
+            send(socket, &state.hub, "control", encode("pong", json!({ "serverTime": clock::now_rfc3339() }))).await
         }
         ClientMessage::Subscribe { topics, server_ids, live } => {
             let mut added = HashSet::new();
@@ -287,7 +288,7 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
                         }
                     }
                     None if t == "live" => {}
-                    None => return send(socket, &state.hub, error_message(&format!("unknown topic `{t}`"))).await,
+                    None => return send(socket, &state.hub, "control", error_message(&format!("unknown topic `{t}`"))).await,
                 }
             }
             if let Some(ids) = server_ids {
@@ -304,7 +305,7 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
             }
             if let Some(id) = live {
                 if state.fleet.registry().source_of(&id).is_none() {
-                    return send(socket, &state.hub, error_message(&format!("server `{id}` not found"))).await;
+                    return send(socket, &state.hub, "control", error_message(&format!("server `{id}` not found"))).await;
                 }
                 sub.live = Some(id);
                 sub.live_after = clock::now_millis() - 60_000;
@@ -359,5 +360,5 @@ async fn send_live(socket: &mut Client, state: &AppState, sub: &mut Subscription
             })
         })
         .collect();
-    send(socket, &state.hub, encode("live", json!({ "serverId": id, "samples": points }))).await
+    send(socket, &state.hub, "live", encode("live", json!({ "serverId": id, "samples": points }))).await
 }
