@@ -37,3 +37,32 @@ async fn an_unchanged_answer_costs_a_304_without_a_body() {
         assert_eq!(history.headers()["cache-control"], "private, max-age=15");
     }
 }
+
+#[tokio::test]
+async fn the_budget_shows_where_the_hubs_egress_goes() {
+    use futures_util::StreamExt;
+    let s = Server::builder().start_async().await;
+    let url = format!("ws://{}/ws?token={}&topics=fleet", s.addr, common::ADMIN_TOKEN);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    // hello and the fleet snapshot.
+    let mut received = 0;
+    for _ in 0..2 {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(15), ws.next()).await.unwrap().unwrap().unwrap();
+        received += m.len();
+    }
+    for _ in 0..3 {
+        assert_eq!(s.get_auth("/api/servers").send().await.unwrap().status(), 200);
+    }
+    let budget: serde_json::Value = s.get_auth("/api/budget").send().await.unwrap().json().await.unwrap();
+    let egress = &budget["data"]["egress"];
+    let fleet = egress["byTopic"]["fleet"].as_u64().unwrap();
+    let control = egress["byTopic"]["control"].as_u64().unwrap();
+    // Frame headers on top of the payloads the client got.
+    assert!(fleet + control >= received as u64 && fleet + control < received as u64 + 64, "{egress}");
+    assert!(egress["byRoute"]["servers"].as_u64().unwrap() > 3 * 200, "{egress}");
+    assert_eq!(egress["byTopic"]["system"], 0, "not subscribed");
+    assert!(egress["hubBytes"].as_u64().unwrap() >= fleet + control);
+    assert!(egress["hubCountedSince"].is_string());
+    let prom = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(prom.contains("openmanager_egress_bytes_total{kind=\"topic\",name=\"fleet\"}"), "{prom}");
+}
