@@ -24,6 +24,8 @@ pub struct EgressMeter {
     routes: Vec<Counter>,
     topics: Vec<Counter>,
     since_ms: i64,
+    /// The WebSocket `fleet` topic's configured interval, which the guard slows (set by the hub).
+    fleet_interval_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Default for EgressMeter {
@@ -34,7 +36,13 @@ impl Default for EgressMeter {
         };
         let routes = ROUTES.iter().map(|n| of("route", n)).collect();
         let topics = TOPICS.iter().map(|n| of("topic", n)).collect();
-        Self { family, routes, topics, since_ms: crate::clock::now_millis() }
+        Self {
+            family,
+            routes,
+            topics,
+            since_ms: crate::clock::now_millis(),
+            fleet_interval_ms: std::sync::atomic::AtomicU64::new(5_000),
+        }
     }
 }
 
@@ -86,6 +94,14 @@ impl EgressMeter {
 
     pub fn total(&self) -> u64 {
         self.routes.iter().chain(&self.topics).map(Counter::get).sum()
+    }
+
+    pub fn set_fleet_interval_ms(&self, ms: u64) {
+        self.fleet_interval_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn fleet_interval_ms(&self) -> u64 {
+        self.fleet_interval_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn since_ms(&self) -> i64 {

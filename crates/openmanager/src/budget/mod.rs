@@ -82,6 +82,16 @@ impl Budget {
         (ledger.month == month.key).then(|| ledger.projected_egress(now_ms, &month) as f64)
     }
 
+    /// Whether the egress guard is on: the month's projected egress (from the interface counters, and
+    /// at least what the hub itself sent since it started this month) is past
+    /// `egress_guard_percent` of the limit.
+    pub fn egress_guard(&self, now_ms: i64) -> bool {
+        let month = self.month(now_ms);
+        let own = if self.egress.since_ms() >= month.start_ms { self.egress.total() as f64 } else { 0.0 };
+        let projected = self.projected_egress(now_ms).unwrap_or(0.0).max(own);
+        projected * 100.0 >= self.config.egress_guard_percent * self.config.egress_limit_bytes as f64
+    }
+
     /// One reading of this host, added to the ledger and saved.
     pub async fn tick(&self, fleet: &Fleet, store: &store::Store) -> anyhow::Result<()> {
         if self.ledger().is_none() {

@@ -56,6 +56,20 @@ pub struct Egress {
     pub hub_percent: f64,
     /// When the hub's own counts started (its start).
     pub hub_counted_since: String,
+    pub guard: EgressGuard,
+}
+
+/// The egress guard: while active, the hub sends live updates less often.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressGuard {
+    pub active: bool,
+    /// `budget.egress_guard_percent`: projected month egress, in percent of the limit, that turns it on.
+    pub threshold_percent: f64,
+    /// The WebSocket `fleet` topic's interval now.
+    pub fleet_interval_ms: u64,
+    /// The WebSocket `live` topic's interval now.
+    pub live_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -116,7 +130,13 @@ fn percent(used: f64, limit: f64) -> f64 {
 
 /// The report now: the ledger against the plan, this host's disk and memory, and each AI engine's
 /// daily quota from the gateway's status (its `engines`).
+/// The WebSocket `fleet` and `live` intervals (ms) with the guard on or off.
+pub fn guard_intervals(active: bool, fleet_interval_ms: u64) -> (u64, u64) {
+    if active { (fleet_interval_ms.max(30_000), 5_000) } else { (fleet_interval_ms, 1_000) }
+}
+
 pub fn build(budget: &Budget, fleet: &Fleet, engines: &[ai::EngineStatus]) -> BudgetReport {
+    let fleet_interval_ms = budget.egress.fleet_interval_ms();
     let plan = budget.config();
     let now = crate::clock::now_millis();
     let month = budget.month(now);
@@ -141,6 +161,11 @@ pub fn build(budget: &Budget, fleet: &Fleet, engines: &[ai::EngineStatus]) -> Bu
         hub_bytes: budget.egress.total(),
         hub_percent: percent(budget.egress.total() as f64, limit as f64),
         hub_counted_since: crate::clock::millis_rfc3339(budget.egress.since_ms()),
+        guard: {
+            let active = budget.egress_guard(now);
+            let (fleet, live) = guard_intervals(active, fleet_interval_ms);
+            EgressGuard { active, threshold_percent: plan.egress_guard_percent, fleet_interval_ms: fleet, live_interval_ms: live }
+        },
     };
     let used_hours = ledger.as_ref().map_or_else(
         // Without a ledger yet, this boot's time in the month is still known.

@@ -35,6 +35,8 @@ pub enum Topic {
     System,
     Alerts,
     Overview,
+    /// `notice` messages: every client gets them.
+    Notice,
 }
 
 impl Topic {
@@ -45,6 +47,7 @@ impl Topic {
             Topic::System => "system",
             Topic::Alerts => "alerts",
             Topic::Overview => "fleet",
+            Topic::Notice => "control",
         }
     }
 }
@@ -105,6 +108,8 @@ pub struct Hub {
     pub live_interval: Duration,
     /// Bytes sent per topic, for the egress view.
     pub meter: Arc<crate::budget::egress::EgressMeter>,
+    /// The egress guard is on (set by the hub job from the budget).
+    guard: std::sync::atomic::AtomicBool,
     /// Bytes being sent to clients right now, across all of them.
     pub unsent: UnsentBudget,
     /// How long a send may wait for a client that does not read before it is dropped.
@@ -196,6 +201,7 @@ impl Hub {
             overview_interval: Duration::from_secs(5),
             live_interval: Duration::from_secs(1),
             meter: Arc::default(),
+            guard: std::sync::atomic::AtomicBool::new(false),
             unsent: UnsentBudget::new(max_unsent),
             stall_timeout,
         }
@@ -207,8 +213,31 @@ impl Hub {
     }
 
     pub fn with_meter(mut self, meter: Arc<crate::budget::egress::EgressMeter>) -> Self {
+        meter.set_fleet_interval_ms(self.overview_interval.as_millis() as u64);
         self.meter = meter;
         self
+    }
+
+    /// Whether the egress guard has slowed the live rates.
+    pub fn guarded(&self) -> bool {
+        self.guard.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The `fleet` and `live` intervals now (slower while the egress guard is on).
+    pub fn rates(&self) -> (Duration, Duration) {
+        let (fleet, live) = crate::budget::report::guard_intervals(self.guarded(), self.overview_interval.as_millis() as u64);
+        (Duration::from_millis(fleet), Duration::from_millis(live))
+    }
+
+    /// The `notice` message for the guard's state.
+    pub fn guard_notice(&self) -> Utf8Bytes {
+        let (fleet, live) = self.rates();
+        let (level, message) = if self.guarded() {
+            ("warning", format!("Egress is projected past the month's guard: live updates slowed (fleet every {} s, live chart every {} s).", fleet.as_secs(), live.as_secs()))
+        } else {
+            ("info", "Egress is back under the guard: live updates at their normal rates.".to_string())
+        };
+        encode("notice", serde_json::json!({ "level": level, "code": "egress_guard", "message": message, "active": self.guarded() }))
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
@@ -254,6 +283,7 @@ pub fn start(state: &AppState) {
             let mut previous: HashMap<String, ServerView> = HashMap::new();
             let mut overview = Overview::default();
             let mut last_system: Option<Value> = None;
+            let mut guard_checked = std::time::Instant::now();
             let mut interval = tokio::time::interval(state.hub.interval);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut alerts = state.alerting.subscribe();
@@ -263,6 +293,10 @@ pub fn start(state: &AppState) {
                         ctx.heartbeat.beat();
                         tick(&state, &mut previous, &mut last_system);
                         overview.tick(&state);
+                        if guard_checked.elapsed() >= GUARD_CHECK {
+                            guard_checked = std::time::Instant::now();
+                            check_guard(&state);
+                        }
                     }
                     event = alerts.recv() => match event {
                         Ok(e) if e.kind != crate::alerts::EventKind::Repeat => {
@@ -280,6 +314,18 @@ pub fn start(state: &AppState) {
             }
         }
     });
+}
+
+/// How often the hub asks the budget whether the egress guard applies.
+const GUARD_CHECK: Duration = Duration::from_secs(2);
+
+/// Turns the egress guard on or off from the budget's projection, and tells every client.
+fn check_guard(state: &AppState) {
+    let active = state.budget.egress_guard(clock::now_millis());
+    if state.hub.guard.swap(active, std::sync::atomic::Ordering::Relaxed) != active {
+        tracing::warn!(active, "egress guard changed: WebSocket live rates {}", if active { "lowered" } else { "restored" });
+        state.hub.publish(Topic::Notice, state.hub.guard_notice());
+    }
 }
 
 fn tick(state: &AppState, previous: &mut HashMap<String, ServerView>, last_system: &mut Option<Value>) {
@@ -398,7 +444,7 @@ impl Overview {
     fn tick(&mut self, state: &AppState) {
         let hub = &state.hub;
         // Half a hub tick of slack so a 5 s interval is not pushed to 6 s by tick jitter.
-        if self.last.is_some_and(|t| t.elapsed() + hub.interval / 2 < hub.overview_interval) {
+        if self.last.is_some_and(|t| t.elapsed() + hub.interval / 2 < hub.rates().0) {
             return;
         }
         self.last = Some(std::time::Instant::now());

@@ -67,13 +67,15 @@ struct Subscription {
     live_after: i64,
     /// The overview baseline version this client holds.
     overview_seq: u64,
+    /// When `live` samples were last sent.
+    live_sent_ms: i64,
 }
 
 const DEFAULT_TOPICS: [&str; 3] = ["servers", "system", "alerts"];
 
 impl Default for Subscription {
     fn default() -> Self {
-        Self { topics: DEFAULT_TOPICS.into(), server_ids: None, live: None, live_after: 0, overview_seq: 0 }
+        Self { topics: DEFAULT_TOPICS.into(), server_ids: None, live: None, live_after: 0, overview_seq: 0, live_sent_ms: 0 }
     }
 }
 
@@ -92,7 +94,7 @@ pub fn parse_topics(list: &str) -> Result<HashSet<&'static str>, String> {
 
 impl Subscription {
     fn wants(&self, topic: Topic) -> bool {
-        self.topics.contains(topic.name())
+        topic == Topic::Notice || self.topics.contains(topic.name())
     }
 }
 
@@ -149,12 +151,15 @@ pub async fn run(mut socket: Client, topics: Option<HashSet<&'static str>>, stat
             "version": env!("CARGO_PKG_VERSION"),
             "serverTime": clock::now_rfc3339(),
             "intervalMs": state.hub.interval.as_millis() as u64,
-            "overviewIntervalMs": state.hub.overview_interval.as_millis() as u64,
-            "liveIntervalMs": state.hub.live_interval.as_millis() as u64,
+            "overviewIntervalMs": state.hub.rates().0.as_millis() as u64,
+            "liveIntervalMs": state.hub.rates().1.as_millis() as u64,
             "deflate": socket.deflate,
         }),
     );
     if let Flow::Stop = send(&mut socket, &state.hub, "control", hello).await {
+        return;
+    }
+    if state.hub.guarded() && let Flow::Stop = send(&mut socket, &state.hub, "control", state.hub.guard_notice()).await {
         return;
     }
     if let Flow::Stop = send_full(&mut socket, &state, &mut sub).await {
@@ -201,7 +206,15 @@ pub async fn run(mut socket: Client, topics: Option<HashSet<&'static str>>, stat
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
                 Some(Ok(_)) => Flow::Continue,
             },
-            _ = live_tick.tick(), if sub.live.is_some() => send_live(&mut socket, &state, &mut sub).await,
+            _ = live_tick.tick(), if sub.live.is_some() => {
+                // The egress guard slows `live` to its own interval; the tick stays the base rate.
+                if clock::now_millis() - sub.live_sent_ms >= state.hub.rates().1.as_millis() as i64 - 100 {
+                    sub.live_sent_ms = clock::now_millis();
+                    send_live(&mut socket, &state, &mut sub).await
+                } else {
+                    Flow::Continue
+                }
+            }
             _ = cancel.cancelled() => {
                 let frame = CloseFrame { code: CloseCode::Away, reason: Utf8Bytes::from_static("server shutting down") };
                 let _ = tokio::time::timeout(Duration::from_secs(1), socket.socket.send(Message::Close(Some(frame)))).await;
