@@ -66,3 +66,40 @@ async fn the_budget_shows_where_the_hubs_egress_goes() {
     let prom = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
     assert!(prom.contains("openmanager_egress_bytes_total{kind=\"topic\",name=\"fleet\"}"), "{prom}");
 }
+
+#[tokio::test]
+async fn the_egress_guard_slows_live_rates_and_says_so() {
+    use futures_util::StreamExt;
+    // 10% of 20 kB: the first snapshots the hub sends put the month past the guard.
+    let s = Server::builder()
+        .config("[budget]\negress_limit_bytes = 20000\negress_guard_percent = 10")
+        .start_async()
+        .await;
+    let url = format!("ws://{}/ws?token={}&topics=fleet", s.addr, common::ADMIN_TOKEN);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let notice = loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(15), ws.next()).await.unwrap().unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
+        if v["type"] == "notice" {
+            break v;
+        }
+    };
+    assert_eq!(notice["data"]["code"], "egress_guard");
+    assert_eq!(notice["data"]["active"], true);
+    assert_eq!(notice["data"]["level"], "warning");
+    let budget: serde_json::Value = s.get_auth("/api/budget").send().await.unwrap().json().await.unwrap();
+    let guard = &budget["data"]["egress"]["guard"];
+    assert_eq!(guard["active"], true, "{guard}");
+    assert_eq!(guard["thresholdPercent"], 10.0);
+    assert_eq!(guard["fleetIntervalMs"], 30000);
+    assert_eq!(guard["liveIntervalMs"], 5000);
+    // A client connecting now hears it at once, with the slower rates in its hello.
+    let url = format!("ws://{}/ws?token={}&topics=", s.addr, common::ADMIN_TOKEN);
+    let (mut late, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let hello: serde_json::Value =
+        serde_json::from_str(late.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(hello["data"]["overviewIntervalMs"], 30000);
+    let told: serde_json::Value =
+        serde_json::from_str(late.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(told["type"], "notice");
+}
