@@ -71,10 +71,8 @@ async fn the_budget_shows_where_the_hubs_egress_goes() {
 async fn the_egress_guard_slows_live_rates_and_says_so() {
     use futures_util::StreamExt;
     // 10% of 20 kB: the first snapshots the hub sends put the month past the guard.
-    let s = Server::builder()
-        .config("[budget]\negress_limit_bytes = 20000\negress_guard_percent = 10")
-        .start_async()
-        .await;
+    let s =
+        Server::builder().config("[budget]\negress_limit_bytes = 20000\negress_guard_percent = 10").start_async().await;
     let url = format!("ws://{}/ws?token={}&topics=fleet", s.addr, common::ADMIN_TOKEN);
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let notice = loop {
@@ -99,7 +97,6 @@ async fn the_egress_guard_slows_live_rates_and_says_so() {
     let hello: serde_json::Value =
         serde_json::from_str(late.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
     assert_eq!(hello["data"]["overviewIntervalMs"], 30000);
-    let told: serde_json::Value =
-        serde_json::from_str(late.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+    let told: serde_json::Value = serde_json::from_str(late.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
     assert_eq!(told["type"], "notice");
 }

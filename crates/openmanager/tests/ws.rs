@@ -276,7 +276,9 @@ async fn permessage_deflate_is_negotiated_and_works_both_ways() {
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
     assert!(
-        head.contains("sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
+        head.contains(
+            "sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        ),
         "{head}"
     );
     // hello, then the overview snapshot: compressed (RSV1), and far smaller than its text.

@@ -11,8 +11,21 @@ use prometheus_client::metrics::family::Family;
 
 /// HTTP route groups (the path's first segment under `/api`, or the surface it belongs to).
 pub const ROUTES: [&str; 15] = [
-    "servers", "metrics", "alerts", "budget", "ai", "agents", "notifications", "tokens", "dashboard", "prometheus",
-    "docs", "health", "mcp", "gateway", "other",
+    "servers",
+    "metrics",
+    "alerts",
+    "budget",
+    "ai",
+    "agents",
+    "notifications",
+    "tokens",
+    "dashboard",
+    "prometheus",
+    "docs",
+    "health",
+    "mcp",
+    "gateway",
+    "other",
 ];
 /// WebSocket topics; `control` is `hello`, `pong`, `error` and `notice`.
 pub const TOPICS: [&str; 6] = ["fleet", "servers", "system", "alerts", "live", "control"];

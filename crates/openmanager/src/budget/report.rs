@@ -164,7 +164,12 @@ pub fn build(budget: &Budget, fleet: &Fleet, engines: &[ai::EngineStatus]) -> Bu
         guard: {
             let active = budget.egress_guard(now);
             let (fleet, live) = guard_intervals(active, fleet_interval_ms);
-            EgressGuard { active, threshold_percent: plan.egress_guard_percent, fleet_interval_ms: fleet, live_interval_ms: live }
+            EgressGuard {
+                active,
+                threshold_percent: plan.egress_guard_percent,
+                fleet_interval_ms: fleet,
+                live_interval_ms: live,
+            }
         },
     };
     let used_hours = ledger.as_ref().map_or_else(

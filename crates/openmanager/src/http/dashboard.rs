@@ -138,7 +138,11 @@ fn preferred_encoding(headers: &HeaderMap) -> Option<Encoding> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter(|c| {
-            let q = c.split(';').nth(1).and_then(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok());
+            let q = c
+                .split(';')
+                .nth(1)
+                .and_then(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok());
             q.is_none_or(|q| q > 0.0)
         })
         .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
@@ -157,10 +161,13 @@ struct Packed {
     gzip: bytes::Bytes,
 }
 
+/// Compressed forms by path, with the content hash they were made from.
+type PackedFiles = Mutex<HashMap<String, ([u8; 32], Arc<Packed>)>>;
+
 /// A file's brotli and gzip forms, made on first use and kept (one entry per file and content, so
 /// the set is bounded by the embedded files; in debug builds an edited file replaces its entry).
 fn precompressed(path: &str, hash: [u8; 32], data: &[u8]) -> Arc<Packed> {
-    static PACKED: OnceLock<Mutex<HashMap<String, ([u8; 32], Arc<Packed>)>>> = OnceLock::new();
+    static PACKED: OnceLock<PackedFiles> = OnceLock::new();
     let map = PACKED.get_or_init(Mutex::default);
     if let Some((h, p)) = map.lock().get(path)
         && *h == hash

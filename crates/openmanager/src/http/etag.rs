@@ -29,7 +29,9 @@ fn policy(method: &Method, path: &str) -> Option<&'static str> {
     }
     // Live data: the browser may keep it but must ask (with `If-None-Match`) before using it.
     let live = ["/api/servers", "/api/metrics", "/api/alerts", "/api/budget"];
-    live.iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/'))).then_some("private, no-cache")
+    live.iter()
+        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+        .then_some("private, no-cache")
 }
 
 /// The weak tag of a JSON body, its time of answering left out.

@@ -325,8 +325,9 @@ mod tests {
 
     #[test]
     fn deflate_and_inflate_round_trip_and_inflate_is_bounded() {
-        let text = r#"{"type":"server_update","data":{"servers":[{"id":"web-01","cpu":41.3},{"id":"web-02","cpu":41.3}]}}"#
-            .repeat(20);
+        let text =
+            r#"{"type":"server_update","data":{"servers":[{"id":"web-01","cpu":41.3},{"id":"web-02","cpu":41.3}]}}"#
+                .repeat(20);
         let d = deflate(text.as_bytes()).unwrap();
         assert!(d.len() < text.len() / 4);
         assert_eq!(inflate(&d, 1 << 20).unwrap(), text.as_bytes());

@@ -17,8 +17,8 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 use serde::Serialize;
 use serde_json::{Map, Value};
-pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio::sync::{Semaphore, broadcast};
+pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::alerts::Event;
 use crate::clock;
@@ -225,7 +225,8 @@ impl Hub {
 
     /// The `fleet` and `live` intervals now (slower while the egress guard is on).
     pub fn rates(&self) -> (Duration, Duration) {
-        let (fleet, live) = crate::budget::report::guard_intervals(self.guarded(), self.overview_interval.as_millis() as u64);
+        let (fleet, live) =
+            crate::budget::report::guard_intervals(self.guarded(), self.overview_interval.as_millis() as u64);
         (Duration::from_millis(fleet), Duration::from_millis(live))
     }
 
@@ -233,11 +234,21 @@ impl Hub {
     pub fn guard_notice(&self) -> Utf8Bytes {
         let (fleet, live) = self.rates();
         let (level, message) = if self.guarded() {
-            ("warning", format!("Egress is projected past the month's guard: live updates slowed (fleet every {} s, live chart every {} s).", fleet.as_secs(), live.as_secs()))
+            (
+                "warning",
+                format!(
+                    "Egress is projected past the month's guard: live updates slowed (fleet every {} s, live chart every {} s).",
+                    fleet.as_secs(),
+                    live.as_secs()
+                ),
+            )
         } else {
             ("info", "Egress is back under the guard: live updates at their normal rates.".to_string())
         };
-        encode("notice", serde_json::json!({ "level": level, "code": "egress_guard", "message": message, "active": self.guarded() }))
+        encode(
+            "notice",
+            serde_json::json!({ "level": level, "code": "egress_guard", "message": message, "active": self.guarded() }),
+        )
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
@@ -323,7 +334,11 @@ const GUARD_CHECK: Duration = Duration::from_secs(2);
 fn check_guard(state: &AppState) {
     let active = state.budget.egress_guard(clock::now_millis());
     if state.hub.guard.swap(active, std::sync::atomic::Ordering::Relaxed) != active {
-        tracing::warn!(active, "egress guard changed: WebSocket live rates {}", if active { "lowered" } else { "restored" });
+        tracing::warn!(
+            active,
+            "egress guard changed: WebSocket live rates {}",
+            if active { "lowered" } else { "restored" }
+        );
         state.hub.publish(Topic::Notice, state.hub.guard_notice());
     }
 }

@@ -16,8 +16,8 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame as WireFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
 use super::deflate::{self, DeflateIo, Wire};
 use super::hub::{Encoded, Frame, Hub, ServerUpdate, Topic, Utf8Bytes, encode};
@@ -75,7 +75,14 @@ const DEFAULT_TOPICS: [&str; 3] = ["servers", "system", "alerts"];
 
 impl Default for Subscription {
     fn default() -> Self {
-        Self { topics: DEFAULT_TOPICS.into(), server_ids: None, live: None, live_after: 0, overview_seq: 0, live_sent_ms: 0 }
+        Self {
+            topics: DEFAULT_TOPICS.into(),
+            server_ids: None,
+            live: None,
+            live_after: 0,
+            overview_seq: 0,
+            live_sent_ms: 0,
+        }
     }
 }
 
@@ -111,14 +118,15 @@ enum Flow {
 /// as a lag, so the client is resynchronised with the newest state, or dropped if it stays behind.
 async fn send(client: &mut Client, hub: &Hub, topic: &'static str, msg: impl Into<Encoded>) -> Flow {
     let msg = msg.into();
-    let message = match msg.deflated.or_else(|| if client.deflate { deflate::deflate(msg.text.as_bytes()) } else { None }) {
-        Some(body) if client.deflate => {
-            let mut frame = WireFrame::message(body, OpCode::Data(Data::Text), true);
-            frame.header_mut().rsv1 = true;
-            Message::Frame(frame)
-        }
-        _ => Message::Text(msg.text),
-    };
+    let message =
+        match msg.deflated.or_else(|| if client.deflate { deflate::deflate(msg.text.as_bytes()) } else { None }) {
+            Some(body) if client.deflate => {
+                let mut frame = WireFrame::message(body, OpCode::Data(Data::Text), true);
+                frame.header_mut().rsv1 = true;
+                Message::Frame(frame)
+            }
+            _ => Message::Text(msg.text),
+        };
     let Some(_reserved) = hub.unsent.reserve(message.len()) else { return Flow::Lagged };
     // Counted as the socket took it (frame headers included): the egress view's per-topic bytes.
     let before = client.wire.sent.load(std::sync::atomic::Ordering::Relaxed);
@@ -159,7 +167,9 @@ pub async fn run(mut socket: Client, topics: Option<HashSet<&'static str>>, stat
     if let Flow::Stop = send(&mut socket, &state.hub, "control", hello).await {
         return;
     }
-    if state.hub.guarded() && let Flow::Stop = send(&mut socket, &state.hub, "control", state.hub.guard_notice()).await {
+    if state.hub.guarded()
+        && let Flow::Stop = send(&mut socket, &state.hub, "control", state.hub.guard_notice()).await
+    {
         return;
     }
     if let Flow::Stop = send_full(&mut socket, &state, &mut sub).await {
@@ -283,8 +293,13 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
     let msg = match serde_json::from_str::<ClientMessage>(text) {
         Ok(m) => m,
         Err(e) => {
-            return send(socket, &state.hub, "control", error_message(&format!("not a message this server understands: {e}")))
-                .await;
+            return send(
+                socket,
+                &state.hub,
+                "control",
+                error_message(&format!("not a message this server understands: {e}")),
+            )
+            .await;
         }
     };
     match msg {
@@ -301,7 +316,10 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
                         }
                     }
                     None if t == "live" => {}
-                    None => return send(socket, &state.hub, "control", error_message(&format!("unknown topic `{t}`"))).await,
+                    None => {
+                        return send(socket, &state.hub, "control", error_message(&format!("unknown topic `{t}`")))
+                            .await;
+                    }
                 }
             }
             if let Some(ids) = server_ids {
@@ -318,7 +336,8 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
             }
             if let Some(id) = live {
                 if state.fleet.registry().source_of(&id).is_none() {
-                    return send(socket, &state.hub, "control", error_message(&format!("server `{id}` not found"))).await;
+                    return send(socket, &state.hub, "control", error_message(&format!("server `{id}` not found")))
+                        .await;
                 }
                 sub.live = Some(id);
                 sub.live_after = clock::now_millis() - 60_000;
