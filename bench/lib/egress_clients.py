@@ -57,7 +57,7 @@ def poller(name, etag=True):
     """The web app's pattern: /api/servers and /api/metrics every 5 s, keep-alive, br or gzip. A
     connection the hub closed (idle or request limits) is reopened, as a browser does; the kernel's
     count is summed over every connection."""
-    c = None; sock = None; kernel = 0
+    c = None; sock = None; kernel = 0; last = 0
     tags = {}; total = 0; end = time.time() + DURATION; reconnects = 0
     while time.time() < end:
         for path in ("/api/servers", "/api/metrics"):
@@ -71,16 +71,18 @@ def poller(name, etag=True):
                     c.request("GET", path, headers=h); r = c.getresponse(); body = r.read()
                     break
                 except (http.client.HTTPException, ConnectionError):
-                    kernel += kernel_received(sock) or 0; c.close(); c = None; reconnects += 1
+                    # The socket is closed by now: its count as of its last answer.
+                    kernel += last; last = 0; c.close(); c = None; reconnects += 1
             else:
                 continue
+            last = kernel_received(sock) or last
             # Status line and headers as sent, plus the body.
             total += len(f"HTTP/1.1 {r.status} {r.reason}\r\n") + sum(len(k) + len(v) + 4 for k, v in r.getheaders()) + 2 + len(body)
             if r.getheader("ETag"):
                 tags[path] = r.getheader("ETag")
         time.sleep(max(0.0, min(5.0, end - time.time())))
     if c is not None:
-        kernel += kernel_received(sock) or 0; c.close()
+        kernel += last; c.close()
     results[name] = (total, kernel)
     if reconnects:
         print(f"({name}: {reconnects} reconnections)", file=sys.stderr)
