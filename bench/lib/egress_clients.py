@@ -104,6 +104,13 @@ for n, _ in scenarios:
     rate = got / DURATION
     kern_s = "n/a" if kern is None else f"{kern / DURATION:8.1f}"
     print(f"{n:48s} {rate:9.1f} B/s  kernel {kern_s} B/s  {rate * 3600 / 1e6:7.2f} MB/h")
+# The hub's own count (/api/budget egress.hubBytes) against the kernel's, over every scenario.
+c = http.client.HTTPConnection(HOST, PORT)
+c.request("GET", "/api/budget", headers={"Authorization": f"Bearer {TOKEN}"})
+hub = json.loads(c.getresponse().read())["data"]["egress"]
+kernel_total = sum(k or 0 for _, k in results.values())
+print(f"hub's own count (egress.hubBytes) {hub['hubBytes']} B vs kernel {kernel_total} B: "
+      f"{(hub['hubBytes'] - kernel_total) / max(kernel_total, 1) * 100:+.1f}%  byTopic {hub['byTopic']}")
 fleet = results.get("fleet view", (0, None))[0] / DURATION
 before = results.get("before: fleet view (no subscribe, no deflate)", (0, None))[0] / DURATION
 print(f"one viewer, fleet view 8 h/day for 30 days: {fleet * 8 * 3600 * 30 / 1e6:.1f} MB (before: {before * 8 * 3600 * 30 / 1e6:.1f} MB)")
