@@ -7,7 +7,7 @@
 pub mod detail;
 pub mod error;
 pub mod history;
-mod ingest;
+pub mod ingest;
 pub mod listing;
 pub mod live;
 pub mod metric;
@@ -50,6 +50,8 @@ pub struct Fleet {
     store: store::Store,
     live: LiveRing,
     counters: IngestCounters,
+    /// The bases of agents' compact batches.
+    bases: ingest::Bases,
 }
 
 fn kv_key(id: &str) -> String {
@@ -58,7 +60,7 @@ fn kv_key(id: &str) -> String {
 
 impl Fleet {
     pub fn new(thresholds: Thresholds, simulation: Option<u64>, store: store::Store, counters: IngestCounters) -> Self {
-        Self { registry: Registry::new(thresholds, simulation), store, live: LiveRing::default(), counters }
+        Self { registry: Registry::new(thresholds, simulation), store, live: LiveRing::default(), counters, bases: Default::default() }
     }
 
     /// Servers registered by hand and agents seen before, from the store. Returns how many.
