@@ -10,9 +10,11 @@
 //! holding exactly the unsent samples, and the process exits 0.
 //!
 //! Modules: [`identity`] (machine id, name), [`sampler`] (snapshot to wire types), [`spool`]
-//! (bounded, persisted), [`uplink`] (HTTP, answers, back-off).
+//! (bounded, persisted), [`uplink`] (HTTP, answers, back-off), `batching` (when to send; the compact
+//! body's base and fall-back).
 
 mod args;
+mod batching;
 pub mod identity;
 pub mod sampler;
 pub mod spool;
@@ -33,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{LogConfig, LogFormat, Secret};
 pub use args::AgentArgs;
+use batching::{Batching, Compact, CompactSent};
 use spool::{Spool, SpoolConfig};
 use uplink::{Backoff, Outcome, Uplink};
 
@@ -94,6 +97,8 @@ pub struct Settings {
     pub hub: Url,
     pub token: Secret,
     pub interval: Duration,
+    pub batch: Duration,
+    pub legacy_body: bool,
     pub name: Option<String>,
     pub state_dir: PathBuf,
     pub spool: SpoolConfig,
@@ -111,6 +116,8 @@ impl Settings {
             hub,
             token: args.token.clone(),
             interval: args.interval,
+            batch: Duration::from_secs(args.batch_seconds),
+            legacy_body: args.legacy_body,
             name: args.name.clone(),
             state_dir,
             spool: SpoolConfig { max_samples, max_bytes: args.spool_max_bytes.max(1024) },
@@ -196,6 +203,8 @@ async fn run_agent(settings: Settings) -> anyhow::Result<()> {
         ip: String::new(),
         ip_checked: None,
         hub: settings.hub.clone(),
+        batching: Batching::new(settings.batch),
+        compact: Compact::new(!settings.legacy_body),
     };
     let cancel = CancellationToken::new();
     agent.run_loop(settings.interval, &cancel).await;
@@ -239,6 +248,8 @@ struct InFlight {
     request: Pin<Box<dyn Future<Output = Outcome>>>,
     through_seq: u64,
     samples: usize,
+    /// Set for a compact body.
+    compact: Option<CompactSent>,
 }
 
 struct Agent {
@@ -255,6 +266,8 @@ struct Agent {
     ip: String,
     ip_checked: Option<Instant>,
     hub: Url,
+    batching: Batching,
+    compact: Compact,
 }
 
 impl Agent {
@@ -266,13 +279,15 @@ impl Agent {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut in_flight: Option<InFlight> = None;
         loop {
-            let ready = self.retry_at.is_none_or(|t| t <= Instant::now());
+            let ready = self.retry_at.is_none_or(|t| t <= Instant::now())
+                && self.batching.due_at().is_some_and(|t| t <= Instant::now());
             if in_flight.is_none() && ready && !self.spool.is_empty() {
                 self.refresh_ip().await;
                 in_flight = self.start_report();
             }
             let waiting_to_retry = in_flight.is_none() && !self.spool.is_empty();
-            let retry_at = self.retry_at;
+            // A back-off wins over the batch time (both only ever delay).
+            let retry_at = self.retry_at.max(self.batching.due_at());
             tokio::select! {
                 biased;
                 _ = &mut signal => break,
@@ -303,19 +318,36 @@ impl Agent {
         if let Err(e) = self.spool.push(&sample) {
             tracing::warn!(error = %e, "cannot write the spool file; the sample is kept in memory");
         }
+        self.batching.sampled(&sample, self.oldest_ms());
     }
 
     /// Starts sending the oldest samples, with the current inventory.
     fn start_report(&mut self) -> Option<InFlight> {
         let batch = self.spool.batch(self.batch_limit)?;
-        let inventory = sampler::to_inventory(&self.info, self.collector.latest(), &self.ip);
         let samples = batch.lines.len();
         let through_seq = batch.through_seq;
+        let (info, latest, ip) = (&self.info, self.collector.latest(), &self.ip);
+        match self.compact.encode(&self.identity, &batch.lines, || sampler::to_inventory(info, latest, ip)) {
+            Some(Ok((body, sent))) => {
+                let uplink = self.uplink.clone();
+                tracing::debug!(samples, bytes = body.len(), "sending a compact report");
+                let request = Box::pin(async move { uplink.send_compact(body).await });
+                return Some(InFlight { request, through_seq, samples, compact: Some(sent) });
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "cannot encode a compact report; sending version 1"),
+            None => {}
+        }
+        let inventory = sampler::to_inventory(&self.info, self.collector.latest(), &self.ip);
         match uplink::encode_report(&self.identity, batch.lines, Some(&inventory)) {
             Ok(body) => {
                 let uplink = self.uplink.clone();
                 tracing::debug!(samples, bytes = body.len(), "sending a report");
-                Some(InFlight { request: Box::pin(async move { uplink.send(body).await }), through_seq, samples })
+                Some(InFlight {
+                    request: Box::pin(async move { uplink.send(body).await }),
+                    through_seq,
+                    samples,
+                    compact: None,
+                })
             }
             Err(e) => {
                 // Cannot happen with in-memory buffers; back off rather than spin if it does.
@@ -335,7 +367,11 @@ impl Agent {
                 self.backoff.reset();
                 self.retry_at = None;
                 self.batch_limit = (self.batch_limit * 2).min(MAX_SAMPLES_PER_REPORT);
+                if let Some(c) = &sent.compact {
+                    self.compact.acked(c);
+                }
                 match ack {
+                    None if sent.compact.is_some() => tracing::debug!(samples = sent.samples, "compact report delivered"),
                     Some(a) if (a.accepted + a.duplicates) as usize != sent.samples => tracing::warn!(
                         sent = sent.samples,
                         accepted = a.accepted,
@@ -366,6 +402,18 @@ impl Agent {
                 tracing::error!(%reason, dropped = sent.samples, "the hub rejected a report as invalid; dropping its samples");
                 self.remove(sent.through_seq);
             }
+            Outcome::Resync if sent.compact.as_ref().is_some_and(|c| self.compact.resync(c)) => {
+                tracing::debug!("the hub asks for a whole report; resending");
+            }
+            Outcome::Resync => {
+                let delay = self.backoff.next_delay(false, None);
+                self.retry_at = Some(Instant::now() + delay);
+                tracing::warn!(retry_in = ?delay, "the hub keeps asking for a whole report; will retry");
+            }
+            Outcome::Unsupported { reason } => {
+                self.compact.enabled = false;
+                tracing::warn!(%reason, "the hub does not take the compact body; sending version 1 from now on");
+            }
             Outcome::TooLarge if sent.samples <= 1 => {
                 tracing::error!("the hub refuses even a single sample as too large; dropping it");
                 self.remove(sent.through_seq);
@@ -384,6 +432,15 @@ impl Agent {
         if let Err(e) = self.spool.ack(through_seq) {
             tracing::warn!(error = %e, "cannot compact the spool file; it will be rewritten later");
         }
+        self.batching.sent(self.oldest_ms());
+    }
+
+    /// The oldest unsent sample's time.
+    fn oldest_ms(&self) -> Option<i64> {
+        let batch = self.spool.batch(1)?;
+        let line = batch.lines.first()?;
+        // A line that does not parse is sent at once, for the hub to judge.
+        Some(serde_json::from_str::<protocol::Sample>(line).map_or(0, |s| s.timestamp_ms))
     }
 
     /// Looks up the local address the hub is reached from (a UDP "connect" sends nothing) for the
