@@ -135,3 +135,30 @@ impl Compact {
         !already
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(cpu: f64) -> Sample {
+        Sample { timestamp_ms: crate::clock::now_millis(), values: [(metric::CPU.to_string(), cpu)].into() }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_status_change_is_due_at_once_the_rest_waits_for_the_batch() {
+        let mut b = Batching::new(Duration::from_secs(15));
+        let s = sample(10.0);
+        b.sampled(&s, Some(s.timestamp_ms));
+        assert!(b.due_at().unwrap() <= Instant::now(), "the first sample goes at once");
+        b.sent(None);
+        assert_eq!(b.due_at(), None);
+        let s = sample(20.0);
+        b.sampled(&s, Some(s.timestamp_ms));
+        assert!(b.due_at().unwrap() > Instant::now() + Duration::from_secs(14), "same status: it waits");
+        for (cpu, now) in [(85.0, true), (86.0, false), (95.0, true), (50.0, true)] {
+            b.sent(Some(s.timestamp_ms));
+            b.sampled(&sample(cpu), Some(s.timestamp_ms));
+            assert_eq!(b.due_at().unwrap() <= Instant::now(), now, "cpu {cpu}");
+        }
+    }
+}
