@@ -5,7 +5,10 @@
 # simulated servers plus the host), a server's detail view with its live chart, a hidden tab, the web
 # app's polling of /api/servers and /api/metrics every 5 s; and the "before" client of each (the old
 # dashboard's socket: no subscription, no permessage-deflate; polling without If-None-Match).
-# Agents are not measured yet (the agent uplink was not changed).
+# And one agent at its default interval (5 s) through a byte-counting relay, before (the version 1
+# body, a report per sample, as older agents) and after (compact body, 15 s batches): bytes each way,
+# cross-checked with the kernel's tcp_info of the relay's agent-side sockets. The two share this
+# machine's id, so the hub shows them as one server.
 #
 # Usage: bench/egress.sh [--duration SECONDS]   (default 600, the issue's 10 minutes)
 #   GUARD=1 leaves the egress guard at its default (else it is off: normal rates are measured).
@@ -30,5 +33,5 @@ guard=()
 start_ours "$PORT" "$data" OPENMANAGER_RATE_LIMIT__ENABLED=false "${guard[@]}"
 sleep 2
 echo "== egress over ${DURATION} s (bytes the hub sent, per scenario)"
-python3 "$(dirname "$0")/lib/egress_clients.py" "$PORT" "$BENCH_TOKEN" "$DURATION"
+EGRESS_AGENT_BIN=$BIN python3 "$(dirname "$0")/lib/egress_clients.py" "$PORT" "$BENCH_TOKEN" "$DURATION"
 rm -rf "$data"

@@ -2,7 +2,7 @@
 """The clients of bench/egress.sh: each scenario on its own TCP connection(s) for DURATION seconds,
 counting the bytes the hub sent (socket reads) and, at the end, the kernel's own count for the same
 socket (`ss -ti` bytes_received). Prints one line per scenario. Standard library only."""
-import base64, json, os, re, socket, subprocess, sys, threading, time, http.client
+import base64, json, os, re, socket, struct, subprocess, sys, tempfile, threading, time, http.client
 
 PORT = int(sys.argv[1]); TOKEN = sys.argv[2]; DURATION = float(sys.argv[3])
 HOST = "127.0.0.1"
@@ -88,6 +88,75 @@ def poller(name, etag=True):
         print(f"({name}: {reconnects} reconnections)", file=sys.stderr)
 
 
+def tcp_info_bytes(sock):
+    """(bytes_acked, bytes_received) of this socket as the kernel counts them (struct tcp_info)."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+        return struct.unpack_from("QQ", info, 120)
+    except OSError:
+        return (0, 0)
+
+
+uplink = {}
+
+
+def agent(name, extra):
+    """`openmanager agent` at its default interval, reaching the hub through a byte-counting relay on
+    loopback: per direction, the relay's socket reads and the kernel's count (tcp_info bytes_received
+    and bytes_acked of the agent-side socket, read before it closes, summed over connections)."""
+    lst = socket.socket(); lst.bind((HOST, 0)); lst.listen(8); relay_port = lst.getsockname()[1]
+    counts = {"up": 0, "down": 0, "k_up": 0, "k_down": 0, "conns": 0}
+    lock = threading.Lock()
+
+    def pipe(src, dst, key):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            with lock:
+                counts[key] += len(data)
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        for s_ in (src, dst):
+            try:
+                s_.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve():
+        while True:
+            try:
+                a, _ = lst.accept()
+            except OSError:
+                return
+            h = socket.create_connection((HOST, PORT))
+
+            def conn(a=a, h=h):
+                t = threading.Thread(target=pipe, args=(h, a, "down")); t.start()
+                pipe(a, h, "up"); t.join()
+                acked, received = tcp_info_bytes(a)
+                with lock:
+                    counts["k_up"] += received; counts["k_down"] += acked; counts["conns"] += 1
+                a.close(); h.close()
+            threading.Thread(target=conn, daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    state = tempfile.mkdtemp()
+    proc = subprocess.Popen([AGENT_BIN, "agent", "--hub", f"http://127.0.0.1:{relay_port}", "--token", TOKEN,
+                             "--state-dir", state, "--name", name.split(":")[0].replace(" ", "-")] + extra,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "")})
+    time.sleep(DURATION)
+    proc.terminate(); proc.wait(); time.sleep(0.5); lst.close()
+    with lock:
+        results[name] = (counts["down"], counts["k_down"])
+        uplink[name] = (counts["up"], counts["k_up"], counts["conns"])
+
+
+AGENT_BIN = os.environ.get("EGRESS_AGENT_BIN", "")
 scenarios = [
     ("before: fleet view (no subscribe, no deflate)", lambda n: ws_client(n, None, False)),
     ("fleet view", lambda n: ws_client(n, "fleet,alerts")),
@@ -96,6 +165,11 @@ scenarios = [
     ("before: polling without ETag", lambda n: poller(n, False)),
     ("polling /api/servers + /api/metrics every 5 s", lambda n: poller(n, True)),
 ]
+if AGENT_BIN:
+    scenarios += [
+        ("before-agent: version 1 body, a report each sample", lambda n: agent(n, ["--legacy-body", "--batch-seconds", "0"])),
+        ("agent: compact body, batch 15 s", lambda n: agent(n, [])),
+    ]
 threads = [threading.Thread(target=f, args=(n,)) for n, f in scenarios]
 for t in threads: t.start()
 for t in threads: t.join()
@@ -104,6 +178,9 @@ for n, _ in scenarios:
     rate = got / DURATION
     kern_s = "n/a" if kern is None else f"{kern / DURATION:8.1f}"
     print(f"{n:48s} {rate:9.1f} B/s  kernel {kern_s} B/s  {rate * 3600 / 1e6:7.2f} MB/h")
+for n, (up, k_up, conns) in uplink.items():
+    print(f"{n:48s} to the hub {up / DURATION:7.1f} B/s (kernel {k_up / DURATION:7.1f}), "
+          f"back {results[n][0] / DURATION:6.1f} B/s (kernel {results[n][1] / DURATION:6.1f}), {conns} connections")
 # The hub's own count (/api/budget egress.hubBytes) against the kernel's, over every scenario.
 c = http.client.HTTPConnection(HOST, PORT)
 c.request("GET", "/api/budget", headers={"Authorization": f"Bearer {TOKEN}"})
