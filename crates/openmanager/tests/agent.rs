@@ -121,7 +121,16 @@ impl Agent {
             }
         }
         let child = cmd
-            .args(["agent", "--hub", &format!("http://127.0.0.1:{port}"), "--interval", "200ms", "--batch-seconds", "0", "--state-dir"])
+            .args([
+                "agent",
+                "--hub",
+                &format!("http://127.0.0.1:{port}"),
+                "--interval",
+                "200ms",
+                "--batch-seconds",
+                "0",
+                "--state-dir",
+            ])
             .arg(state_dir)
             .env("OPENMANAGER_AGENT_TOKEN", TOKEN)
             .env("OPENMANAGER_LOG", "openmanager=debug,info")

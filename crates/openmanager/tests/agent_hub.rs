@@ -169,7 +169,8 @@ async fn compact_batches_are_stored_exactly_and_the_old_body_still_works() {
     common::signal_pid(agent.0.id(), "TERM");
     assert!(agent.0.wait().unwrap().success());
 
-    let res = s.get_auth(&format!("/api/metrics/history?serverId={id}&timeRange=15m&limit=10000")).send().await.unwrap();
+    let res =
+        s.get_auth(&format!("/api/metrics/history?serverId={id}&timeRange=15m&limit=10000")).send().await.unwrap();
     let body: Value = res.json().await.unwrap();
     let mut compared = 0;
     for p in body["data"].as_array().unwrap() {
@@ -204,13 +205,19 @@ async fn compact_batches_are_stored_exactly_and_the_old_body_still_works() {
     assert_eq!(r.await.unwrap().status(), 428, "no base held for an agent that sent version 1");
     let r = compact(serde_json::json!({"type": "compact", "v": 2, "id": "nobody", "s": step}));
     assert_eq!(r.await.unwrap().status(), 428, "an unknown agent without its identity");
-    let r = compact(serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "s": [{"t": last + 5, "v": {"cpu": 2.5}}]}));
+    let r = compact(
+        serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "s": [{"t": last + 5, "v": {"cpu": 2.5}}]}),
+    );
     let r = r.await.unwrap();
     assert_eq!(r.status(), 204);
     assert!(r.bytes().await.unwrap().is_empty());
-    let r = compact(serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "base": last + 5, "s": [{"t": 5, "d": {"cpu": 1}}]}));
+    let r = compact(
+        serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "base": last + 5, "s": [{"t": 5, "d": {"cpu": 1}}]}),
+    );
     assert_eq!(r.await.unwrap().status(), 422, "a delta on a fractional value");
-    let r = compact(serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "base": last + 5, "s": [{"t": 5, "v": {"cpu": 3.0}}]}));
+    let r = compact(
+        serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "base": last + 5, "s": [{"t": 5, "v": {"cpu": 3.0}}]}),
+    );
     assert_eq!(r.await.unwrap().status(), 204);
     assert!(stored(&s, "old-agent-1").await.contains(&(last + 10)));
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentIdentity, Inventory, Invalid, MAX_METRICS_PER_SAMPLE, MAX_NAME_LEN, MAX_SAMPLES_PER_REPORT, Sample};
+use crate::{AgentIdentity, Invalid, Inventory, MAX_METRICS_PER_SAMPLE, MAX_NAME_LEN, MAX_SAMPLES_PER_REPORT, Sample};
 
 /// The compact body's version.
 pub const COMPACT_VERSION: u32 = 2;

@@ -25,7 +25,8 @@ const CRITICAL: f64 = 90.0;
 
 /// 0 online, 1 warning, 2 critical, from the worse of CPU and memory, as the hub computes it.
 fn level(sample: &Sample) -> u8 {
-    let worst = [metric::CPU, metric::MEMORY].iter().filter_map(|m| sample.values.get(*m)).fold(0.0_f64, |a, b| a.max(*b));
+    let worst =
+        [metric::CPU, metric::MEMORY].iter().filter_map(|m| sample.values.get(*m)).fold(0.0_f64, |a, b| a.max(*b));
     u8::from(worst > WARNING) + u8::from(worst > CRITICAL)
 }
 

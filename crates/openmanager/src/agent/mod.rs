@@ -371,7 +371,9 @@ impl Agent {
                     self.compact.acked(c);
                 }
                 match ack {
-                    None if sent.compact.is_some() => tracing::debug!(samples = sent.samples, "compact report delivered"),
+                    None if sent.compact.is_some() => {
+                        tracing::debug!(samples = sent.samples, "compact report delivered")
+                    }
                     Some(a) if (a.accepted + a.duplicates) as usize != sent.samples => tracing::warn!(
                         sent = sent.samples,
                         accepted = a.accepted,

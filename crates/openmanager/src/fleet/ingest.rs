@@ -122,7 +122,10 @@ impl Fleet {
     /// Takes an agent's compact batch; resolves once it is durable or a resync is needed.
     pub async fn ingest_compact(&self, c: CompactReport) -> Result<CompactOutcome, FleetError> {
         if c.v != COMPACT_VERSION {
-            return Err(FleetError::invalid("v", format!("compact version {} is not supported (this hub speaks {COMPACT_VERSION})", c.v)));
+            return Err(FleetError::invalid(
+                "v",
+                format!("compact version {} is not supported (this hub speaks {COMPACT_VERSION})", c.v),
+            ));
         }
         let base = match c.base {
             None => None,

@@ -60,7 +60,13 @@ fn kv_key(id: &str) -> String {
 
 impl Fleet {
     pub fn new(thresholds: Thresholds, simulation: Option<u64>, store: store::Store, counters: IngestCounters) -> Self {
-        Self { registry: Registry::new(thresholds, simulation), store, live: LiveRing::default(), counters, bases: Default::default() }
+        Self {
+            registry: Registry::new(thresholds, simulation),
+            store,
+            live: LiveRing::default(),
+            counters,
+            bases: Default::default(),
+        }
     }
 
     /// Servers registered by hand and agents seen before, from the store. Returns how many.

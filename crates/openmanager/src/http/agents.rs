@@ -1,7 +1,7 @@
 //! `POST /api/agents/report`: an agent's batch of samples (`protocol::AgentMessage`, JSON, usually
 //! gzip), decoded here and handed to the fleet's ingest, which answers once the batch is durable.
 //! A compact body (`"type":"compact"`, `protocol::compact`) is answered with the fewest bytes HTTP
-//! allows: `204` without a body when durable, `428` without a body when the agent must resend whole.
+//! allows: `204` without a body when durable; `428` (rare) when the agent must resend whole.
 
 use std::io::Read;
 
@@ -49,7 +49,7 @@ fn body_text(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, ApiError> {
     request_body(content = AgentReport, description = "`protocol::AgentMessage`, JSON, optionally with `Content-Encoding: gzip`"),
     responses((status = 200, description = "The batch is durable", body = ReportAckBody),
               (status = 204, description = "A compact batch is durable"),
-              (status = 428, description = "A compact batch needs resending whole, with the agent's identity"),
+              (status = 428, description = "A compact batch needs resending whole, with the agent's identity", body = ErrorBody),
               (status = 409, description = "The id belongs to a server that is not an agent, or the fleet is full", body = ErrorBody),
               (status = 503, description = "The store cannot take the batch now (disk full, database down): keep it and retry after `Retry-After`", body = ErrorBody)))]
 async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
@@ -68,7 +68,11 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         let compact = super::json::from_value::<CompactReport>(value).map_err(ApiError::validation)?;
         return Ok(match state.fleet.ingest_compact(compact).await? {
             CompactOutcome::Stored => StatusCode::NO_CONTENT.into_response(),
-            CompactOutcome::Resync(_) => StatusCode::PRECONDITION_REQUIRED.into_response(),
+            CompactOutcome::Resync(what) => {
+                return Err(ApiError::PreconditionRequired(format!(
+                    "this hub does not hold the {what} the compact report relies on; send it whole with the agent's identity"
+                )));
+            }
         });
     }
     let AgentMessage::Report(report) = super::json::from_value::<AgentMessage>(value).map_err(ApiError::validation)?;
