@@ -35,6 +35,10 @@ pub struct CompactReport {
     pub agent: Option<AgentIdentity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inv: Option<Inventory>,
+    /// Seconds the agent may stay silent after its newest sample here (its batch plus its
+    /// interval), so the hub does not show a batching agent offline between reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<u32>,
     /// The timestamp of the sample the first step is relative to; absent: the first step is whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<i64>,
@@ -174,8 +178,16 @@ mod tests {
         assert!(!steps[0].v.contains_key("cpu"), "unchanged metrics are left out");
         assert_eq!(steps[1].d.get("uptime"), Some(&5));
         assert_eq!(steps[1].x, vec!["net_rx".to_string()]);
-        let json = CompactReport { v: COMPACT_VERSION, id: "a".into(), agent: None, inv: None, base: None, s: steps }
-            .to_json();
+        let json = CompactReport {
+            v: COMPACT_VERSION,
+            id: "a".into(),
+            agent: None,
+            inv: None,
+            quiet: None,
+            base: None,
+            s: steps,
+        }
+        .to_json();
         assert!(String::from_utf8(json).unwrap().starts_with(r#"{"type":"compact","v":2,"#));
     }
 

@@ -81,6 +81,8 @@ pub struct CompactSent {
 /// The compact body's state.
 #[derive(Debug)]
 pub struct Compact {
+    /// Seconds the hub should expect silence after a report's newest sample.
+    quiet: u32,
     /// False for a hub that refused the compact body (or `--legacy-body`).
     pub enabled: bool,
     base: Option<Sample>,
@@ -88,8 +90,9 @@ pub struct Compact {
 }
 
 impl Compact {
-    pub fn new(enabled: bool) -> Self {
-        Self { enabled, base: None, full_at: None }
+    pub fn new(enabled: bool, batch: Duration, interval: Duration) -> Self {
+        let quiet = u32::try_from((batch + interval).as_secs_f64().ceil() as u64).unwrap_or(u32::MAX);
+        Self { quiet, enabled, base: None, full_at: None }
     }
 
     /// The gzip body for `lines` (spooled samples), or `None` to send version 1 (disabled, or a
@@ -111,6 +114,7 @@ impl Compact {
             id: identity.machine_id.clone(),
             agent: full.then(|| identity.clone()),
             inv: full.then(inventory),
+            quiet: (self.quiet > 0).then_some(self.quiet),
             base: base.map(|b| b.timestamp_ms),
             s: diff(base, &samples),
         };

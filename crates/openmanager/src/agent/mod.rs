@@ -204,7 +204,7 @@ async fn run_agent(settings: Settings) -> anyhow::Result<()> {
         ip_checked: None,
         hub: settings.hub.clone(),
         batching: Batching::new(settings.batch),
-        compact: Compact::new(!settings.legacy_body),
+        compact: Compact::new(!settings.legacy_body, settings.batch, settings.interval),
     };
     let cancel = CancellationToken::new();
     agent.run_loop(settings.interval, &cancel).await;

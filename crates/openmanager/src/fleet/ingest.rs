@@ -148,7 +148,9 @@ impl Fleet {
         };
         let newest = samples.iter().max_by_key(|s| s.timestamp_ms).cloned();
         let report = Report { version: PROTOCOL_VERSION, agent, samples, inventory: c.inv };
-        self.ingest_with(report, refresh).await?;
+        // At most an hour: an agent cannot keep itself `online` for long by saying so.
+        let quiet_ms = i64::from(c.quiet.unwrap_or(0).min(3600)) * 1000;
+        self.ingest_with(report, refresh, quiet_ms).await?;
         if let Some(s) = newest {
             self.bases.set(&c.id, s);
         }
@@ -157,11 +159,12 @@ impl Fleet {
 
     /// Takes an agent's batch; resolves once it is durable.
     pub async fn ingest(&self, report: Report) -> Result<ReportAck, FleetError> {
-        self.ingest_with(report, true).await
+        self.ingest_with(report, true, 0).await
     }
 
     /// `refresh_meta` is false for a compact batch without the identity: the server keeps its meta.
-    async fn ingest_with(&self, report: Report, refresh_meta: bool) -> Result<ReportAck, FleetError> {
+    /// `quiet_ms`: see [`Live::quiet_ms`].
+    async fn ingest_with(&self, report: Report, refresh_meta: bool, quiet_ms: i64) -> Result<ReportAck, FleetError> {
         report.validate().map_err(|e| FleetError::invalid("report", e.0))?;
         check_report(&report)?;
         let id = report.agent.machine_id.clone();
@@ -209,7 +212,8 @@ impl Fleet {
 
         if let Some(s) = newest {
             // A clock far ahead would keep the server "online" forever; trust it only up to now.
-            let live = Live::from_values(s.timestamp_ms.min(clock::now_millis()), &s.values);
+            let mut live = Live::from_values(s.timestamp_ms.min(clock::now_millis()), &s.values);
+            live.quiet_ms = quiet_ms;
             self.registry.update(&id, live, report.inventory);
         }
         debug_assert_eq!(outcome.inserted + outcome.duplicates + outcome.late, sent);
