@@ -34,6 +34,8 @@ struct Hub {
     received: Mutex<Vec<i64>>,
     machine_ids: Mutex<BTreeSet<String>>,
     inventories: AtomicUsize,
+    /// Compact bodies refused as an old hub does: the agent must fall back after the first.
+    compact_refused: AtomicUsize,
     /// Requests that were malformed (wrong token, encoding or body): must stay empty.
     bad: Mutex<Vec<String>>,
 }
@@ -64,6 +66,11 @@ async fn report(State(hub): State<Arc<Hub>>, headers: HeaderMap, body: Bytes) ->
     let mut json = String::new();
     if let Err(e) = flate2::read::GzDecoder::new(&body[..]).read_to_string(&mut json) {
         return bad(format!("gzip: {e}"));
+    }
+    // This stand-in is an old hub: it refuses the compact body, and the agent falls back.
+    if json.starts_with(r#"{"type":"compact""#) {
+        hub.compact_refused.fetch_add(1, Ordering::SeqCst);
+        return (StatusCode::UNPROCESSABLE_ENTITY, "unknown variant `compact`").into_response();
     }
     let AgentMessage::Report(report) = match serde_json::from_str::<AgentMessage>(&json) {
         Ok(m) => m,
@@ -116,7 +123,16 @@ impl Agent {
             }
         }
         let child = cmd
-            .args(["agent", "--hub", &format!("http://127.0.0.1:{port}"), "--interval", "200ms", "--state-dir"])
+            .args([
+                "agent",
+                "--hub",
+                &format!("http://127.0.0.1:{port}"),
+                "--interval",
+                "200ms",
+                "--batch-seconds",
+                "0",
+                "--state-dir",
+            ])
             .arg(state_dir)
             .env("OPENMANAGER_AGENT_TOKEN", TOKEN)
             .env("OPENMANAGER_LOG", "openmanager=debug,info")
@@ -253,6 +269,9 @@ async fn agent_delivers_spools_through_outages_and_restarts() {
     assert_eq!(hub.machine_ids.lock().unwrap().len(), 1, "one identity across restarts");
     let bad = hub.bad.lock().unwrap().clone();
     assert!(bad.is_empty(), "malformed requests: {bad:?}");
+    // One refusal per agent run (each run starts by trying the compact body).
+    let refused = hub.compact_refused.load(Ordering::SeqCst);
+    assert!((1..=4).contains(&refused), "compact bodies refused: {refused}");
     let status = agent.terminate();
     assert!(status.success(), "{}", agent.logs());
 }

@@ -1,5 +1,6 @@
 //! The agent and the hub as real processes: an agent reports to the hub, the hub is restarted in the
-//! middle, and every sample the agent took is stored exactly once, with no gap.
+//! middle, and every sample the agent took is stored exactly once, with no gap. The agent speaks the
+//! compact body (batches, changed metrics, deltas) and the hub still takes the version 1 body.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -78,7 +79,7 @@ async fn a_hub_restart_loses_nothing() {
     let mut agent = Agent(
         common::command()
             .args(["agent", "--hub", &format!("http://127.0.0.1:{port}"), "--token", INGEST])
-            .args(["--interval", "200ms", "--name", "edge-7", "--state-dir"])
+            .args(["--interval", "200ms", "--batch-seconds", "1", "--name", "edge-7", "--state-dir"])
             .arg(state.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -189,4 +190,107 @@ async fn an_agent_runs_its_checks_while_the_hub_is_down_and_delivers_them_later(
 
 fn common_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// One history point's values by metric name, as the agent names them.
+fn point_values(p: &Value) -> Vec<(&'static str, Option<f64>)> {
+    vec![
+        ("cpu", p["cpu"].as_f64()),
+        ("memory", p["memory"].as_f64()),
+        ("disk", p["disk"].as_f64()),
+        ("load1", p["load1"].as_f64()),
+        ("net_rx", p["network"]["bytesReceived"].as_f64()),
+        ("net_tx", p["network"]["bytesSent"].as_f64()),
+    ]
+}
+
+#[tokio::test]
+async fn compact_batches_are_stored_exactly_and_the_old_body_still_works() {
+    let port = free_port();
+    let state = tempfile::tempdir().unwrap();
+    let s = hub(port, None).await;
+    let log = state.path().join("agent.log");
+    let mut agent = Agent(
+        common::command()
+            .args(["agent", "--hub", &format!("http://127.0.0.1:{port}"), "--token", INGEST])
+            .args(["--interval", "200ms", "--batch-seconds", "3", "--state-dir"])
+            .arg(state.path())
+            .env("OPENMANAGER_LOG", "openmanager=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    // The first sample goes at once (the status is new), the rest wait for the batch.
+    wait_for("the agent to register", || async { agent_id(&s).await.is_some() }).await;
+    let id = agent_id(&s).await.unwrap();
+    let first = Instant::now();
+    // What the sampler produced, read from the spool while the batch waits there.
+    let spool = state.path().join("spool.jsonl");
+    let mut sampled: std::collections::BTreeMap<i64, Value> = Default::default();
+    while first.elapsed() < Duration::from_secs(8) {
+        for line in std::fs::read_to_string(&spool).unwrap_or_default().lines() {
+            if let Ok(v) = serde_json::from_str::<Value>(line) {
+                sampled.insert(v["timestampMs"].as_i64().unwrap(), v["values"].clone());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(sampled.len() >= 10, "only {} samples seen in the spool", sampled.len());
+    let last = *sampled.keys().last().unwrap();
+    wait_for("the batches to arrive", || async { stored(&s, &id).await.contains(&last) }).await;
+    common::signal_pid(agent.0.id(), "TERM");
+    assert!(agent.0.wait().unwrap().success());
+
+    let res =
+        s.get_auth(&format!("/api/metrics/history?serverId={id}&timeRange=15m&limit=10000")).send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    let mut compared = 0;
+    for p in body["data"].as_array().unwrap() {
+        let at = p["timestamp"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        let Some(values) = sampled.get(&at) else { continue };
+        for (name, stored) in point_values(p) {
+            assert_eq!(stored, values[name].as_f64(), "{name} at {at}");
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, sampled.len(), "every sampled sample is stored");
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("compact report delivered"), "{logs}");
+    assert!(!logs.contains("version 1 from now on"), "{logs}");
+    // Batched: a handful of reports for about 40 samples, not one each.
+    let reports = logs.matches("sending a compact report").count();
+    assert!((2..=8).contains(&reports), "{reports} reports");
+
+    // The version 1 body, as older agents send it, is still answered with its acknowledgement.
+    let old = serde_json::json!({"type": "report", "version": 1,
+        "agent": {"machineId": "old-agent-1", "name": "old-1", "hostname": "old-1", "agentVersion": "0.0.9"},
+        "samples": [{"timestampMs": last, "values": {"cpu": 1.25}}]});
+    let res = s.client().post(s.url("/api/agents/report")).bearer_auth(INGEST).json(&old).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let ack: Value = res.json().await.unwrap();
+    assert_eq!((ack["accepted"].as_u64(), ack["serverId"].as_str()), (Some(1), Some("old-agent-1")));
+
+    // A compact body: 204 when durable, 428 when the base is not the hub's or the agent is unknown.
+    let compact = |body: Value| s.client().post(s.url("/api/agents/report")).bearer_auth(INGEST).json(&body).send();
+    let step = serde_json::json!([{"t": 1000, "v": {"cpu": 2.5}}]);
+    let r = compact(serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "base": last, "s": step}));
+    assert_eq!(r.await.unwrap().status(), 428, "no base held for an agent that sent version 1");
+    let r = compact(serde_json::json!({"type": "compact", "v": 2, "id": "nobody", "s": step}));
+    assert_eq!(r.await.unwrap().status(), 428, "an unknown agent without its identity");
+    let r = compact(
+        serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "s": [{"t": last + 5, "v": {"cpu": 2.5}}]}),
+    );
+    let r = r.await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(r.bytes().await.unwrap().is_empty());
+    let r = compact(
+        serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "base": last + 5, "s": [{"t": 5, "d": {"cpu": 1}}]}),
+    );
+    assert_eq!(r.await.unwrap().status(), 422, "a delta on a fractional value");
+    let r = compact(
+        serde_json::json!({"type": "compact", "v": 2, "id": "old-agent-1", "base": last + 5, "s": [{"t": 5, "v": {"cpu": 3.0}}]}),
+    );
+    assert_eq!(r.await.unwrap().status(), 204);
+    assert!(stored(&s, "old-agent-1").await.contains(&(last + 10)));
 }

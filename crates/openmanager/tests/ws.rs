@@ -146,3 +146,170 @@ async fn a_stalled_client_is_dropped_and_does_not_hold_back_the_others() {
     // The healthy client kept getting updates all along.
     next_of(&mut ws, "system_update").await;
 }
+
+#[tokio::test]
+async fn the_fleet_topic_sends_a_snapshot_then_changed_fields_and_resyncs_on_subscribe() {
+    let s = Server::builder()
+        .server("ws_interval_ms = 100")
+        // The guard off: this machine's own traffic may project past it and slow the topic to 30 s.
+        .config("[fleet]\noverview_interval_ms = 400\n[budget]\negress_guard_percent = 1000")
+        .start_async()
+        .await;
+    let url = ws_url(&s, &format!("?token={ADMIN_TOKEN}&topics=fleet"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let hello = next_of(&mut ws, "hello").await;
+    assert_eq!(hello["data"]["overviewIntervalMs"], 400);
+    assert_eq!(hello["data"]["deflate"], false, "this client offered no compression");
+    let full = next_of(&mut ws, "server_update").await;
+    assert_eq!(full["data"]["full"], true);
+    let mut held: std::collections::HashMap<String, Value> = full["data"]["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_str().unwrap().to_string(), v.clone()))
+        .collect();
+    assert!(held.len() >= 10);
+    // Patches carry ids and changed fields only, and never a `system_update` (not subscribed).
+    let started = Instant::now();
+    let mut patches = 0;
+    while patches < 3 {
+        let msg = tokio::time::timeout(Duration::from_secs(15), ws.next()).await.unwrap().unwrap().unwrap();
+        let Message::Text(t) = msg else { continue };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        assert_ne!(v["type"], "system_update", "system_update only goes to its subscribers");
+        if v["type"] != "server_update" {
+            continue;
+        }
+        assert_eq!(v["data"]["patch"], true);
+        for p in v["data"]["servers"].as_array().unwrap() {
+            let id = p["id"].as_str().unwrap();
+            // A server new since the snapshot comes whole; a known one with its changed fields only.
+            if held.contains_key(id) {
+                assert!(p.get("name").is_none() && p.get("cpu_usage").is_none(), "unchanged fields are sent: {p}");
+            }
+            let entry = held.entry(id.to_string()).or_insert_with(|| json!({}));
+            for (k, val) in p.as_object().unwrap() {
+                entry[k] = val.clone();
+            }
+        }
+        patches += 1;
+    }
+    // Three patches at 400 ms: not one a hub tick (100 ms).
+    assert!(started.elapsed() >= Duration::from_millis(700), "patches came every {:?}", started.elapsed() / 3);
+    // What the client assembled matches a fresh snapshot taken on re-subscribing (as a tab shown
+    // again does), except for fields that moved since the last patch.
+    ws.send(Message::Text(json!({"type": "unsubscribe", "topics": ["fleet"]}).to_string().into())).await.unwrap();
+    ws.send(Message::Text(json!({"type": "subscribe", "topics": ["fleet"]}).to_string().into())).await.unwrap();
+    let again = loop {
+        let m = next_of(&mut ws, "server_update").await;
+        if m["data"]["full"] == true {
+            break m;
+        }
+    };
+    for v in again["data"]["servers"].as_array().unwrap() {
+        let id = v["id"].as_str().unwrap();
+        assert_eq!(held[id]["name"], v["name"]);
+        assert!(held[id]["status"].is_string());
+    }
+}
+
+/// Reads one server frame from a raw socket: (first byte, payload).
+async fn raw_frame(tcp: &mut tokio::net::TcpStream) -> (u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut h = [0u8; 2];
+    tcp.read_exact(&mut h).await.unwrap();
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            tcp.read_exact(&mut b).await.unwrap();
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            tcp.read_exact(&mut b).await.unwrap();
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    tcp.read_exact(&mut payload).await.unwrap();
+    (h[0], payload)
+}
+
+fn inflate(data: &[u8]) -> String {
+    let mut input = data.to_vec();
+    input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+    let mut out = Vec::new();
+    let mut d = flate2::Decompress::new(false);
+    out.reserve(1 << 20);
+    d.decompress_vec(&input, &mut out, flate2::FlushDecompress::Sync).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn deflate(text: &str) -> Vec<u8> {
+    let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut out = Vec::with_capacity(text.len() + 64);
+    c.compress_vec(text.as_bytes(), &mut out, flate2::FlushCompress::Sync).unwrap();
+    out.truncate(out.len() - 4);
+    out
+}
+
+#[tokio::test]
+async fn permessage_deflate_is_negotiated_and_works_both_ways() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::builder().start_async().await;
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let req = format!(
+        "GET /ws?topics=fleet HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n",
+        s.addr
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    // The response head, byte by byte up to the blank line (frames follow it at once).
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    assert!(
+        head.contains(
+            "sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        ),
+        "{head}"
+    );
+    // hello, then the overview snapshot: compressed (RSV1), and far smaller than its text.
+    let (b0, hello) = raw_frame(&mut tcp).await;
+    assert_eq!(b0, 0xc1, "final text frame with RSV1");
+    let hello: Value = serde_json::from_str(&inflate(&hello)).unwrap();
+    assert_eq!(hello["data"]["deflate"], true);
+    let (b0, full) = raw_frame(&mut tcp).await;
+    assert_eq!(b0, 0xc1);
+    let text = inflate(&full);
+    assert!(full.len() * 3 < text.len(), "{} compressed bytes for {} of JSON", full.len(), text.len());
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["data"]["full"], true);
+    // A compressed client message (as browsers send them) is understood.
+    let ping = deflate(&json!({"type": "ping", "padding": "x".repeat(200)}).to_string());
+    let key = [7u8, 1, 2, 3];
+    let mut frame = vec![0xc1, 0x80 | ping.len() as u8];
+    assert!(ping.len() < 126);
+    frame.extend_from_slice(&key);
+    frame.extend(ping.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    tcp.write_all(&frame).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        assert!(Instant::now() < deadline, "no pong");
+        let (b0, payload) = tokio::time::timeout(Duration::from_secs(15), raw_frame(&mut tcp)).await.unwrap();
+        let text = if b0 & 0x40 != 0 { inflate(&payload) } else { String::from_utf8(payload).unwrap() };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_ne!(v["type"], "error", "{v}");
+        if v["type"] == "pong" {
+            break;
+        }
+    }
+}

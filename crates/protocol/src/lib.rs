@@ -2,11 +2,14 @@
 //! both sides so they cannot drift. Every message carries a `type` tag and the protocol `version`; the
 //! hub refuses versions it does not know with a clear error instead of guessing.
 //!
-//! The body is JSON, gzip-compressed by the agent (`Content-Encoding: gzip`).
+//! The body is JSON, gzip-compressed by the agent (`Content-Encoding: gzip`). Version 2 adds the
+//! [`compact`] body (changed metrics only, deltas) that a hub answers with `204` and no body.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub mod compact;
 
 /// The version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;

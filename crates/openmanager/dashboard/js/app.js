@@ -176,6 +176,13 @@ async function signIn(candidate) {
 }
 
 function connection() {
+  // `notice` messages (the egress guard slowing live updates, and its end) show above the views.
+  const notice = $('notice');
+  socket.on('notice', (d) => {
+    notice.hidden = !d?.active;
+    notice.dataset.level = d?.level ?? 'info';
+    notice.textContent = d?.message ?? '';
+  });
   const el = $('conn');
   const text = el.querySelector('.conn-text');
   socket.on('status', (state) => {

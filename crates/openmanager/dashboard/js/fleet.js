@@ -190,7 +190,8 @@ function onUpdate(data) {
     for (const id of [...servers.keys()]) if (!ids.has(id)) remove(id);
   }
   const f = filters();
-  for (const s of data.servers) upsert(s, f);
+  // An `overview` patch carries only the fields that changed: merge them into what we hold.
+  for (const s of data.servers) upsert(data.patch ? { ...servers.get(s.id), ...s } : s, f);
   for (const id of data.removed ?? []) remove(id);
   const newType = [...servers.values()].some((s) => !typesBefore.has(s.type));
   if (newType) renderFilters();

@@ -1,6 +1,11 @@
 // The one WebSocket to /ws: authenticates with the `bearer.<token>` subprotocol, dispatches messages by
 // type, reconnects with back-off, and re-sends the live subscription after a reconnect (the server
 // starts every connection with a full snapshot, so nothing else needs replaying).
+// Egress is the free tier's tightest limit, so the page asks only for what it shows: the `fleet`
+// topic (changed fields every few seconds), alerts, and `live` for the open server; while the tab is
+// hidden it unsubscribes from everything and resubscribes (getting fresh snapshots) when shown.
+
+const TOPICS = ['fleet', 'alerts'];
 
 const handlers = new Map();
 let ws = null;
@@ -32,8 +37,16 @@ function emit(type, data, msg) {
 function url() {
   const u = new URL('ws', document.baseURI);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.searchParams.set('topics', document.hidden ? '' : TOPICS.join(','));
   return u;
 }
+
+function resubscribe() {
+  if (document.hidden) send({ type: 'unsubscribe', topics: [...TOPICS, 'live'] });
+  else send({ type: 'subscribe', topics: TOPICS, ...(liveId ? { live: liveId } : {}) });
+}
+
+document.addEventListener('visibilitychange', resubscribe);
 
 function open() {
   clearTimeout(timer);
@@ -51,7 +64,7 @@ function open() {
   socket.onopen = () => {
     retry = 0;
     emit('status', 'live');
-    if (liveId) send({ type: 'subscribe', topics: [], live: liveId });
+    if (liveId && !document.hidden) send({ type: 'subscribe', topics: [], live: liveId });
     clearInterval(pinger);
     // Keeps idle proxies from closing the connection.
     pinger = setInterval(() => send({ type: 'ping' }), 30000);
@@ -103,5 +116,5 @@ export function send(obj) {
 export function setLive(id) {
   if (liveId && liveId !== id) send({ type: 'unsubscribe', live: liveId });
   liveId = id;
-  if (id) send({ type: 'subscribe', topics: [], live: id });
+  if (id && !document.hidden) send({ type: 'subscribe', topics: [], live: id });
 }

@@ -19,6 +19,13 @@ pub struct AgentArgs {
     /// Sampling interval: "5s", "500ms", "1m" or plain seconds.
     #[arg(long, default_value = "5s", value_parser = super::parse_interval)]
     pub interval: Duration,
+    /// Seconds between reports (samples are still taken every interval); a sample that changes the
+    /// status (warning above 80% CPU or memory, critical above 90%) is sent at once. 0 sends each sample.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub batch_seconds: u64,
+    /// Always send the version 1 body (whole samples and the inventory every report), as older agents do.
+    #[arg(long)]
+    pub legacy_body: bool,
     /// The name the hub shows (default: the hostname).
     #[arg(long)]
     pub name: Option<String>,

@@ -10,10 +10,12 @@
 //! holding exactly the unsent samples, and the process exits 0.
 //!
 //! Modules: [`identity`] (machine id, name), [`sampler`] (snapshot to wire types), [`spool`]
-//! (bounded, persisted), [`uplink`] (HTTP, answers, back-off), [`checks`] (the checks the hub
-//! assigns, run here, their results spooled and sent with the next report).
+//! (bounded, persisted), [`uplink`] (HTTP, answers, back-off), `batching` (when to send; the compact
+//! body's base and fall-back), [`checks`] (the checks the hub assigns, run here, their results
+//! spooled and sent with the next report).
 
 mod args;
+mod batching;
 pub mod checks;
 pub mod identity;
 pub mod sampler;
@@ -35,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{LogConfig, LogFormat, Secret};
 pub use args::AgentArgs;
+use batching::{Batching, Compact, CompactSent};
 use spool::{Spool, SpoolConfig};
 use uplink::{Backoff, Outcome, Uplink};
 
@@ -46,6 +49,10 @@ const DEFAULT_SPOOL_SPAN: Duration = Duration::from_secs(24 * 60 * 60);
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// How often the address the hub is reached from is looked up again for the inventory.
+/// How often an agent sending compact bodies sends a version 1 report anyway, whose answer says which
+/// checks it runs (the compact answer is an empty 204). An agent with checks sends their results in
+/// version 1 bodies, so it hears of changes with every result.
+const CHECKS_REFRESH: Duration = Duration::from_secs(5 * 60);
 const IP_REFRESH: Duration = Duration::from_secs(10 * 60);
 const MACHINE_ID_PATH: &str = "/etc/machine-id";
 /// Held locked while an agent runs, so two agents cannot share a spool.
@@ -96,6 +103,8 @@ pub struct Settings {
     pub hub: Url,
     pub token: Secret,
     pub interval: Duration,
+    pub batch: Duration,
+    pub legacy_body: bool,
     pub name: Option<String>,
     pub state_dir: PathBuf,
     pub spool: SpoolConfig,
@@ -129,6 +138,8 @@ impl Settings {
             hub,
             token: args.token.clone(),
             interval: args.interval,
+            batch: Duration::from_secs(args.batch_seconds),
+            legacy_body: args.legacy_body,
             name: args.name.clone(),
             state_dir,
             spool: SpoolConfig { max_samples, max_bytes: args.spool_max_bytes.max(1024) },
@@ -223,6 +234,9 @@ async fn run_agent(settings: Settings) -> anyhow::Result<()> {
         ip_checked: None,
         hub: settings.hub.clone(),
         checks: agent_checks,
+        checks_asked: None,
+        batching: Batching::new(settings.batch),
+        compact: Compact::new(!settings.legacy_body, settings.batch, settings.interval),
     };
     agent.run_loop(settings.interval, &cancel).await;
     cancel.cancel();
@@ -269,6 +283,8 @@ struct InFlight {
     through_seq: Option<u64>,
     samples: usize,
     checks_through: Option<u64>,
+    /// Set for a compact body.
+    compact: Option<CompactSent>,
 }
 
 /// What woke the run loop.
@@ -295,6 +311,10 @@ struct Agent {
     ip_checked: Option<Instant>,
     hub: Url,
     checks: checks::AgentChecks,
+    /// When a version 1 report (which asks the hub for this agent's checks) was last acknowledged.
+    checks_asked: Option<Instant>,
+    batching: Batching,
+    compact: Compact,
 }
 
 impl Agent {
@@ -310,13 +330,19 @@ impl Agent {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut in_flight: Option<InFlight> = None;
         loop {
-            let ready = self.retry_at.is_none_or(|t| t <= Instant::now());
-            if in_flight.is_none() && ready && self.has_unsent() {
+            let now = Instant::now();
+            let samples_due = !self.spool.is_empty() && self.batching.due_at().is_some_and(|t| t <= now);
+            // Check results go with the next batch of samples, or at once when no sample waits.
+            let checks_due = !self.checks.spool.is_empty() && self.spool.is_empty();
+            let ready = self.retry_at.is_none_or(|t| t <= now) && (samples_due || checks_due);
+            if in_flight.is_none() && ready {
                 self.refresh_ip().await;
                 in_flight = self.start_report();
             }
             let waiting_to_retry = in_flight.is_none() && self.has_unsent();
-            let retry_at = self.retry_at;
+            // A back-off wins over the batch time (both only ever delay).
+            let retry_at =
+                if self.spool.is_empty() { self.retry_at } else { self.retry_at.max(self.batching.due_at()) };
             let wake = tokio::select! {
                 biased;
                 _ = &mut signal => Wake::Stop,
@@ -355,12 +381,39 @@ impl Agent {
         if let Err(e) = self.spool.push(&sample) {
             tracing::warn!(error = %e, "cannot write the spool file; the sample is kept in memory");
         }
+        self.batching.sampled(&sample, self.oldest_ms());
     }
 
     /// Starts sending the oldest samples, with the current inventory.
     fn start_report(&mut self) -> Option<InFlight> {
         let batch = self.spool.batch(self.batch_limit);
         let check_batch = self.checks.batch(self.batch_limit.min(protocol::MAX_CHECK_RESULTS_PER_REPORT));
+        // The compact body carries samples only: check results, and every CHECKS_REFRESH the
+        // question which checks this agent runs, go in the version 1 body.
+        let checks_refresh_due = self.checks_asked.is_none_or(|t| t.elapsed() >= CHECKS_REFRESH);
+        if check_batch.is_none()
+            && !checks_refresh_due
+            && let Some(batch) = &batch
+        {
+            let samples = batch.lines.len();
+            let (info, latest, ip) = (&self.info, self.collector.latest(), &self.ip);
+            match self.compact.encode(&self.identity, &batch.lines, || sampler::to_inventory(info, latest, ip)) {
+                Some(Ok((body, sent))) => {
+                    let uplink = self.uplink.clone();
+                    tracing::debug!(samples, bytes = body.len(), "sending a compact report");
+                    let request = Box::pin(async move { uplink.send_compact(body).await });
+                    return Some(InFlight {
+                        request,
+                        through_seq: Some(batch.through_seq),
+                        samples,
+                        checks_through: None,
+                        compact: Some(sent),
+                    });
+                }
+                Some(Err(e)) => tracing::warn!(error = %e, "cannot encode a compact report; sending version 1"),
+                None => {}
+            }
+        }
         if batch.is_none() && check_batch.is_none() {
             return None;
         }
@@ -379,6 +432,7 @@ impl Agent {
                     through_seq,
                     samples,
                     checks_through,
+                    compact: None,
                 })
             }
             Err(e) => {
@@ -399,7 +453,15 @@ impl Agent {
                 self.backoff.reset();
                 self.retry_at = None;
                 self.batch_limit = (self.batch_limit * 2).min(MAX_SAMPLES_PER_REPORT);
+                if let Some(c) = &sent.compact {
+                    self.compact.acked(c);
+                } else {
+                    self.checks_asked = Some(Instant::now());
+                }
                 match &ack {
+                    None if sent.compact.is_some() => {
+                        tracing::debug!(samples = sent.samples, "compact report delivered")
+                    }
                     Some(a) if (a.accepted + a.duplicates) as usize != sent.samples => tracing::warn!(
                         sent = sent.samples,
                         accepted = a.accepted,
@@ -435,7 +497,19 @@ impl Agent {
                 tracing::error!(%reason, dropped = sent.samples, "the hub rejected a report as invalid; dropping its samples");
                 self.remove(sent);
             }
-            Outcome::TooLarge if self.batch_limit <= 1 => {
+            Outcome::Resync if sent.compact.as_ref().is_some_and(|c| self.compact.resync(c)) => {
+                tracing::debug!("the hub asks for a whole report; resending");
+            }
+            Outcome::Resync => {
+                let delay = self.backoff.next_delay(false, None);
+                self.retry_at = Some(Instant::now() + delay);
+                tracing::warn!(retry_in = ?delay, "the hub keeps asking for a whole report; will retry");
+            }
+            Outcome::Unsupported { reason } => {
+                self.compact.enabled = false;
+                tracing::warn!(%reason, "the hub does not take the compact body; sending version 1 from now on");
+            }
+            Outcome::TooLarge if sent.samples <= 1 => {
                 tracing::error!("the hub refuses even a single sample as too large; dropping it");
                 self.remove(sent);
             }
@@ -459,6 +533,15 @@ impl Agent {
         if let Some(through_seq) = sent.checks_through {
             self.checks.ack(through_seq);
         }
+        self.batching.sent(self.oldest_ms());
+    }
+
+    /// The oldest unsent sample's time.
+    fn oldest_ms(&self) -> Option<i64> {
+        let batch = self.spool.batch(1)?;
+        let line = batch.lines.first()?;
+        // A line that does not parse is sent at once, for the hub to judge.
+        Some(serde_json::from_str::<protocol::Sample>(line).map_or(0, |s| s.timestamp_ms))
     }
 
     /// Looks up the local address the hub is reached from (a UDP "connect" sends nothing) for the

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use protocol::compact::CompactReport;
 use protocol::{AgentIdentity, Inventory, PROTOCOL_VERSION, ReportAck};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{StatusCode, Url};
@@ -38,6 +39,10 @@ pub enum Outcome {
     Rejected { reason: String },
     /// 413: send fewer samples at a time.
     TooLarge,
+    /// 428 to a compact body: the hub lacks the base or the agent; resend whole with the identity.
+    Resync,
+    /// 400/415/422 to a compact body: a hub that does not take it; send the version 1 body instead.
+    Unsupported { reason: String },
 }
 
 /// One HTTP client for the agent's life (connections are reused across reports).
@@ -82,6 +87,21 @@ impl Uplink {
 
     /// Posts one gzip-compressed report body.
     pub async fn send(&self, body: Vec<u8>) -> Outcome {
+        match self.post(body).await {
+            Ok((status, retry_after, body)) => classify(status, retry_after, &body),
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// Posts one gzip-compressed compact body ([`encode_compact`]).
+    pub async fn send_compact(&self, body: Vec<u8>) -> Outcome {
+        match self.post(body).await {
+            Ok((status, retry_after, body)) => classify_compact(status, retry_after, &body),
+            Err(outcome) => outcome,
+        }
+    }
+
+    async fn post(&self, body: Vec<u8>) -> Result<(StatusCode, Option<Duration>, Vec<u8>), Outcome> {
         let request = self
             .client
             .post(self.url.clone())
@@ -99,7 +119,7 @@ impl Uplink {
                     "request failed"
                 };
                 let reason = format!("{what}: {}", chain(&e));
-                return Outcome::Retry { retry_after: None, slow: false, refused: false, reason };
+                return Err(Outcome::Retry { retry_after: None, slow: false, refused: false, reason });
             }
         };
         let status = response.status();
@@ -113,7 +133,7 @@ impl Uplink {
             }
             body.extend_from_slice(&chunk);
         }
-        classify(status, retry_after, &body)
+        Ok((status, retry_after, body))
     }
 }
 
@@ -148,6 +168,17 @@ pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) 
             let refused = (300..500).contains(&code) && code != 408 && code != 429;
             Outcome::Retry { retry_after, slow: false, refused, reason }
         }
+    }
+}
+
+/// [`classify`] for a compact body: any success is durable (the hub answers 204), 428 asks for a
+/// resync, and a refusal of the format means an older hub.
+pub fn classify_compact(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
+    match status.as_u16() {
+        200..=299 => Outcome::Acked(None),
+        428 => Outcome::Resync,
+        400 | 415 | 422 => Outcome::Unsupported { reason: format!("{status}: {}", envelope_message(body)) },
+        _ => classify(status, retry_after, body),
     }
 }
 
@@ -236,6 +267,14 @@ pub fn encode_report_with_checks<'a, 'b>(
         gz.write_all(b"]").map_err(enc)?;
     }
     gz.write_all(b"}").map_err(enc)?;
+    gz.finish().map_err(enc)
+}
+
+/// A compact body, gzip-compressed at the highest level (it is small, and egress is what counts).
+pub fn encode_compact(report: &CompactReport) -> Result<Vec<u8>, AgentError> {
+    let enc = |e: std::io::Error| AgentError::Encode(e.to_string());
+    let mut gz = GzEncoder::new(Vec::with_capacity(1024), Compression::best());
+    gz.write_all(&report.to_json()).map_err(enc)?;
     gz.finish().map_err(enc)
 }
 
@@ -392,6 +431,10 @@ mod tests {
             }
         }
         assert_eq!(classify(StatusCode::PAYLOAD_TOO_LARGE, None, b""), Outcome::TooLarge);
+        assert_eq!(classify_compact(StatusCode::NO_CONTENT, None, b""), Outcome::Acked(None));
+        assert_eq!(classify_compact(StatusCode::PRECONDITION_REQUIRED, None, b""), Outcome::Resync);
+        assert!(matches!(classify_compact(StatusCode::UNPROCESSABLE_ENTITY, None, b""), Outcome::Unsupported { .. }));
+        assert!(matches!(classify_compact(StatusCode::SERVICE_UNAVAILABLE, None, b""), Outcome::Retry { .. }));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! counters from the self-monitor every `budget.interval_seconds` and keeps the month's ledger in
 //! the store (`budget/ledger`), so a restart or a reboot keeps the month to date.
 
+pub mod egress;
 pub mod ledger;
 pub mod period;
 pub mod report;
@@ -43,6 +44,8 @@ pub struct Budget {
     zone: TimeZone,
     /// `None` until loaded from the store by the first tick.
     ledger: Mutex<Option<Ledger>>,
+    /// The hub's own egress by route group and WebSocket topic.
+    pub egress: std::sync::Arc<egress::EgressMeter>,
 }
 
 /// Whether an interface's sent bytes count as egress.
@@ -56,7 +59,7 @@ pub fn counts_as_egress(name: &str, configured: &[String]) -> bool {
 
 impl Budget {
     pub fn new(config: &BudgetConfig) -> Self {
-        Self { config: config.clone(), zone: config.zone(), ledger: Mutex::new(None) }
+        Self { config: config.clone(), zone: config.zone(), ledger: Mutex::new(None), egress: Default::default() }
     }
 
     pub fn config(&self) -> &BudgetConfig {
@@ -77,6 +80,16 @@ impl Budget {
         let ledger = self.ledger()?;
         let month = self.month(now_ms);
         (ledger.month == month.key).then(|| ledger.projected_egress(now_ms, &month) as f64)
+    }
+
+    /// Whether the egress guard is on: the month's projected egress (from the interface counters, and
+    /// at least what the hub itself sent since it started this month) is past
+    /// `egress_guard_percent` of the limit.
+    pub fn egress_guard(&self, now_ms: i64) -> bool {
+        let month = self.month(now_ms);
+        let own = if self.egress.since_ms() >= month.start_ms { self.egress.total() as f64 } else { 0.0 };
+        let projected = self.projected_egress(now_ms).unwrap_or(0.0).max(own);
+        projected * 100.0 >= self.config.egress_guard_percent * self.config.egress_limit_bytes as f64
     }
 
     /// One reading of this host, added to the ledger and saved.

@@ -45,6 +45,31 @@ pub struct Egress {
     pub counted_since: Option<String>,
     /// Interfaces counted.
     pub interfaces: Vec<String>,
+    /// Bytes the hub itself sent since it started, per HTTP route group (after compression, with
+    /// status line and headers).
+    pub by_route: std::collections::BTreeMap<String, u64>,
+    /// Bytes the hub sent per WebSocket topic since it started, as they left the socket.
+    pub by_topic: std::collections::BTreeMap<String, u64>,
+    /// `byRoute` and `byTopic` together.
+    pub hub_bytes: u64,
+    /// `hubBytes` against the month's limit.
+    pub hub_percent: f64,
+    /// When the hub's own counts started (its start).
+    pub hub_counted_since: String,
+    pub guard: EgressGuard,
+}
+
+/// The egress guard: while active, the hub sends live updates less often.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressGuard {
+    pub active: bool,
+    /// `budget.egress_guard_percent`: projected month egress, in percent of the limit, that turns it on.
+    pub threshold_percent: f64,
+    /// The WebSocket `fleet` topic's interval now.
+    pub fleet_interval_ms: u64,
+    /// The WebSocket `live` topic's interval now.
+    pub live_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -105,7 +130,13 @@ fn percent(used: f64, limit: f64) -> f64 {
 
 /// The report now: the ledger against the plan, this host's disk and memory, and each AI engine's
 /// daily quota from the gateway's status (its `engines`).
+/// The WebSocket `fleet` and `live` intervals (ms) with the guard on or off.
+pub fn guard_intervals(active: bool, fleet_interval_ms: u64) -> (u64, u64) {
+    if active { (fleet_interval_ms.max(30_000), 5_000) } else { (fleet_interval_ms, 1_000) }
+}
+
 pub fn build(budget: &Budget, fleet: &Fleet, engines: &[ai::EngineStatus]) -> BudgetReport {
+    let fleet_interval_ms = budget.egress.fleet_interval_ms();
     let plan = budget.config();
     let now = crate::clock::now_millis();
     let month = budget.month(now);
@@ -125,6 +156,21 @@ pub fn build(budget: &Budget, fleet: &Fleet, engines: &[ai::EngineStatus]) -> Bu
         projected_percent: percent(projected as f64, limit as f64),
         counted_since: ledger.as_ref().map(|l| crate::clock::millis_rfc3339(l.counted_since_ms)),
         interfaces: ledger.as_ref().map(|l| l.counters.keys().cloned().collect()).unwrap_or_default(),
+        by_route: budget.egress.by_route(),
+        by_topic: budget.egress.by_topic(),
+        hub_bytes: budget.egress.total(),
+        hub_percent: percent(budget.egress.total() as f64, limit as f64),
+        hub_counted_since: crate::clock::millis_rfc3339(budget.egress.since_ms()),
+        guard: {
+            let active = budget.egress_guard(now);
+            let (fleet, live) = guard_intervals(active, fleet_interval_ms);
+            EgressGuard {
+                active,
+                threshold_percent: plan.egress_guard_percent,
+                fleet_interval_ms: fleet,
+                live_interval_ms: live,
+            }
+        },
     };
     let used_hours = ledger.as_ref().map_or_else(
         // Without a ledger yet, this boot's time in the month is still known.

@@ -27,6 +27,9 @@ pub struct BudgetConfig {
     /// Interfaces whose sent bytes count as egress; empty means every interface except loopback and
     /// virtual ones (docker, veth, bridges, tunnels to containers).
     pub egress_interfaces: Vec<String>,
+    /// Projected month egress, in percent of the limit, past which the hub lowers its live rates
+    /// (WebSocket `fleet` to 30 s, `live` to 5 s) until the projection falls back.
+    pub egress_guard_percent: f64,
 }
 
 impl Default for BudgetConfig {
@@ -39,6 +42,7 @@ impl Default for BudgetConfig {
             cpu_sustained_percent: 12.5,
             timezone: DEFAULT_TIMEZONE.into(),
             egress_interfaces: Vec::new(),
+            egress_guard_percent: 80.0,
         }
     }
 }
@@ -60,6 +64,9 @@ impl BudgetConfig {
         }
         if !(self.vm_hours > 0.0 && self.vm_hours <= 744.0) {
             bad("budget.vm_hours", "must be above 0 and at most 744");
+        }
+        if !(self.egress_guard_percent > 0.0 && self.egress_guard_percent <= 1000.0) {
+            bad("budget.egress_guard_percent", "must be above 0 and at most 1000");
         }
         if !(self.cpu_sustained_percent > 0.0 && self.cpu_sustained_percent <= 100.0) {
             bad("budget.cpu_sustained_percent", "must be above 0 and at most 100");

@@ -115,6 +115,8 @@ pub struct FleetConfig {
     pub monitor_self: bool,
     /// How often this host is sampled for the live view; history keeps one point per 5 s.
     pub self_interval_ms: u64,
+    /// How often the WebSocket `fleet` topic (the dashboard's fleet view) sends what changed.
+    pub overview_interval_ms: u64,
 }
 
 impl Default for FleetConfig {
@@ -125,6 +127,7 @@ impl Default for FleetConfig {
             offline_after_seconds: 15,
             monitor_self: true,
             self_interval_ms: 1000,
+            overview_interval_ms: 5000,
         }
     }
 }
@@ -429,6 +432,9 @@ impl Config {
         }
         if !(100..=60_000).contains(&f.self_interval_ms) {
             bad("fleet.self_interval_ms", "must be 100-60000".into());
+        }
+        if !(100..=600_000).contains(&f.overview_interval_ms) {
+            bad("fleet.overview_interval_ms", "must be 100-600000".into());
         }
         if self.backup.interval_hours > 0 && self.backup.keep == 0 {
             bad("backup.keep", "must be at least 1 when backups are scheduled".into());

@@ -1,8 +1,16 @@
 //! Agent ingest as one fleet operation: a validated report registers or refreshes its agent (within
 //! the fleet's cap), its samples go to the store, and the answer comes only once they are durable.
 //! A retried batch is not counted twice (the store drops samples it already has).
+//!
+//! A compact batch (`protocol::compact`) is expanded against the agent's base, the newest sample of
+//! its last stored compact batch, kept here per agent; without that base, or for an agent the hub
+//! does not know, the hub asks for a resynchronisation (the agent resends the same samples whole,
+//! with its identity) rather than guess.
 
-use protocol::{PROTOCOL_VERSION, Report, ReportAck};
+use std::collections::HashMap;
+
+use protocol::compact::{COMPACT_VERSION, CompactReport, expand};
+use protocol::{AgentIdentity, PROTOCOL_VERSION, Report, ReportAck, Sample};
 
 use super::model::{Live, MAX_CPU_CORES, MAX_DISK_GB, MAX_MEMORY_GB, ServerMeta, ServerType, Source, Specs};
 use super::{Fleet, FleetError};
@@ -80,9 +88,90 @@ fn check_report(report: &Report) -> Result<(), FleetError> {
     Ok(())
 }
 
+/// Per agent, the base of its next compact batch. Bounded: past [`MAX_BASES`] it is emptied, and
+/// agents resynchronise once.
+#[derive(Debug, Default)]
+pub struct Bases(parking_lot::Mutex<HashMap<String, Sample>>);
+
+const MAX_BASES: usize = 2 * super::MAX_SERVERS;
+
+impl Bases {
+    fn get(&self, id: &str) -> Option<Sample> {
+        self.0.lock().get(id).cloned()
+    }
+
+    fn set(&self, id: &str, sample: Sample) {
+        let mut map = self.0.lock();
+        if map.len() >= MAX_BASES && !map.contains_key(id) {
+            map.clear();
+        }
+        map.insert(id.to_owned(), sample);
+    }
+}
+
+/// What became of a compact batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompactOutcome {
+    /// Durable.
+    Stored,
+    /// Not stored: resend whole with the identity (the base or the agent is unknown here).
+    Resync(&'static str),
+}
+
 impl Fleet {
+    /// Takes an agent's compact batch; resolves once it is durable or a resync is needed.
+    pub async fn ingest_compact(&self, c: CompactReport) -> Result<CompactOutcome, FleetError> {
+        if c.v != COMPACT_VERSION {
+            return Err(FleetError::invalid(
+                "v",
+                format!("compact version {} is not supported (this hub speaks {COMPACT_VERSION})", c.v),
+            ));
+        }
+        let base = match c.base {
+            None => None,
+            Some(ts) => match self.bases.get(&c.id) {
+                Some(s) if s.timestamp_ms == ts => Some(s),
+                _ => return Ok(CompactOutcome::Resync("base")),
+            },
+        };
+        let samples = expand(base.as_ref(), &c.s).map_err(|e| FleetError::invalid("s", e.0))?;
+        let refresh = c.agent.is_some();
+        let agent = match c.agent {
+            Some(a) if a.machine_id != c.id => return Err(FleetError::invalid("agent.machineId", "must equal id")),
+            Some(a) => a,
+            None => match self.registry.meta(&c.id) {
+                Some(m) if m.source == Source::Agent => {
+                    AgentIdentity { machine_id: m.id, name: m.name, hostname: m.hostname, agent_version: String::new() }
+                }
+                _ => return Ok(CompactOutcome::Resync("agent")),
+            },
+        };
+        let newest = samples.iter().max_by_key(|s| s.timestamp_ms).cloned();
+        let report = Report {
+            version: PROTOCOL_VERSION,
+            agent,
+            samples,
+            inventory: c.inv,
+            checks_version: 0,
+            check_results: Vec::new(),
+        };
+        // At most an hour: an agent cannot keep itself `online` for long by saying so.
+        let quiet_ms = i64::from(c.quiet.unwrap_or(0).min(3600)) * 1000;
+        self.ingest_with(report, refresh, quiet_ms).await?;
+        if let Some(s) = newest {
+            self.bases.set(&c.id, s);
+        }
+        Ok(CompactOutcome::Stored)
+    }
+
     /// Takes an agent's batch; resolves once it is durable.
     pub async fn ingest(&self, report: Report) -> Result<ReportAck, FleetError> {
+        self.ingest_with(report, true, 0).await
+    }
+
+    /// `refresh_meta` is false for a compact batch without the identity: the server keeps its meta.
+    /// `quiet_ms`: see [`Live::quiet_ms`].
+    async fn ingest_with(&self, report: Report, refresh_meta: bool, quiet_ms: i64) -> Result<ReportAck, FleetError> {
         report.validate().map_err(|e| FleetError::invalid("report", e.0))?;
         check_report(&report)?;
         let id = report.agent.machine_id.clone();
@@ -102,7 +191,7 @@ impl Fleet {
             meta.services.clone_from(&e.services);
             meta.maintenance = e.maintenance;
         }
-        if existing.as_ref() != Some(&meta) {
+        if refresh_meta && existing.as_ref() != Some(&meta) {
             // The cap is checked before anything is stored, under the registry's lock.
             self.registry.upsert(meta.clone())?;
             if let Err(e) = self.persist(&meta).await {
@@ -138,7 +227,8 @@ impl Fleet {
 
         if let Some(s) = newest {
             // A clock far ahead would keep the server "online" forever; trust it only up to now.
-            let live = Live::from_values(s.timestamp_ms.min(clock::now_millis()), &s.values);
+            let mut live = Live::from_values(s.timestamp_ms.min(clock::now_millis()), &s.values);
+            live.quiet_ms = quiet_ms;
             self.registry.update(&id, live, report.inventory);
         }
         debug_assert_eq!(outcome.inserted + outcome.duplicates + outcome.late, sent);

@@ -7,7 +7,7 @@
 pub mod detail;
 pub mod error;
 pub mod history;
-mod ingest;
+pub mod ingest;
 pub mod listing;
 pub mod live;
 pub mod metric;
@@ -53,6 +53,8 @@ pub struct Fleet {
     counters: IngestCounters,
     /// Where stored samples go next (remote write, the cluster bus).
     sinks: sink::Sinks,
+    /// The bases of agents' compact batches.
+    bases: ingest::Bases,
 }
 
 fn kv_key(id: &str) -> String {
@@ -67,6 +69,7 @@ impl Fleet {
             live: LiveRing::default(),
             counters,
             sinks: sink::Sinks::default(),
+            bases: Default::default(),
         }
     }
 

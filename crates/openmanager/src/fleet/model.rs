@@ -143,6 +143,10 @@ pub struct Live {
     pub load: [f64; 3],
     pub uptime_secs: u64,
     pub processes: u64,
+    /// How much longer than usual the source said it may stay silent (an agent that batches its
+    /// reports); the status waits that much more before `offline`. Not part of any answer.
+    #[serde(skip)]
+    pub quiet_ms: i64,
 }
 
 impl Live {
@@ -164,6 +168,7 @@ impl Live {
             ],
             uptime_secs: get(metric::UPTIME).unwrap_or(0.0).max(0.0) as u64,
             processes: get(metric::PROCESSES).unwrap_or(0.0).max(0.0) as u64,
+            quiet_ms: 0,
         }
     }
 }

@@ -225,6 +225,10 @@ mod tests {
         assert_eq!(f.get("db-9", 2000).unwrap().view.status, Status::Critical);
         let offline_at = 1000 + Thresholds::default().offline_after_ms + 1;
         assert_eq!(f.get("db-9", offline_at).unwrap().view.status, Status::Offline);
+        // A source that said it batches (an agent's `quiet`) stays online that much longer.
+        assert!(f.update("db-9", Live { at_ms: 1001, quiet_ms: 20_000, ..live }, None));
+        assert_eq!(f.get("db-9", offline_at).unwrap().view.status, Status::Critical);
+        assert_eq!(f.get("db-9", offline_at + 20_001).unwrap().view.status, Status::Offline);
         assert!(matches!(f.register(static_server("DB-9")), Err(FleetError::Duplicate(n)) if n == "DB-9"));
         let renamed = f.modify("db-9", |m| m.name = "db-10".into()).unwrap();
         assert_eq!((renamed.id.as_str(), renamed.name.as_str()), ("db-9", "db-10"));

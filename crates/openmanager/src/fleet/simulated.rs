@@ -71,6 +71,7 @@ pub fn to_live(s: &simulation::SimSample) -> Live {
         load: [s.load1, s.load5, s.load15],
         uptime_secs: s.uptime_seconds,
         processes: u64::from(s.process_count),
+        quiet_ms: 0,
     }
 }
 

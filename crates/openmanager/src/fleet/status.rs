@@ -25,7 +25,8 @@ impl Thresholds {
         }
         let Some(live) = live else { return Status::Unknown };
         // Simulated values are computed for the moment asked, so they are never stale.
-        if meta.source != Source::Simulated && now_ms - live.at_ms > self.offline_after_ms {
+        if meta.source != Source::Simulated && now_ms - live.at_ms > self.offline_after_ms.saturating_add(live.quiet_ms)
+        {
             return Status::Offline;
         }
         let worst = live.cpu.unwrap_or(0.0).max(live.memory.unwrap_or(0.0));

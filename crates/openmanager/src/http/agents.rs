@@ -1,18 +1,23 @@
 //! `POST /api/agents/report`: an agent's batch of samples (`protocol::AgentMessage`, JSON, usually
 //! gzip), decoded here and handed to the fleet's ingest, which answers once the batch is durable.
+//! A compact body (`"type":"compact"`, `protocol::compact`) is answered with the fewest bytes HTTP
+//! allows: `204` without a body when durable; `428` (rare) when the agent must resend whole.
 
 use std::io::Read;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
-use protocol::{AgentMessage, ReportAck};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use protocol::AgentMessage;
+use protocol::compact::{COMPACT_TYPE, CompactReport};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
+use crate::fleet::ingest::CompactOutcome;
 use crate::fleet::wire::{AgentReport, ReportAckBody};
 
 /// Largest report after decompression (1,000 samples of ~30 metrics is about 1 MB of JSON).
@@ -43,9 +48,11 @@ fn body_text(headers: &HeaderMap, body: &Bytes) -> Result<Vec<u8>, ApiError> {
 #[utoipa::path(post, path = "/api/agents/report", tag = "servers",
     request_body(content = AgentReport, description = "`protocol::AgentMessage`, JSON, optionally with `Content-Encoding: gzip`"),
     responses((status = 200, description = "The batch is durable", body = ReportAckBody),
+              (status = 204, description = "A compact batch is durable"),
+              (status = 428, description = "A compact batch needs resending whole, with the agent's identity", body = ErrorBody),
               (status = 409, description = "The id belongs to a server that is not an agent, or the fleet is full", body = ErrorBody),
               (status = 503, description = "The store cannot take the batch now (disk full, database down): keep it and retry after `Retry-After`", body = ErrorBody)))]
-async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<ReportAck>, ApiError> {
+async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -57,6 +64,17 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let text = body_text(&headers, &body)?;
     let value: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    if value.get("type").and_then(|t| t.as_str()) == Some(COMPACT_TYPE) {
+        let compact = super::json::from_value::<CompactReport>(value).map_err(ApiError::validation)?;
+        return Ok(match state.fleet.ingest_compact(compact).await? {
+            CompactOutcome::Stored => StatusCode::NO_CONTENT.into_response(),
+            CompactOutcome::Resync(what) => {
+                return Err(ApiError::PreconditionRequired(format!(
+                    "this hub does not hold the {what} the compact report relies on; send it whole with the agent's identity"
+                )));
+            }
+        });
+    }
     let AgentMessage::Report(mut report) =
         super::json::from_value::<AgentMessage>(value).map_err(ApiError::validation)?;
     let results = std::mem::take(&mut report.check_results);
@@ -68,7 +86,7 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     if wants_checks {
         ack.checks = Some(state.checks.defs_for(&probe::agent_location(&ack.server_id)));
     }
-    Ok(Json(ack))
+    Ok(Json(ack).into_response())
 }
 
 #[cfg(test)]

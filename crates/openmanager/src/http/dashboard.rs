@@ -6,8 +6,16 @@
 //! hash, so an asset URL never changes meaning and can be cached for a year; a stale page asking for
 //! an older version still gets today's file, but only revalidated. Every answer carries a weak ETag
 //! (weak because the compression layer may re-encode the body) and `If-None-Match` gives 304.
+//!
+//! Assets are served precompressed (brotli at quality 11, else gzip at level 9), each file
+//! compressed once and kept, so no request pays for compression and every byte saved is saved for
+//! every visitor; the compression layer leaves answers that already have a `Content-Encoding` alone.
 
+use std::collections::HashMap;
+use std::io::Write;
 use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use axum::body::Body;
 use axum::extract::Path;
@@ -97,9 +105,86 @@ async fn asset(
         return super::docs::not_found(Extension(docs), method, uri).await.into_response();
     };
     let cache = if ver == version() { IMMUTABLE } else { "no-cache" };
-    let etag = format!("W/\"{}\"", hex::encode(&file.metadata.sha256_hash()[..8]));
-    // Borrowed from the binary in release builds: served without a copy.
-    respond(&headers, content_type(&path), cache, &etag, Body::from(file.data))
+    let hash = file.metadata.sha256_hash();
+    let etag = format!("W/\"{}\"", hex::encode(&hash[..8]));
+    let Some(encoding) = preferred_encoding(&headers) else {
+        // Borrowed from the binary in release builds: served without a copy.
+        return respond(&headers, content_type(&path), cache, &etag, Body::from(file.data));
+    };
+    let packed = precompressed(&path, hash, &file.data);
+    let (name, data) = match encoding {
+        Encoding::Br => ("br", packed.br.clone()),
+        Encoding::Gzip => ("gzip", packed.gzip.clone()),
+    };
+    let mut res = respond(&headers, content_type(&path), cache, &etag, Body::from(data));
+    if res.status() == StatusCode::OK {
+        res.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+    }
+    res.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    res
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Encoding {
+    Br,
+    Gzip,
+}
+
+/// brotli when the client accepts it, else gzip, else none (a `q=0` refuses a coding).
+fn preferred_encoding(headers: &HeaderMap) -> Option<Encoding> {
+    let accepted: Vec<String> = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter(|c| {
+            let q = c
+                .split(';')
+                .nth(1)
+                .and_then(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok());
+            q.is_none_or(|q| q > 0.0)
+        })
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .collect();
+    if accepted.iter().any(|c| c == "br") {
+        Some(Encoding::Br)
+    } else if accepted.iter().any(|c| c == "gzip") {
+        Some(Encoding::Gzip)
+    } else {
+        None
+    }
+}
+
+struct Packed {
+    br: bytes::Bytes,
+    gzip: bytes::Bytes,
+}
+
+/// Compressed forms by path, with the content hash they were made from.
+type PackedFiles = Mutex<HashMap<String, ([u8; 32], Arc<Packed>)>>;
+
+/// A file's brotli and gzip forms, made on first use and kept (one entry per file and content, so
+/// the set is bounded by the embedded files; in debug builds an edited file replaces its entry).
+fn precompressed(path: &str, hash: [u8; 32], data: &[u8]) -> Arc<Packed> {
+    static PACKED: OnceLock<PackedFiles> = OnceLock::new();
+    let map = PACKED.get_or_init(Mutex::default);
+    if let Some((h, p)) = map.lock().get(path)
+        && *h == hash
+    {
+        return p.clone();
+    }
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+        let _ = w.write_all(data);
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = gz.write_all(data);
+    let gzip = gz.finish().unwrap_or_default();
+    let packed = Arc::new(Packed { br: br.into(), gzip: gzip.into() });
+    map.lock().insert(path.to_owned(), (hash, packed.clone()));
+    packed
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -179,6 +264,22 @@ mod tests {
         assert!(not_modified(&with(header::IF_NONE_MATCH, "*"), etag));
         assert!(!not_modified(&with(header::IF_NONE_MATCH, "\"abcd\""), etag));
         assert!(!not_modified(&HeaderMap::new(), etag));
+    }
+
+    #[test]
+    fn assets_go_precompressed_in_the_best_accepted_coding() {
+        assert_eq!(preferred_encoding(&with(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd")), Some(Encoding::Br));
+        assert_eq!(preferred_encoding(&with(header::ACCEPT_ENCODING, "gzip, br;q=0")), Some(Encoding::Gzip));
+        assert_eq!(preferred_encoding(&with(header::ACCEPT_ENCODING, "identity")), None);
+        let data = b"function f() { return 1; }\n".repeat(50);
+        let p = precompressed("x.js", [1; 32], &data);
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &p.br[..], &mut out).unwrap();
+        assert_eq!(out, data);
+        let mut gz = flate2::read::GzDecoder::new(&p.gzip[..]);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut gz, &mut out).unwrap();
+        assert_eq!(out, data);
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 428: the request relies on state the server does not hold (an agent's compact base).
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("{message}")]
     Validation { message: String, details: Vec<FieldError> },
     #[error("too many requests; retry in {retry_after} s")]
@@ -98,6 +101,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -125,6 +129,7 @@ pub fn code_for(status: StatusCode) -> &'static str {
         413 => "PAYLOAD_TOO_LARGE",
         415 => "UNSUPPORTED_MEDIA_TYPE",
         422 => "VALIDATION_ERROR",
+        428 => "PRECONDITION_REQUIRED",
         429 => "RATE_LIMITED",
         502 => "UPSTREAM_ERROR",
         503 => "UNAVAILABLE",

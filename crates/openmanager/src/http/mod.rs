@@ -3,7 +3,7 @@
 //! its domain error to a status; no business rule lives here.
 //!
 //! Layer order, outermost first: CORS > admission (rate limit and in-flight bound; request id,
-//! timing, envelope) > catch-panic > compression > body limit > routing > per-group authorization and
+//! timing, envelope) > catch-panic > egress count > compression > ETag/304 > body limit > routing > per-group authorization and
 //! timeout.
 
 pub mod admission;
@@ -19,8 +19,10 @@ pub mod connections;
 pub mod cors;
 pub mod dashboard;
 pub mod docs;
+pub mod egress;
 pub mod envelope;
 pub mod error;
+pub mod etag;
 pub mod fast_health;
 pub mod gateway;
 pub mod gateway_types;
@@ -128,7 +130,11 @@ fn with_layers(router: Router<AppState>, state: &AppState) -> Router {
                 .option_layer(cors::layer(&state.config.server.allowed_origins))
                 .layer(from_fn_with_state(state.clone(), admission::admission))
                 .layer(CatchPanicLayer::custom(on_panic))
+                // Outside compression: counts the bytes that go out, per route group.
+                .layer(from_fn_with_state(state.clone(), egress::count))
                 .layer(CompressionLayer::new())
+                // Inside compression: tags the JSON as the handler wrote it (see `etag.rs`).
+                .layer(axum::middleware::from_fn(etag::conditional))
                 .layer(DefaultBodyLimit::max(max_body))
                 .layer(RequestBodyLimitLayer::new(max_body)),
         )

@@ -70,7 +70,13 @@ impl AppState {
             ms(server.ws_interval_ms),
             server.ws_max_unsent_bytes,
             ms(server.ws_stall_timeout_ms),
-        );
+        )
+        .with_overview_interval(ms(config.fleet.overview_interval_ms))
+        .with_meter(services.budget.egress.clone());
+        let egress = services.budget.egress.family();
+        services.telemetry.exporter.with_registry(|r| {
+            r.register("openmanager_egress_bytes", "Bytes the hub sent, by route group or WebSocket topic", egress);
+        });
         Self(Arc::new(Shared {
             assistant: Arc::new(Assistant::new(services.clone(), tools.clone())),
             tools,

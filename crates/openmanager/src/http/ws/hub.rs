@@ -2,15 +2,23 @@
 //! and publishes it on a bounded broadcast channel that every connection reads. A connection that
 //! falls behind misses messages (the channel never grows) and is resynchronised with the newest full
 //! snapshot, so a slow client costs the others nothing.
+//!
+//! Each broadcast is also deflated once here (see `deflate.rs`) for the clients that agreed
+//! `permessage-deflate`. The `fleet` topic (`Topic::Overview`) is the frugal one the dashboard uses: at
+//! `fleet.overview_interval_ms`, only the fields that changed at the precision the dashboard shows,
+//! against what every overview client holds (the hub's `baseline`, which is also the full snapshot a
+//! subscriber starts from, so a patch never applies to a state it was not computed against).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use parking_lot::RwLock;
 use serde::Serialize;
+use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, broadcast};
+pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::alerts::Event;
 use crate::clock;
@@ -28,22 +36,83 @@ pub enum Topic {
     Alerts,
     /// `check_update`: a check's new state (subscribed to by name, not sent by default).
     Checks,
+    Overview,
+    /// `notice` messages: every client gets them.
+    Notice,
+}
+
+impl Topic {
+    /// The topic's name on the wire and in the egress counts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Servers => "servers",
+            Topic::System => "system",
+            Topic::Alerts => "alerts",
+            Topic::Overview => "fleet",
+            Topic::Notice => "control",
+            Topic::Checks => "checks",
+        }
+    }
+}
+
+/// A message as sent: its text, and the same deflated when that is smaller.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub text: Utf8Bytes,
+    pub deflated: Option<Bytes>,
+}
+
+impl Encoded {
+    /// Compresses once, for every client that agreed `permessage-deflate`.
+    pub fn new(text: Utf8Bytes) -> Self {
+        let deflated = super::deflate::deflate(text.as_bytes());
+        Self { text, deflated }
+    }
+
+    fn empty() -> Self {
+        Self { text: Utf8Bytes::from_static("{}"), deflated: None }
+    }
+}
+
+impl From<Utf8Bytes> for Encoded {
+    fn from(text: Utf8Bytes) -> Self {
+        Self { text, deflated: None }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub topic: Topic,
-    pub text: Utf8Bytes,
+    /// For `overview`: the baseline version this patch leads to (a client that holds a snapshot of
+    /// this version or newer skips it).
+    pub seq: u64,
+    pub msg: Encoded,
+}
+
+/// The newest full messages, for new and resynchronised clients.
+#[derive(Debug, Clone)]
+pub struct Snapshots {
+    pub servers: Encoded,
+    pub system: Encoded,
+    pub overview: Encoded,
+    pub overview_seq: u64,
 }
 
 pub struct Hub {
     tx: broadcast::Sender<Frame>,
-    /// The newest full `server_update` and `system_update`, for new and resynchronised clients.
-    full: RwLock<(Utf8Bytes, Utf8Bytes)>,
+    full: RwLock<Snapshots>,
     /// The newest views by id, for per-connection `serverIds` filters.
     views: RwLock<Arc<Vec<ServerView>>>,
     pub connections: Arc<Semaphore>,
     pub interval: Duration,
+    /// The `overview` topic's interval (`fleet.overview_interval_ms`).
+    pub overview_interval: Duration,
+    /// The `live` topic's interval.
+    pub live_interval: Duration,
+    /// Bytes sent per topic, for the egress view.
+    pub meter: Arc<crate::budget::egress::EgressMeter>,
+    /// The egress guard is on (set by the hub job from the budget).
+    guard: std::sync::atomic::AtomicBool,
     /// Bytes being sent to clients right now, across all of them.
     pub unsent: UnsentBudget,
     /// How long a send may wait for a client that does not read before it is dropped.
@@ -120,24 +189,77 @@ pub struct ServerUpdate<'a> {
 impl Hub {
     pub fn new(max_connections: usize, interval: Duration, max_unsent: usize, stall_timeout: Duration) -> Self {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
-        let empty = Utf8Bytes::from_static("{}");
+        let empty = Encoded::empty();
         Self {
             tx,
-            full: RwLock::new((empty.clone(), empty)),
+            full: RwLock::new(Snapshots {
+                servers: empty.clone(),
+                system: empty.clone(),
+                overview: empty,
+                overview_seq: 0,
+            }),
             views: RwLock::default(),
             connections: Arc::new(Semaphore::new(max_connections)),
             interval,
+            overview_interval: Duration::from_secs(5),
+            live_interval: Duration::from_secs(1),
+            meter: Arc::default(),
+            guard: std::sync::atomic::AtomicBool::new(false),
             unsent: UnsentBudget::new(max_unsent),
             stall_timeout,
         }
+    }
+
+    pub fn with_overview_interval(mut self, interval: Duration) -> Self {
+        self.overview_interval = interval;
+        self
+    }
+
+    pub fn with_meter(mut self, meter: Arc<crate::budget::egress::EgressMeter>) -> Self {
+        meter.set_fleet_interval_ms(self.overview_interval.as_millis() as u64);
+        self.meter = meter;
+        self
+    }
+
+    /// Whether the egress guard has slowed the live rates.
+    pub fn guarded(&self) -> bool {
+        self.guard.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The `fleet` and `live` intervals now (slower while the egress guard is on).
+    pub fn rates(&self) -> (Duration, Duration) {
+        let (fleet, live) =
+            crate::budget::report::guard_intervals(self.guarded(), self.overview_interval.as_millis() as u64);
+        (Duration::from_millis(fleet), Duration::from_millis(live))
+    }
+
+    /// The `notice` message for the guard's state.
+    pub fn guard_notice(&self) -> Utf8Bytes {
+        let (fleet, live) = self.rates();
+        let (level, message) = if self.guarded() {
+            (
+                "warning",
+                format!(
+                    "Egress is projected past the month's guard: live updates slowed (fleet every {} s, live chart every {} s).",
+                    fleet.as_secs(),
+                    live.as_secs()
+                ),
+            )
+        } else {
+            ("info", "Egress is back under the guard: live updates at their normal rates.".to_string())
+        };
+        encode(
+            "notice",
+            serde_json::json!({ "level": level, "code": "egress_guard", "message": message, "active": self.guarded() }),
+        )
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.tx.subscribe()
     }
 
-    /// The newest full server and system messages.
-    pub fn full(&self) -> (Utf8Bytes, Utf8Bytes) {
+    /// The newest full messages.
+    pub fn full(&self) -> Snapshots {
         self.full.read().clone()
     }
 
@@ -147,8 +269,12 @@ impl Hub {
 
     /// Publishes a message to every connection (alerts use this too).
     pub fn publish(&self, topic: Topic, text: Utf8Bytes) {
+        self.publish_seq(topic, 0, Encoded::new(text));
+    }
+
+    fn publish_seq(&self, topic: Topic, seq: u64, msg: Encoded) {
         // No receivers is not an error: nobody is connected.
-        let _ = self.tx.send(Frame { topic, text });
+        let _ = self.tx.send(Frame { topic, seq, msg });
     }
 
     pub fn receivers(&self) -> usize {
@@ -169,6 +295,9 @@ pub fn start(state: &AppState) {
         let state = s.clone();
         async move {
             let mut previous: HashMap<String, ServerView> = HashMap::new();
+            let mut overview = Overview::default();
+            let mut last_system: Option<Value> = None;
+            let mut guard_checked = std::time::Instant::now();
             let mut interval = tokio::time::interval(state.hub.interval);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             let mut alerts = state.alerting.subscribe();
@@ -177,7 +306,12 @@ pub fn start(state: &AppState) {
                 tokio::select! {
                     _ = interval.tick() => {
                         ctx.heartbeat.beat();
-                        tick(&state, &mut previous);
+                        tick(&state, &mut previous, &mut last_system);
+                        overview.tick(&state);
+                        if guard_checked.elapsed() >= GUARD_CHECK {
+                            guard_checked = std::time::Instant::now();
+                            check_guard(&state);
+                        }
                     }
                     event = alerts.recv() => match event {
                         Ok(e) if e.kind != crate::alerts::EventKind::Repeat => {
@@ -205,24 +339,183 @@ pub fn start(state: &AppState) {
     });
 }
 
-fn tick(state: &AppState, previous: &mut HashMap<String, ServerView>) {
+/// How often the hub asks the budget whether the egress guard applies.
+const GUARD_CHECK: Duration = Duration::from_secs(2);
+
+/// Turns the egress guard on or off from the budget's projection, and tells every client.
+fn check_guard(state: &AppState) {
+    let active = state.budget.egress_guard(clock::now_millis());
+    if state.hub.guard.swap(active, std::sync::atomic::Ordering::Relaxed) != active {
+        tracing::warn!(
+            active,
+            "egress guard changed: WebSocket live rates {}",
+            if active { "lowered" } else { "restored" }
+        );
+        state.hub.publish(Topic::Notice, state.hub.guard_notice());
+    }
+}
+
+fn tick(state: &AppState, previous: &mut HashMap<String, ServerView>, last_system: &mut Option<Value>) {
     let views: Vec<ServerView> = state.fleet.views();
     let changed: Vec<ServerView> = views.iter().filter(|v| previous.get(&v.id) != Some(*v)).cloned().collect();
     let removed: Vec<String> = previous.keys().filter(|id| !views.iter().any(|v| &v.id == *id)).cloned().collect();
+    let body = crate::overview::build(state);
+    // `system_update` goes out only when something in it changed, its timestamp aside.
+    let mut compared = serde_json::to_value(&body).unwrap_or_default();
+    if let Some(m) = compared.as_object_mut() {
+        m.remove("timestamp");
+    }
+    let system_changed = last_system.as_ref() != Some(&compared);
+    *last_system = Some(compared);
+    let listening = state.hub.receivers() > 0;
+    // Deflated only when someone listens; a client that connects meanwhile has it deflated on send.
     let full = encode("server_update", ServerUpdate { full: true, servers: &views, removed: Vec::new() });
-    let system = encode("system_update", crate::overview::build(state));
-    *state.hub.full.write() = (full, system.clone());
+    let system = encode("system_update", body);
+    let (full, system) =
+        if listening { (Encoded::new(full), Encoded::new(system)) } else { (full.into(), system.into()) };
+    {
+        let mut snap = state.hub.full.write();
+        snap.servers = full;
+        snap.system = system;
+    }
     *previous = views.iter().map(|v| (v.id.clone(), v.clone())).collect();
     *state.hub.views.write() = Arc::new(views);
-    // Serialize only when someone listens; the snapshot above is kept for the next connection.
-    if state.hub.receivers() == 0 {
+    if !listening {
         return;
     }
     if !changed.is_empty() || !removed.is_empty() {
         let diff = encode("server_update", ServerUpdate { full: false, servers: &changed, removed });
         state.hub.publish(Topic::Servers, diff);
     }
-    state.hub.publish(Topic::System, system);
+    if system_changed {
+        let system = state.hub.full.read().system.clone();
+        state.hub.publish_seq(Topic::System, 0, system);
+    }
+}
+
+/// Fields the `overview` patches leave out: the web app's older aliases (the full snapshot has
+/// them) and the report time (the detail view reads it over HTTP).
+const NOT_PATCHED: [&str; 6] = ["cpu_usage", "memory_usage", "disk_usage", "network_in", "network_out", "lastUpdate"];
+/// Uptime is shown in minutes at best: a patch carries it when it moved this much (or went back).
+const UPTIME_STEP_SECONDS: i64 = 60;
+
+/// A number at the precision the dashboard shows: 3 significant figures.
+fn significant3(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 2 - x.abs().log10().floor() as i32;
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// A server as the overview sends it: network rates at 3 significant figures (percentages are
+/// already at 0.1 points).
+fn displayed(view: &ServerView) -> Map<String, Value> {
+    let mut m = match serde_json::to_value(view) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    for k in ["network", "networkIn", "networkOut", "network_in", "network_out"] {
+        if let Some(v) = m.get_mut(k)
+            && let Some(x) = v.as_f64()
+        {
+            *v = serde_json::json!(significant3(x));
+        }
+    }
+    m
+}
+
+/// The fields of `new` a client holding `old` must be told, with `id`; empty when none.
+fn patch(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
+    let mut p = Map::new();
+    for (k, v) in new {
+        if NOT_PATCHED.contains(&k.as_str()) {
+            continue;
+        }
+        let differs = match (k.as_str(), old.get(k).and_then(Value::as_i64), v.as_i64()) {
+            ("uptime", Some(a), Some(b)) => b < a || b - a >= UPTIME_STEP_SECONDS,
+            _ => old.get(k) != Some(v),
+        };
+        if differs {
+            p.insert(k.clone(), v.clone());
+        }
+    }
+    if !p.is_empty()
+        && let Some(id) = new.get("id")
+    {
+        p.insert("id".into(), id.clone());
+    }
+    p
+}
+
+#[derive(Serialize)]
+struct OverviewPatch {
+    full: bool,
+    /// Marks a patch: each entry has `id` and only the fields that changed.
+    patch: bool,
+    servers: Vec<Value>,
+    removed: Vec<String>,
+}
+
+/// The `overview` topic's state: what every overview client holds, and when it was last sent.
+#[derive(Default)]
+struct Overview {
+    /// Servers in the fleet's order, as the clients hold them.
+    baseline: Vec<(String, Map<String, Value>)>,
+    seq: u64,
+    last: Option<std::time::Instant>,
+}
+
+impl Overview {
+    fn tick(&mut self, state: &AppState) {
+        let hub = &state.hub;
+        // Half a hub tick of slack so a 5 s interval is not pushed to 6 s by tick jitter.
+        if self.last.is_some_and(|t| t.elapsed() + hub.interval / 2 < hub.rates().0) {
+            return;
+        }
+        self.last = Some(std::time::Instant::now());
+        let views = hub.views();
+        let mut held: HashMap<String, Map<String, Value>> = std::mem::take(&mut self.baseline).into_iter().collect();
+        let mut patches = Vec::new();
+        for v in views.iter() {
+            let now = displayed(v);
+            let kept = match held.remove(&v.id) {
+                None => {
+                    patches.push(Value::Object(now.clone()));
+                    now
+                }
+                Some(mut old) => {
+                    let p = patch(&old, &now);
+                    if !p.is_empty() {
+                        for (k, val) in &p {
+                            old.insert(k.clone(), val.clone());
+                        }
+                        patches.push(Value::Object(p));
+                    }
+                    old
+                }
+            };
+            self.baseline.push((v.id.clone(), kept));
+        }
+        let mut removed: Vec<String> = held.into_keys().collect();
+        removed.sort();
+        if patches.is_empty() && removed.is_empty() && self.seq > 0 {
+            return;
+        }
+        self.seq += 1;
+        let servers: Vec<Value> = self.baseline.iter().map(|(_, m)| Value::Object(m.clone())).collect();
+        let full = encode("server_update", OverviewPatch { full: true, patch: false, servers, removed: Vec::new() });
+        {
+            let mut snap = hub.full.write();
+            snap.overview = Encoded::new(full);
+            snap.overview_seq = self.seq;
+        }
+        if hub.receivers() > 0 {
+            let msg = encode("server_update", OverviewPatch { full: false, patch: true, servers: patches, removed });
+            hub.publish_seq(Topic::Overview, self.seq, Encoded::new(msg));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -241,5 +534,28 @@ mod tests {
         assert!(b.reserve(60).is_some());
         drop(c);
         assert_eq!(b.used(), 0);
+    }
+
+    #[test]
+    fn rates_keep_three_significant_figures() {
+        assert_eq!(significant3(123_456.0), 123_000.0);
+        assert_eq!(significant3(0.012_345), 0.0123);
+        assert_eq!(significant3(987.6), 988.0);
+        assert_eq!(significant3(0.0), 0.0);
+    }
+
+    #[test]
+    fn a_patch_carries_what_changed_and_uptime_in_steps() {
+        let old: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"id": "a", "cpu": 1.0, "uptime": 100, "cpu_usage": 1.0}))
+                .unwrap();
+        let same: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"id": "a", "cpu": 1.0, "uptime": 130, "cpu_usage": 2.0}))
+                .unwrap();
+        assert!(patch(&old, &same).is_empty(), "aliases and small uptime moves are not news");
+        let moved: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"id": "a", "cpu": 1.1, "uptime": 160})).unwrap();
+        let p = patch(&old, &moved);
+        assert_eq!(Value::Object(p), serde_json::json!({"id": "a", "cpu": 1.1, "uptime": 160}));
     }
 }

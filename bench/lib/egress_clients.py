@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""The clients of bench/egress.sh: each scenario on its own TCP connection(s) for DURATION seconds,
+counting the bytes the hub sent (socket reads) and, at the end, the kernel's own count for the same
+socket (`ss -ti` bytes_received). Prints one line per scenario. Standard library only."""
+import base64, json, os, re, socket, struct, subprocess, sys, tempfile, threading, time, http.client
+
+PORT = int(sys.argv[1]); TOKEN = sys.argv[2]; DURATION = float(sys.argv[3])
+HOST = "127.0.0.1"
+results = {}
+
+
+def kernel_received(sock):
+    """bytes_received of this socket as the kernel counts it (TCP payload), or None."""
+    port = sock.getsockname()[1]
+    try:
+        out = subprocess.run(["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=5).stdout
+    except Exception:
+        return None
+    m = re.search(r"bytes_received:(\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def frame(text):
+    """A masked client text frame (uncompressed)."""
+    data = text.encode(); key = os.urandom(4)
+    head = bytes([0x81, 0x80 | len(data)]) if len(data) < 126 else bytes([0x81, 0xFE]) + len(data).to_bytes(2, "big")
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(data))
+
+
+def ws_client(name, topics=None, deflate=True, live=None):
+    s = socket.create_connection((HOST, PORT))
+    query = "" if topics is None else f"?topics={topics}"
+    ext = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" if deflate else ""
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /ws{query} HTTP/1.1\r\nHost: {HOST}:{PORT}\r\nAuthorization: Bearer {TOKEN}\r\n"
+               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n{ext}\r\n").encode())
+    if live:
+        s.sendall(frame(json.dumps({"type": "subscribe", "topics": [], "live": live})))
+    total = 0; end = time.time() + DURATION; next_ping = time.time() + 30
+    s.settimeout(0.5)
+    while time.time() < end:
+        if time.time() >= next_ping:  # the dashboard's keep-alive ping every 30 s
+            s.sendall(frame('{"type":"ping"}')); next_ping += 30
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        total += len(chunk)
+    results[name] = (total, kernel_received(s)); s.close()
+
+
+def poller(name, etag=True):
+    """The web app's pattern: /api/servers and /api/metrics every 5 s, keep-alive, br or gzip. A
+    connection the hub closed (idle or request limits) is reopened, as a browser does; the kernel's
+    count is summed over every connection."""
+    c = None; sock = None; kernel = 0; last = 0
+    tags = {}; total = 0; end = time.time() + DURATION; reconnects = 0
+    while time.time() < end:
+        for path in ("/api/servers", "/api/metrics"):
+            h = {"Authorization": f"Bearer {TOKEN}", "Accept-Encoding": "br, gzip"}
+            if etag and path in tags:
+                h["If-None-Match"] = tags[path]
+            for attempt in range(2):
+                if c is None:
+                    c = http.client.HTTPConnection(HOST, PORT); c.connect(); sock = c.sock
+                try:
+                    c.request("GET", path, headers=h); r = c.getresponse(); body = r.read()
+                    break
+                except (http.client.HTTPException, ConnectionError):
+                    # The socket is closed by now: its count as of its last answer.
+                    kernel += last; last = 0; c.close(); c = None; reconnects += 1
+            else:
+                continue
+            last = kernel_received(sock) or last
+            # Status line and headers as sent, plus the body.
+            total += len(f"HTTP/1.1 {r.status} {r.reason}\r\n") + sum(len(k) + len(v) + 4 for k, v in r.getheaders()) + 2 + len(body)
+            if r.getheader("ETag"):
+                tags[path] = r.getheader("ETag")
+        time.sleep(max(0.0, min(5.0, end - time.time())))
+    if c is not None:
+        kernel += last; c.close()
+    results[name] = (total, kernel)
+    if reconnects:
+        print(f"({name}: {reconnects} reconnections)", file=sys.stderr)
+
+
+def tcp_info_bytes(sock):
+    """(bytes_acked, bytes_received) of this socket as the kernel counts them (struct tcp_info)."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+        return struct.unpack_from("QQ", info, 120)
+    except OSError:
+        return (0, 0)
+
+
+uplink = {}
+
+
+def agent(name, extra):
+    """`openmanager agent` at its default interval, reaching the hub through a byte-counting relay on
+    loopback: per direction, the relay's socket reads and the kernel's count (tcp_info bytes_received
+    and bytes_acked of the agent-side socket, read before it closes, summed over connections)."""
+    lst = socket.socket(); lst.bind((HOST, 0)); lst.listen(8); relay_port = lst.getsockname()[1]
+    counts = {"up": 0, "down": 0, "k_up": 0, "k_down": 0, "conns": 0}
+    lock = threading.Lock()
+
+    def pipe(src, dst, key):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            with lock:
+                counts[key] += len(data)
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        for s_ in (src, dst):
+            try:
+                s_.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve():
+        while True:
+            try:
+                a, _ = lst.accept()
+            except OSError:
+                return
+            h = socket.create_connection((HOST, PORT))
+
+            def conn(a=a, h=h):
+                t = threading.Thread(target=pipe, args=(h, a, "down")); t.start()
+                pipe(a, h, "up"); t.join()
+                acked, received = tcp_info_bytes(a)
+                with lock:
+                    counts["k_up"] += received; counts["k_down"] += acked; counts["conns"] += 1
+                a.close(); h.close()
+            threading.Thread(target=conn, daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    state = tempfile.mkdtemp()
+    proc = subprocess.Popen([AGENT_BIN, "agent", "--hub", f"http://127.0.0.1:{relay_port}", "--token", TOKEN,
+                             "--state-dir", state, "--name", name.split(":")[0].replace(" ", "-")] + extra,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "")})
+    time.sleep(DURATION)
+    proc.terminate(); proc.wait(); time.sleep(0.5); lst.close()
+    with lock:
+        results[name] = (counts["down"], counts["k_down"])
+        uplink[name] = (counts["up"], counts["k_up"], counts["conns"])
+
+
+AGENT_BIN = os.environ.get("EGRESS_AGENT_BIN", "")
+scenarios = [
+    ("before: fleet view (no subscribe, no deflate)", lambda n: ws_client(n, None, False)),
+    ("fleet view", lambda n: ws_client(n, "fleet,alerts")),
+    ("detail view with live chart", lambda n: ws_client(n, "fleet,alerts", live="web-01")),
+    ("hidden tab", lambda n: ws_client(n, "")),
+    ("before: polling without ETag", lambda n: poller(n, False)),
+    ("polling /api/servers + /api/metrics every 5 s", lambda n: poller(n, True)),
+]
+if AGENT_BIN:
+    scenarios += [
+        ("before-agent: version 1 body, a report each sample", lambda n: agent(n, ["--legacy-body", "--batch-seconds", "0"])),
+        ("agent: compact body, batch 15 s", lambda n: agent(n, [])),
+    ]
+threads = [threading.Thread(target=f, args=(n,)) for n, f in scenarios]
+for t in threads: t.start()
+for t in threads: t.join()
+for n, _ in scenarios:
+    got, kern = results.get(n, (0, None))
+    rate = got / DURATION
+    kern_s = "n/a" if kern is None else f"{kern / DURATION:8.1f}"
+    print(f"{n:48s} {rate:9.1f} B/s  kernel {kern_s} B/s  {rate * 3600 / 1e6:7.2f} MB/h")
+for n, (up, k_up, conns) in uplink.items():
+    print(f"{n:48s} to the hub {up / DURATION:7.1f} B/s (kernel {k_up / DURATION:7.1f}), "
+          f"back {results[n][0] / DURATION:6.1f} B/s (kernel {results[n][1] / DURATION:6.1f}), {conns} connections")
+# The hub's own count (/api/budget egress.hubBytes) against the kernel's, over every scenario.
+c = http.client.HTTPConnection(HOST, PORT)
+c.request("GET", "/api/budget", headers={"Authorization": f"Bearer {TOKEN}"})
+hub = json.loads(c.getresponse().read())["data"]["egress"]
+kernel_total = sum(k or 0 for _, k in results.values())
+print(f"hub's own count (egress.hubBytes) {hub['hubBytes']} B vs kernel {kernel_total} B: "
+      f"{(hub['hubBytes'] - kernel_total) / max(kernel_total, 1) * 100:+.1f}%  byTopic {hub['byTopic']}")
+fleet = results.get("fleet view", (0, None))[0] / DURATION
+before = results.get("before: fleet view (no subscribe, no deflate)", (0, None))[0] / DURATION
+print(f"one viewer, fleet view 8 h/day for 30 days: {fleet * 8 * 3600 * 30 / 1e6:.1f} MB (before: {before * 8 * 3600 * 30 / 1e6:.1f} MB)")
