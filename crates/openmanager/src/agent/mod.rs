@@ -49,10 +49,6 @@ const DEFAULT_SPOOL_SPAN: Duration = Duration::from_secs(24 * 60 * 60);
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// How often the address the hub is reached from is looked up again for the inventory.
-/// How often an agent sending compact bodies sends a version 1 report anyway, whose answer says which
-/// checks it runs (the compact answer is an empty 204). An agent with checks sends their results in
-/// version 1 bodies, so it hears of changes with every result.
-const CHECKS_REFRESH: Duration = Duration::from_secs(5 * 60);
 const IP_REFRESH: Duration = Duration::from_secs(10 * 60);
 const MACHINE_ID_PATH: &str = "/etc/machine-id";
 /// Held locked while an agent runs, so two agents cannot share a spool.
@@ -234,7 +230,6 @@ async fn run_agent(settings: Settings) -> anyhow::Result<()> {
         ip_checked: None,
         hub: settings.hub.clone(),
         checks: agent_checks,
-        checks_asked: None,
         batching: Batching::new(settings.batch),
         compact: Compact::new(!settings.legacy_body, settings.batch, settings.interval),
     };
@@ -311,8 +306,6 @@ struct Agent {
     ip_checked: Option<Instant>,
     hub: Url,
     checks: checks::AgentChecks,
-    /// When a version 1 report (which asks the hub for this agent's checks) was last acknowledged.
-    checks_asked: Option<Instant>,
     batching: Batching,
     compact: Compact,
 }
@@ -388,11 +381,9 @@ impl Agent {
     fn start_report(&mut self) -> Option<InFlight> {
         let batch = self.spool.batch(self.batch_limit);
         let check_batch = self.checks.batch(self.batch_limit.min(protocol::MAX_CHECK_RESULTS_PER_REPORT));
-        // The compact body carries samples only: check results, and every CHECKS_REFRESH the
-        // question which checks this agent runs, go in the version 1 body.
-        let checks_refresh_due = self.checks_asked.is_none_or(|t| t.elapsed() >= CHECKS_REFRESH);
+        // The compact body carries samples only; check results go in the version 1 body. Either
+        // answer tells an agent that has checks which ones (a compact one only when it has any).
         if check_batch.is_none()
-            && !checks_refresh_due
             && let Some(batch) = &batch
         {
             let samples = batch.lines.len();
@@ -455,11 +446,9 @@ impl Agent {
                 self.batch_limit = (self.batch_limit * 2).min(MAX_SAMPLES_PER_REPORT);
                 if let Some(c) = &sent.compact {
                     self.compact.acked(c);
-                } else {
-                    self.checks_asked = Some(Instant::now());
                 }
                 match &ack {
-                    None if sent.compact.is_some() => {
+                    _ if sent.compact.is_some() => {
                         tracing::debug!(samples = sent.samples, "compact report delivered")
                     }
                     Some(a) if (a.accepted + a.duplicates) as usize != sent.samples => tracing::warn!(

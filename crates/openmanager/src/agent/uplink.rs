@@ -175,7 +175,8 @@ pub fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) 
 /// resync, and a refusal of the format means an older hub.
 pub fn classify_compact(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
     match status.as_u16() {
-        200..=299 => Outcome::Acked(None),
+        // 204 as a rule; 200 with an acknowledgement when the hub has checks for this agent.
+        200..=299 => Outcome::Acked(serde_json::from_slice::<ReportAck>(body).ok()),
         428 => Outcome::Resync,
         400 | 415 | 422 => Outcome::Unsupported { reason: format!("{status}: {}", envelope_message(body)) },
         _ => classify(status, retry_after, body),

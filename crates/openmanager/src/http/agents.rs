@@ -66,8 +66,26 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         serde_json::from_slice(&text).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     if value.get("type").and_then(|t| t.as_str()) == Some(COMPACT_TYPE) {
         let compact = super::json::from_value::<CompactReport>(value).map_err(ApiError::validation)?;
+        let (server_id, samples) = (compact.id.clone(), compact.s.len());
         return Ok(match state.fleet.ingest_compact(compact).await? {
-            CompactOutcome::Stored => StatusCode::NO_CONTENT.into_response(),
+            CompactOutcome::Stored => {
+                // An agent with checks learns its set from this answer (the compact body asks
+                // nothing); every other agent gets the empty 204.
+                let checks = state.checks.defs_for(&probe::agent_location(&server_id));
+                if checks.is_empty() {
+                    StatusCode::NO_CONTENT.into_response()
+                } else {
+                    Json(protocol::ReportAck {
+                        version: protocol::PROTOCOL_VERSION,
+                        accepted: u32::try_from(samples).unwrap_or(u32::MAX),
+                        duplicates: 0,
+                        server_id,
+                        check_results: 0,
+                        checks: Some(checks),
+                    })
+                    .into_response()
+                }
+            }
             CompactOutcome::Resync(what) => {
                 return Err(ApiError::PreconditionRequired(format!(
                     "this hub does not hold the {what} the compact report relies on; send it whole with the agent's identity"
