@@ -6,6 +6,7 @@ cases before they are sent. Negative cases are never touched, and every other ch
 case that is sent. Each rule below names the operation's description that states it.
 """
 
+import ipaddress
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
@@ -40,7 +41,8 @@ def parse_time(value):
 
 
 def rule_is_consistent(body, partial):
-    """`clearThreshold` on the clear side of `threshold`; `window.n` at most `window.m`; `channels`
+    """`clearThreshold` on the clear side of `threshold`; `window.n` at most `window.m`; `checkId`
+    only with a `check.*` metric; `channels`
     empty (a rule may only name channels that exist, which a generated id does not)."""
     if body.get("channels"):
         return False
@@ -50,6 +52,11 @@ def rule_is_consistent(body, partial):
         # Numbers, as JSON has them (`70.0` is the integer 70).
         if isinstance(n, (int, float)) and isinstance(m, (int, float)) and n > m:
             return False
+    # `checkId` only with a `check.*` metric; a change must name that metric itself, since the
+    # rule it changes may watch another.
+    metric = body.get("metric")
+    if body.get("checkId") is not None and not (isinstance(metric, str) and metric.startswith("check.")):
+        return False
     clear = body.get("clearThreshold")
     if partial:
         # A change is merged into a rule the case cannot see: a clear threshold, a threshold past
@@ -98,6 +105,44 @@ def gemini_text_is_question(body):
     return last is not None and not blank(last)
 
 
+def check_is_consistent(body):
+    """Checks: options only of the check's own `kind`, `timeoutMs` below the interval, `dns.expect`
+    an answer `dns.recordType` can give (checked here for A, AAAA and TXT; the host-name forms
+    are dropped)."""
+    kind = body.get("kind")
+    for section in ("http", "dns", "tls"):
+        if body.get(section) is not None and kind != section:
+            return False
+    interval = body.get("intervalSeconds", 60)
+    timeout = body.get("timeoutMs", 10000)
+    if isinstance(interval, (int, float)) and isinstance(timeout, (int, float)) and timeout >= interval * 1000:
+        return False
+    dns = body.get("dns")
+    if isinstance(dns, dict) and dns.get("expect") is not None:
+        record = dns.get("recordType", "A")
+        expect = str(dns["expect"])
+        try:
+            if record == "A":
+                ipaddress.IPv4Address(expect)
+            elif record == "AAAA":
+                if "%" in expect:
+                    return False
+                ipaddress.IPv6Address(expect)
+            elif record != "TXT":
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def window_is_consistent(body):
+    """Maintenance windows: `end` after `start`, at least one server or check."""
+    if not body.get("servers") and not body.get("checks"):
+        return False
+    start, end = parse_time(body.get("start")), parse_time(body.get("end"))
+    return start is not None and end is not None and end > start
+
+
 @schemathesis.hook
 def filter_case(context, case):
     if not positive(case):
@@ -125,6 +170,10 @@ def filter_case(context, case):
         # `endsAt` after `startsAt` (now when absent), with a minute to spare for the request.
         if end is None or end <= start + 60:
             return False
+    if path == "/api/checks" and method == "POST":
+        return check_is_consistent(body)
+    if path == "/api/maintenance" and method == "POST":
+        return window_is_consistent(body)
     if path == "/api/notifications/channels" and method == "POST":
         # The mask `********` keeps a stored secret: valid only when replacing a channel that has one.
         target = body.get("target")

@@ -183,7 +183,7 @@ async fn list_rules(State(state): State<AppState>) -> Json<Envelope<Vec<Rule>>> 
 #[utoipa::path(post, path = "/api/alerts/rules", tag = "alerts", request_body = NewRule,
     responses((status = 201, body = Envelope<Rule>),
               (status = 409, description = "The id is taken, or there are 200 rules already", body = ErrorBody),
-              (status = 422, description = "A field is invalid, including what the schema cannot say: `clearThreshold` on the clear side of `threshold` (at most it for `>`/`>=`, at least it for `<`/`<=`), `window.n` at most `window.m`, and `channels` that exist", body = ErrorBody)))]
+              (status = 422, description = "A field is invalid, including what the schema cannot say: `clearThreshold` on the clear side of `threshold` (at most it for `>`/`>=`, at least it for `<`/`<=`), `window.n` at most `window.m`, `checkId` only with a `check.*` metric, and `channels` that exist", body = ErrorBody)))]
 async fn create_rule(
     State(state): State<AppState>,
     ApiObject(body): ApiObject,
