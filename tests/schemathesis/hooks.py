@@ -7,6 +7,7 @@ case that is sent. Each rule below names the operation's description that states
 """
 
 import ipaddress
+import re
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
@@ -61,7 +62,8 @@ def rule_is_consistent(body, partial):
     if partial:
         # A change is merged into a rule the case cannot see: a clear threshold, a threshold past
         # 100 with no metric, or a bare operator may contradict it.
-        if clear is not None or "op" in body:
+        # A new threshold alone may cross the rule's unseen clear threshold.
+        if clear is not None or "op" in body or "threshold" in body:
             return False
         percent = body.get("metric") in ("cpu", "memory", "disk")
         if (body.get("threshold") or 0) > 100 and (percent or body.get("metric") is None):
@@ -105,11 +107,33 @@ def gemini_text_is_question(body):
     return last is not None and not blank(last)
 
 
-def check_is_consistent(body):
-    """Checks: options only of the check's own `kind`, `timeoutMs` below the interval, `dns.expect`
+HOST = r"[A-Za-z]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?(\.[A-Za-z]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?)*"
+PORT = r"([1-9][0-9]{0,3})"
+TARGETS = {
+    "http": re.compile(rf"https?://{HOST}(:{PORT})?(/[A-Za-z0-9._~-]*)*"),
+    "tcp": re.compile(rf"{HOST}:{PORT}"),
+    "tls": re.compile(rf"{HOST}(:{PORT})?"),
+    "ping": re.compile(HOST),
+    "dns": re.compile(HOST),
+}
+
+
+def check_is_consistent(body, partial=False):
+    """Checks: a target of the check's `kind`, options only of that kind, `timeoutMs` below the interval, `dns.expect`
     an answer `dns.recordType` can give (checked here for A, AAAA and TXT; the host-name forms
     are dropped)."""
     kind = body.get("kind")
+    # A target that parses for its kind: only the plain forms are kept (the server's URL and host
+    # parsers accept more, which a regex would not say exactly).
+    # A change cannot see the check's kind, target or options, which a new kind or target must fit.
+    if partial and ("kind" in body or "target" in body):
+        return False
+    if "target" in body and not (kind in TARGETS and TARGETS[kind].fullmatch(str(body["target"]))):
+        return False
+    if partial and any(body.get(s) is not None for s in ("http", "dns", "tls")) and "kind" not in body:
+        return False
+    if partial and ("intervalSeconds" in body) != ("timeoutMs" in body):
+        return False
     for section in ("http", "dns", "tls"):
         if body.get(section) is not None and kind != section:
             return False
@@ -172,6 +196,11 @@ def filter_case(context, case):
             return False
     if path == "/api/checks" and method == "POST":
         return check_is_consistent(body)
+    if path == "/api/checks/{id}" and method == "PATCH":
+        return check_is_consistent(body, partial=True)
+    # `where` must be one of the check's `runOn` places, which only the check can tell.
+    if path == "/api/checks/{id}/history" and query.get("where") is not None:
+        return False
     if path == "/api/maintenance" and method == "POST":
         return window_is_consistent(body)
     if path == "/api/notifications/channels" and method == "POST":

@@ -53,7 +53,11 @@ pub struct CheckSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", nullable = false)]
     pub id: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1-100 printable characters, not only spaces.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     pub kind: CheckKind,
     /// A URL (`http`), `host:port` (`tcp`, `tls`; `tls` defaults to 443), a host (`ping`) or a name

@@ -137,7 +137,7 @@ pub struct Explanation {
 /// Why an alert fired, from its evidence: the rule and threshold, the values over the window, the
 /// top processes when it fired, related anomalies and servers that moved with it. Reads only.
 #[utoipa::path(post, path = "/api/alerts/{id}/explain", tag = "alerts",
-    params(("id" = String, Path, max_length = 256)), request_body(content = ExplainBody, description = "Optional"),
+    params(("id" = String, Path, max_length = 256)), request_body(content = Option<ExplainBody>, description = "Optional"),
     responses((status = 200, body = Envelope<Explanation>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn explain(
     State(state): State<AppState>,
