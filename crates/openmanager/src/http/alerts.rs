@@ -145,12 +145,17 @@ async fn explain(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Envelope<Explanation>>, ApiError> {
-    // The body is optional: none at all, or `{"lang": ...}`.
+    // The body is optional: none at all, `null` (what the document's optional body allows), or
+    // `{"lang": ...}`.
     let body: ExplainBody = if body.iter().all(u8::is_ascii_whitespace) {
         ExplainBody::default()
     } else {
-        let value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-        crate::validation::from_value(value).map_err(ApiError::validation)?
+        let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+        if value.is_null() {
+            ExplainBody::default()
+        } else {
+            crate::validation::from_value(value).map_err(ApiError::validation)?
+        }
     };
     let lang = match body.lang {
         Some(l) if l == "ko" || l == "en" => l,
