@@ -399,7 +399,8 @@ impl utoipa::__dev::ComposeSchema for CheckView {
         );
         let refer = |name: std::borrow::Cow<'static, str>| RefOr::Ref(Ref::from_schema_name(name));
         o.properties.insert("state".into(), refer(StateView::name()));
-        let locations = ArrayBuilder::new().items(refer(StateView::name())).description(Some("One state per place in `runOn`."));
+        let locations =
+            ArrayBuilder::new().items(refer(StateView::name())).description(Some("One state per place in `runOn`."));
         o.properties.insert("locations".into(), RefOr::T(Schema::Array(locations.build())));
         o.properties.insert("uptime".into(), refer(Uptime::name()));
         for field in ["id", "state", "locations", "uptime"] {

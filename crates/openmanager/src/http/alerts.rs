@@ -150,7 +150,8 @@ async fn explain(
     let body: ExplainBody = if body.iter().all(u8::is_ascii_whitespace) {
         ExplainBody::default()
     } else {
-        let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
         if value.is_null() {
             ExplainBody::default()
         } else {
