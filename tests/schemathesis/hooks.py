@@ -6,6 +6,8 @@ cases before they are sent. Negative cases are never touched, and every other ch
 case that is sent. Each rule below names the operation's description that states it.
 """
 
+import ipaddress
+import re
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
@@ -40,7 +42,8 @@ def parse_time(value):
 
 
 def rule_is_consistent(body, partial):
-    """`clearThreshold` on the clear side of `threshold`; `window.n` at most `window.m`; `channels`
+    """`clearThreshold` on the clear side of `threshold`; `window.n` at most `window.m`; `checkId`
+    only with a `check.*` metric; `channels`
     empty (a rule may only name channels that exist, which a generated id does not)."""
     if body.get("channels"):
         return False
@@ -50,11 +53,17 @@ def rule_is_consistent(body, partial):
         # Numbers, as JSON has them (`70.0` is the integer 70).
         if isinstance(n, (int, float)) and isinstance(m, (int, float)) and n > m:
             return False
+    # `checkId` only with a `check.*` metric; a change must name that metric itself, since the
+    # rule it changes may watch another.
+    metric = body.get("metric")
+    if body.get("checkId") is not None and not (isinstance(metric, str) and metric.startswith("check.")):
+        return False
     clear = body.get("clearThreshold")
     if partial:
         # A change is merged into a rule the case cannot see: a clear threshold, a threshold past
         # 100 with no metric, or a bare operator may contradict it.
-        if clear is not None or "op" in body:
+        # A new threshold alone may cross the rule's unseen clear threshold.
+        if clear is not None or "op" in body or "threshold" in body:
             return False
         percent = body.get("metric") in ("cpu", "memory", "disk")
         if (body.get("threshold") or 0) > 100 and (percent or body.get("metric") is None):
@@ -98,6 +107,66 @@ def gemini_text_is_question(body):
     return last is not None and not blank(last)
 
 
+HOST = r"[A-Za-z]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?(\.[A-Za-z]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?)*"
+PORT = r"([1-9][0-9]{0,3})"
+TARGETS = {
+    "http": re.compile(rf"https?://{HOST}(:{PORT})?(/[A-Za-z0-9._~-]*)*"),
+    "tcp": re.compile(rf"{HOST}:{PORT}"),
+    "tls": re.compile(rf"{HOST}(:{PORT})?"),
+    "ping": re.compile(HOST),
+    "dns": re.compile(HOST),
+}
+
+
+def check_is_consistent(body, partial=False):
+    """Checks: a target of the check's `kind`, options only of that kind, `timeoutMs` below the interval, `dns.expect`
+    an answer `dns.recordType` can give (checked here for A, AAAA and TXT; the host-name forms
+    are dropped)."""
+    kind = body.get("kind")
+    # A target that parses for its kind: only the plain forms are kept (the server's URL and host
+    # parsers accept more, which a regex would not say exactly).
+    # A change cannot see the check's kind, target or options, which a new kind or target must fit.
+    if partial and ("kind" in body or "target" in body):
+        return False
+    if "target" in body and not (kind in TARGETS and TARGETS[kind].fullmatch(str(body["target"]))):
+        return False
+    if partial and any(body.get(s) is not None for s in ("http", "dns", "tls")) and "kind" not in body:
+        return False
+    if partial and ("intervalSeconds" in body) != ("timeoutMs" in body):
+        return False
+    for section in ("http", "dns", "tls"):
+        if body.get(section) is not None and kind != section:
+            return False
+    interval = body.get("intervalSeconds", 60)
+    timeout = body.get("timeoutMs", 10000)
+    if isinstance(interval, (int, float)) and isinstance(timeout, (int, float)) and timeout >= interval * 1000:
+        return False
+    dns = body.get("dns")
+    if isinstance(dns, dict) and dns.get("expect") is not None:
+        record = dns.get("recordType", "A")
+        expect = str(dns["expect"])
+        try:
+            if record == "A":
+                ipaddress.IPv4Address(expect)
+            elif record == "AAAA":
+                if "%" in expect:
+                    return False
+                ipaddress.IPv6Address(expect)
+            elif record != "TXT":
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def window_is_consistent(body):
+    """Maintenance windows: `end` after `start`, at least one server or check."""
+    if not body.get("servers") and not body.get("checks"):
+        return False
+    start, end = parse_time(body.get("start")), parse_time(body.get("end"))
+    return start is not None and end is not None and end > start
+
+
 @schemathesis.hook
 def filter_case(context, case):
     if not positive(case):
@@ -125,6 +194,15 @@ def filter_case(context, case):
         # `endsAt` after `startsAt` (now when absent), with a minute to spare for the request.
         if end is None or end <= start + 60:
             return False
+    if path == "/api/checks" and method == "POST":
+        return check_is_consistent(body)
+    if path == "/api/checks/{id}" and method == "PATCH":
+        return check_is_consistent(body, partial=True)
+    # `where` must be one of the check's `runOn` places, which only the check can tell.
+    if path == "/api/checks/{id}/history" and query.get("where") is not None:
+        return False
+    if path == "/api/maintenance" and method == "POST":
+        return window_is_consistent(body)
     if path == "/api/notifications/channels" and method == "POST":
         # The mask `********` keeps a stored secret: valid only when replacing a channel that has one.
         target = body.get("target")

@@ -70,6 +70,21 @@ pub const NOT_BLANK_PATTERN: &str =
     r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 /// A printable name that is not blank.
 pub const NAME_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$";
+/// An id named in a list (servers or checks of a status page or maintenance window): 1-128
+/// printable characters ([`check_listed_id`]).
+#[derive(utoipa::ToSchema)]
+#[schema(min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+#[allow(dead_code)]
+pub struct ListedId(String);
+
+/// Checks a [`ListedId`]: 1-128 characters (not bytes, as `maxLength` counts), none a control.
+pub fn check_listed_id(field: &str, id: &str, errors: &mut Vec<FieldError>) {
+    let n = id.chars().count();
+    if n == 0 || n > 128 || id.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, "must be 1-128 printable characters"));
+    }
+}
+
 /// Ids of rules, silences, channels and jobs ([`check_id`]).
 pub const ID_PATTERN: &str = "^[A-Za-z0-9._-]{1,64}$";
 

@@ -304,9 +304,10 @@ pub struct Rule {
     pub repeat_interval_seconds: u64,
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// For `check.*` metrics: only this check (absent: every check).
+    /// For `check.*` metrics only: only this check (absent or `null`: every check; a change sends
+    /// `null` to drop it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", nullable = false)]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub check_id: Option<String>,
 }
 

@@ -63,7 +63,8 @@ impl Question {
             return Err(BadQuestion::Query);
         }
         if let Some(id) = &self.session_id
-            && (id.is_empty() || id.len() > MAX_SESSION_ID || id.chars().any(char::is_control))
+            // Characters, not bytes: the document's `maxLength` counts characters.
+            && (id.is_empty() || id.chars().count() > MAX_SESSION_ID || id.chars().any(char::is_control))
         {
             return Err(BadQuestion::SessionId);
         }

@@ -53,7 +53,11 @@ pub struct CheckSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$", nullable = false)]
     pub id: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1-100 printable characters, not only spaces.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     pub kind: CheckKind,
     /// A URL (`http`), `host:port` (`tcp`, `tls`; `tls` defaults to 443), a host (`ping`) or a name
@@ -362,7 +366,10 @@ pub struct Uptime {
 
 /// A check in answers: its definition (header values hidden), its state (the worst of the places
 /// it runs) and each place's, and its uptime.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+///
+/// Its schema is written out below: `spec` is flattened, and `CheckSpec`'s schema is closed
+/// (`additionalProperties: false`), so the derived `allOf` would refuse every answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckView {
     #[serde(flatten)]
@@ -371,4 +378,52 @@ pub struct CheckView {
     /// One state per place in `runOn`.
     pub locations: Vec<StateView>,
     pub uptime: Uptime,
+}
+
+/// `CheckSpec`'s properties (`id` required: an answer always has one) and the view's own, one
+/// closed object. Written as `ComposeSchema` (what the derive writes; it gives `PartialSchema`),
+/// so `Vec<CheckView>` and `Envelope<CheckView>` compose with it as with derived types.
+impl utoipa::__dev::ComposeSchema for CheckView {
+    fn compose(
+        _generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, Schema};
+        use utoipa::openapi::{Ref, RefOr};
+        let mut o = match <CheckSpec as utoipa::PartialSchema>::schema() {
+            RefOr::T(Schema::Object(o)) => o,
+            _ => Default::default(),
+        };
+        o.description = Some(
+            "A check: its definition (header values hidden), its state (the worst of its places), each place's state and its uptime."
+                .into(),
+        );
+        let refer = |name: std::borrow::Cow<'static, str>| RefOr::Ref(Ref::from_schema_name(name));
+        o.properties.insert("state".into(), refer(StateView::name()));
+        let locations =
+            ArrayBuilder::new().items(refer(StateView::name())).description(Some("One state per place in `runOn`."));
+        o.properties.insert("locations".into(), RefOr::T(Schema::Array(locations.build())));
+        o.properties.insert("uptime".into(), refer(Uptime::name()));
+        for field in ["id", "state", "locations", "uptime"] {
+            if !o.required.iter().any(|r| r == field) {
+                o.required.push(field.into());
+            }
+        }
+        o.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        RefOr::T(Schema::Object(o))
+    }
+}
+
+impl ToSchema for CheckView {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CheckView")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push((CheckSpec::name().into_owned(), <CheckSpec as utoipa::PartialSchema>::schema()));
+        CheckSpec::schemas(schemas);
+        schemas.push((StateView::name().into_owned(), <StateView as utoipa::PartialSchema>::schema()));
+        StateView::schemas(schemas);
+        schemas.push((Uptime::name().into_owned(), <Uptime as utoipa::PartialSchema>::schema()));
+        Uptime::schemas(schemas);
+    }
 }

@@ -54,7 +54,8 @@ pub struct QueryBody {
     /// Extra text given to remote engines with the question.
     context: Option<Value>,
     include_thinking: Option<bool>,
-    #[schema(max_length = 128)]
+    /// 1-128 printable characters (what the assistant checks).
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     session_id: Option<String>,
     #[schema(minimum = 100, maximum = 120000)]
     timeout_ms: Option<u64>,
@@ -128,8 +129,9 @@ pub struct AnswerMetadata {
     window: Option<Window>,
 }
 
-/// A time window, RFC 3339 both ends.
+/// A time window, RFC 3339 both ends (named apart from the alert rules' `Window`).
 #[derive(Serialize, ToSchema)]
+#[schema(as = ExplainWindow)]
 pub struct Window {
     #[schema(format = DateTime)]
     from: String,
@@ -316,7 +318,8 @@ pub struct EdgeBody {
     query: String,
     #[schema(max_length = 128)]
     user_id: Option<String>,
-    #[schema(max_length = 128)]
+    /// 1-128 printable characters (what the assistant checks).
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     session_id: Option<String>,
     /// Names shown back in `processing.services`.
     #[schema(max_items = 16, inline, value_type = Option<Vec<ServiceName>>)]

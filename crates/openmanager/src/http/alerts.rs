@@ -137,7 +137,7 @@ pub struct Explanation {
 /// Why an alert fired, from its evidence: the rule and threshold, the values over the window, the
 /// top processes when it fired, related anomalies and servers that moved with it. Reads only.
 #[utoipa::path(post, path = "/api/alerts/{id}/explain", tag = "alerts",
-    params(("id" = String, Path, max_length = 256)), request_body(content = ExplainBody, description = "Optional"),
+    params(("id" = String, Path, max_length = 256)), request_body(content = Option<ExplainBody>, description = "Optional"),
     responses((status = 200, body = Envelope<Explanation>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn explain(
     State(state): State<AppState>,
@@ -145,12 +145,18 @@ async fn explain(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Envelope<Explanation>>, ApiError> {
-    // The body is optional: none at all, or `{"lang": ...}`.
+    // The body is optional: none at all, `null` (what the document's optional body allows), or
+    // `{"lang": ...}`.
     let body: ExplainBody = if body.iter().all(u8::is_ascii_whitespace) {
         ExplainBody::default()
     } else {
-        let value = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-        crate::validation::from_value(value).map_err(ApiError::validation)?
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+        if value.is_null() {
+            ExplainBody::default()
+        } else {
+            crate::validation::from_value(value).map_err(ApiError::validation)?
+        }
     };
     let lang = match body.lang {
         Some(l) if l == "ko" || l == "en" => l,
@@ -183,7 +189,7 @@ async fn list_rules(State(state): State<AppState>) -> Json<Envelope<Vec<Rule>>> 
 #[utoipa::path(post, path = "/api/alerts/rules", tag = "alerts", request_body = NewRule,
     responses((status = 201, body = Envelope<Rule>),
               (status = 409, description = "The id is taken, or there are 200 rules already", body = ErrorBody),
-              (status = 422, description = "A field is invalid, including what the schema cannot say: `clearThreshold` on the clear side of `threshold` (at most it for `>`/`>=`, at least it for `<`/`<=`), `window.n` at most `window.m`, and `channels` that exist", body = ErrorBody)))]
+              (status = 422, description = "A field is invalid, including what the schema cannot say: `clearThreshold` on the clear side of `threshold` (at most it for `>`/`>=`, at least it for `<`/`<=`), `window.n` at most `window.m`, `checkId` only with a `check.*` metric, and `channels` that exist", body = ErrorBody)))]
 async fn create_rule(
     State(state): State<AppState>,
     ApiObject(body): ApiObject,

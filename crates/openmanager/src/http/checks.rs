@@ -42,7 +42,7 @@ async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 #[utoipa::path(post, path = "/api/checks", tag = "checks", request_body = CheckSpec,
     responses((status = 201, body = Envelope<CheckView>),
               (status = 409, description = "The id is taken, or there are `checks.max_checks` already", body = ErrorBody),
-              (status = 422, description = "A field is invalid, including what the schema cannot say: a target that does not parse for the kind, `timeoutMs` not below the interval, options of another kind, a header or URL that carries one of this hub's tokens", body = ErrorBody)))]
+              (status = 422, description = "A field is invalid, including what the schema cannot say: a target that does not parse for the kind, `timeoutMs` not below the interval, options of another kind, a `dns.expect` that `dns.recordType` cannot answer, a header or URL that carries one of this hub's tokens", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     ApiObject(body): ApiObject,

@@ -42,22 +42,28 @@ pub struct Weekly {
     pub duration_minutes: u32,
 }
 
-/// A window (`POST /api/maintenance`; `id` generated when absent).
+/// A window (`POST /api/maintenance`; `id` generated when absent). Named apart from the alert
+/// rules' `Window` in the document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = MaintenanceWindow)]
 pub struct Window {
     #[serde(default)]
     #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub id: String,
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1-100 printable characters, not only spaces.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: String,
     /// Server ids it covers.
     #[serde(default)]
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, inline, value_type = Vec<crate::validation::ListedId>)]
     pub servers: Vec<String>,
     /// Check ids it covers.
     #[serde(default)]
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, inline, value_type = Vec<crate::validation::ListedId>)]
     pub checks: Vec<String>,
     #[schema(value_type = String, format = DateTime)]
     pub start: jiff::Timestamp,
@@ -95,9 +101,7 @@ impl Window {
                 e.push(FieldError::new(field, format!("at most {MAX_ITEMS}")));
             }
             for (i, id) in list.iter().enumerate().take(MAX_ITEMS) {
-                if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
-                    e.push(FieldError::new(format!("{field}[{i}]"), "must be 1-128 printable characters"));
-                }
+                crate::validation::check_listed_id(&format!("{field}[{i}]"), id, &mut e);
             }
         }
         if let Some(w) = &self.weekly {

@@ -24,13 +24,17 @@ const KEY: &str = "status_page/settings";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
     pub enabled: bool,
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1-100 printable characters, not only spaces.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: String,
     /// Server ids shown, by display name.
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, inline, value_type = Vec<crate::validation::ListedId>)]
     pub servers: Vec<String>,
     /// Check ids shown, by name.
-    #[schema(max_items = 100)]
+    #[schema(max_items = 100, inline, value_type = Vec<crate::validation::ListedId>)]
     pub checks: Vec<String>,
 }
 
@@ -43,9 +47,7 @@ impl Settings {
                 e.push(FieldError::new(field, "at most 100"));
             }
             for (i, id) in list.iter().enumerate().take(100) {
-                if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
-                    e.push(FieldError::new(format!("{field}[{i}]"), "must be 1-128 printable characters"));
-                }
+                crate::validation::check_listed_id(&format!("{field}[{i}]"), id, &mut e);
             }
         }
         if e.is_empty() { Ok(()) } else { Err(e) }
