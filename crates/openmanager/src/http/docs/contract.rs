@@ -143,6 +143,7 @@ impl Modify for CrossCutting {
             components.schemas.entry(name).or_insert(schema);
         }
         super::derived::close_variants(components, &super::derived::closed_enums());
+        super::derived::unique_lists(components);
         for (path, item) in doc.paths.paths.iter_mut() {
             for (method, op) in operations_mut(item) {
                 if op.operation_id.as_deref().is_none_or(|id| !id.contains('.')) {

@@ -130,6 +130,21 @@ pub fn close_variants(components: &mut utoipa::openapi::Components, names: &[Cow
     }
 }
 
+/// List fields whose checks refuse a repeated item (`probe`'s validation of `runOn`), as
+/// (component, property).
+const UNIQUE_LISTS: &[(&str, &str)] = &[("CheckSpec", "runOn"), ("CheckPatch", "runOn")];
+
+/// Sets `uniqueItems` on [`UNIQUE_LISTS`]: utoipa emits it for set types only, and these are
+/// ordered lists that the checks refuse with a repeated item.
+pub fn unique_lists(components: &mut utoipa::openapi::Components) {
+    for (component, property) in UNIQUE_LISTS {
+        let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(*component) else { continue };
+        if let Some(RefOr::T(Schema::Array(a))) = o.properties.get_mut(*property) {
+            a.unique_items = true;
+        }
+    }
+}
+
 /// The tagged enums [`close_variants`] closes.
 pub fn closed_enums() -> Vec<Cow<'static, str>> {
     vec![crate::alerts::Window::name(), crate::alerts::notify::Target::name()]
