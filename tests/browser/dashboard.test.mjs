@@ -443,6 +443,27 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
     assert.deepEqual(windows.find((w) => w.title === 'browser-weekly')?.weekly, { days: ['mon', 'tue'], start: '02:00', durationMinutes: 90 });
     await wrow.locator('button').click();
     await wrow.waitFor({ state: 'detached' });
+    // A rule on this check's latency, made in the rule editor: the check picker appears only for
+    // check metrics and lists the check by name.
+    await page.evaluate(() => {
+      location.hash = '#/alerts';
+    });
+    await page.locator('button', { hasText: 'New rule' }).click();
+    const rform = page.locator('form', { has: page.locator('select[name="metric"]') });
+    await rform.locator('input[name="name"]').fill('browser-check-slow');
+    assert.equal(await rform.locator('select[name="checkId"]').isVisible(), false, 'no check picker for cpu');
+    await rform.locator('select[name="metric"]').selectOption('check.latency');
+    await rform.locator('select[name="checkId"]').selectOption({ label: 'browser-check' });
+    await rform.locator('input[name="threshold"]').fill('5000');
+    await rform.locator('button[type="submit"]').click();
+    await rform.waitFor({ state: 'detached' });
+    const made = (await api('/api/alerts/rules')).body.data.find((r) => r.name === 'browser-check-slow');
+    assert.equal(made?.metric, 'check.latency');
+    assert.equal(made?.checkId, id);
+    assert.equal((await api(`/api/alerts/rules/${encodeURIComponent(made.id)}`, { method: 'DELETE' })).status < 300, true);
+    await page.evaluate(() => {
+      location.hash = '#/checks';
+    });
     // Delete the check (the page asks first).
     page.once('dialog', (d) => d.accept());
     await row.locator('[data-testid="check-delete"]').click();

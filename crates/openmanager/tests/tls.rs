@@ -287,6 +287,62 @@ async fn files_mode_reloads_a_new_pair_without_a_restart() {
     assert!(status["lastError"].is_string(), "{status}");
 }
 
+/// A self-signed pair for 127.0.0.1 valid from `from` to `until` (seconds from now), as PEM.
+fn pair_valid(from: i64, until: i64) -> (String, String) {
+    let now = time::OffsetDateTime::now_utc();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.not_before = now + time::Duration::seconds(from);
+    params.not_after = now + time::Duration::seconds(until);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+#[tokio::test]
+async fn an_expired_pair_is_served_but_reported_as_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let (c, k) = pair_valid(-30 * 86_400, -86_400);
+    std::fs::write(&cert, &c).unwrap();
+    std::fs::write(&key, &k).unwrap();
+    let s = Server::builder()
+        .tls(&format!("mode = \"files\"\ncert_path = \"{}\"\nkey_path = \"{}\"", cert.display(), key.display()))
+        .start_async()
+        .await;
+    // Still served (an operator who pinned it keeps access to renew it), and said loudly.
+    let pin = tls::describe_pem_file(&cert).unwrap().sha256;
+    assert!(serves(s.addr, &pin).await);
+    let health: Value =
+        client(&HubTrust::PinSha256(pin)).get(s.url("/api/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["tls"]["state"], "expired", "{health}");
+    assert!(health["checks"]["tls"].as_str().unwrap().starts_with("expired (expires "), "{health}");
+    assert_eq!(tls_status(&s)["state"], "expired");
+}
+
+#[tokio::test]
+async fn an_unreachable_ca_leaves_the_hub_up_and_says_why() {
+    // Nothing listens on the directory's port: every ACME request is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let s = Server::builder()
+        .tls(&format!(
+            "mode = \"acme\"\ndirectory_url = \"https://127.0.0.1:{closed}/dir\"\nidentifiers = [\"127.0.0.1\"]"
+        ))
+        .start_async()
+        .await;
+    // The hub runs (plain HTTP on its port is redirected) and the status names the failure.
+    wait_for("the failed issuance in `tls status`", || async { tls_status(&s)["lastError"].is_string() }).await;
+    let status = tls_status(&s);
+    assert_eq!(status["state"], "missing", "{status}");
+    let answer = raw(s.addr, b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 301"), "{}", String::from_utf8_lossy(&answer));
+    // With no certificate a handshake is refused at once (an alert), not left hanging.
+    let refused =
+        tokio::time::timeout(DEADLINE, client(&HubTrust::PinSha256("00".repeat(32))).get(s.url("/api/health")).send())
+            .await;
+    assert!(refused.expect("the handshake hung").is_err());
+}
+
 /// A hub in `acme` mode against pebble, HTTPS on pebble's tls-alpn-01 port (and the plain-HTTP port
 /// on its http-01 port), trusting pebble's own HTTPS; `None` when pebble is not installed.
 async fn acme_hub(test: &str, validity: Option<u64>, challenge: &str) -> Option<(pebble::Pebble, Server)> {
@@ -312,6 +368,9 @@ async fn acme_issues(test: &str, challenge: &str) {
     let c = client(&HubTrust::CaFile(root));
     let health = ready_health(&s, &c).await;
     assert_eq!(health["checks"]["tls"], "ok", "{health}");
+    // API.md: `tls: {notAfter, issuer, identifiers}` in the health answer.
+    assert!(health["tls"]["issuer"].as_str().is_some_and(|i| i.contains("Pebble")), "{health}");
+    assert_eq!(health["tls"]["identifiers"], serde_json::json!(["127.0.0.1"]), "{health}");
     let status = tls_status(&s);
     assert!(status["issuer"].as_str().unwrap().contains("Pebble"), "{status}");
     assert_eq!(status["identifiers"], serde_json::json!(["127.0.0.1"]), "{status}");

@@ -4,7 +4,10 @@ import { h, fill, table, time, metricValue, toast } from './dom.js';
 import { t } from './i18n.js';
 import { api, has } from './api.js';
 
-const METRICS = ['cpu', 'memory', 'disk', 'load1', 'networkIn', 'networkOut', 'egressMonth', 'offline', 'aiErrorRate', 'responseTime'];
+// Every metric the rule schema accepts; `check.*` ones may name one check (`checkId`).
+const METRICS = ['cpu', 'memory', 'disk', 'load1', 'networkIn', 'networkOut', 'egressMonth', 'offline', 'aiErrorRate', 'responseTime',
+  'storeFailing', 'tlsRenewalFailing', 'check.up', 'check.latency', 'check.cert_days'];
+const isCheckMetric = (m) => m.startsWith('check.');
 const OPS = ['>', '>=', '<', '<='];
 const SEVERITIES = ['critical', 'warning', 'info'];
 const KINDS = {
@@ -16,6 +19,7 @@ const KINDS = {
 };
 const SECRET = new Set(['secret', 'botToken', 'token']);
 let channels = [];
+let checks = [];
 let seq = 0;
 
 function panel(title, ...body) {
@@ -77,16 +81,24 @@ function ruleForm(rule, done) {
     forSeconds: h('input', { name: 'forSeconds', type: 'number', min: '0', value: r.forSeconds ?? 0 }),
     severity: select('severity', SEVERITIES, (s) => t(`sev.${s}`), r.severity),
     serverIds: h('input', { name: 'serverIds', value: (r.scope?.serverIds ?? []).join(', '), placeholder: t('rules.anyServer') }),
+    checkId: h('select', { name: 'checkId' }, [h('option', { value: '', text: t('rules.anyCheck') }),
+      ...checks.map((c) => h('option', { value: c.id, text: c.name }))]),
     repeat: h('input', { name: 'repeat', type: 'number', min: '0', value: r.repeatIntervalSeconds ?? 3600 }),
     enabled: h('input', { name: 'enabled', type: 'checkbox', checked: r.enabled !== false }),
   };
+  f.checkId.value = r.checkId ?? '';
+  const checkField = field(t('rules.check'), f.checkId);
+  // The check picker only means something for check metrics (the server refuses it otherwise).
+  const showCheck = () => { checkField.hidden = !isCheckMetric(f.metric.value); };
+  f.metric.addEventListener('change', showCheck);
+  showCheck();
   const chans = channels.map((c) => h('input', { type: 'checkbox', value: c.id, checked: (r.channels ?? []).includes(c.id) }));
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const form = h('form', { class: 'form-grid' },
     field(t('rules.name'), f.name), field(t('rules.metric'), f.metric), field(t('rules.op'), f.op),
     field(t('rules.threshold'), f.threshold), field(t('rules.clear'), f.clearThreshold), field(t('rules.window'), f.window),
     field(t('rules.windowSeconds'), f.windowSeconds), field(t('rules.for'), f.forSeconds), field(t('alerts.severity'), f.severity),
-    field(t('rules.servers'), f.serverIds), field(t('rules.repeat'), f.repeat), field(t('rules.enabled'), f.enabled),
+    field(t('rules.servers'), f.serverIds), checkField, field(t('rules.repeat'), f.repeat), field(t('rules.enabled'), f.enabled),
     chans.length ? h('fieldset', { class: 'wide' }, h('legend', { text: t('channels.title') }), chans.map((c, i) => field(channels[i].name, c))) : null,
     error,
     h('div', { class: 'actions wide' }, h('button', { type: 'submit', class: 'primary', text: t('save') }), h('button', { type: 'button', dataset: { cancel: '1' }, text: t('cancel') })));
@@ -110,6 +122,9 @@ function ruleForm(rule, done) {
       repeatIntervalSeconds: num(f.repeat) ?? 0,
       enabled: f.enabled.checked,
     };
+    // A merge PATCH keeps an omitted field, so an edit clears the check with null.
+    if (isCheckMetric(body.metric) && f.checkId.value) body.checkId = f.checkId.value;
+    else if (rule?.checkId) body.checkId = null;
     try {
       if (rule) await api(`api/alerts/rules/${encodeURIComponent(rule.id)}`, { method: 'PATCH', body });
       else await api('api/alerts/rules', { method: 'POST', body });
@@ -148,10 +163,15 @@ async function rulesPanel() {
       fill(body, h('p', { class: 'error', text: t('loadFailed', { msg: e.message }) }));
     }
   };
-  const edit = (rule) => fill(slot, ruleForm(rule, (saved) => {
-    slot.replaceChildren();
-    if (saved) reload();
-  }));
+  const edit = async (rule) => {
+    // The check picker's names, fresh each time (checks come and go in another view); a hub
+    // without checks leaves the picker with "any check" alone.
+    checks = await api('api/checks').then((r) => r.data ?? [], () => []);
+    fill(slot, ruleForm(rule, (saved) => {
+      slot.replaceChildren();
+      if (saved) reload();
+    }));
+  };
   const row = (r) => {
     const toggle = h('input', { type: 'checkbox', checked: r.enabled !== false, 'aria-label': t('rules.enabledFor', { name: r.name }) });
     toggle.addEventListener('change', async () => {

@@ -161,7 +161,9 @@ export function metricValue(metric, v) {
     case 'cpu': case 'memory': case 'disk': case 'aiErrorRate': return pct(v);
     case 'networkIn': case 'networkOut': return rate(v);
     case 'egressMonth': return bytes(v);
-    case 'responseTime': return `${num(v, 0)} ms`;
+    case 'responseTime': case 'check.latency': return `${num(v, 0)} ms`;
+    case 'check.cert_days': return `${num(v, 0)} d`;
+    case 'check.up': case 'storeFailing': case 'tlsRenewalFailing': return num(v, 0);
     case 'offline': return `${num(v, 0)} s`;
     default: return num(v, 2);
   }

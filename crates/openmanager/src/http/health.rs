@@ -45,6 +45,11 @@ pub struct TlsHealth {
     /// When the certificate being served expires.
     #[schema(format = DateTime)]
     pub not_after: Option<String>,
+    /// The certificate's issuer (its distinguished name); absent until there is a certificate.
+    pub issuer: Option<String>,
+    /// The names and IP addresses the certificate covers (the configured ones while there is none).
+    /// Public anyway: every TLS client sees them in the handshake.
+    pub identifiers: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -118,6 +123,8 @@ fn tls_health(state: &AppState) -> Option<TlsHealth> {
         mode: status.mode.to_string(),
         state: status.state.as_str(),
         not_after: status.not_after.map(|t| t.to_string()),
+        issuer: status.issuer,
+        identifiers: status.identifiers,
     })
 }
 
