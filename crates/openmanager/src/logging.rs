@@ -17,12 +17,24 @@ use crate::config::{LogConfig, LogFormat};
 /// Lines waiting for the file writer; beyond this, lines are dropped rather than memory growing.
 const FILE_QUEUE_LINES: usize = 10_000;
 
+/// The level rustls' own log lines need to reach (see [`init`]).
+const QUIET_RUSTLS: &str = "rustls=error";
+
 /// Keeps the file writer flushing; dropping it flushes what is queued.
 pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
 
+/// The operator's filter, with rustls quieted unless the filter names it: rustls warns about the
+/// peer's mistakes, e.g. "Illegal SNI extension" for every client that names an IP address (curl,
+/// wrk and agents do, on a VM reached by its IP), a line per connection that any stranger can
+/// trigger.
+fn filter(directives: &str) -> anyhow::Result<EnvFilter> {
+    let filter = EnvFilter::try_new(directives)?;
+    Ok(if directives.contains("rustls") { filter } else { filter.add_directive(QUIET_RUSTLS.parse()?) })
+}
+
 /// Installs the global subscriber. Logs go to stderr (stdout is for command output).
 pub fn init(config: &LogConfig) -> anyhow::Result<LogGuard> {
-    let filter = EnvFilter::try_new(&config.filter)?;
+    let filter = filter(&config.filter)?;
     let (file_writer, guard) = match &config.dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
@@ -100,5 +112,47 @@ mod tests {
         assert!(dir.path().join("openmanager.log").exists(), "the live file stays");
         assert!(dir.path().join("other.log.1").exists(), "other files stay");
         assert_eq!(super::prune_rotated(dir.path(), Duration::from_secs(3600)), 0);
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// The lines `directives` lets through when rustls and the hub each warn once.
+    fn passed(directives: &str) -> String {
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = out.clone();
+        let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(move || Writer(sink.clone()));
+        let subscriber = tracing_subscriber::registry().with(super::filter(directives).unwrap()).with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "rustls::msgs::handshake", "Illegal SNI extension");
+            tracing::warn!(target: "openmanager::http", "the hub's own warning");
+        });
+        String::from_utf8(out.lock().unwrap().clone()).unwrap()
+    }
+
+    struct Writer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Writer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rustls_warnings_about_peers_are_quiet_unless_asked_for() {
+        let default = passed("info");
+        assert!(default.contains("the hub's own warning"), "{default}");
+        assert!(!default.contains("Illegal SNI"), "{default}");
+        let asked = passed("info,rustls=warn");
+        assert!(asked.contains("Illegal SNI"), "{asked}");
     }
 }
