@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject;
 use tls::{Accepted, HandshakeError, HandshakeLimits, Handshaker, HubTrust, Mode, Settings, State, Tls};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -73,6 +74,33 @@ async fn a_pinned_fingerprint_is_accepted_and_a_wrong_one_refused_by_name() {
     assert!(err.contains(&fp) && err.contains(&wrong) && err.contains("--pin-sha256"), "{err}");
     // The system roots do not know a self-signed certificate.
     assert!(served_cert(addr, "127.0.0.1", &HubTrust::SystemRoots).await.is_err());
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn the_server_picks_aes_128_gcm_whatever_the_client_prefers() {
+    let (data, _tls, addr, stop) = hub().await;
+    // The self-signed certificate is its own root.
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(data.path().join("tls/self-signed-cert.pem")).unwrap();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    // A client that lists AES-256/SHA-384 first, as OpenSSL's defaults do.
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites.sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
+    assert_eq!(provider.cipher_suites[0].suite(), rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let suite = stream.get_ref().1.negotiated_cipher_suite().unwrap().suite();
+    assert_eq!(suite, rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
     stop.cancel();
 }
 
