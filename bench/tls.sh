@@ -66,8 +66,10 @@ run_wrk ours "https://127.0.0.1:$OURS_PORT/api/health" -H 'Connection: close'; o
 run_wrk nginx "https://127.0.0.1:$NGINX_PORT/api/health" -H 'Connection: close'; nginx_hs=$WRK_RPS
 
 echo "== RSS with $IDLE idle TLS connections (handshake, one request, then held open)"
-idle_rss() {
-  python3 - "$1" "$IDLE" <<'PY'
+# The holder: opens the connections, prints how many, then holds them until a line arrives on its
+# stdin. (Its program is a file: with `python3 -` the program text would be stdin, and the holder
+# would read EOF at once and drop the connections while the RSS was being read.)
+cat >"$work/hold.py" <<'PY'
 import asyncio, ssl, sys
 port, n = int(sys.argv[1]), int(sys.argv[2])
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
@@ -91,6 +93,8 @@ async def main():
     sys.stdin.readline()
 asyncio.run(main())
 PY
+idle_rss() {
+  python3 "$work/hold.py" "$1" "$IDLE"
 }
 measure() {
   # Holds the connections open while the server's RSS is read, then releases them.
