@@ -225,6 +225,16 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+/// A number at the precision the dashboard shows rates with: 3 significant figures.
+pub fn significant3(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 2 - x.abs().log10().floor() as i32;
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
 impl ServerView {
     pub fn new(meta: &ServerMeta, live: Option<&Live>, status: Status, alerts: u32) -> Self {
         let cpu = round1(live.and_then(|l| l.cpu).unwrap_or(0.0));
@@ -262,5 +272,18 @@ impl ServerView {
             network_in_legacy: net_in,
             network_out_legacy: net_out,
         }
+    }
+
+    /// The view as a list answer sends it: network rates at 3 significant figures, as the
+    /// dashboard shows them (percentages already are at 0.1 points). The polled list then costs
+    /// fewer bytes after compression; exact rates stay in the view for Prometheus, the tools and
+    /// the history.
+    pub fn at_display_precision(mut self) -> Self {
+        self.network = significant3(self.network);
+        self.network_in = significant3(self.network_in);
+        self.network_out = significant3(self.network_out);
+        self.network_in_legacy = self.network_in;
+        self.network_out_legacy = self.network_out;
+        self
     }
 }

@@ -399,31 +399,13 @@ const NOT_PATCHED: [&str; 6] = ["cpu_usage", "memory_usage", "disk_usage", "netw
 /// Uptime is shown in minutes at best: a patch carries it when it moved this much (or went back).
 const UPTIME_STEP_SECONDS: i64 = 60;
 
-/// A number at the precision the dashboard shows: 3 significant figures.
-fn significant3(x: f64) -> f64 {
-    if x == 0.0 || !x.is_finite() {
-        return x;
-    }
-    let digits = 2 - x.abs().log10().floor() as i32;
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
 /// A server as the overview sends it: network rates at 3 significant figures (percentages are
 /// already at 0.1 points).
 fn displayed(view: &ServerView) -> Map<String, Value> {
-    let mut m = match serde_json::to_value(view) {
+    match serde_json::to_value(view.clone().at_display_precision()) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
-    };
-    for k in ["network", "networkIn", "networkOut", "network_in", "network_out"] {
-        if let Some(v) = m.get_mut(k)
-            && let Some(x) = v.as_f64()
-        {
-            *v = serde_json::json!(significant3(x));
-        }
     }
-    m
 }
 
 /// The fields of `new` a client holding `old` must be told, with `id`; empty when none.
@@ -538,6 +520,7 @@ mod tests {
 
     #[test]
     fn rates_keep_three_significant_figures() {
+        use crate::fleet::model::significant3;
         assert_eq!(significant3(123_456.0), 123_000.0);
         assert_eq!(significant3(0.012_345), 0.0123);
         assert_eq!(significant3(987.6), 988.0);
