@@ -254,6 +254,12 @@ impl Hub {
         )
     }
 
+    /// Turns the egress guard on or off; when that changes it, the `notice` every client must get
+    /// (slowed rates, or back to the normal ones).
+    pub fn set_guard(&self, active: bool) -> Option<Utf8Bytes> {
+        (self.guard.swap(active, std::sync::atomic::Ordering::Relaxed) != active).then(|| self.guard_notice())
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.tx.subscribe()
     }
@@ -345,13 +351,13 @@ const GUARD_CHECK: Duration = Duration::from_secs(2);
 /// Turns the egress guard on or off from the budget's projection, and tells every client.
 fn check_guard(state: &AppState) {
     let active = state.budget.egress_guard(clock::now_millis());
-    if state.hub.guard.swap(active, std::sync::atomic::Ordering::Relaxed) != active {
+    if let Some(notice) = state.hub.set_guard(active) {
         tracing::warn!(
             active,
             "egress guard changed: WebSocket live rates {}",
             if active { "lowered" } else { "restored" }
         );
-        state.hub.publish(Topic::Notice, state.hub.guard_notice());
+        state.hub.publish(Topic::Notice, notice);
     }
 }
 
@@ -516,6 +522,28 @@ mod tests {
         assert!(b.reserve(60).is_some());
         drop(c);
         assert_eq!(b.used(), 0);
+    }
+
+    #[test]
+    fn the_guard_slows_the_rates_and_restores_them_saying_so_each_time() {
+        let hub = Hub::new(4, Duration::from_secs(1), 1 << 20, Duration::from_secs(5));
+        let normal = (Duration::from_secs(5), Duration::from_secs(1));
+        assert_eq!(hub.rates(), normal);
+        let notice = |t: Utf8Bytes| serde_json::from_str::<Value>(t.as_str()).unwrap();
+        let on = notice(hub.set_guard(true).expect("turning on is told"));
+        assert_eq!(on["type"], "notice");
+        assert_eq!(on["data"]["code"], "egress_guard");
+        assert_eq!(on["data"]["active"], true);
+        assert_eq!(on["data"]["level"], "warning");
+        assert_eq!(hub.rates(), (Duration::from_secs(30), Duration::from_secs(5)));
+        assert!(hub.set_guard(true).is_none(), "no change, nothing to tell");
+        let off = notice(hub.set_guard(false).expect("restoring is told"));
+        assert_eq!(off["data"]["active"], false);
+        assert_eq!(off["data"]["level"], "info");
+        assert!(off["data"]["message"].as_str().unwrap().contains("normal rates"), "{off}");
+        assert_eq!(hub.rates(), normal);
+        assert!(!hub.guarded());
+        assert!(hub.set_guard(false).is_none());
     }
 
     #[test]
