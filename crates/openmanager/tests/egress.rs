@@ -224,3 +224,31 @@ async fn requests_the_hub_makes_count_as_egress() {
         assert!(value > 0, "{series}{value}");
     }
 }
+
+#[tokio::test]
+async fn a_polled_answer_goes_out_whole_with_its_length() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::builder().start_async().await;
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let request = format!(
+        "GET /api/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nAccept-Encoding: br, gzip\r\n\
+         Connection: close\r\n\r\n",
+        common::ADMIN_TOKEN
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await.unwrap();
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..end]).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-encoding: br"), "{head}");
+    assert!(!head.contains("transfer-encoding"), "no chunks: {head}");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .unwrap_or_else(|| panic!("no content-length: {head}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(raw.len() - end - 4, length);
+}

@@ -93,7 +93,9 @@ pub async fn whole(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let res = next.run(req).await;
-    if res.status() != StatusCode::OK || res.body().size_hint().exact().is_some() {
+    // Only what `conditional` tagged, so was in memory already: a stream passes as it comes.
+    let tagged = res.headers().contains_key(header::ETAG);
+    if res.status() != StatusCode::OK || !tagged || res.body().size_hint().exact().is_some() {
         return res;
     }
     let (parts, body) = res.into_parts();
