@@ -287,3 +287,37 @@ impl ServerView {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_answer_carries_rates_as_the_dashboard_shows_them() {
+        let meta = ServerMeta {
+            id: "a".into(),
+            name: "a".into(),
+            hostname: String::new(),
+            ip: String::new(),
+            os: String::new(),
+            server_type: ServerType::Web,
+            role: String::new(),
+            environment: String::new(),
+            provider: String::new(),
+            location: String::new(),
+            source: Source::Agent,
+            services: Vec::new(),
+            specs: Specs::default(),
+            maintenance: false,
+        };
+        let live = Live { at_ms: 1, cpu: Some(12.34), net_in: 2_131_932.0, net_out: 5_172_564.4, ..Live::default() };
+        let exact = ServerView::new(&meta, Some(&live), Status::Online, 0);
+        assert_eq!((exact.network_in, exact.network), (2_131_932.0, 7.304));
+        let shown = exact.at_display_precision();
+        assert_eq!((shown.network_in, shown.network_out, shown.network), (2_130_000.0, 5_170_000.0, 7.3));
+        assert_eq!((shown.network_in_legacy, shown.network_out_legacy), (2_130_000.0, 5_170_000.0));
+        assert_eq!((shown.cpu, shown.cpu_usage), (12.3, 12.3));
+        assert_eq!(significant3(0.0), 0.0);
+        assert_eq!(significant3(987.6), 988.0);
+    }
+}
