@@ -48,9 +48,9 @@ pub use breaker::CircuitState;
 pub use config::{AiConfig, ApiKey, ProviderConfig, ProviderKind};
 pub use error::{AiError, ProviderError, QuotaScope};
 pub use local::{Conversations, FixtureSource};
-pub use provider::install_tls_provider;
 pub use provider::local::{BoxFuture, LocalBackend, LocalReply};
 pub use provider::local_engine::{EngineBackend, FactsSource};
+pub use provider::{install_tls_provider, request_wire_bytes};
 pub use request::{
     AiAnswer, AiRequest, Attempt, CacheStatus, ChatRequest, ChatResponse, Delta, LocalMeta, Message, Role, Target,
     ThinkingStep, ToolCall, ToolSpec, Usage,

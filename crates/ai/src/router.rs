@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::time::Instant;
 
 use crate::breaker::Breaker;
@@ -58,7 +59,18 @@ impl Router {
     /// Builds the router from `[ai]` and the process environment (provider keys).
     /// Errors are the same `(key, reason)` list as [`AiConfig::validate`].
     pub fn new(cfg: &AiConfig, local: Arc<dyn LocalBackend>) -> Result<Self, Vec<(String, String)>> {
-        Self::with_env(cfg, &|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()), local)
+        Self::new_counted(cfg, local, Counter::default())
+    }
+
+    /// Like [`Router::new`], adding the bytes of every upstream request to `upstream_bytes` (the
+    /// hub's egress meter holds the same counter).
+    pub fn new_counted(
+        cfg: &AiConfig,
+        local: Arc<dyn LocalBackend>,
+        upstream_bytes: Counter,
+    ) -> Result<Self, Vec<(String, String)>> {
+        let env = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        Self::build(cfg, &env, local, upstream_bytes)
     }
 
     /// Like [`Router::new`] with `env` standing in for the environment (tests).
@@ -66,6 +78,15 @@ impl Router {
         cfg: &AiConfig,
         env: &dyn Fn(&str) -> Option<String>,
         local: Arc<dyn LocalBackend>,
+    ) -> Result<Self, Vec<(String, String)>> {
+        Self::build(cfg, env, local, Counter::default())
+    }
+
+    fn build(
+        cfg: &AiConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+        local: Arc<dyn LocalBackend>,
+        upstream_bytes: Counter,
     ) -> Result<Self, Vec<(String, String)>> {
         let errs = cfg.validate();
         if !errs.is_empty() {
@@ -90,7 +111,7 @@ impl Router {
                     p.name.clone(),
                     kind,
                     p.models.clone(),
-                    Provider::remote(&p, client.clone()),
+                    Provider::remote(&p, client.clone(), upstream_bytes.clone()),
                     Duration::from_millis(p.timeout_ms),
                     (breaker(), Budget::new(p.rpm, p.rpd, p.tpm), p.usable()),
                 );

@@ -367,8 +367,11 @@ pub async fn build_services(
     let fleet = Arc::new(Fleet::new(thresholds, simulation, store.clone(), counters));
     fleet.restore().await.context("cannot restore the fleet from the store")?;
     let budget = Arc::new(Budget::new(&config.budget));
-    let alerting =
-        Arc::new(Alerting::load(&store, &config.alerts).await.context("cannot load alert rules and channels")?);
+    let alerting = Arc::new(
+        Alerting::load(&store, &config.alerts, budget.egress.outbound("notify"))
+            .await
+            .context("cannot load alert rules and channels")?,
+    );
     let maintenance =
         Arc::new(crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?);
     let status_page = Arc::new(
@@ -395,10 +398,11 @@ pub async fn build_services(
     let tls = tls::Tls::new(config.tls.clone(), &config.server.data_dir, tls::Options::default())
         .await
         .context("cannot start TLS")?;
-    let gateway = ai::Router::new(&config.ai, local_engine.clone()).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|(k, r)| format!("`{k}`: {r}")).collect();
-        anyhow::anyhow!("invalid AI configuration:\n{}", lines.join("\n"))
-    })?;
+    let gateway =
+        ai::Router::new_counted(&config.ai, local_engine.clone(), budget.egress.outbound("ai")).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|(k, r)| format!("`{k}`: {r}")).collect();
+            anyhow::anyhow!("invalid AI configuration:\n{}", lines.join("\n"))
+        })?;
     exporter.with_registry(|r| {
         gateway.metrics().register(r.sub_registry_with_prefix("openmanager"));
         r.register_collector(Box::new(FleetSeries(fleet.clone())));

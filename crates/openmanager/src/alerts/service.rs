@@ -75,7 +75,12 @@ pub struct Alerting {
 
 impl Alerting {
     /// Rules (the plan's defaults on a first start), silences and channels from the store.
-    pub async fn load(store: &store::Store, config: &crate::config::AlertsConfig) -> anyhow::Result<Self> {
+    /// `sent` counts the bytes of notification deliveries (the hub's `outbound:notify` egress).
+    pub async fn load(
+        store: &store::Store,
+        config: &crate::config::AlertsConfig,
+        sent: prometheus_client::metrics::counter::Counter,
+    ) -> anyhow::Result<Self> {
         let now = crate::clock::now_millis();
         let ms = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
         let mut engine = Engine::new(EngineConfig {
@@ -88,7 +93,7 @@ impl Alerting {
         engine.set_silences(persist::load_silences(store).await?);
         let hosts =
             HostPolicy::parse(&config.channel_hosts).map_err(|e| anyhow::anyhow!("alerts.channel_hosts: {e}"))?;
-        let notifier = Arc::new(Notifier::new(NotifierConfig { hosts, ..NotifierConfig::default() })?);
+        let notifier = Arc::new(Notifier::new(NotifierConfig { hosts, sent, ..NotifierConfig::default() })?);
         notifier.set_channels(load_channels(store).await?);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Self {

@@ -143,7 +143,7 @@ impl Fleet {
     /// A page of the fleet with the summary of everything the filters match.
     pub fn list(&self, q: &ListQuery, paginate: bool) -> Result<Listing, FleetError> {
         q.validate().map_err(FleetError::Invalid)?;
-        Ok(listing::list(self.views().into_iter(), q, paginate))
+        Ok(listing::list(self.views().into_iter().map(ServerView::at_display_precision), q, paginate))
     }
 
     /// One server's detail (system info, interfaces, processes, cores, disks).
