@@ -416,3 +416,86 @@ async fn the_status_page_is_served_compressed_from_memory() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut html).unwrap();
     assert!(html.contains("<h1>Gz</h1>"), "{html}");
 }
+
+/// Polls `/status.json` until `f` holds for it.
+async fn until_page(s: &Server, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let res = s.get("/status.json").send().await.unwrap();
+        if res.status() == 200 {
+            let page: Value = res.json().await.unwrap();
+            if f(&page) {
+                return page;
+            }
+            assert!(Instant::now() < deadline, "{what}: {page}");
+        }
+        assert!(Instant::now() < deadline, "{what}: the page is off");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn add_note(s: &Server, id: &str, body: Value) -> reqwest::RequestBuilder {
+    s.client().post(s.url(&format!("/api/status-page/incidents/{id}/notes"))).bearer_auth(ADMIN_TOKEN).json(&body)
+}
+
+#[tokio::test]
+async fn a_listed_check_going_down_opens_an_incident_with_notes() {
+    let s = Server::builder().config("[simulation]\nenabled = false\n").start_async().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let id = created(&s, json!({"name": "Payments", "kind": "tcp", "target": addr.to_string(), "intervalSeconds": 3600, "timeoutMs": 2000})).await;
+    let settings = json!({"enabled": true, "title": "Acme", "checks": [id]});
+    let res =
+        s.client().patch(s.url("/api/status-page")).bearer_auth(ADMIN_TOKEN).json(&settings).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(run(&s, &id).await["state"]["status"], "down");
+
+    let page = until_page(&s, "no open incident", |p| p["incidents"].as_array().is_some_and(|a| !a.is_empty())).await;
+    assert_eq!(page["incidents"][0]["title"], "Payments is down", "{page}");
+    assert_eq!(page["incidents"][0]["status"], "open");
+    assert_eq!(page["items"][0]["days"][89]["incidents"], 1, "{page}");
+
+    // The admin list names it; public pages never show its id or the check's.
+    let res = s.get("/api/status-page/incidents").send().await.unwrap();
+    assert_envelope(res, 401, "UNAUTHORIZED").await;
+    let list: Value = s.get_auth("/api/status-page/incidents").send().await.unwrap().json().await.unwrap();
+    let incident = list["data"][0].clone();
+    assert_eq!((incident["cause"].as_str(), incident["itemId"].as_str()), (Some("check"), Some(id.as_str())));
+    let incident_id = incident["id"].as_str().unwrap().to_string();
+
+    // Notes: validated, bounded, escaped on the page.
+    let res =
+        add_note(&s, &incident_id, json!({"text": "<script>alert(1)</script> We are on it"})).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    for bad in
+        [json!({"text": "  "}), json!({"text": "x".repeat(1001)}), json!({"text": "a\u{7}b"}), json!({"note": "x"})]
+    {
+        assert_envelope(add_note(&s, &incident_id, bad).send().await.unwrap(), 422, "VALIDATION_ERROR").await;
+    }
+    assert_envelope(add_note(&s, "inc-nope", json!({"text": "x"})).send().await.unwrap(), 404, "NOT_FOUND").await;
+    for n in 1..20 {
+        let res = add_note(&s, &incident_id, json!({"text": format!("update {n}")})).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    assert_envelope(add_note(&s, &incident_id, json!({"text": "one too many"})).send().await.unwrap(), 409, "CONFLICT")
+        .await;
+    let html = s.get("/status").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; We are on it"), "{html}");
+    assert!(!html.contains("<script") && !html.contains(&incident_id) && !html.contains(&id));
+    let page: Value = s.get("/status.json").send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["incidents"][0]["notes"].as_array().unwrap().len(), 20);
+
+    // The port comes back: the incident resolves.
+    let _listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    assert_eq!(run(&s, &id).await["state"]["status"], "up");
+    until_page(&s, "the incident stays open", |p| p["incidents"][0]["status"] == "resolved").await;
+
+    // Incidents and notes survive a restart.
+    let dir = s.stop();
+    let s = Server::builder().in_dir(dir).config("[simulation]\nenabled = false\n").start_async().await;
+    let list: Value = s.get_auth("/api/status-page/incidents").send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["data"][0]["id"], incident_id.as_str());
+    assert_eq!(list["data"][0]["status"], "resolved");
+    assert_eq!(list["data"][0]["notes"][0]["text"], "<script>alert(1)</script> We are on it");
+}
