@@ -183,6 +183,23 @@ impl Checks {
         self.checks.read().values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def().clone()).collect()
     }
 
+    /// The checks of `location` with their hash (under one lock, so the two agree), for an agent's
+    /// acknowledgement.
+    pub fn defs_and_hash(&self, location: &str) -> (Vec<probe::CheckDef>, String) {
+        let checks = self.checks.read();
+        let defs: Vec<probe::CheckDef> =
+            checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def().clone()).collect();
+        (defs, set_hash(location, checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def())))
+    }
+
+    /// The hash of the checks `location` runs (what an agent holding them repeats in its reports,
+    /// so the hub sends the list only when it changed). Hashed from the definitions as serialized,
+    /// without copying them.
+    pub fn hash_for(&self, location: &str) -> String {
+        let checks = self.checks.read();
+        set_hash(location, checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def()))
+    }
+
     fn view(&self, id: &str, e: &Entry, now_ms: i64) -> CheckView {
         let policy = probe::Policy::for_check(&e.check);
         let slots = self.slots.lock();
@@ -482,6 +499,31 @@ impl Checks {
             next_cursor: page.next_cursor,
         })
     }
+}
+
+/// SHA-256 (first 16 bytes, hex) of the place and its definitions in order (by id), as JSON.
+fn set_hash<'a>(location: &str, defs: impl Iterator<Item = &'a probe::CheckDef>) -> String {
+    use sha2::Digest;
+    /// Feeds serde's output straight into the hash.
+    struct Hasher(sha2::Sha256);
+    impl std::io::Write for Hasher {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hasher(sha2::Sha256::new());
+    h.0.update(location.as_bytes());
+    for d in defs {
+        h.0.update(b"\n");
+        // Serializing a definition into memory cannot fail; were it to, the hash differs from the
+        // agent's and the list is sent, which is always correct.
+        let _ = serde_json::to_writer(&mut h, d);
+    }
+    hex::encode(&h.0.finalize()[..16])
 }
 
 /// A place's state as answers show it.
