@@ -1,10 +1,11 @@
 //! End-to-end checks against the real binary with real targets on loopback: HTTP servers answering
 //! 200, 500, slowly, in a redirect loop, with a huge body and with a keyword present or absent; a TCP
 //! listener that stops; certificates expiring and expired (generated here); ping to 127.0.0.1 where
-//! the kernel allows it; a real DNS server (dnsmasq) answering A and TXT records; one check run by two
-//! agents, a result per place; a listed check's incident with operators' notes. Also: validation (including refusing this hub's own token), write scope,
-//! masked header values, history, Prometheus under blackbox_exporter's names, `check_update` on the
-//! WebSocket, and checks surviving a restart.
+//! the kernel allows it; a real DNS server (dnsmasq) answering A and TXT records; one check run by
+//! two agents, a result per place; a listed check's incident with operators' notes. Also:
+//! validation (including refusing this hub's own token), write scope, masked header values,
+//! history, Prometheus under blackbox_exporter's names, `check_update` on the WebSocket, and checks
+//! surviving a restart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
