@@ -201,18 +201,23 @@ impl Checks {
     }
 
     fn view(&self, id: &str, e: &Entry, now_ms: i64) -> CheckView {
+        let (state, locations) = self.states(id, e, now_ms);
+        let uptime = self.uptime.read().get(id).copied().unwrap_or_default();
+        CheckView { spec: e.spec.masked(), state, locations, uptime }
+    }
+
+    /// A check's overall state and its places' states at `now_ms`.
+    fn states(&self, id: &str, e: &Entry, now_ms: i64) -> (StateView, Vec<StateView>) {
         let policy = probe::Policy::for_check(&e.check);
         let slots = self.slots.lock();
-        let locations: Vec<StateView> = e
-            .check
-            .def()
-            .run_on
-            .iter()
-            .map(|place| state_view(slots.get(&(id.to_string(), place.clone())), policy, place, now_ms))
-            .collect();
+        let mut key = (id.to_string(), String::new());
+        let mut locations: Vec<StateView> = Vec::with_capacity(e.check.def().run_on.len());
+        for place in &e.check.def().run_on {
+            place.clone_into(&mut key.1);
+            locations.push(state_view(slots.get(&key), policy, place, now_ms));
+        }
         drop(slots);
         let mut state = overall(&locations, e.spec.enabled);
-        let mut locations = locations;
         // A window in effect: the results are still taken and stored, the status says why they fail.
         if self.maintenance.check_in_maintenance(id, now_ms) {
             state.status = CheckStatus::Maintenance;
@@ -220,8 +225,7 @@ impl Checks {
                 l.status = CheckStatus::Maintenance;
             }
         }
-        let uptime = self.uptime.read().get(id).copied().unwrap_or_default();
-        CheckView { spec: e.spec.masked(), state, locations, uptime }
+        (state, locations)
     }
 
     /// Creates a check: every field checked (and no hub token in it), saved, then scheduled.
@@ -365,16 +369,15 @@ impl Checks {
             }
             transition.is_some()
         };
-        let view = self.view(&result.check_id, entry, now);
-        let location = view.locations.iter().find(|l| l.location == result.location).cloned();
-        if let Some(location) = location {
-            let update = CheckUpdate {
-                id: result.check_id.clone(),
-                name: entry.spec.name.clone(),
-                state: view.state,
-                location,
-                changed,
-            };
+        // The update is built only for someone listening (a WebSocket session, the status page's
+        // job), and from the states alone: the full view would copy the whole definition per result.
+        if self.events.receiver_count() == 0 {
+            return true;
+        }
+        let (state, locations) = self.states(&result.check_id, entry, now);
+        if let Some(location) = locations.into_iter().find(|l| l.location == result.location) {
+            let update =
+                CheckUpdate { id: result.check_id.clone(), name: entry.spec.name.clone(), state, location, changed };
             let _ = self.events.send(update);
         }
         true

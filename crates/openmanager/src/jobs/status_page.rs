@@ -38,7 +38,7 @@ pub fn start(services: &Services) {
                     _ = ctx.cancel.cancelled() => return Ok(()),
                 };
                 let listed = match update {
-                    Ok(u) => u.changed && s.status_page.settings().checks.contains(&u.id),
+                    Ok(u) => u.changed && s.status_page.lists_check(&u.id),
                     // Missed some: rebuild to be sure.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),

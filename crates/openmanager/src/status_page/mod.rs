@@ -109,6 +109,12 @@ impl StatusPage {
         self.settings.read().clone()
     }
 
+    /// Whether the page is on and lists check `id` (without copying the settings).
+    pub fn lists_check(&self, id: &str) -> bool {
+        let s = self.settings.read();
+        s.enabled && s.checks.iter().any(|c| c == id)
+    }
+
     /// Changes the settings (the fields sent replace the current ones); saved, then in effect at the
     /// next refresh (the caller refreshes at once).
     pub async fn update(&self, patch: Map<String, Value>) -> Result<Settings, StatusPageError> {
