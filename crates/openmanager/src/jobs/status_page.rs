@@ -66,6 +66,10 @@ pub async fn refresh(s: &Services) -> anyhow::Result<()> {
     let alerts = s.alerting.list(&AlertFilter::default(), None, MAX_ALERTS).map(|(a, _)| a).unwrap_or_default();
     let mut inputs = Vec::new();
     let mut seen = Vec::new();
+    // Listed items that exist (their incidents are shown), and those whose state is known, so an
+    // incident of theirs no longer seen has ended (a check still pending after a restart has not
+    // said so yet).
+    let mut listed = HashSet::new();
     let mut watched = HashSet::new();
     let views = s.fleet.views();
     for id in &settings.servers {
@@ -78,6 +82,7 @@ pub async fn refresh(s: &Services) -> anyhow::Result<()> {
             Status::Maintenance => ItemStatus::Maintenance,
             Status::Unknown => ItemStatus::Unknown,
         };
+        listed.insert((ItemKind::Server, id.clone()));
         watched.insert((ItemKind::Server, id.clone()));
         seen.extend(alert_incidents(&alerts, id, ItemKind::Server, id, &v.name));
         inputs.push((ItemKind::Server, id.clone(), v.name.clone(), status, Vec::new()));
@@ -90,7 +95,10 @@ pub async fn refresh(s: &Services) -> anyhow::Result<()> {
             CheckStatus::Maintenance => ItemStatus::Maintenance,
             CheckStatus::Pending | CheckStatus::Unknown => ItemStatus::Unknown,
         };
-        watched.insert((ItemKind::Check, id.clone()));
+        listed.insert((ItemKind::Check, id.clone()));
+        if !matches!(c.state.status, CheckStatus::Pending | CheckStatus::Unknown) {
+            watched.insert((ItemKind::Check, id.clone()));
+        }
         if c.state.status == CheckStatus::Down {
             // One incident per down period: keyed by when this one began.
             let since = c.state.since.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
@@ -111,7 +119,7 @@ pub async fn refresh(s: &Services) -> anyhow::Result<()> {
         inputs.push((ItemKind::Check, id.clone(), c.spec.name.clone(), status, daily));
     }
     s.status_page.incidents.update(&seen, &watched, now).await?;
-    let shown = s.status_page.incidents.public(&watched);
+    let shown = s.status_page.incidents.public(&listed);
     let inputs: Vec<ItemInput> = inputs
         .into_iter()
         .map(|(kind, id, name, status, daily)| ItemInput {
