@@ -364,7 +364,10 @@ pub async fn build_services(
         offline_after_ms: (config.fleet.offline_after_seconds as i64).saturating_mul(1000),
     };
     let simulation = config.simulation.enabled.then_some(config.simulation.seed);
-    let fleet = Arc::new(Fleet::new(thresholds, simulation, store.clone(), counters));
+    // Before the fleet: servers in a window in effect show `maintenance` in every listing.
+    let maintenance =
+        Arc::new(crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?);
+    let fleet = Arc::new(Fleet::new(thresholds, simulation, store.clone(), counters, maintenance.clone()));
     fleet.restore().await.context("cannot restore the fleet from the store")?;
     let budget = Arc::new(Budget::new(&config.budget));
     let alerting = Arc::new(
@@ -372,8 +375,6 @@ pub async fn build_services(
             .await
             .context("cannot load alert rules and channels")?,
     );
-    let maintenance =
-        Arc::new(crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?);
     let status_page = Arc::new(
         crate::status_page::StatusPage::load(&store, &config.status_page)
             .await

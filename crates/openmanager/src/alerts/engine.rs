@@ -115,6 +115,9 @@ pub struct Alert {
     pub values: BTreeMap<Metric, f64>,
     /// Where the rule sends notifications, copied so the caller needs no lookup.
     pub channels: Vec<String>,
+    /// Its server or check is in a maintenance window: shown, never notified; repeats resume one
+    /// interval after the window ends.
+    pub maintenance: bool,
     #[serde(skip)]
     last_notified_ms: i64,
 }
@@ -340,7 +343,24 @@ impl Engine {
     }
 
     pub fn is_silenced(&self, alert: &Alert, now_ms: i64) -> bool {
-        self.silences.iter().any(|s| s.is_active(now_ms) && s.matches(&alert.rule_id, &alert.server_id, alert.severity))
+        alert.maintenance
+            || self
+                .silences
+                .iter()
+                .any(|s| s.is_active(now_ms) && s.matches(&alert.rule_id, &alert.server_id, alert.severity))
+    }
+
+    /// Marks the active alerts whose subject (a server id or `check:<id>`) is `covered` by a
+    /// maintenance window now, and clears the mark of the others. A covered alert counts as notified
+    /// at every evaluation of its window, so it does not repeat the moment the window ends (nobody
+    /// was told anything new during it); its events meanwhile are silenced.
+    pub fn set_maintenance(&mut self, covered: &dyn Fn(&str) -> bool, now_ms: i64) {
+        for alert in self.active.values_mut() {
+            alert.maintenance = covered(&alert.server_id);
+            if alert.maintenance && alert.state == AlertState::Firing {
+                alert.last_notified_ms = now_ms;
+            }
+        }
     }
 
     /// Marks an active alert acknowledged: it stops repeating; it still resolves (and notifies) as usual.
@@ -461,6 +481,7 @@ impl Engine {
                     top_processes: Vec::new(),
                     values: BTreeMap::new(),
                     channels: rule.channels.clone(),
+                    maintenance: false,
                     last_notified_ms: 0,
                 };
                 track.phase = Phase::Pending { since: now_ms };

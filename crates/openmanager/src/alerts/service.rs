@@ -121,9 +121,15 @@ impl Alerting {
     }
 
     /// One evaluation of `observations` at `now_ms`: updates each server's firing count (returned),
-    /// dispatches notifications and publishes the events.
-    pub fn evaluate(&self, now_ms: i64, observations: &[Observation]) -> (Vec<Event>, HashMap<String, u32>) {
-        let (events, counts) = self.evaluate_quiet(now_ms, observations);
+    /// dispatches notifications and publishes the events. Alerts of subjects `covered` by a
+    /// maintenance window are marked so and notify nobody.
+    pub fn evaluate(
+        &self,
+        now_ms: i64,
+        observations: &[Observation],
+        covered: &dyn Fn(&str) -> bool,
+    ) -> (Vec<Event>, HashMap<String, u32>) {
+        let (events, counts) = self.evaluate_quiet(now_ms, observations, covered);
         for event in &events {
             self.publish(event, now_ms, true);
         }
@@ -132,8 +138,14 @@ impl Alerting {
 
     /// The engine's part of [`Alerting::evaluate`]: state and counts, nothing sent or published
     /// (a multi-hub evaluator decides per event whether to notify, then calls [`Alerting::publish`]).
-    pub fn evaluate_quiet(&self, now_ms: i64, observations: &[Observation]) -> (Vec<Event>, HashMap<String, u32>) {
+    pub fn evaluate_quiet(
+        &self,
+        now_ms: i64,
+        observations: &[Observation],
+        covered: &dyn Fn(&str) -> bool,
+    ) -> (Vec<Event>, HashMap<String, u32>) {
         let mut engine = self.engine();
+        engine.set_maintenance(covered, now_ms);
         let events = engine.evaluate(now_ms, observations);
         let counts = observations.iter().map(|o| (o.server_id.clone(), engine.firing_count(&o.server_id))).collect();
         (events, counts)

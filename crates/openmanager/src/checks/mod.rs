@@ -183,19 +183,41 @@ impl Checks {
         self.checks.read().values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def().clone()).collect()
     }
 
+    /// The checks of `location` with their hash (under one lock, so the two agree), for an agent's
+    /// acknowledgement.
+    pub fn defs_and_hash(&self, location: &str) -> (Vec<probe::CheckDef>, String) {
+        let checks = self.checks.read();
+        let defs: Vec<probe::CheckDef> =
+            checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def().clone()).collect();
+        (defs, set_hash(location, checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def())))
+    }
+
+    /// The hash of the checks `location` runs (what an agent holding them repeats in its reports,
+    /// so the hub sends the list only when it changed). Hashed from the definitions as serialized,
+    /// without copying them.
+    pub fn hash_for(&self, location: &str) -> String {
+        let checks = self.checks.read();
+        set_hash(location, checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def()))
+    }
+
     fn view(&self, id: &str, e: &Entry, now_ms: i64) -> CheckView {
+        let (state, locations) = self.states(id, e, now_ms);
+        let uptime = self.uptime.read().get(id).copied().unwrap_or_default();
+        CheckView { spec: e.spec.masked(), state, locations, uptime }
+    }
+
+    /// A check's overall state and its places' states at `now_ms`.
+    fn states(&self, id: &str, e: &Entry, now_ms: i64) -> (StateView, Vec<StateView>) {
         let policy = probe::Policy::for_check(&e.check);
         let slots = self.slots.lock();
-        let locations: Vec<StateView> = e
-            .check
-            .def()
-            .run_on
-            .iter()
-            .map(|place| state_view(slots.get(&(id.to_string(), place.clone())), policy, place, now_ms))
-            .collect();
+        let mut key = (id.to_string(), String::new());
+        let mut locations: Vec<StateView> = Vec::with_capacity(e.check.def().run_on.len());
+        for place in &e.check.def().run_on {
+            place.clone_into(&mut key.1);
+            locations.push(state_view(slots.get(&key), policy, place, now_ms));
+        }
         drop(slots);
         let mut state = overall(&locations, e.spec.enabled);
-        let mut locations = locations;
         // A window in effect: the results are still taken and stored, the status says why they fail.
         if self.maintenance.check_in_maintenance(id, now_ms) {
             state.status = CheckStatus::Maintenance;
@@ -203,8 +225,7 @@ impl Checks {
                 l.status = CheckStatus::Maintenance;
             }
         }
-        let uptime = self.uptime.read().get(id).copied().unwrap_or_default();
-        CheckView { spec: e.spec.masked(), state, locations, uptime }
+        (state, locations)
     }
 
     /// Creates a check: every field checked (and no hub token in it), saved, then scheduled.
@@ -348,16 +369,15 @@ impl Checks {
             }
             transition.is_some()
         };
-        let view = self.view(&result.check_id, entry, now);
-        let location = view.locations.iter().find(|l| l.location == result.location).cloned();
-        if let Some(location) = location {
-            let update = CheckUpdate {
-                id: result.check_id.clone(),
-                name: entry.spec.name.clone(),
-                state: view.state,
-                location,
-                changed,
-            };
+        // The update is built only for someone listening (a WebSocket session, the status page's
+        // job), and from the states alone: the full view would copy the whole definition per result.
+        if self.events.receiver_count() == 0 {
+            return true;
+        }
+        let (state, locations) = self.states(&result.check_id, entry, now);
+        if let Some(location) = locations.into_iter().find(|l| l.location == result.location) {
+            let update =
+                CheckUpdate { id: result.check_id.clone(), name: entry.spec.name.clone(), state, location, changed };
             let _ = self.events.send(update);
         }
         true
@@ -482,6 +502,31 @@ impl Checks {
             next_cursor: page.next_cursor,
         })
     }
+}
+
+/// SHA-256 (first 16 bytes, hex) of the place and its definitions in order (by id), as JSON.
+fn set_hash<'a>(location: &str, defs: impl Iterator<Item = &'a probe::CheckDef>) -> String {
+    use sha2::Digest;
+    /// Feeds serde's output straight into the hash.
+    struct Hasher(sha2::Sha256);
+    impl std::io::Write for Hasher {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hasher(sha2::Sha256::new());
+    h.0.update(location.as_bytes());
+    for d in defs {
+        h.0.update(b"\n");
+        // Serializing a definition into memory cannot fail; were it to, the hash differs from the
+        // agent's and the list is sent, which is always correct.
+        let _ = serde_json::to_writer(&mut h, d);
+    }
+    hex::encode(&h.0.finalize()[..16])
 }
 
 /// A place's state as answers show it.

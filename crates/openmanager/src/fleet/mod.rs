@@ -62,9 +62,15 @@ fn kv_key(id: &str) -> String {
 }
 
 impl Fleet {
-    pub fn new(thresholds: Thresholds, simulation: Option<u64>, store: store::Store, counters: IngestCounters) -> Self {
+    pub fn new(
+        thresholds: Thresholds,
+        simulation: Option<u64>,
+        store: store::Store,
+        counters: IngestCounters,
+        maintenance: std::sync::Arc<crate::maintenance::Maintenance>,
+    ) -> Self {
         Self {
-            registry: Registry::new(thresholds, simulation),
+            registry: Registry::new(thresholds, simulation).with_maintenance(maintenance),
             store,
             live: LiveRing::default(),
             counters,
