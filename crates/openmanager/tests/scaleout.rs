@@ -422,3 +422,89 @@ async fn per_client_rate_limits_are_counted_across_hubs() {
     // Health is never limited.
     assert_eq!(hubs[0].get("/api/health").send().await.unwrap().status(), 200);
 }
+
+/// Reads the WebSocket until an `alert` message for `rule` in `state` arrives.
+async fn alert_message(ws: &mut Ws, rule: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `alert` message for {rule} ({state}) in time"))
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == "alert" && v["data"]["alert"]["ruleId"] == rule && v["data"]["alert"]["state"] == state {
+                return v;
+            }
+        }
+    }
+}
+
+/// `GET /api/alerts?state=firing` on one hub: the firing alerts of `rule`.
+async fn firing(h: &Server, rule: &str) -> Vec<Value> {
+    let v: Value = h.get_auth("/api/alerts?state=firing").send().await.unwrap().json().await.unwrap();
+    v["data"].as_array().unwrap().iter().filter(|a| a["ruleId"] == rule).cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hub_shows_the_alerts_one_hub_evaluates() {
+    let test = "every_hub_shows_the_alerts_one_hub_evaluates";
+    let Some(c) = Cluster::new(test).await else { return };
+    let fast = "[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n";
+    let hubs = [c.hub(fast).await, c.hub(fast).await];
+    let client = scale_support::http();
+    let rule: Value = client
+        .post(hubs[0].url("/api/alerts/rules"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "Agent busy", "metric": "cpu", "op": ">=", "threshold": 50, "severity": "warning",
+            "scope": {"serverIds": ["b-1"]}, "repeatIntervalSeconds": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rule = rule["data"]["id"].as_str().unwrap().to_string();
+    wait_until("an evaluator", 60, async || hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken")))
+        .await;
+    let evaluator = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).unwrap();
+    let other = 1 - evaluator;
+    let mut sockets = [ws(&hubs[0]).await, ws(&hubs[1]).await];
+    // The agent reports to the hub that does not evaluate.
+    assert_eq!(post_report(&client, &hubs[other].url(""), &report("b-1", &[(now_ms(), 80.0)])).await, 200);
+    for ws in &mut sockets {
+        alert_message(ws, &rule, "firing").await;
+    }
+    // The same firing alert listed by both hubs, and counted on the server by both.
+    wait_until("the alert listed on both hubs", 30, async || {
+        let (a, b) = (firing(&hubs[0], &rule).await, firing(&hubs[1], &rule).await);
+        a.len() == 1 && b.len() == 1 && a[0]["id"] == b[0]["id"]
+    })
+    .await;
+    let id = firing(&hubs[other], &rule).await[0]["id"].as_str().unwrap().to_string();
+    let server: Value = hubs[other].get_auth("/api/servers/b-1").send().await.unwrap().json().await.unwrap();
+    assert_eq!(server["data"]["alerts"], 1, "{server}");
+    // Acknowledged through the hub that does not evaluate: the evaluator learns it too.
+    let acked = hubs[other]
+        .client()
+        .post(hubs[other].url(&format!("/api/alerts/{id}/ack")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acked.status(), 200);
+    wait_until("the acknowledgement on the evaluator", 30, async || {
+        firing(&hubs[evaluator], &rule).await.first().is_some_and(|a| a["acknowledged"] == true)
+    })
+    .await;
+    // Back under the threshold: resolved on both hubs, pushed to both browsers.
+    assert_eq!(post_report(&client, &hubs[other].url(""), &report("b-1", &[(now_ms(), 10.0)])).await, 200);
+    for ws in &mut sockets {
+        alert_message(ws, &rule, "resolved").await;
+    }
+    for h in &hubs {
+        assert!(firing(h, &rule).await.is_empty());
+    }
+}

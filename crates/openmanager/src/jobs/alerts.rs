@@ -50,8 +50,9 @@ fn tls_renewal_failing(manager: &tls::Tls) -> Option<f64> {
     Some(if failing { 1.0 } else { 0.0 })
 }
 
-/// One evaluation at `now_ms` (the job's step; tests call it with made-up times).
-pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
+/// What the rules see at `now_ms`: the fleet, the hub's figures and the checks, less what a
+/// maintenance window covers.
+fn observe(services: &Services, previous: &Mutex<Totals>, now_ms: i64) -> Vec<crate::alerts::Observation> {
     let fleet = &services.fleet;
     let snapshots = fleet.snapshots(now_ms);
     let hub = hub_figures(services, previous, now_ms);
@@ -61,19 +62,22 @@ pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
     // a rule's state as it is) until the window ends.
     let maintenance = services.maintenance.active(now_ms);
     obs.retain(|o| !maintenance.covers(&o.server_id));
-    let (_, counts) = services.alerting.evaluate(now_ms, &obs);
-    fleet.set_alert_counts(counts);
+    obs
 }
 
-/// Like [`tick`], but sends and publishes nothing: the events, for a multi-hub evaluator to gate
-/// (see `scaleout::alert_lease`).
+/// One evaluation at `now_ms` (the job's step; tests call it with made-up times).
+pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
+    let obs = observe(services, previous, now_ms);
+    let (_, counts) = services.alerting.evaluate(now_ms, &obs);
+    services.fleet.set_alert_counts(counts);
+}
+
+/// Like [`tick`] (the same observations, checks and maintenance windows included), but sends and
+/// publishes nothing: the events, for a multi-hub evaluator to gate (see `scaleout::alert_lease`).
 pub fn tick_quiet(services: &Services, previous: &Mutex<Totals>, now_ms: i64) -> Vec<crate::alerts::Event> {
-    let fleet = &services.fleet;
-    let snapshots = fleet.snapshots(now_ms);
-    let hub = hub_figures(services, previous, now_ms);
-    let obs = observations(&snapshots, fleet.simulation_seed(), hub);
+    let obs = observe(services, previous, now_ms);
     let (events, counts) = services.alerting.evaluate_quiet(now_ms, &obs);
-    fleet.set_alert_counts(counts);
+    services.fleet.set_alert_counts(counts);
     events
 }
 

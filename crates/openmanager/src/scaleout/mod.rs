@@ -6,6 +6,8 @@
 //!   on any hub sees every agent, whichever hub the agent reports to.
 //! - [`alert_lease`]: the alert engine evaluates on the hub holding the `alert-evaluator` lease;
 //!   notifications are de-duplicated across hubs by rule, server and state change.
+//! - [`alert_bus`]: the evaluator's alert events and every hub's acknowledgements on the `alerts`
+//!   channel, so every hub lists and pushes the same alerts.
 //! - [`ai_quota`]: the AI gateway's per-provider quotas (minute and day windows) shared, so the
 //!   sum over every hub stays within each provider's limits.
 //! - `checks.redis` in `/api/health`: `ok`, or why each hub fell back to its local state.
@@ -14,6 +16,7 @@
 //! slow or wrong never lets a request in.
 
 pub mod ai_quota;
+pub mod alert_bus;
 pub mod alert_lease;
 pub mod fleet_bus;
 
@@ -55,6 +58,7 @@ pub fn start(services: &Services) -> anyhow::Result<()> {
     });
     services.gateway.set_shared_quota(Arc::new(ai_quota::ClusterQuota(c.quota())));
     fleet_bus::start(services, &c)?;
-    alert_lease::start(services, Arc::new(c.lease("alert-evaluator", alert_lease::TTL)?), c.dedup(10_000));
+    let bus = alert_bus::start(services, &c)?;
+    alert_lease::start(services, Arc::new(c.lease("alert-evaluator", alert_lease::TTL)?), c.dedup(10_000), bus);
     Ok(())
 }
