@@ -508,3 +508,104 @@ async fn every_hub_shows_the_alerts_one_hub_evaluates() {
         assert!(firing(h, &rule).await.is_empty());
     }
 }
+
+/// The ids `GET <path>` lists on one hub.
+async fn ids(h: &Server, path: &str) -> Vec<String> {
+    let v: Value = h.get_auth(path).send().await.unwrap().json().await.unwrap();
+    v["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .filter_map(|x| x["id"].as_str().map(String::from))
+        .collect()
+}
+
+/// POSTs `body` to `path` on one hub; the created document's `data`.
+async fn create(h: &Server, path: &str, body: Value) -> Value {
+    let res = h.client().post(h.url(path)).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json::<Value>().await.unwrap()["data"].clone()
+}
+
+async fn delete(h: &Server, path: &str) {
+    let res = h.client().delete(h.url(path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_through_one_hub_take_effect_on_every_hub() {
+    let test = "edits_through_one_hub_take_effect_on_every_hub";
+    let Some(c) = Cluster::new(test).await else { return };
+    let (hook, url) = webhook().await;
+    let fast = "[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n\
+                channel_hosts = [\"127.0.0.0/8\"]\n";
+    let hubs = [c.hub(fast).await, c.hub(fast).await];
+    wait_until("an evaluator", 60, async || hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken")))
+        .await;
+    let e = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).unwrap();
+    let (eval, other) = (&hubs[e], &hubs[1 - e]);
+    let client = scale_support::http();
+    assert_eq!(post_report(&client, &other.url(""), &report("c-1", &[(now_ms(), 80.0)])).await, 200);
+    wait_until("the agent on the evaluator", 30, async || ids(eval, "/api/servers").await.contains(&"c-1".into()))
+        .await;
+
+    // A channel and a rule made through the hub that does not evaluate: the evaluator notifies.
+    let channel = create(
+        other,
+        "/api/notifications/channels",
+        json!({"name": "hook", "target": {"kind": "webhook", "url": url}}),
+    )
+    .await;
+    let rule = create(other, "/api/alerts/rules", json!({"name": "Agent busy", "metric": "cpu", "op": ">=", "threshold": 50,
+        "severity": "warning", "scope": {"serverIds": ["c-1"]}, "channels": [channel["id"]], "repeatIntervalSeconds": 0})).await;
+    let rule = rule["id"].as_str().unwrap().to_string();
+    let fired =
+        || hook.lock().unwrap().iter().filter(|v| v["event"] == "fired" && v["alert"]["ruleId"] == rule).count();
+    wait_until("the evaluator to notify the new rule", 60, async || fired() == 1).await;
+
+    // Silences, checks and maintenance windows made through one hub are listed by the other.
+    let silence = create(
+        other,
+        "/api/alerts/silences",
+        json!({"matchers": {"ruleId": "nothing"}, "endsAt": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let check = create(
+        other,
+        "/api/checks",
+        json!({"name": "db", "kind": "tcp", "target": closed.to_string(),
+        "intervalSeconds": 3600, "timeoutMs": 2000}),
+    )
+    .await;
+    let now = jiff::Timestamp::now();
+    let window = create(
+        other,
+        "/api/maintenance",
+        json!({"title": "Nightly", "servers": ["c-1"],
+        "start": (now - jiff::SignedDuration::from_secs(60)).to_string(),
+        "end": (now + jiff::SignedDuration::from_secs(3600)).to_string()}),
+    )
+    .await;
+    for (path, id) in [("/api/alerts/silences", &silence), ("/api/checks", &check), ("/api/maintenance", &window)] {
+        let id = id["id"].as_str().unwrap().to_string();
+        wait_until(path, 30, async || ids(eval, path).await.contains(&id)).await;
+        delete(other, &format!("{path}/{id}")).await;
+        wait_until(path, 30, async || !ids(eval, path).await.contains(&id)).await;
+    }
+    // A rule deleted through the other hub ends on the evaluator (and so on every hub).
+    delete(other, &format!("/api/alerts/rules/{rule}")).await;
+    wait_until("the rule gone from the evaluator", 30, async || !ids(eval, "/api/alerts/rules").await.contains(&rule))
+        .await;
+    wait_until("its alert gone from both hubs", 30, async || {
+        firing(&hubs[0], &rule).await.is_empty() && firing(&hubs[1], &rule).await.is_empty()
+    })
+    .await;
+    // A server deleted through the evaluator goes from the hub its agent reported to.
+    delete(eval, "/api/servers/c-1").await;
+    wait_until("the server gone from the other hub", 30, async || {
+        !ids(other, "/api/servers").await.contains(&"c-1".into())
+    })
+    .await;
+    assert_eq!(fired(), 1, "{:?}", hook.lock().unwrap());
+}

@@ -66,6 +66,16 @@ impl Mirror {
         Some(a.clone())
     }
 
+    /// A removed server's alerts go (the evaluator retires them without an event).
+    pub fn forget_server(&mut self, server_id: &str) {
+        self.active.retain(|(_, s), _| s != server_id);
+    }
+
+    /// Alerts of rules not in `live` (removed or disabled) go, as the engine retires them.
+    pub fn retain_rules(&mut self, live: &[String]) {
+        self.active.retain(|(r, _), _| live.contains(r));
+    }
+
     pub fn clear(&mut self) {
         self.active.clear();
         self.history.clear();

@@ -170,6 +170,12 @@ impl Alerting {
         self.mirror.lock().firing_counts()
     }
 
+    /// A server is gone (removed through another hub): its alerts end here, without a notice.
+    pub fn forget_server(&self, server_id: &str, now_ms: i64) {
+        self.engine().forget_server(server_id, now_ms);
+        self.mirror.lock().forget_server(server_id);
+    }
+
     /// This hub starts (true) or stops evaluating: it shows its own engine's alerts, or another
     /// hub's. Stopping forgets the engine's alerts (the next evaluator reports the current ones).
     pub fn set_evaluating(&self, evaluating: bool) {
@@ -296,6 +302,14 @@ impl Alerting {
         self.engine().silences().to_vec()
     }
 
+    /// Replaces the rules: the engine keeps the state of those that remain, and alerts of removed
+    /// or disabled rules end, here and in the view of another hub's alerts, without an event.
+    fn set_rules(&self, rules: Vec<Rule>, now_ms: i64) {
+        let live: Vec<String> = rules.iter().filter(|r| r.enabled).map(|r| r.id.clone()).collect();
+        self.engine().set_rules(rules, now_ms);
+        self.mirror.lock().retain_rules(&live);
+    }
+
     /// Every channel a rule names must exist, or its alerts would go nowhere without a word.
     fn check_channels(&self, rule: &Rule) -> Result<(), AlertingError> {
         let known: Vec<String> = self.notifier.channels().into_iter().map(|c| c.id).collect();
@@ -325,7 +339,7 @@ impl Alerting {
         }
         persist::save_rule(&self.store, &rule).await?;
         rules.push(rule.clone());
-        self.engine().set_rules(rules, now_ms);
+        self.set_rules(rules, now_ms);
         self.changed(Change::Edited);
         Ok(rule)
     }
@@ -347,7 +361,7 @@ impl Alerting {
         self.check_channels(&rule)?;
         persist::save_rule(&self.store, &rule).await?;
         rules[i] = rule.clone();
-        self.engine().set_rules(rules, now_ms);
+        self.set_rules(rules, now_ms);
         self.changed(Change::Edited);
         Ok(rule)
     }
@@ -362,7 +376,7 @@ impl Alerting {
             return Err(AlertingError::NotFound(format!("rule `{id}`")));
         }
         persist::delete_rule(&self.store, id).await?;
-        self.engine().set_rules(rules, now_ms);
+        self.set_rules(rules, now_ms);
         self.changed(Change::Edited);
         Ok(())
     }
@@ -462,9 +476,8 @@ impl Alerting {
         let silences = persist::load_silences(&self.store).await?;
         let channels = load_channels(&self.store).await?;
         self.notifier.set_channels(channels);
-        let mut engine = self.engine();
-        engine.set_rules(rules, now_ms);
-        engine.set_silences(silences);
+        self.set_rules(rules, now_ms);
+        self.engine().set_silences(silences);
         Ok(())
     }
 

@@ -8,6 +8,8 @@
 //!   notifications are de-duplicated across hubs by rule, server and state change.
 //! - [`alert_bus`]: the evaluator's alert events and every hub's acknowledgements on the `alerts`
 //!   channel, so every hub lists and pushes the same alerts.
+//! - [`changes`]: "changed: <kind>" after each edit, on which the other hubs reload that kind
+//!   (servers, alert rules, silences and channels, checks, maintenance windows) from the store.
 //! - [`ai_quota`]: the AI gateway's per-provider quotas (minute and day windows) shared, so the
 //!   sum over every hub stays within each provider's limits.
 //! - `checks.redis` in `/api/health`: `ok`, or why each hub fell back to its local state.
@@ -18,6 +20,7 @@
 pub mod ai_quota;
 pub mod alert_bus;
 pub mod alert_lease;
+pub mod changes;
 pub mod fleet_bus;
 
 use std::sync::Arc;
@@ -58,6 +61,7 @@ pub fn start(services: &Services) -> anyhow::Result<()> {
     });
     services.gateway.set_shared_quota(Arc::new(ai_quota::ClusterQuota(c.quota())));
     fleet_bus::start(services, &c)?;
+    changes::start(services, &c)?;
     let bus = alert_bus::start(services, &c)?;
     alert_lease::start(services, Arc::new(c.lease("alert-evaluator", alert_lease::TTL)?), c.dedup(10_000), bus);
     Ok(())
