@@ -609,3 +609,43 @@ async fn edits_through_one_hub_take_effect_on_every_hub() {
     .await;
     assert_eq!(fired(), 1, "{:?}", hook.lock().unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_question_on_two_hubs_calls_the_upstream_once() {
+    let test = "the_same_question_on_two_hubs_calls_the_upstream_once";
+    let Some(c) = Cluster::new(test).await else { return };
+    const KEY: &str = "upstream-key-shared-by-two-hubs";
+    ai::install_tls_provider();
+    let mock = mock_upstream::spawn(mock_upstream::Options { key: Some(KEY.into()), models: vec!["mock".into()] })
+        .await
+        .unwrap();
+    let mut hubs = Vec::new();
+    for _ in 0..2 {
+        let h = Server::builder()
+            .env("OPENMANAGER_DATABASE_URL", &c.db_url)
+            .env("OPENMANAGER_REDIS_URL", &c.redis_url)
+            .env("GOOGLE_AI_API_KEY", KEY)
+            .env("GOOGLE_AI_BASE_URL", &mock.url())
+            .config(&format!("[simulation]\nenabled = false\n[redis]\nprefix = \"{}\"\n", c.prefix))
+            .start_async()
+            .await;
+        hubs.push(h);
+    }
+    // Deterministic (temperature 0), so cached; pinned to the remote engine.
+    let ask = async |h: &Server, question: &str| -> String {
+        let body = json!({"model": "google-ai", "temperature": 0,
+            "messages": [{"role": "user", "content": question}]});
+        let res =
+            h.client().post(h.url("/v1/chat/completions")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["x-ai-engine"], "google-ai");
+        res.headers()["x-cache-status"].to_str().unwrap().to_string()
+    };
+    assert_eq!(ask(&hubs[0], "what is a load average?").await, "MISS");
+    assert_eq!(ask(&hubs[1], "what is a load average?").await, "HIT", "the other hub's answer");
+    assert_eq!(upstream_calls(&mock).await, 1);
+    // At the same time on both hubs: one leads, the other waits for its answer (or reads it).
+    let (a, b) = tokio::join!(ask(&hubs[0], "what is swap?"), ask(&hubs[1], "what is swap?"));
+    assert!([a.as_str(), b.as_str()].contains(&"HIT"), "{a} {b}");
+    assert_eq!(upstream_calls(&mock).await, 2, "one upstream call per question across two hubs");
+}
