@@ -3,8 +3,10 @@
 //! and keeps its active alerts in the shared cache; the other hubs apply the events to their
 //! alert view (`alerts::mirror`: `/api/alerts`, the fleet's `alerts` counts) and pass them to their
 //! WebSockets. An acknowledgement made through any hub is published too, and applied by every
-//! other hub (the evaluator's engine then stops repeating it). A hub that missed messages (Redis
-//! away, a slow subscriber), starts, or stops evaluating reads the evaluator's active alerts.
+//! other hub (the evaluator's engine then stops repeating it). The other hubs also read the
+//! evaluator's active alerts at start, after missed messages (Redis away, a slow subscriber) and
+//! every lease tick (5 s), which repairs whatever an event did not say (an alert a dead evaluator
+//! left firing).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +44,14 @@ impl AlertBus {
     /// at least that event), then its events. Redis away: the others catch up from the next
     /// snapshot once it is back.
     pub async fn publish(&self, active: &[Alert], events: &[Event]) {
+        self.store_active(active).await;
+        for event in events {
+            let _ = self.channel.publish(&AlertMessage::Event { event: Box::new(event.clone()) }).await;
+        }
+    }
+
+    /// The evaluator's active alerts for the others' resyncs.
+    async fn store_active(&self, active: &[Alert]) {
         match serde_json::to_vec(active) {
             // Too large for `max_entry_bytes` (thousands of alerts): the others rely on the events.
             Ok(bytes) => {
@@ -49,8 +59,13 @@ impl AlertBus {
             }
             Err(e) => tracing::debug!(error = %e, "cannot encode the active alerts"),
         }
-        for event in events {
-            let _ = self.channel.publish(&AlertMessage::Event { event: Box::new(event.clone()) }).await;
+    }
+
+    /// An acknowledgement changed the evaluator's alerts: the shared copy at once, so no hub's
+    /// resync shows the alert unacknowledged again until the next evaluation.
+    async fn acknowledged(&self, s: &Services) {
+        if self.holding.load(Ordering::Acquire) {
+            self.store_active(&s.alerting.active()).await;
         }
     }
 
@@ -87,7 +102,7 @@ pub fn start(services: &Services, c: &cluster::Cluster) -> anyhow::Result<Arc<Al
                     _ = ctx.cancel.cancelled() => return Ok(()),
                 };
                 match event {
-                    Some(cluster::BusEvent::Message { message, .. }) => apply(&s, &b, message),
+                    Some(cluster::BusEvent::Message { message, .. }) => apply(&s, &b, message).await,
                     Some(cluster::BusEvent::Missed(m)) => {
                         tracing::debug!(?m, "missed alert events from other hubs; reading the active alerts");
                         b.resync(&s).await;
@@ -110,6 +125,7 @@ pub fn start(services: &Services, c: &cluster::Cluster) -> anyhow::Result<Arc<Al
                 };
                 match change {
                     Ok(Change::Acknowledged { id, by, at_ms }) => {
+                        b.acknowledged(&s).await;
                         let _ = b.channel.publish(&AlertMessage::Ack { id, by, at_ms }).await;
                     }
                     // Edits go through `changes` (the other hubs reload from the store).
@@ -125,7 +141,7 @@ pub fn start(services: &Services, c: &cluster::Cluster) -> anyhow::Result<Arc<Al
     Ok(bus)
 }
 
-fn apply(s: &Services, bus: &AlertBus, message: AlertMessage) {
+async fn apply(s: &Services, bus: &AlertBus, message: AlertMessage) {
     match message {
         // A hub that evaluates keeps its own engine's view (two evaluators only for the moment a
         // lease changes hands).
@@ -135,6 +151,9 @@ fn apply(s: &Services, bus: &AlertBus, message: AlertMessage) {
                 s.fleet.set_alert_counts(s.alerting.remote_firing_counts());
             }
         }
-        AlertMessage::Ack { id, by, at_ms } => s.alerting.apply_remote_ack(&id, &by, at_ms),
+        AlertMessage::Ack { id, by, at_ms } => {
+            s.alerting.apply_remote_ack(&id, &by, at_ms);
+            bus.acknowledged(s).await;
+        }
     }
 }

@@ -52,9 +52,11 @@ pub fn start(
             if b.holding.swap(hold, Ordering::AcqRel) != hold {
                 tracing::info!(holder = hold, "alert evaluator lease {}", if hold { "taken" } else { "lost" });
                 s.alerting.set_evaluating(hold);
-                if !hold {
-                    b.resync(&s).await;
-                }
+            }
+            // The evaluator's active alerts, every tick: an alert a dead evaluator left firing, which
+            // its successor never fires (so never resolves), goes from every hub's view too.
+            if !hold {
+                b.resync(&s).await;
             }
             Ok(())
         }
