@@ -238,11 +238,13 @@ impl Alerting {
     /// Firing alerts by severity (for Prometheus).
     pub fn firing_by_severity(&self) -> [(super::Severity, u64); 3] {
         use super::{AlertState, Severity};
-        let engine = self.engine();
-        let mirror = self.mirror.lock();
+        // One lock at a time (never the engine inside the mirror, or the reverse).
+        let mut firing: Vec<Severity> =
+            self.engine().active().filter(|a| a.state == AlertState::Firing).map(|a| a.severity).collect();
+        firing.extend(self.mirror.lock().active().filter(|a| a.state == AlertState::Firing).map(|a| a.severity));
         let mut counts = [(Severity::Critical, 0), (Severity::Warning, 0), (Severity::Info, 0)];
-        for a in engine.active().chain(mirror.active()).filter(|a| a.state == AlertState::Firing) {
-            if let Some(c) = counts.iter_mut().find(|c| c.0 == a.severity) {
+        for severity in firing {
+            if let Some(c) = counts.iter_mut().find(|c| c.0 == severity) {
                 c.1 += 1;
             }
         }
@@ -257,13 +259,14 @@ impl Alerting {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Alert>, Option<String>), AlertingError> {
-        let all = {
+        // One lock at a time (never the engine inside the mirror, or the reverse).
+        let remote = {
             let mirror = self.mirror.lock();
-            if mirror.is_empty() {
-                self.engine().list(filter, usize::MAX)
-            } else {
-                listing(mirror.active(), mirror.history(), filter, usize::MAX)
-            }
+            (!mirror.is_empty()).then(|| listing(mirror.active(), mirror.history(), filter, usize::MAX))
+        };
+        let all = match remote {
+            Some(all) => all,
+            None => self.engine().list(filter, usize::MAX),
         };
         let start = match cursor {
             Some(c) => all
@@ -279,7 +282,8 @@ impl Alerting {
     }
 
     pub fn get(&self, id: &str) -> Result<Alert, AlertingError> {
-        let found = self.engine().get(id).cloned().or_else(|| self.mirror.lock().get(id).cloned());
+        let own = self.engine().get(id).cloned();
+        let found = own.or_else(|| self.mirror.lock().get(id).cloned());
         found.ok_or_else(|| AlertingError::NotFound(format!("alert `{id}`")))
     }
 
