@@ -56,7 +56,7 @@ pub use request::{
     ThinkingStep, ToolCall, ToolSpec, Usage,
 };
 pub use router::Router;
-pub use shared::{QuotaSpec, SharedGrant, SharedQuota, SharedVerdict};
+pub use shared::{QuotaSpec, SharedAnswers, SharedGrant, SharedLead, SharedLookup, SharedQuota, SharedVerdict};
 pub use status::{AiStatus, EngineStatus, Metrics};
 pub use stream::{AiStream, StreamEvent};
 pub use tools::ToolRunner;

@@ -99,6 +99,7 @@ pub struct Checks {
     events: broadcast::Sender<CheckUpdate>,
     config: ChecksConfig,
     maintenance: Arc<crate::maintenance::Maintenance>,
+    changed: crate::changes::Changed,
     pub counts: ResultCounts,
 }
 
@@ -126,6 +127,7 @@ impl Checks {
             events,
             config: config.clone(),
             maintenance,
+            changed: Default::default(),
             counts: ResultCounts::default(),
         };
         for spec in persist::load(store).await? {
@@ -149,6 +151,47 @@ impl Checks {
 
     pub fn subscribe(&self) -> broadcast::Receiver<CheckUpdate> {
         self.events.subscribe()
+    }
+
+    /// Checks created, changed or deleted through this hub, as they are stored.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<()> {
+        self.changed.subscribe()
+    }
+
+    /// Definitions again from the store (another hub edited them): new and changed checks are
+    /// scheduled (a changed one starts its states again), deleted ones stop. Their history is the
+    /// editing hub's to delete.
+    pub async fn reload(&self) -> Result<(), ChecksError> {
+        let _edit = self.edits.lock().await;
+        let stored = persist::load(&self.store).await?;
+        let ids: Vec<String> = stored.iter().filter_map(|s| s.id.clone()).collect();
+        let gone: Vec<String> = self.checks.read().keys().filter(|id| !ids.contains(id)).cloned().collect();
+        for id in &gone {
+            self.runner.remove(id);
+            self.checks.write().remove(id);
+            self.slots.lock().retain(|(c, _), _| c != id);
+            self.uptime.write().remove(id);
+        }
+        for spec in stored {
+            let id = spec.id.clone().unwrap_or_default();
+            let same = self
+                .checks
+                .read()
+                .get(&id)
+                .is_some_and(|e| serde_json::to_value(&e.spec).ok() == serde_json::to_value(&spec).ok());
+            if same {
+                continue;
+            }
+            match spec.to_def().validate() {
+                Ok(check) => {
+                    let places: Vec<String> = spec.run_on.iter().map(|p| p.0.clone()).collect();
+                    self.slots.lock().retain(|(c, place), _| c != &id || places.contains(place));
+                    self.apply(&id, spec, check);
+                }
+                Err(e) => tracing::warn!(check = id, errors = ?e, "skipping a stored check that no longer validates"),
+            }
+        }
+        Ok(())
     }
 
     pub fn hub_enabled(&self) -> bool {
@@ -249,6 +292,7 @@ impl Checks {
         }
         persist::save(&self.store, &id, &spec).await?;
         self.apply(&id, spec, check);
+        self.changed.notify();
         self.get(&id, clock::now_millis())
     }
 
@@ -280,6 +324,7 @@ impl Checks {
         let places: Vec<String> = spec.run_on.iter().map(|p| p.0.clone()).collect();
         self.slots.lock().retain(|(c, place), _| c != id || places.contains(place));
         self.apply(id, spec, check);
+        self.changed.notify();
         self.get(id, clock::now_millis())
     }
 
@@ -296,6 +341,7 @@ impl Checks {
         self.checks.write().remove(id);
         self.slots.lock().retain(|(c, _), _| c != id);
         self.uptime.write().remove(id);
+        self.changed.notify();
         for place in places {
             if let Err(e) = self.store.delete_server(&history::series(id, &place)).await {
                 tracing::warn!(check = id, error = %e, "could not delete a deleted check's history");

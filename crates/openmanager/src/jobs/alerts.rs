@@ -76,8 +76,8 @@ pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
     services.fleet.set_alert_counts(counts);
 }
 
-/// Like [`tick`], but sends and publishes nothing: the events, for a multi-hub evaluator to gate
-/// (see `scaleout::alert_lease`).
+/// Like [`tick`] (the same observations, checks and maintenance windows included), but sends and
+/// publishes nothing: the events, for a multi-hub evaluator to gate (see `scaleout::alert_lease`).
 pub fn tick_quiet(services: &Services, previous: &Mutex<Totals>, now_ms: i64) -> Vec<crate::alerts::Event> {
     let (obs, maintenance) = gather(services, previous, now_ms);
     let (events, counts) = services.alerting.evaluate_quiet(now_ms, &obs, &|subject| maintenance.covers(subject));

@@ -161,6 +161,11 @@ impl UnsentBudget {
     pub fn used(&self) -> usize {
         self.used.load(std::sync::atomic::Ordering::Acquire)
     }
+
+    /// The most bytes in flight, and so the largest message that can be sent.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
 }
 
 /// The `{type, data, timestamp}` envelope of every message.
