@@ -99,7 +99,12 @@ impl AnswerCache {
         F: Future<Output = Result<Arc<AiAnswer>, Uncached>>,
     {
         let (result, status) = match self.cache.entry(key).or_try_insert_with(init).await {
-            Ok(entry) if entry.is_fresh() => (Ok((*entry.into_value()).clone()), CacheStatus::Miss),
+            // Computed now, or found in the cache shared with other gateways (marked a hit).
+            Ok(entry) if entry.is_fresh() => {
+                let a = (*entry.into_value()).clone();
+                let status = if a.cache_status == CacheStatus::Hit { CacheStatus::Hit } else { CacheStatus::Miss };
+                (Ok(a), status)
+            }
             Ok(entry) => {
                 let mut a = (*entry.into_value()).clone();
                 a.attempts.clear();

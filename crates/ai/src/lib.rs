@@ -48,15 +48,15 @@ pub use breaker::CircuitState;
 pub use config::{AiConfig, ApiKey, ProviderConfig, ProviderKind};
 pub use error::{AiError, ProviderError, QuotaScope};
 pub use local::{Conversations, FixtureSource};
-pub use provider::install_tls_provider;
 pub use provider::local::{BoxFuture, LocalBackend, LocalReply};
 pub use provider::local_engine::{EngineBackend, FactsSource};
+pub use provider::{install_tls_provider, request_wire_bytes};
 pub use request::{
     AiAnswer, AiRequest, Attempt, CacheStatus, ChatRequest, ChatResponse, Delta, LocalMeta, Message, Role, Target,
     ThinkingStep, ToolCall, ToolSpec, Usage,
 };
 pub use router::Router;
-pub use shared::{QuotaSpec, SharedGrant, SharedQuota, SharedVerdict};
+pub use shared::{QuotaSpec, SharedAnswers, SharedGrant, SharedLead, SharedLookup, SharedQuota, SharedVerdict};
 pub use status::{AiStatus, EngineStatus, Metrics};
 pub use stream::{AiStream, StreamEvent};
 pub use tools::ToolRunner;

@@ -224,7 +224,7 @@ impl AiRequest {
 }
 
 /// Whether an answer came from the cache (maps to `X-Cache-Status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CacheStatus {
     Hit,
     Miss,
@@ -243,7 +243,7 @@ impl CacheStatus {
 }
 
 /// One try of one engine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     pub engine: String,
     /// `ok` or a stable failure label (see `ProviderError::outcome`), or `circuit_open`, `queue_full`.
@@ -251,8 +251,8 @@ pub struct Attempt {
     pub ms: u64,
 }
 
-/// The router's answer.
-#[derive(Debug, Clone, Serialize)]
+/// The router's answer. Deserialized from the answer cache shared by several hubs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AiAnswer {
     pub text: String,
     pub tool_calls: Vec<ToolCall>,

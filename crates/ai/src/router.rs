@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::time::Instant;
 
 use crate::breaker::Breaker;
@@ -24,6 +25,7 @@ pub(crate) struct Limits {
     pub local_reserve: Duration,
     pub max_attempts: u32,
     pub cache_all: bool,
+    pub cache_ttl: Duration,
     pub max_tool_steps: u32,
 }
 
@@ -34,6 +36,8 @@ pub(crate) struct Inner {
     pub chain: Vec<usize>,
     pub local: usize,
     pub cache: AnswerCache,
+    /// The answer cache and coalescing shared with other gateways (set once, at start).
+    pub shared_answers: std::sync::OnceLock<Arc<dyn crate::shared::SharedAnswers>>,
     /// Streams in flight by cache key, so identical concurrent streams share one upstream call.
     pub flights: Arc<crate::flight::Flights>,
     pub queue: Queue,
@@ -58,7 +62,18 @@ impl Router {
     /// Builds the router from `[ai]` and the process environment (provider keys).
     /// Errors are the same `(key, reason)` list as [`AiConfig::validate`].
     pub fn new(cfg: &AiConfig, local: Arc<dyn LocalBackend>) -> Result<Self, Vec<(String, String)>> {
-        Self::with_env(cfg, &|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()), local)
+        Self::new_counted(cfg, local, Counter::default())
+    }
+
+    /// Like [`Router::new`], adding the bytes of every upstream request to `upstream_bytes` (the
+    /// hub's egress meter holds the same counter).
+    pub fn new_counted(
+        cfg: &AiConfig,
+        local: Arc<dyn LocalBackend>,
+        upstream_bytes: Counter,
+    ) -> Result<Self, Vec<(String, String)>> {
+        let env = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        Self::build(cfg, &env, local, upstream_bytes)
     }
 
     /// Like [`Router::new`] with `env` standing in for the environment (tests).
@@ -66,6 +81,15 @@ impl Router {
         cfg: &AiConfig,
         env: &dyn Fn(&str) -> Option<String>,
         local: Arc<dyn LocalBackend>,
+    ) -> Result<Self, Vec<(String, String)>> {
+        Self::build(cfg, env, local, Counter::default())
+    }
+
+    fn build(
+        cfg: &AiConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+        local: Arc<dyn LocalBackend>,
+        upstream_bytes: Counter,
     ) -> Result<Self, Vec<(String, String)>> {
         let errs = cfg.validate();
         if !errs.is_empty() {
@@ -90,7 +114,7 @@ impl Router {
                     p.name.clone(),
                     kind,
                     p.models.clone(),
-                    Provider::remote(&p, client.clone()),
+                    Provider::remote(&p, client.clone(), upstream_bytes.clone()),
                     Duration::from_millis(p.timeout_ms),
                     (breaker(), Budget::new(p.rpm, p.rpd, p.tpm), p.usable()),
                 );
@@ -121,6 +145,7 @@ impl Router {
             chain,
             local: local_idx,
             cache: AnswerCache::new(cfg.cache.max_bytes, Duration::from_secs(cfg.cache.ttl_secs), metrics.clone()),
+            shared_answers: std::sync::OnceLock::new(),
             flights: Arc::default(),
             queue: Queue::new(cfg.queue_capacity, metrics.clone()),
             metrics,
@@ -130,6 +155,7 @@ impl Router {
                 local_reserve: Duration::from_millis(cfg.local_reserve_ms),
                 max_attempts: cfg.max_attempts,
                 cache_all: cfg.cache.cache_all,
+                cache_ttl: Duration::from_secs(cfg.cache.ttl_secs),
                 max_tool_steps: cfg.max_tool_steps,
             },
         };
@@ -147,6 +173,12 @@ impl Router {
         for e in self.inner.engines.iter().filter(|e| e.kind != "local") {
             let _ = e.shared.set(shared.clone());
         }
+    }
+
+    /// Shares cached answers and in-flight requests with other gateways through `shared` (set
+    /// once, at start; a second call is ignored). Only whole answers: streams are coalesced here.
+    pub fn set_shared_answers(&self, shared: Arc<dyn crate::shared::SharedAnswers>) {
+        let _ = self.inner.shared_answers.set(shared);
     }
 
     /// Model ids for `GET /v1/models`: `auto`, `local`, and `<provider>/<model>` for usable providers.
@@ -235,13 +267,28 @@ impl Router {
         };
         let key = cache::key(&self.key_engines(&steps), model, &req.chat);
         let this = self.clone();
+        let shared_key = key.clone();
         let (result, _) = self
             .inner
             .cache
             .get_or_compute(key, async move {
+                // Another gateway's answer, or the lead on computing it (local miss only).
+                let deadline = steps.last().map_or(started, |s| s.deadline);
+                let lead = match this.shared_lookup(&shared_key, deadline).await {
+                    Ok(hit) => return Ok(hit),
+                    Err(lead) => lead,
+                };
                 match this.execute(&req, steps, started).await {
                     // Local answers read live state; only remote answers are worth keeping.
-                    Ok(a) if a.engine != LOCAL => Ok(Arc::new(a)),
+                    Ok(a) if a.engine != LOCAL => {
+                        if let Some(lead) = lead
+                            && let Ok(bytes) = serde_json::to_vec(&a)
+                        {
+                            lead.publish(bytes).await;
+                        }
+                        Ok(Arc::new(a))
+                    }
+                    // Dropping the lead lets another gateway's waiting caller compute its own.
                     Ok(a) => Err(Uncached::Answer(Box::new(a))),
                     Err(e) => Err(Uncached::Error(e)),
                 }
@@ -253,6 +300,39 @@ impl Router {
             }
             a
         })
+    }
+
+    /// The shared cache's answer under `key` (`Ok`, marked a hit), or the lead on computing it
+    /// (`Err(Some)`), or nothing shared (`Err(None)`: no shared cache, or it cannot decide).
+    async fn shared_lookup(
+        &self,
+        key: &str,
+        deadline: Instant,
+    ) -> Result<Arc<AiAnswer>, Option<Box<dyn crate::shared::SharedLead>>> {
+        use crate::shared::SharedLookup;
+        let Some(shared) = self.inner.shared_answers.get() else { return Err(None) };
+        // Held while this request may run, and waited on no longer than that.
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        match shared.lookup(key, left, left).await {
+            SharedLookup::Hit(bytes) => match serde_json::from_slice::<AiAnswer>(&bytes) {
+                Ok(mut a) => {
+                    a.cache_status = CacheStatus::Hit;
+                    a.attempts.clear();
+                    Ok(Arc::new(a))
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "unreadable shared cache entry");
+                    Err(None)
+                }
+            },
+            SharedLookup::Lead(lead) => Err(Some(lead)),
+            SharedLookup::Unavailable => Err(None),
+        }
+    }
+
+    /// How long a shared cache entry lives (`[ai.cache] ttl_secs`, as the local cache).
+    pub fn cache_ttl(&self) -> Duration {
+        self.inner.limits.cache_ttl
     }
 
     /// Tries the planned engines in order until one answers.

@@ -46,3 +46,29 @@ pub trait SharedQuota: Send + Sync {
 }
 
 pub(crate) type Shared = Arc<dyn SharedQuota>;
+
+/// The shared answer cache's verdict for one cacheable request (several hubs on one Redis).
+pub enum SharedLookup {
+    /// An answer another gateway (or this one) stored: the serialized [`crate::AiAnswer`].
+    Hit(Vec<u8>),
+    /// Nobody has it and nobody is computing it: this caller computes it, then publishes it;
+    /// dropping the lead unpublished lets a waiting caller on any gateway compute it instead.
+    Lead(Box<dyn SharedLead>),
+    /// Cannot decide (the store is away, or the leader did not finish within the wait): the
+    /// gateway's own cache and in-flight coalescing decide alone.
+    Unavailable,
+}
+
+/// The lead on one key: [`publish`](SharedLead::publish) the answer, or drop it.
+pub trait SharedLead: Send {
+    fn publish(self: Box<Self>, answer: Vec<u8>) -> BoxFuture<'static, ()>;
+}
+
+/// Implemented by the hub over Redis (`cluster::Coalescer`): the answer cache and in-flight
+/// coalescing shared by every gateway, so an identical question asked on two hubs calls the
+/// upstream once.
+pub trait SharedAnswers: Send + Sync {
+    /// The answer under `key` if any gateway stored one, else the lead (held at most `lead_for`),
+    /// else waits up to `wait` for the gateway that leads.
+    fn lookup<'a>(&'a self, key: &'a str, lead_for: Duration, wait: Duration) -> BoxFuture<'a, SharedLookup>;
+}

@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod analyses;
 pub mod assistant;
 pub mod budget;
+pub mod changes;
 pub mod checks;
 pub mod cli;
 pub mod clock;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::clock;
 use crate::fleet::listing::Summary;
-use crate::fleet::model::{ServerView, Source, Status};
+use crate::fleet::model::{ServerView, Source, Status, significant3};
 use crate::services::Services;
 use crate::telemetry::ai_totals::AiMetrics;
 use crate::telemetry::stats::ApplicationMetrics;
@@ -79,6 +79,17 @@ pub fn fleet_metrics(views: &[&ServerView]) -> FleetMetrics {
     }
 }
 
+/// The request statistics as the dashboard shows them: uptime in whole seconds, times at 3
+/// significant figures. This body is polled every few seconds; digits nobody reads cost bytes
+/// after compression on every poll.
+fn at_display_precision(mut a: ApplicationMetrics) -> ApplicationMetrics {
+    a.uptime = a.uptime.floor();
+    for t in [&mut a.response_time, &mut a.response_time_p50, &mut a.response_time_p95, &mut a.response_time_p99] {
+        *t = significant3(*t);
+    }
+    a
+}
+
 /// The overview now.
 pub fn build(services: &Services) -> MetricsBody {
     let views = services.fleet.views();
@@ -90,13 +101,13 @@ pub fn build(services: &Services) -> MetricsBody {
             cpu: v.cpu,
             memory: v.memory,
             disk: v.disk,
-            network: NetworkRates { rx: v.network_in, tx: v.network_out },
+            network: NetworkRates { rx: significant3(v.network_in), tx: significant3(v.network_out) },
         })
         .unwrap_or_default();
     let t = &services.telemetry;
     MetricsBody {
         system,
-        application: t.stats.snapshot(services.started.elapsed()),
+        application: at_display_precision(t.stats.snapshot(services.started.elapsed())),
         ai: t.ai.snapshot(),
         fleet: fleet_metrics(&refs),
         timestamp: clock::now_rfc3339(),

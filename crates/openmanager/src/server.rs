@@ -364,13 +364,17 @@ pub async fn build_services(
         offline_after_ms: (config.fleet.offline_after_seconds as i64).saturating_mul(1000),
     };
     let simulation = config.simulation.enabled.then_some(config.simulation.seed);
-    let fleet = Arc::new(Fleet::new(thresholds, simulation, store.clone(), counters));
-    fleet.restore().await.context("cannot restore the fleet from the store")?;
-    let budget = Arc::new(Budget::new(&config.budget));
-    let alerting =
-        Arc::new(Alerting::load(&store, &config.alerts).await.context("cannot load alert rules and channels")?);
+    // Before the fleet: servers in a window in effect show `maintenance` in every listing.
     let maintenance =
         Arc::new(crate::maintenance::Maintenance::load(&store).await.context("cannot load maintenance windows")?);
+    let fleet = Arc::new(Fleet::new(thresholds, simulation, store.clone(), counters, maintenance.clone()));
+    fleet.restore().await.context("cannot restore the fleet from the store")?;
+    let budget = Arc::new(Budget::new(&config.budget));
+    let alerting = Arc::new(
+        Alerting::load(&store, &config.alerts, budget.egress.outbound("notify"))
+            .await
+            .context("cannot load alert rules and channels")?,
+    );
     let status_page = Arc::new(
         crate::status_page::StatusPage::load(&store, &config.status_page)
             .await
@@ -395,10 +399,11 @@ pub async fn build_services(
     let tls = tls::Tls::new(config.tls.clone(), &config.server.data_dir, tls::Options::default())
         .await
         .context("cannot start TLS")?;
-    let gateway = ai::Router::new(&config.ai, local_engine.clone()).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|(k, r)| format!("`{k}`: {r}")).collect();
-        anyhow::anyhow!("invalid AI configuration:\n{}", lines.join("\n"))
-    })?;
+    let gateway =
+        ai::Router::new_counted(&config.ai, local_engine.clone(), budget.egress.outbound("ai")).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|(k, r)| format!("`{k}`: {r}")).collect();
+            anyhow::anyhow!("invalid AI configuration:\n{}", lines.join("\n"))
+        })?;
     exporter.with_registry(|r| {
         gateway.metrics().register(r.sub_registry_with_prefix("openmanager"));
         r.register_collector(Box::new(FleetSeries(fleet.clone())));

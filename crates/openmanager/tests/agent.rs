@@ -94,6 +94,7 @@ async fn report(State(hub): State<Arc<Hub>>, headers: HeaderMap, body: Bytes) ->
         server_id: "srv-test".into(),
         check_results: 0,
         checks: None,
+        checks_hash: None,
     };
     axum::Json(ack).into_response()
 }

@@ -294,3 +294,120 @@ async fn compact_batches_are_stored_exactly_and_the_old_body_still_works() {
     assert_eq!(r.await.unwrap().status(), 204);
     assert!(stored(&s, "old-agent-1").await.contains(&(last + 10)));
 }
+
+/// The agent's state of a check at its place, as `/api/checks/{id}` shows it.
+async fn place_status(s: &Server, check: &str, place: &str) -> Value {
+    let v: Value = s.get_auth(&format!("/api/checks/{check}")).send().await.unwrap().json().await.unwrap();
+    v["data"]["locations"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["where"] == place))
+        .map(|l| l["status"].clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_changed_check_reaches_an_agent_that_holds_the_old_set() {
+    let port = free_port();
+    let state = tempfile::tempdir().unwrap();
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let s = hub(port, None).await;
+    let mut agent = Agent(
+        common::command()
+            .args(["agent", "--hub", &format!("http://127.0.0.1:{port}"), "--token", INGEST])
+            .args(["--interval", "200ms", "--batch-seconds", "1", "--state-dir"])
+            .arg(state.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the agent to register", || async { agent_id(&s).await.is_some() }).await;
+    let id = agent_id(&s).await.unwrap();
+    let place = format!("agent:{id}");
+    let check = serde_json::json!({"name": "queue port", "kind": "tcp", "target": open.local_addr().unwrap().to_string(),
+                                   "intervalSeconds": 10, "timeoutMs": 2000, "runOn": [place]});
+    let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&check).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let check_id = res.json::<Value>().await.unwrap()["data"]["id"].as_str().unwrap().to_string();
+    wait_for("the agent's first result", || async { place_status(&s, &check_id, &place).await == "up" }).await;
+    // The agent keeps the hub's hash of its set beside it, and repeats it in its reports.
+    let saved: Value = serde_json::from_slice(&std::fs::read(state.path().join("checks.json")).unwrap()).unwrap();
+    let first_hash = saved["hash"].as_str().expect("a hash saved with the checks").to_string();
+
+    // The check changes (a port nobody listens on): the hub's hash differs from the agent's, so the
+    // next acknowledgement carries the new definition, and the agent's results say so.
+    let patch = serde_json::json!({"target": closed.to_string()});
+    let res = s
+        .client()
+        .patch(s.url(&format!("/api/checks/{check_id}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    wait_for("the changed check to run on the agent", || async { place_status(&s, &check_id, &place).await == "down" })
+        .await;
+    let saved: Value = serde_json::from_slice(&std::fs::read(state.path().join("checks.json")).unwrap()).unwrap();
+    assert_ne!(saved["hash"].as_str().unwrap(), first_hash);
+    assert_eq!(saved["checks"][0]["target"], closed.to_string());
+    common::signal_pid(agent.0.id(), "TERM");
+    assert!(agent.0.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn the_check_list_is_sent_only_to_agents_that_do_not_hold_it() {
+    let port = free_port();
+    let s = hub(port, None).await;
+    let post = |body: Value| s.client().post(s.url("/api/agents/report")).bearer_auth(INGEST).json(&body).send();
+    let report = |at: i64, version: u32, hash: Option<&str>| {
+        let mut v = serde_json::json!({"type": "report", "version": 1,
+            "agent": {"machineId": "hash-agent-1", "name": "hash-1", "hostname": "hash-1", "agentVersion": "0.2.0"},
+            "samples": [{"timestampMs": at, "values": {"cpu": 1.25}}], "checksVersion": version});
+        if let Some(h) = hash {
+            v["checksHash"] = h.into();
+        }
+        v
+    };
+    let now = common_now();
+    let ack: Value = post(report(now, 2, None)).await.unwrap().json().await.unwrap();
+    assert_eq!(ack["checks"], serde_json::json!([]), "{ack}");
+    let empty_hash = ack["checksHash"].as_str().unwrap().to_string();
+    let ack: Value = post(report(now + 1, 2, Some(&empty_hash))).await.unwrap().json().await.unwrap();
+    assert!(ack.get("checks").is_none() && ack.get("checksHash").is_none(), "no echo of a held set: {ack}");
+
+    let check = serde_json::json!({"name": "cache", "kind": "tcp", "target": "127.0.0.1:9", "intervalSeconds": 60,
+                                   "timeoutMs": 1000, "runOn": ["agent:hash-agent-1"]});
+    let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&check).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    // The held hash is stale now: the list comes with its new hash, then stops again.
+    let ack: Value = post(report(now + 2, 2, Some(&empty_hash))).await.unwrap().json().await.unwrap();
+    assert_eq!(ack["checks"].as_array().unwrap().len(), 1, "{ack}");
+    let hash = ack["checksHash"].as_str().unwrap().to_string();
+    assert_ne!(hash, empty_hash);
+    let ack: Value = post(report(now + 3, 2, Some(&hash))).await.unwrap().json().await.unwrap();
+    assert!(ack.get("checks").is_none(), "{ack}");
+    // A version 1 agent (no hash) still gets its list every time.
+    let ack: Value = post(report(now + 4, 1, None)).await.unwrap().json().await.unwrap();
+    assert_eq!(ack["checks"].as_array().unwrap().len(), 1, "{ack}");
+    // Compact bodies: the held hash answers 204; a stale one or none brings the list.
+    let compact = |at: i64, ch: Option<&str>| {
+        let mut v =
+            serde_json::json!({"type": "compact", "v": 2, "id": "hash-agent-1", "s": [{"t": at, "v": {"cpu": 2.5}}]});
+        if let Some(h) = ch {
+            v["ch"] = h.into();
+        }
+        v
+    };
+    let r = post(compact(now + 5, Some(&hash))).await.unwrap();
+    assert_eq!(r.status(), 204);
+    let r = post(compact(now + 6, Some(&empty_hash))).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["checksHash"], hash.as_str());
+    let r = post(compact(now + 7, None)).await.unwrap();
+    assert_eq!(r.status(), 200, "an agent with checks and no hash gets them");
+    // A hash past its bound is refused like any bad field.
+    let r = post(report(now + 8, 2, Some(&"x".repeat(65)))).await.unwrap();
+    assert_eq!(r.status(), 422);
+}

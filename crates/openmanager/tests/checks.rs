@@ -1,9 +1,11 @@
 //! End-to-end checks against the real binary with real targets on loopback: HTTP servers answering
 //! 200, 500, slowly, in a redirect loop, with a huge body and with a keyword present or absent; a TCP
 //! listener that stops; certificates expiring and expired (generated here); ping to 127.0.0.1 where
-//! the kernel allows it. Also: validation (including refusing this hub's own token), write scope,
-//! masked header values, history, Prometheus under blackbox_exporter's names, `check_update` on the
-//! WebSocket, and checks surviving a restart.
+//! the kernel allows it; a real DNS server (dnsmasq) answering A and TXT records; one check run by
+//! two agents, a result per place; a listed check's incident with operators' notes. Also:
+//! validation (including refusing this hub's own token), write scope, masked header values,
+//! history, Prometheus under blackbox_exporter's names, `check_update` on the WebSocket, and checks
+//! surviving a restart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -415,4 +417,238 @@ async fn the_status_page_is_served_compressed_from_memory() {
     let mut html = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut html).unwrap();
     assert!(html.contains("<h1>Gz</h1>"), "{html}");
+}
+
+/// Polls `/status.json` until `f` holds for it.
+async fn until_page(s: &Server, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let res = s.get("/status.json").send().await.unwrap();
+        if res.status() == 200 {
+            let page: Value = res.json().await.unwrap();
+            if f(&page) {
+                return page;
+            }
+            assert!(Instant::now() < deadline, "{what}: {page}");
+        }
+        assert!(Instant::now() < deadline, "{what}: the page is off");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn add_note(s: &Server, id: &str, body: Value) -> reqwest::RequestBuilder {
+    s.client().post(s.url(&format!("/api/status-page/incidents/{id}/notes"))).bearer_auth(ADMIN_TOKEN).json(&body)
+}
+
+#[tokio::test]
+async fn a_listed_check_going_down_opens_an_incident_with_notes() {
+    let s = Server::builder().config("[simulation]\nenabled = false\n").start_async().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let id = created(&s, json!({"name": "Payments", "kind": "tcp", "target": addr.to_string(), "intervalSeconds": 3600, "timeoutMs": 2000})).await;
+    let settings = json!({"enabled": true, "title": "Acme", "checks": [id]});
+    let res =
+        s.client().patch(s.url("/api/status-page")).bearer_auth(ADMIN_TOKEN).json(&settings).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(run(&s, &id).await["state"]["status"], "down");
+
+    let page = until_page(&s, "no open incident", |p| p["incidents"].as_array().is_some_and(|a| !a.is_empty())).await;
+    assert_eq!(page["incidents"][0]["title"], "Payments is down", "{page}");
+    assert_eq!(page["incidents"][0]["status"], "open");
+    assert_eq!(page["items"][0]["days"][89]["incidents"], 1, "{page}");
+
+    // The admin list names it; public pages never show its id or the check's.
+    let res = s.get("/api/status-page/incidents").send().await.unwrap();
+    assert_envelope(res, 401, "UNAUTHORIZED").await;
+    let list: Value = s.get_auth("/api/status-page/incidents").send().await.unwrap().json().await.unwrap();
+    let incident = list["data"][0].clone();
+    assert_eq!((incident["cause"].as_str(), incident["itemId"].as_str()), (Some("check"), Some(id.as_str())));
+    let incident_id = incident["id"].as_str().unwrap().to_string();
+
+    // Notes: validated, bounded, escaped on the page.
+    let res =
+        add_note(&s, &incident_id, json!({"text": "<script>alert(1)</script> We are on it"})).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    for bad in
+        [json!({"text": "  "}), json!({"text": "x".repeat(1001)}), json!({"text": "a\u{7}b"}), json!({"note": "x"})]
+    {
+        assert_envelope(add_note(&s, &incident_id, bad).send().await.unwrap(), 422, "VALIDATION_ERROR").await;
+    }
+    assert_envelope(add_note(&s, "inc-nope", json!({"text": "x"})).send().await.unwrap(), 404, "NOT_FOUND").await;
+    for n in 1..20 {
+        let res = add_note(&s, &incident_id, json!({"text": format!("update {n}")})).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    assert_envelope(add_note(&s, &incident_id, json!({"text": "one too many"})).send().await.unwrap(), 409, "CONFLICT")
+        .await;
+    let html = s.get("/status").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; We are on it"), "{html}");
+    assert!(!html.contains("<script") && !html.contains(&incident_id) && !html.contains(&id));
+    let page: Value = s.get("/status.json").send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["incidents"][0]["notes"].as_array().unwrap().len(), 20);
+
+    // The port comes back: the incident resolves.
+    let _listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    assert_eq!(run(&s, &id).await["state"]["status"], "up");
+    until_page(&s, "the incident stays open", |p| p["incidents"][0]["status"] == "resolved").await;
+
+    // Incidents and notes survive a restart.
+    let dir = s.stop();
+    let s = Server::builder().in_dir(dir).config("[simulation]\nenabled = false\n").start_async().await;
+    let list: Value = s.get_auth("/api/status-page/incidents").send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["data"][0]["id"], incident_id.as_str());
+    assert_eq!(list["data"][0]["status"], "resolved");
+    assert_eq!(list["data"][0]["notes"][0]["text"], "<script>alert(1)</script> We are on it");
+}
+
+/// dnsmasq on a loopback port, killed on drop.
+struct Dnsmasq(std::process::Child);
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1 (dnsmasq serves both).
+fn free_dns_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A real DNS server (Debian's `dnsmasq`, package `dnsmasq-base`) answering `www.acme.test` A
+/// 127.0.0.7 and `acme.test` TXT `v=spf1 -all`; `None` after a skip line when it is not installed.
+fn dnsmasq(test: &str) -> Option<(Dnsmasq, u16)> {
+    let bin = testkit::tool(test, "dnsmasq", "dnsmasq-base", &["/usr/sbin/dnsmasq"])?;
+    let port = free_dns_port();
+    let pid_file = std::env::temp_dir().join(format!("hub-dnsmasq-{}-{port}.pid", std::process::id()));
+    let child = std::process::Command::new(bin)
+        .args(["--no-daemon", "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null"])
+        .args(["--listen-address", "127.0.0.1", "--port", &port.to_string()])
+        .arg(format!("--pid-file={}", pid_file.display()))
+        .arg("--address=/www.acme.test/127.0.0.7")
+        .arg("--txt-record=acme.test,v=spf1 -all")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Some((Dnsmasq(child), port))
+}
+
+fn dns(name: &str, target: &str, record_type: &str, expect: &str, port: u16) -> Value {
+    json!({"name": name, "kind": "dns", "target": target, "intervalSeconds": 3600, "timeoutMs": 2000,
+           "dns": {"recordType": record_type, "expect": expect, "resolver": format!("127.0.0.1:{port}")}})
+}
+
+#[tokio::test]
+async fn dns_checks_against_a_real_dns_server() {
+    let Some((_server, port)) = dnsmasq("dns_checks_against_a_real_dns_server") else { return };
+    let s = Server::builder().start_async().await;
+    let a = created(&s, dns("www A", "www.acme.test", "A", "127.0.0.7", port)).await;
+    // dnsmasq answers once it has started: run the matching check until it is up.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let v = run(&s, &a).await;
+        if v["state"]["status"] == "up" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "dnsmasq never answered: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let txt = created(&s, dns("spf", "acme.test", "TXT", "v=spf1 -all", port)).await;
+    let v = run(&s, &txt).await;
+    assert_eq!(v["state"]["status"], "up", "{v}");
+    assert!(v["state"]["error"].is_null(), "{v}");
+
+    let wrong_a = created(&s, dns("www A moved", "www.acme.test", "A", "10.9.9.9", port)).await;
+    let v = run(&s, &wrong_a).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert_eq!(v["state"]["error"], "expected 10.9.9.9, got 127.0.0.7", "{v}");
+    let wrong_txt = created(&s, dns("spf strict", "acme.test", "TXT", "v=spf1 ~all", port)).await;
+    let v = run(&s, &wrong_txt).await;
+    assert_eq!(v["state"]["status"], "down", "{v}");
+    assert!(v["state"]["error"].as_str().unwrap().contains("v=spf1 -all"), "{v}");
+
+    // The results are in the history, and Prometheus has them under blackbox_exporter's names.
+    let h: Value =
+        s.get_auth(&format!("/api/checks/{txt}/history?timeRange=1h")).send().await.unwrap().json().await.unwrap();
+    assert!(!h["data"]["points"].as_array().unwrap().is_empty(), "{h}");
+    let metrics = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&format!("probe_success{{check=\"{wrong_a}\"")), "{metrics}");
+}
+
+/// Sends an agent's report with check results (as `openmanager agent` does) and returns the ack.
+async fn agent_report(s: &Server, machine: &str, results: Value) -> Value {
+    let body = json!({"type": "report", "version": 1,
+        "agent": {"machineId": machine, "name": machine, "hostname": machine, "agentVersion": "0.2.0"},
+        "samples": [{"timestampMs": jiff::Timestamp::now().as_millisecond(), "values": {"cpu": 1.0}}],
+        "checksVersion": 2, "checkResults": results});
+    let res = s.client().post(s.url("/api/agents/report")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_check_on_two_agents_reports_a_result_per_place() {
+    let s = Server::builder().config("[simulation]\nenabled = false\n").start_async().await;
+    // Both agents known to the hub first (their server ids are their machine ids).
+    for m in ["edge-a", "edge-b"] {
+        agent_report(&s, m, json!([])).await;
+    }
+    let id = created(
+        &s,
+        json!({"name": "branch VPN", "kind": "tcp", "target": "10.0.0.1:443", "intervalSeconds": 30,
+                                "timeoutMs": 2000, "runOn": ["agent:edge-a", "agent:edge-b"]}),
+    )
+    .await;
+    // Each agent is handed the check.
+    for m in ["edge-a", "edge-b"] {
+        let ack = agent_report(&s, m, json!([])).await;
+        let checks = ack["checks"].as_array().unwrap();
+        assert!(checks.iter().any(|c| c["id"] == id.as_str()), "{m}: {ack}");
+    }
+    let now = jiff::Timestamp::now().as_millisecond();
+    // edge-a reaches it; edge-b does not, and also claims a place that is not its own: the hub
+    // labels each result with the agent that sent it.
+    let up = json!([{"checkId": id, "at": now - 1000, "where": "agent:edge-a", "up": true, "latencyMs": 12.5}]);
+    let down = json!([{"checkId": id, "at": now - 900, "where": "agent:edge-a", "up": false, "latencyMs": 2000.0,
+                       "error": "connect timed out"}]);
+    assert_eq!(agent_report(&s, "edge-a", up).await["checkResults"], 1);
+    assert_eq!(agent_report(&s, "edge-b", down).await["checkResults"], 1);
+
+    let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
+    let locations = v["data"]["locations"].as_array().unwrap();
+    assert_eq!(locations.len(), 2, "{v}");
+    let at = |place: &str| locations.iter().find(|l| l["where"] == place).unwrap().clone();
+    assert_eq!(at("agent:edge-a")["status"], "up", "{v}");
+    assert_eq!(at("agent:edge-a")["latencyMs"], 12.5);
+    assert_eq!(at("agent:edge-b")["status"], "down", "{v}");
+    assert_eq!(at("agent:edge-b")["error"], "connect timed out");
+    // Overall: the worst place.
+    assert_eq!(v["data"]["state"]["status"], "down");
+    assert_eq!(v["data"]["state"]["where"], "agent:edge-b");
+    // History per place.
+    for (place, up) in [("agent:edge-a", 1.0), ("agent:edge-b", 0.0)] {
+        let h: Value = s
+            .get_auth(&format!("/api/checks/{id}/history?timeRange=1h&where={place}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let points = h["data"]["points"].as_array().unwrap();
+        assert_eq!(points.len(), 1, "{place}: {h}");
+        assert_eq!(points[0]["uptime"].as_f64(), Some(up), "{place}: {h}");
+    }
+    // A place the check does not list is refused.
+    let res = s.get_auth(&format!("/api/checks/{id}/history?timeRange=1h&where=agent:edge-c")).send().await.unwrap();
+    assert_envelope(res, 422, "VALIDATION_ERROR").await;
 }

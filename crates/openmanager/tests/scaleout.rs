@@ -422,3 +422,230 @@ async fn per_client_rate_limits_are_counted_across_hubs() {
     // Health is never limited.
     assert_eq!(hubs[0].get("/api/health").send().await.unwrap().status(), 200);
 }
+
+/// Reads the WebSocket until an `alert` message for `rule` in `state` arrives.
+async fn alert_message(ws: &mut Ws, rule: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `alert` message for {rule} ({state}) in time"))
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == "alert" && v["data"]["alert"]["ruleId"] == rule && v["data"]["alert"]["state"] == state {
+                return v;
+            }
+        }
+    }
+}
+
+/// `GET /api/alerts?state=firing` on one hub: the firing alerts of `rule`.
+async fn firing(h: &Server, rule: &str) -> Vec<Value> {
+    let v: Value = h.get_auth("/api/alerts?state=firing").send().await.unwrap().json().await.unwrap();
+    v["data"].as_array().unwrap().iter().filter(|a| a["ruleId"] == rule).cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hub_shows_the_alerts_one_hub_evaluates() {
+    let test = "every_hub_shows_the_alerts_one_hub_evaluates";
+    let Some(c) = Cluster::new(test).await else { return };
+    let fast = "[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n";
+    let hubs = [c.hub(fast).await, c.hub(fast).await];
+    let client = scale_support::http();
+    let rule: Value = client
+        .post(hubs[0].url("/api/alerts/rules"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "Agent busy", "metric": "cpu", "op": ">=", "threshold": 50, "severity": "warning",
+            "scope": {"serverIds": ["b-1"]}, "repeatIntervalSeconds": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rule = rule["data"]["id"].as_str().unwrap().to_string();
+    wait_until("an evaluator", 60, async || hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken")))
+        .await;
+    let evaluator = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).unwrap();
+    let other = 1 - evaluator;
+    let mut sockets = [ws(&hubs[0]).await, ws(&hubs[1]).await];
+    // The agent reports to the hub that does not evaluate.
+    assert_eq!(post_report(&client, &hubs[other].url(""), &report("b-1", &[(now_ms(), 80.0)])).await, 200);
+    for ws in &mut sockets {
+        alert_message(ws, &rule, "firing").await;
+    }
+    // The same firing alert listed by both hubs, and counted on the server by both.
+    wait_until("the alert listed on both hubs", 30, async || {
+        let (a, b) = (firing(&hubs[0], &rule).await, firing(&hubs[1], &rule).await);
+        a.len() == 1 && b.len() == 1 && a[0]["id"] == b[0]["id"]
+    })
+    .await;
+    let id = firing(&hubs[other], &rule).await[0]["id"].as_str().unwrap().to_string();
+    let server: Value = hubs[other].get_auth("/api/servers/b-1").send().await.unwrap().json().await.unwrap();
+    assert_eq!(server["data"]["alerts"], 1, "{server}");
+    // Acknowledged through the hub that does not evaluate: the evaluator learns it too.
+    let acked = hubs[other]
+        .client()
+        .post(hubs[other].url(&format!("/api/alerts/{id}/ack")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acked.status(), 200);
+    wait_until("the acknowledgement on the evaluator", 30, async || {
+        firing(&hubs[evaluator], &rule).await.first().is_some_and(|a| a["acknowledged"] == true)
+    })
+    .await;
+    // Back under the threshold: resolved on both hubs, pushed to both browsers.
+    assert_eq!(post_report(&client, &hubs[other].url(""), &report("b-1", &[(now_ms(), 10.0)])).await, 200);
+    for ws in &mut sockets {
+        alert_message(ws, &rule, "resolved").await;
+    }
+    for h in &hubs {
+        assert!(firing(h, &rule).await.is_empty());
+    }
+}
+
+/// The ids `GET <path>` lists on one hub.
+async fn ids(h: &Server, path: &str) -> Vec<String> {
+    let v: Value = h.get_auth(path).send().await.unwrap().json().await.unwrap();
+    v["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .filter_map(|x| x["id"].as_str().map(String::from))
+        .collect()
+}
+
+/// POSTs `body` to `path` on one hub; the created document's `data`.
+async fn create(h: &Server, path: &str, body: Value) -> Value {
+    let res = h.client().post(h.url(path)).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json::<Value>().await.unwrap()["data"].clone()
+}
+
+async fn delete(h: &Server, path: &str) {
+    let res = h.client().delete(h.url(path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_through_one_hub_take_effect_on_every_hub() {
+    let test = "edits_through_one_hub_take_effect_on_every_hub";
+    let Some(c) = Cluster::new(test).await else { return };
+    let (hook, url) = webhook().await;
+    let fast = "[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n\
+                channel_hosts = [\"127.0.0.0/8\"]\n";
+    let hubs = [c.hub(fast).await, c.hub(fast).await];
+    wait_until("an evaluator", 60, async || hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken")))
+        .await;
+    let e = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).unwrap();
+    let (eval, other) = (&hubs[e], &hubs[1 - e]);
+    let client = scale_support::http();
+    assert_eq!(post_report(&client, &other.url(""), &report("c-1", &[(now_ms(), 80.0)])).await, 200);
+    wait_until("the agent on the evaluator", 30, async || ids(eval, "/api/servers").await.contains(&"c-1".into()))
+        .await;
+
+    // A channel and a rule made through the hub that does not evaluate: the evaluator notifies.
+    let channel = create(
+        other,
+        "/api/notifications/channels",
+        json!({"name": "hook", "target": {"kind": "webhook", "url": url}}),
+    )
+    .await;
+    let rule = create(other, "/api/alerts/rules", json!({"name": "Agent busy", "metric": "cpu", "op": ">=", "threshold": 50,
+        "severity": "warning", "scope": {"serverIds": ["c-1"]}, "channels": [channel["id"]], "repeatIntervalSeconds": 0})).await;
+    let rule = rule["id"].as_str().unwrap().to_string();
+    let fired =
+        || hook.lock().unwrap().iter().filter(|v| v["event"] == "fired" && v["alert"]["ruleId"] == rule).count();
+    wait_until("the evaluator to notify the new rule", 60, async || fired() == 1).await;
+
+    // Silences, checks and maintenance windows made through one hub are listed by the other.
+    let silence = create(
+        other,
+        "/api/alerts/silences",
+        json!({"matchers": {"ruleId": "nothing"}, "endsAt": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let check = create(
+        other,
+        "/api/checks",
+        json!({"name": "db", "kind": "tcp", "target": closed.to_string(),
+        "intervalSeconds": 3600, "timeoutMs": 2000}),
+    )
+    .await;
+    let now = jiff::Timestamp::now();
+    let window = create(
+        other,
+        "/api/maintenance",
+        json!({"title": "Nightly", "servers": ["c-1"],
+        "start": (now - jiff::SignedDuration::from_secs(60)).to_string(),
+        "end": (now + jiff::SignedDuration::from_secs(3600)).to_string()}),
+    )
+    .await;
+    for (path, id) in [("/api/alerts/silences", &silence), ("/api/checks", &check), ("/api/maintenance", &window)] {
+        let id = id["id"].as_str().unwrap().to_string();
+        wait_until(path, 30, async || ids(eval, path).await.contains(&id)).await;
+        delete(other, &format!("{path}/{id}")).await;
+        wait_until(path, 30, async || !ids(eval, path).await.contains(&id)).await;
+    }
+    // A rule deleted through the other hub ends on the evaluator (and so on every hub).
+    delete(other, &format!("/api/alerts/rules/{rule}")).await;
+    wait_until("the rule gone from the evaluator", 30, async || !ids(eval, "/api/alerts/rules").await.contains(&rule))
+        .await;
+    wait_until("its alert gone from both hubs", 30, async || {
+        firing(&hubs[0], &rule).await.is_empty() && firing(&hubs[1], &rule).await.is_empty()
+    })
+    .await;
+    // A server deleted through the evaluator goes from the hub its agent reported to.
+    delete(eval, "/api/servers/c-1").await;
+    wait_until("the server gone from the other hub", 30, async || {
+        !ids(other, "/api/servers").await.contains(&"c-1".into())
+    })
+    .await;
+    assert_eq!(fired(), 1, "{:?}", hook.lock().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_question_on_two_hubs_calls_the_upstream_once() {
+    let test = "the_same_question_on_two_hubs_calls_the_upstream_once";
+    let Some(c) = Cluster::new(test).await else { return };
+    const KEY: &str = "upstream-key-shared-by-two-hubs";
+    ai::install_tls_provider();
+    let mock = mock_upstream::spawn(mock_upstream::Options { key: Some(KEY.into()), models: vec!["mock".into()] })
+        .await
+        .unwrap();
+    let mut hubs = Vec::new();
+    for _ in 0..2 {
+        let h = Server::builder()
+            .env("OPENMANAGER_DATABASE_URL", &c.db_url)
+            .env("OPENMANAGER_REDIS_URL", &c.redis_url)
+            .env("GOOGLE_AI_API_KEY", KEY)
+            .env("GOOGLE_AI_BASE_URL", &mock.url())
+            .config(&format!("[simulation]\nenabled = false\n[redis]\nprefix = \"{}\"\n", c.prefix))
+            .start_async()
+            .await;
+        hubs.push(h);
+    }
+    // Deterministic (temperature 0), so cached; pinned to the remote engine.
+    let ask = async |h: &Server, question: &str| -> String {
+        let body = json!({"model": "google-ai", "temperature": 0,
+            "messages": [{"role": "user", "content": question}]});
+        let res =
+            h.client().post(h.url("/v1/chat/completions")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["x-ai-engine"], "google-ai");
+        res.headers()["x-cache-status"].to_str().unwrap().to_string()
+    };
+    assert_eq!(ask(&hubs[0], "what is a load average?").await, "MISS");
+    assert_eq!(ask(&hubs[1], "what is a load average?").await, "HIT", "the other hub's answer");
+    assert_eq!(upstream_calls(&mock).await, 1);
+    // At the same time on both hubs: one leads, the other waits for its answer (or reads it).
+    let (a, b) = tokio::join!(ask(&hubs[0], "what is swap?"), ask(&hubs[1], "what is swap?"));
+    assert!([a.as_str(), b.as_str()].contains(&"HIT"), "{a} {b}");
+    assert_eq!(upstream_calls(&mock).await, 2, "one upstream call per question across two hubs");
+}

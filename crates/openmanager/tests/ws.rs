@@ -313,3 +313,52 @@ async fn permessage_deflate_is_negotiated_and_works_both_ways() {
         }
     }
 }
+
+/// A fleet whose full `server_update` is over a megabyte (bench/scale.sh leaves 3,000 agents in the
+/// database): a client without `permessage-deflate` still gets the whole snapshot, not a reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_over_a_megabyte_reaches_a_client_without_deflate() {
+    let s = Server::builder()
+        .config("[simulation]\nenabled = false\n[fleet]\nmonitor_self = false\n[rate_limit]\nenabled = false\n")
+        .start_async()
+        .await;
+    const AGENTS: usize = 2500;
+    let client = s.client();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let mut posts = futures_util::stream::iter(0..AGENTS)
+        .map(|i| {
+            let (client, url) = (client.clone(), s.url("/api/agents/report"));
+            async move {
+                let machine = format!("agent-with-a-longer-name-{i:05}");
+                let body = json!({"type": "report", "version": 1,
+                    "agent": {"machineId": machine, "name": machine, "hostname": format!("{machine}.example.internal"),
+                              "agentVersion": "0.1.0"},
+                    "samples": [{"timestampMs": now, "values": {"cpu": 12.5, "memory": 40.0, "disk": 55.0}}]});
+                client.post(url).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap().status().as_u16()
+            }
+        })
+        .buffer_unordered(8);
+    while let Some(status) = posts.next().await {
+        assert_eq!(status, 200);
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&s, &format!("?token={ADMIN_TOKEN}"))).await.unwrap();
+    // The full snapshot, then changes (the hub's view may be a tick behind the last reports).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = std::collections::HashSet::new();
+    let mut largest = 0;
+    while seen.len() < AGENTS {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, ws.next()).await.expect("every agent in time");
+        let msg = msg.expect("the connection stays open").expect("no reset");
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == "server_update" && (v["data"]["full"] == true || !seen.is_empty()) {
+                largest = largest.max(t.len());
+                for server in v["data"]["servers"].as_array().unwrap() {
+                    seen.insert(server["id"].as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    assert!(largest > 1024 * 1024, "a snapshot over a megabyte was sent: {largest} bytes");
+}

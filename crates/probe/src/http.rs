@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, LOCATION, PROXY_AUTHORIZATION, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderValue, LOCATION, PROXY_AUTHORIZATION, USER_AGENT};
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::Value;
 
@@ -26,7 +26,8 @@ const POOL_IDLE: usize = 0;
 pub(crate) struct HttpClients {
     verifying: Client,
     insecure: Client,
-    user_agent: String,
+    /// Parsed once rather than per probe (`None`: not a valid header value, so none is sent).
+    user_agent: Option<HeaderValue>,
 }
 
 impl HttpClients {
@@ -44,7 +45,7 @@ impl HttpClients {
         Ok(Self {
             verifying: build(&tls.verifying)?,
             insecure: build(&tls.accept_any)?,
-            user_agent: user_agent.to_string(),
+            user_agent: HeaderValue::from_str(user_agent).ok(),
         })
     }
 }
@@ -54,9 +55,9 @@ pub(crate) async fn probe(clients: &HttpClients, plan: &HttpPlan, started: Insta
     let client = if plan.verify_tls { &clients.verifying } else { &clients.insecure };
     let mut headers = plan.headers.clone();
     if !headers.contains_key(USER_AGENT)
-        && let Ok(ua) = clients.user_agent.parse()
+        && let Some(ua) = &clients.user_agent
     {
-        headers.insert(USER_AGENT, ua);
+        headers.insert(USER_AGENT, ua.clone());
     }
     let response = match send(client, plan, headers).await {
         Ok(r) => r,

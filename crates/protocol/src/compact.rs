@@ -43,6 +43,10 @@ pub struct CompactReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<i64>,
     pub s: Vec<Step>,
+    /// The checks hash, as `Report::checks_hash` (checks version 2): a hub whose hash for this
+    /// agent is the same answers `204`; otherwise it answers with the checks and their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ch: Option<String>,
 }
 
 /// One sample relative to the one before it.
@@ -186,6 +190,7 @@ mod tests {
             quiet: None,
             base: None,
             s: steps,
+            ch: None,
         }
         .to_json();
         assert!(String::from_utf8(json).unwrap().starts_with(r#"{"type":"compact","v":2,"#));

@@ -22,9 +22,17 @@ pub const MAX_NAME_LEN: usize = 128;
 pub const MAX_CHECK_RESULTS_PER_REPORT: usize = 1_000;
 
 /// The checks part of the protocol, added without a new [`PROTOCOL_VERSION`] (every field is
-/// optional both ways, so old agents and old hubs keep working): an agent that sets
-/// `checksVersion` to this gets its checks in each acknowledgement, and may send `checkResults`.
-pub const CHECKS_VERSION: u32 = 1;
+/// optional both ways, so old agents and old hubs keep working). Version 1: an agent that sets
+/// `checksVersion` gets its checks in each acknowledgement, and may send `checkResults`. Version 2
+/// ([`CHECKS_VERSION`]) saves that echo: the hub sends `checksHash` with the list, the agent
+/// repeats the hash of the set it holds in its reports (`checksHash`, or `ch` in the compact body),
+/// and the hub sends the list again only when its hash differs. An agent without a hash (version 1,
+/// or not told one yet) still gets the list every time.
+pub const CHECKS_VERSION: u32 = 2;
+/// The first checks version: the hub answers any agent at this or later with its checks.
+pub const CHECKS_VERSION_LIST: u32 = 1;
+/// Longest `checksHash` a hub takes (its own are 32 hex digits).
+pub const MAX_CHECKS_HASH_LEN: usize = 64;
 
 /// Well-known metric names. Agents may send others (up to [`MAX_METRICS_PER_SAMPLE`]).
 pub mod metric {
@@ -71,6 +79,10 @@ pub struct Report {
     /// server id, whatever `where` says).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub check_results: Vec<probe::CheckResult>,
+    /// The hash the hub gave with the checks this agent holds (checks version 2); absent: send
+    /// the list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks_hash: Option<String>,
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -159,6 +171,9 @@ pub struct ReportAck {
     /// speak [`CHECKS_VERSION`]; the agent makes its set exactly this. Absent: keep the current set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<Vec<probe::CheckDef>>,
+    /// The hash of `checks` (sent with them), for the agent to repeat in its reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks_hash: Option<String>,
 }
 
 /// Why a report is refused, checked by the hub before anything is stored.
@@ -189,6 +204,9 @@ impl Report {
         }
         if self.samples.len() > MAX_SAMPLES_PER_REPORT {
             return bad(format!("at most {MAX_SAMPLES_PER_REPORT} samples per report"));
+        }
+        if self.checks_hash.as_ref().is_some_and(|h| h.is_empty() || h.len() > MAX_CHECKS_HASH_LEN) {
+            return bad(format!("checksHash must be 1-{MAX_CHECKS_HASH_LEN} characters"));
         }
         if self.check_results.len() > MAX_CHECK_RESULTS_PER_REPORT {
             return bad(format!("at most {MAX_CHECK_RESULTS_PER_REPORT} check results per report"));
@@ -232,7 +250,24 @@ mod tests {
             inventory: None,
             checks_version: 0,
             check_results: Vec::new(),
+            checks_hash: None,
         }
+    }
+
+    #[test]
+    fn checks_hash_is_optional_both_ways() {
+        // An older hub's acknowledgement (no hash) and an older agent's report (no hash) still parse.
+        let ack: ReportAck =
+            serde_json::from_str(r#"{"version":1,"accepted":1,"duplicates":0,"serverId":"s","checks":[]}"#).unwrap();
+        assert_eq!((ack.checks.as_deref().map(<[_]>::len), ack.checks_hash), (Some(0), None));
+        let mut r = report();
+        r.checks_version = CHECKS_VERSION;
+        r.checks_hash = Some("abc".into());
+        let json = serde_json::to_string(&AgentMessage::Report(r.clone())).unwrap();
+        assert!(json.contains(r#""checksHash":"abc""#), "{json}");
+        assert_eq!(serde_json::from_str::<AgentMessage>(&json).unwrap(), AgentMessage::Report(r.clone()));
+        r.checks_hash = Some("x".repeat(MAX_CHECKS_HASH_LEN + 1));
+        assert!(r.validate().unwrap_err().0.contains("checksHash"));
     }
 
     #[test]

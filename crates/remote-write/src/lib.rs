@@ -108,6 +108,15 @@ impl RemoteWrite {
     /// Checks `config` and builds the HTTP client (rustls with the `ring` provider). Fails when
     /// the configuration is invalid or remote write is off (no `url`).
     pub fn new(config: &RemoteWriteConfig) -> Result<Self, ConfigError> {
+        Self::new_counted(config, Default::default())
+    }
+
+    /// Like [`RemoteWrite::new`], adding the bytes of every request to `sent` (the hub's
+    /// `outbound:remote_write` egress).
+    pub fn new_counted(
+        config: &RemoteWriteConfig,
+        sent: prometheus_client::metrics::counter::Counter,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         let fail = |message: String| ConfigError { key: "url".into(), message };
         if !config.is_enabled() {
@@ -140,7 +149,7 @@ impl RemoteWrite {
             inner: Arc::new(Inner {
                 queue: Queue::new(config.max_queue_samples, config.effective_batch(), extra),
                 counters: Counters::default(),
-                endpoint: Endpoint { client, url, basic_auth },
+                endpoint: Endpoint { client, url, basic_auth, sent },
                 interval: config.interval(),
                 include_simulated: config.include_simulated,
                 redacted_url: redact_url(&config.url),

@@ -45,6 +45,24 @@ pub struct Endpoint {
     /// Without user info: that is sent as basic authentication.
     pub url: Url,
     pub basic_auth: Option<(String, Option<String>)>,
+    /// Bytes of the requests sent, head estimated (see [`wire_bytes`]); the hub's egress meter
+    /// holds the same counter.
+    pub sent: prometheus_client::metrics::counter::Counter,
+}
+
+/// What the client adds to a request's head at sending that the built request does not show:
+/// `host`, `user-agent`, `content-length`, `accept`, `accept-encoding`, and the configured headers.
+const HEAD_ALLOWANCE: u64 = 120;
+
+/// The bytes a request puts on the wire, estimated before it is sent: request line, the headers it
+/// carries, [`HEAD_ALLOWANCE`] and the body. TLS records are not counted.
+fn wire_bytes(req: &reqwest::Request) -> u64 {
+    let url = req.url();
+    let target = url.path().len() + url.query().map_or(0, |q| q.len() + 1);
+    let line = req.method().as_str().len() + 1 + target + 11;
+    let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    let body = req.body().and_then(reqwest::Body::as_bytes).map_or(0, <[u8]>::len);
+    (line + headers + url.host_str().map_or(0, str::len) + 2 + body) as u64 + HEAD_ALLOWANCE
 }
 
 impl Endpoint {
@@ -61,7 +79,17 @@ impl Endpoint {
         if let Some((user, password)) = &self.basic_auth {
             request = request.basic_auth(user, password.as_ref());
         }
-        let response = match request.send().await {
+        let (client, request) = request.build_split();
+        let request = match request {
+            Ok(r) => r,
+            Err(e) => return Outcome::Retry { retry_after: None, reason: describe(&e) },
+        };
+        let wire = wire_bytes(&request);
+        let response = client.execute(request).await;
+        if !matches!(&response, Err(e) if e.is_connect()) {
+            self.sent.inc_by(wire);
+        }
+        let response = match response {
             Ok(r) => r,
             Err(e) => {
                 // A connection that was never made sent nothing; anything later may have sent the body.

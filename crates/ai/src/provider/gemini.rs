@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::{error_from, join, read_json, transport};
+use prometheus_client::metrics::counter::Counter;
+
+use super::{error_from, join, read_json, send_counted, transport};
 use crate::config::{ApiKey, ResolvedProvider};
 use crate::error::{ProviderError, QuotaScope};
 use crate::request::{ChatRequest, ChatResponse, Delta, Role, ToolCall, Usage};
@@ -14,11 +16,13 @@ pub struct Gemini {
     base: String,
     key: Option<ApiKey>,
     client: reqwest::Client,
+    /// Bytes sent upstream (egress).
+    sent: Counter,
 }
 
 impl Gemini {
-    pub fn new(cfg: &ResolvedProvider, client: reqwest::Client) -> Self {
-        Self { base: cfg.base_url.clone(), key: cfg.api_key.clone(), client }
+    pub fn new(cfg: &ResolvedProvider, client: reqwest::Client, sent: Counter) -> Self {
+        Self { base: cfg.base_url.clone(), key: cfg.api_key.clone(), client, sent }
     }
 
     fn post(&self, url: String, body: &Value) -> Result<reqwest::RequestBuilder, ProviderError> {
@@ -28,7 +32,7 @@ impl Gemini {
 
     pub async fn complete(&self, req: &ChatRequest, model: &str) -> Result<ChatResponse, ProviderError> {
         let url = join(&self.base, &format!("v1beta/models/{model}:generateContent"));
-        let resp = self.post(url, &to_wire(req))?.send().await.map_err(transport)?;
+        let resp = send_counted(self.post(url, &to_wire(req))?, &self.sent).await.map_err(transport)?;
         if !resp.status().is_success() {
             return Err(error_from(resp).await);
         }
@@ -37,7 +41,7 @@ impl Gemini {
 
     pub async fn stream(&self, req: &ChatRequest, model: &str) -> Result<DeltaStream, ProviderError> {
         let url = join(&self.base, &format!("v1beta/models/{model}:streamGenerateContent?alt=sse"));
-        let resp = self.post(url, &to_wire(req))?.send().await.map_err(transport)?;
+        let resp = send_counted(self.post(url, &to_wire(req))?, &self.sent).await.map_err(transport)?;
         if !resp.status().is_success() {
             return Err(error_from(resp).await);
         }
@@ -48,7 +52,8 @@ impl Gemini {
     pub async fn health(&self, model: &str) -> Result<(), ProviderError> {
         let key = self.key.as_ref().ok_or_else(|| ProviderError::NotConfigured("no API key".into()))?;
         let url = join(&self.base, &format!("v1beta/models/{model}"));
-        let resp = self.client.get(url).header("x-goog-api-key", key.expose()).send().await.map_err(transport)?;
+        let rb = self.client.get(url).header("x-goog-api-key", key.expose());
+        let resp = send_counted(rb, &self.sent).await.map_err(transport)?;
         if resp.status().is_success() { Ok(()) } else { Err(error_from(resp).await) }
     }
 }

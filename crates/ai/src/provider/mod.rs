@@ -7,6 +7,7 @@ pub mod openai;
 
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
 
 use crate::config::{ProviderKind, ResolvedProvider};
@@ -41,6 +42,38 @@ pub fn http_client(connect: Duration, read: Duration) -> Result<reqwest::Client,
         .map_err(|e| ProviderError::NotConfigured(format!("http client: {e}")))
 }
 
+/// What the HTTP client adds to a request's head at sending that the built request does not show
+/// yet: `host`, `user-agent`, `accept`, `accept-encoding`, `content-length` (about this much together).
+const HEAD_ALLOWANCE: u64 = 120;
+
+/// The bytes a request puts on the wire, estimated before it is sent, for the hub's egress count:
+/// the request line, the headers it carries, an allowance for the ones the client adds
+/// ([`HEAD_ALLOWANCE`]), and the body when it is in memory (every request the hub makes has one in
+/// memory). HTTP/2 header compression would send less; TLS records and handshakes are not counted.
+pub fn request_wire_bytes(req: &reqwest::Request) -> u64 {
+    let url = req.url();
+    let target = url.path().len() + url.query().map_or(0, |q| q.len() + 1);
+    // "METHOD target HTTP/1.1\r\n", each "name: value\r\n", the blank line.
+    let line = req.method().as_str().len() + 1 + target + 11;
+    let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    let host = url.host_str().map_or(0, str::len);
+    let body = req.body().and_then(reqwest::Body::as_bytes).map_or(0, <[u8]>::len);
+    (line + headers + host + 2 + body) as u64 + HEAD_ALLOWANCE
+}
+
+/// Sends `rb`, adding its bytes ([`request_wire_bytes`]) to `sent` unless no connection was made
+/// (a refused connection sent nothing; any later failure may have sent the request).
+pub async fn send_counted(rb: reqwest::RequestBuilder, sent: &Counter) -> Result<reqwest::Response, reqwest::Error> {
+    let (client, req) = rb.build_split();
+    let req = req?;
+    let n = request_wire_bytes(&req);
+    let res = client.execute(req).await;
+    if !matches!(&res, Err(e) if e.is_connect()) {
+        sent.inc_by(n);
+    }
+    res
+}
+
 /// One engine. Dispatch happens only here, so adding a wire format is one variant and one module.
 pub enum Provider {
     Gemini(gemini::Gemini),
@@ -50,10 +83,11 @@ pub enum Provider {
 
 impl Provider {
     /// Builds a remote provider from its resolved configuration.
-    pub fn remote(cfg: &ResolvedProvider, client: reqwest::Client) -> Self {
+    /// `sent` counts the bytes of its requests (the hub's `outbound:ai` egress).
+    pub fn remote(cfg: &ResolvedProvider, client: reqwest::Client, sent: Counter) -> Self {
         match cfg.kind {
-            ProviderKind::Gemini => Self::Gemini(gemini::Gemini::new(cfg, client)),
-            ProviderKind::Openai => Self::OpenAi(openai::OpenAi::new(cfg, client)),
+            ProviderKind::Gemini => Self::Gemini(gemini::Gemini::new(cfg, client, sent)),
+            ProviderKind::Openai => Self::OpenAi(openai::OpenAi::new(cfg, client, sent)),
         }
     }
 

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{error_from, join, read_json, transport};
+use prometheus_client::metrics::counter::Counter;
+
+use super::{error_from, join, read_json, send_counted, transport};
 use crate::config::{ApiKey, ResolvedProvider};
 use crate::error::ProviderError;
 use crate::request::{ChatRequest, ChatResponse, Delta, Role, ToolCall, Usage};
@@ -15,11 +17,13 @@ pub struct OpenAi {
     key: Option<ApiKey>,
     needs_key: bool,
     client: reqwest::Client,
+    /// Bytes sent upstream (egress).
+    sent: Counter,
 }
 
 impl OpenAi {
-    pub fn new(cfg: &ResolvedProvider, client: reqwest::Client) -> Self {
-        Self { base: cfg.base_url.clone(), key: cfg.api_key.clone(), needs_key: cfg.needs_key, client }
+    pub fn new(cfg: &ResolvedProvider, client: reqwest::Client, sent: Counter) -> Self {
+        Self { base: cfg.base_url.clone(), key: cfg.api_key.clone(), needs_key: cfg.needs_key, client, sent }
     }
 
     fn auth(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, ProviderError> {
@@ -32,7 +36,7 @@ impl OpenAi {
 
     pub async fn complete(&self, req: &ChatRequest, model: &str) -> Result<ChatResponse, ProviderError> {
         let rb = self.client.post(join(&self.base, "chat/completions")).json(&to_wire(req, model, false));
-        let resp = self.auth(rb)?.send().await.map_err(transport)?;
+        let resp = send_counted(self.auth(rb)?, &self.sent).await.map_err(transport)?;
         if !resp.status().is_success() {
             return Err(error_from(resp).await);
         }
@@ -41,7 +45,7 @@ impl OpenAi {
 
     pub async fn stream(&self, req: &ChatRequest, model: &str) -> Result<DeltaStream, ProviderError> {
         let rb = self.client.post(join(&self.base, "chat/completions")).json(&to_wire(req, model, true));
-        let resp = self.auth(rb)?.send().await.map_err(transport)?;
+        let resp = send_counted(self.auth(rb)?, &self.sent).await.map_err(transport)?;
         if !resp.status().is_success() {
             return Err(error_from(resp).await);
         }
@@ -50,7 +54,8 @@ impl OpenAi {
 
     /// `GET models`: free on every compatible server we know of.
     pub async fn health(&self) -> Result<(), ProviderError> {
-        let resp = self.auth(self.client.get(join(&self.base, "models")))?.send().await.map_err(transport)?;
+        let rb = self.auth(self.client.get(join(&self.base, "models")))?;
+        let resp = send_counted(rb, &self.sent).await.map_err(transport)?;
         if resp.status().is_success() { Ok(()) } else { Err(error_from(resp).await) }
     }
 }

@@ -102,6 +102,7 @@ impl Compact {
         identity: &AgentIdentity,
         lines: &[&str],
         inventory: impl FnOnce() -> Inventory,
+        checks_hash: Option<&str>,
     ) -> Option<Result<(Vec<u8>, CompactSent), AgentError>> {
         if !self.enabled {
             return None;
@@ -117,6 +118,7 @@ impl Compact {
             quiet: (self.quiet > 0).then_some(self.quiet),
             base: base.map(|b| b.timestamp_ms),
             s: diff(base, &samples),
+            ch: checks_hash.map(str::to_string),
         };
         let newest = samples.last().cloned();
         Some(uplink::encode_compact(&report).map(|body| (body, CompactSent { newest, full })))

@@ -27,6 +27,9 @@ const MAX_CHECKS: usize = 200;
 struct Assigned {
     server_id: String,
     checks: Vec<CheckDef>,
+    /// The hub's hash of `checks` (absent from older hubs and older state files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hash: Option<String>,
 }
 
 struct Running {
@@ -60,13 +63,20 @@ impl AgentChecks {
         let mut me = Self { state_file, assigned: Assigned::default(), running: None, spool, cancel };
         if !assigned.server_id.is_empty() {
             tracing::info!(checks = assigned.checks.len(), "resuming the checks the hub assigned last");
-            me.apply(&assigned.server_id.clone(), assigned.checks);
+            me.apply(&assigned.server_id.clone(), assigned.checks, assigned.hash);
         }
         Ok(me)
     }
 
-    /// Makes the running set exactly `defs` (those that validate), as the hub's acknowledgement says.
-    pub fn apply(&mut self, server_id: &str, defs: Vec<CheckDef>) {
+    /// The hub's hash of the set held, repeated in reports so the hub sends the list only when it
+    /// changed (`None`: the hub sends it).
+    pub fn hash(&self) -> Option<&str> {
+        self.assigned.hash.as_deref()
+    }
+
+    /// Makes the running set exactly `defs` (those that validate), as the hub's acknowledgement
+    /// says; `hash` is what the hub said of them.
+    pub fn apply(&mut self, server_id: &str, defs: Vec<CheckDef>, hash: Option<String>) {
         let location = probe::agent_location(server_id);
         if self.running.as_ref().is_none_or(|r| r.location != location) {
             if let Some(old) = self.running.take() {
@@ -104,8 +114,8 @@ impl AgentChecks {
         {
             tracing::warn!(error = %e, "the runner refused the checks");
         }
-        if self.assigned.server_id != server_id || self.assigned.checks != defs {
-            self.assigned = Assigned { server_id: server_id.to_string(), checks: defs };
+        if self.assigned.server_id != server_id || self.assigned.checks != defs || self.assigned.hash != hash {
+            self.assigned = Assigned { server_id: server_id.to_string(), checks: defs, hash };
             self.save();
         }
     }

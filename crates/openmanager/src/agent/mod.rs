@@ -388,7 +388,8 @@ impl Agent {
         {
             let samples = batch.lines.len();
             let (info, latest, ip) = (&self.info, self.collector.latest(), &self.ip);
-            match self.compact.encode(&self.identity, &batch.lines, || sampler::to_inventory(info, latest, ip)) {
+            let inventory = || sampler::to_inventory(info, latest, ip);
+            match self.compact.encode(&self.identity, &batch.lines, inventory, self.checks.hash()) {
                 Some(Ok((body, sent))) => {
                     let uplink = self.uplink.clone();
                     tracing::debug!(samples, bytes = body.len(), "sending a compact report");
@@ -414,7 +415,8 @@ impl Agent {
         let checks_through = check_batch.as_ref().map(|b| b.through_seq);
         let lines = batch.map(|b| b.lines).unwrap_or_default();
         let check_lines = check_batch.map(|b| b.lines).unwrap_or_default();
-        match uplink::encode_report_with_checks(&self.identity, lines, Some(&inventory), check_lines) {
+        let hash = self.checks.hash();
+        match uplink::encode_report_with_checks(&self.identity, lines, Some(&inventory), check_lines, hash) {
             Ok(body) => {
                 let uplink = self.uplink.clone();
                 tracing::debug!(samples, bytes = body.len(), "sending a report");
@@ -465,7 +467,7 @@ impl Agent {
                 if let Some(a) = ack
                     && let Some(defs) = a.checks
                 {
-                    self.checks.apply(&a.server_id, defs);
+                    self.checks.apply(&a.server_id, defs, a.checks_hash);
                 }
                 self.remove(sent);
             }

@@ -228,16 +228,18 @@ pub fn encode_report<'a>(
     samples: impl IntoIterator<Item = &'a str>,
     inventory: Option<&Inventory>,
 ) -> Result<Vec<u8>, AgentError> {
-    encode_report_with_checks(agent, samples, inventory, [])
+    encode_report_with_checks(agent, samples, inventory, [], None)
 }
 
 /// [`encode_report`] with check results (JSON lines of `probe::CheckResult`), saying the agent
-/// speaks `protocol::CHECKS_VERSION` so the acknowledgement brings its checks.
+/// speaks `protocol::CHECKS_VERSION` so the acknowledgement brings its checks, unless
+/// `checks_hash` (of the set it holds) is still the hub's.
 pub fn encode_report_with_checks<'a, 'b>(
     agent: &AgentIdentity,
     samples: impl IntoIterator<Item = &'a str>,
     inventory: Option<&Inventory>,
     check_results: impl IntoIterator<Item = &'b str>,
+    checks_hash: Option<&str>,
 ) -> Result<Vec<u8>, AgentError> {
     let enc = |e: std::io::Error| AgentError::Encode(e.to_string());
     let mut gz = GzEncoder::new(Vec::with_capacity(8 * 1024), Compression::default());
@@ -256,6 +258,10 @@ pub fn encode_report_with_checks<'a, 'b>(
         serde_json::to_writer(&mut gz, inv).map_err(|e| AgentError::Encode(e.to_string()))?;
     }
     write!(gz, r#","checksVersion":{}"#, protocol::CHECKS_VERSION).map_err(enc)?;
+    if let Some(hash) = checks_hash {
+        gz.write_all(br#","checksHash":"#).map_err(enc)?;
+        serde_json::to_writer(&mut gz, hash).map_err(|e| AgentError::Encode(e.to_string()))?;
+    }
     let mut results = check_results.into_iter().peekable();
     if results.peek().is_some() {
         gz.write_all(br#","checkResults":["#).map_err(enc)?;
@@ -375,6 +381,7 @@ mod tests {
             inventory: Some(inv),
             checks_version: protocol::CHECKS_VERSION,
             check_results: Vec::new(),
+            checks_hash: None,
         };
         assert!(expected.validate().is_ok());
         assert_eq!(msg, AgentMessage::Report(expected));

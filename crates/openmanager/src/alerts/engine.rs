@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::rule::{Metric, Op, Rule, Severity, Silence, Window};
 use crate::fleet::model::{ServerType, Source};
@@ -36,7 +36,7 @@ impl Default for EngineConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessInfo {
     pub pid: u32,
@@ -77,7 +77,20 @@ fn rfc3339_opt<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error>
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// The reverse of [`rfc3339`]: alerts come back from other hubs (the cluster bus) in their API form.
+fn from_rfc3339<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(serde::de::Error::custom)
+}
+
+fn from_rfc3339_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(s) => s.parse::<jiff::Timestamp>().map(|t| Some(t.as_millisecond())).map_err(serde::de::Error::custom),
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// `<ruleId>:<serverId>:<startedAt ms>`: unique and stable across evaluations.
@@ -94,17 +107,17 @@ pub struct Alert {
     pub value: f64,
     pub threshold: f64,
     /// When the condition was first seen (pending start).
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub started_at: i64,
-    #[serde(serialize_with = "rfc3339_opt")]
+    #[serde(serialize_with = "rfc3339_opt", deserialize_with = "from_rfc3339_opt", default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub fired_at: Option<i64>,
-    #[serde(serialize_with = "rfc3339_opt")]
+    #[serde(serialize_with = "rfc3339_opt", deserialize_with = "from_rfc3339_opt", default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub resolved_at: Option<i64>,
     pub acknowledged: bool,
-    #[serde(serialize_with = "rfc3339_opt")]
+    #[serde(serialize_with = "rfc3339_opt", deserialize_with = "from_rfc3339_opt", default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub acknowledged_at: Option<i64>,
     pub acknowledged_by: Option<String>,
@@ -115,11 +128,14 @@ pub struct Alert {
     pub values: BTreeMap<Metric, f64>,
     /// Where the rule sends notifications, copied so the caller needs no lookup.
     pub channels: Vec<String>,
+    /// Its server or check is in a maintenance window: shown, never notified; repeats resume one
+    /// interval after the window ends.
+    pub maintenance: bool,
     #[serde(skip)]
     last_notified_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     Fired,
@@ -128,7 +144,7 @@ pub enum EventKind {
     Resolved,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub kind: EventKind,
@@ -185,6 +201,27 @@ impl Event {
             ),
         }
     }
+}
+
+/// Active alerts first (newest first), then resolved ones as given (newest first), filtered, at
+/// most `limit`: the order of `GET /api/alerts`, for the engine's alerts and for another hub's.
+pub fn listing<'a>(
+    active: impl Iterator<Item = &'a Alert>,
+    history: impl Iterator<Item = &'a Alert>,
+    filter: &AlertFilter,
+    limit: usize,
+) -> Vec<Alert> {
+    let mut active: Vec<&Alert> = active.collect();
+    active.sort_by_key(|a| std::cmp::Reverse(a.started_at));
+    active
+        .into_iter()
+        .chain(history)
+        .filter(|a| filter.state.is_none_or(|s| s == a.state))
+        .filter(|a| filter.server_id.as_deref().is_none_or(|s| s == a.server_id))
+        .filter(|a| filter.severity.is_none_or(|s| s == a.severity))
+        .take(limit)
+        .cloned()
+        .collect()
 }
 
 /// The query parameters of `GET /api/alerts`; `None` matches anything.
@@ -315,17 +352,15 @@ impl Engine {
     /// Alerts for `GET /api/alerts`: active ones first (newest first), then resolved ones (newest
     /// first), filtered, at most `limit`. Paging by cursor is left to the caller (skip by id).
     pub fn list(&self, filter: &AlertFilter, limit: usize) -> Vec<Alert> {
-        let mut active: Vec<&Alert> = self.active.values().collect();
-        active.sort_by_key(|a| std::cmp::Reverse(a.started_at));
-        active
-            .into_iter()
-            .chain(self.history())
-            .filter(|a| filter.state.is_none_or(|s| s == a.state))
-            .filter(|a| filter.server_id.as_deref().is_none_or(|s| s == a.server_id))
-            .filter(|a| filter.severity.is_none_or(|s| s == a.severity))
-            .take(limit)
-            .cloned()
-            .collect()
+        listing(self.active.values(), self.history(), filter, limit)
+    }
+
+    /// Forgets every alert and its state (rules and silences stay): this hub stopped evaluating
+    /// (another holds the alert lease), and what it had is no longer current.
+    pub fn reset_state(&mut self) {
+        self.tracks.clear();
+        self.active.clear();
+        self.history.clear();
     }
 
     /// Firing alerts of one server (for `ServerView::alerts`).
@@ -340,7 +375,24 @@ impl Engine {
     }
 
     pub fn is_silenced(&self, alert: &Alert, now_ms: i64) -> bool {
-        self.silences.iter().any(|s| s.is_active(now_ms) && s.matches(&alert.rule_id, &alert.server_id, alert.severity))
+        alert.maintenance
+            || self
+                .silences
+                .iter()
+                .any(|s| s.is_active(now_ms) && s.matches(&alert.rule_id, &alert.server_id, alert.severity))
+    }
+
+    /// Marks the active alerts whose subject (a server id or `check:<id>`) is `covered` by a
+    /// maintenance window now, and clears the mark of the others. A covered alert counts as notified
+    /// at every evaluation of its window, so it does not repeat the moment the window ends (nobody
+    /// was told anything new during it); its events meanwhile are silenced.
+    pub fn set_maintenance(&mut self, covered: &dyn Fn(&str) -> bool, now_ms: i64) {
+        for alert in self.active.values_mut() {
+            alert.maintenance = covered(&alert.server_id);
+            if alert.maintenance && alert.state == AlertState::Firing {
+                alert.last_notified_ms = now_ms;
+            }
+        }
     }
 
     /// Marks an active alert acknowledged: it stops repeating; it still resolves (and notifies) as usual.
@@ -461,6 +513,7 @@ impl Engine {
                     top_processes: Vec::new(),
                     values: BTreeMap::new(),
                     channels: rule.channels.clone(),
+                    maintenance: false,
                     last_notified_ms: 0,
                 };
                 track.phase = Phase::Pending { since: now_ms };

@@ -358,3 +358,28 @@ fn silence_validation() {
     let fields: Vec<String> = s.validate().unwrap_err().into_iter().map(|f| f.field).collect();
     assert_eq!(fields, vec!["endsAt", "matchers"]);
 }
+
+#[test]
+fn maintenance_marks_firing_alerts_silences_them_and_defers_repeats() {
+    let mut r = rule("cpu", Metric::Cpu, 80.0);
+    r.repeat_interval_seconds = 60;
+    let mut e = engine(vec![r]);
+    assert_eq!(kinds(&e.evaluate(0, &[obs("a", Metric::Cpu, 90.0)])), vec![EventKind::Fired]);
+    // A window over `a` starts at 10 s and lasts until 200 s; meanwhile an event (here a repeat
+    // if the value were still observed) is silenced, and the alert shows it.
+    for t in (10..200).step_by(10) {
+        e.set_maintenance(&|s| s == "a", t * S);
+        for ev in e.evaluate(t * S, &[obs("a", Metric::Cpu, 90.0)]) {
+            assert!(ev.silenced, "{ev:?}");
+        }
+        assert!(e.active().next().unwrap().maintenance);
+    }
+    // It ends: the mark goes, and the next repeat waits a full interval from the window's last
+    // evaluation rather than going out at once.
+    e.set_maintenance(&|_| false, 200 * S);
+    assert!(e.evaluate(200 * S, &[obs("a", Metric::Cpu, 90.0)]).is_empty());
+    assert!(!e.active().next().unwrap().maintenance);
+    let ev = e.evaluate(250 * S, &[obs("a", Metric::Cpu, 90.0)]);
+    assert_eq!(kinds(&ev), vec![EventKind::Repeat]);
+    assert!(!ev[0].silenced);
+}

@@ -5,6 +5,7 @@
 
 pub mod defaults;
 pub mod engine;
+pub mod mirror;
 pub mod notify;
 pub mod observation;
 pub mod persist;
@@ -13,4 +14,4 @@ pub mod service;
 
 pub use engine::{Alert, AlertFilter, AlertState, Engine, EngineConfig, Event, EventKind, Observation, ProcessInfo};
 pub use rule::{Matchers, Metric, Op, Rule, Scope, Severity, Silence, Window};
-pub use service::{Alerting, AlertingError};
+pub use service::{Alerting, AlertingError, Change};

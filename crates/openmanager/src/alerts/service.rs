@@ -10,7 +10,8 @@ use parking_lot::{Mutex, MutexGuard};
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
-use super::engine::{Alert, AlertFilter, Engine, EngineConfig, Event, EventKind, Observation};
+use super::engine::{Alert, AlertFilter, Engine, EngineConfig, Event, EventKind, Observation, listing};
+use super::mirror::Mirror;
 use super::persist;
 use super::rule::{Rule, Silence};
 use crate::alerts::notify::channel::{delete_channel, load_channels, save_channel};
@@ -25,6 +26,21 @@ pub const MAX_SILENCES: usize = 500;
 pub const MAX_CHANNELS: usize = 50;
 /// Events kept for a slow subscriber before it misses some (it then re-reads the alert list).
 const EVENT_BUFFER: usize = 64;
+/// Changes kept for a slow subscriber (the cluster bus) before it misses some.
+const CHANGE_BUFFER: usize = 64;
+
+/// What an edit through this hub changed, for the other hubs of a cluster (`scaleout`): they
+/// apply an acknowledgement, and reload rules, silences and channels from the shared store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Acknowledged {
+        id: String,
+        by: String,
+        at_ms: i64,
+    },
+    /// Rules, silences or channels.
+    Edited,
+}
 
 /// Why an alerting operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -70,12 +86,20 @@ pub struct Alerting {
     /// Held by edits of rules, silences and channels: store and engine change together.
     edits: tokio::sync::Mutex<()>,
     events: broadcast::Sender<Event>,
+    changes: broadcast::Sender<Change>,
+    /// The alerts another hub evaluates (several hubs: empty while this one evaluates).
+    mirror: Mutex<Mirror>,
     pub counts: EventCounts,
 }
 
 impl Alerting {
     /// Rules (the plan's defaults on a first start), silences and channels from the store.
-    pub async fn load(store: &store::Store, config: &crate::config::AlertsConfig) -> anyhow::Result<Self> {
+    /// `sent` counts the bytes of notification deliveries (the hub's `outbound:notify` egress).
+    pub async fn load(
+        store: &store::Store,
+        config: &crate::config::AlertsConfig,
+        sent: prometheus_client::metrics::counter::Counter,
+    ) -> anyhow::Result<Self> {
         let now = crate::clock::now_millis();
         let ms = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
         let mut engine = Engine::new(EngineConfig {
@@ -88,15 +112,18 @@ impl Alerting {
         engine.set_silences(persist::load_silences(store).await?);
         let hosts =
             HostPolicy::parse(&config.channel_hosts).map_err(|e| anyhow::anyhow!("alerts.channel_hosts: {e}"))?;
-        let notifier = Arc::new(Notifier::new(NotifierConfig { hosts, ..NotifierConfig::default() })?);
+        let notifier = Arc::new(Notifier::new(NotifierConfig { hosts, sent, ..NotifierConfig::default() })?);
         notifier.set_channels(load_channels(store).await?);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (changes, _) = broadcast::channel(CHANGE_BUFFER);
         Ok(Self {
             engine: Mutex::new(engine),
             notifier,
             store: store.clone(),
             edits: tokio::sync::Mutex::new(()),
             events,
+            changes,
+            mirror: Mutex::new(Mirror::default()),
             counts: EventCounts::default(),
         })
     }
@@ -115,10 +142,70 @@ impl Alerting {
         self.events.subscribe()
     }
 
+    /// Acknowledgements and edits made through this hub, as they happen.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self, change: Change) {
+        // Nobody listening (one hub) is not an error.
+        let _ = self.changes.send(change);
+    }
+
+    /// Another hub's alert event (it evaluates): shown here as there, and passed to this hub's
+    /// subscribers (WebSockets, the event log); never notified here (the evaluator did).
+    pub fn apply_remote(&self, event: &Event) {
+        self.mirror.lock().apply(event);
+        let _ = self.events.send(event.clone());
+    }
+
+    /// The evaluating hub's active alerts, replacing what this hub showed (after missed events).
+    pub fn replace_remote(&self, alerts: Vec<Alert>) {
+        self.mirror.lock().replace_active(alerts);
+    }
+
+    /// An acknowledgement made through another hub.
+    pub fn apply_remote_ack(&self, id: &str, by: &str, at_ms: i64) {
+        let _ = self.engine().acknowledge(id, by, at_ms);
+        let _ = self.mirror.lock().acknowledge(id, by, at_ms);
+    }
+
+    /// Firing alerts per server as the evaluating hub reported them (the fleet's `alerts` field).
+    pub fn remote_firing_counts(&self) -> HashMap<String, u32> {
+        self.mirror.lock().firing_counts()
+    }
+
+    /// A server is gone (removed through another hub): its alerts end here, without a notice.
+    pub fn forget_server(&self, server_id: &str, now_ms: i64) {
+        self.engine().forget_server(server_id, now_ms);
+        self.mirror.lock().forget_server(server_id);
+    }
+
+    /// This hub starts (true) or stops evaluating: it shows its own engine's alerts, or another
+    /// hub's. Stopping forgets the engine's alerts (the next evaluator reports the current ones).
+    pub fn set_evaluating(&self, evaluating: bool) {
+        if evaluating {
+            self.mirror.lock().clear();
+        } else {
+            self.engine().reset_state();
+        }
+    }
+
+    /// Pending and firing alerts of this hub's engine (what the evaluator shares with the others).
+    pub fn active(&self) -> Vec<Alert> {
+        self.engine().active().cloned().collect()
+    }
+
     /// One evaluation of `observations` at `now_ms`: updates each server's firing count (returned),
-    /// dispatches notifications and publishes the events.
-    pub fn evaluate(&self, now_ms: i64, observations: &[Observation]) -> (Vec<Event>, HashMap<String, u32>) {
-        let (events, counts) = self.evaluate_quiet(now_ms, observations);
+    /// dispatches notifications and publishes the events. Alerts of subjects `covered` by a
+    /// maintenance window are marked so and notify nobody.
+    pub fn evaluate(
+        &self,
+        now_ms: i64,
+        observations: &[Observation],
+        covered: &dyn Fn(&str) -> bool,
+    ) -> (Vec<Event>, HashMap<String, u32>) {
+        let (events, counts) = self.evaluate_quiet(now_ms, observations, covered);
         for event in &events {
             self.publish(event, now_ms, true);
         }
@@ -127,8 +214,14 @@ impl Alerting {
 
     /// The engine's part of [`Alerting::evaluate`]: state and counts, nothing sent or published
     /// (a multi-hub evaluator decides per event whether to notify, then calls [`Alerting::publish`]).
-    pub fn evaluate_quiet(&self, now_ms: i64, observations: &[Observation]) -> (Vec<Event>, HashMap<String, u32>) {
+    pub fn evaluate_quiet(
+        &self,
+        now_ms: i64,
+        observations: &[Observation],
+        covered: &dyn Fn(&str) -> bool,
+    ) -> (Vec<Event>, HashMap<String, u32>) {
         let mut engine = self.engine();
+        engine.set_maintenance(covered, now_ms);
         let events = engine.evaluate(now_ms, observations);
         let counts = observations.iter().map(|o| (o.server_id.clone(), engine.firing_count(&o.server_id))).collect();
         (events, counts)
@@ -162,10 +255,13 @@ impl Alerting {
     /// Firing alerts by severity (for Prometheus).
     pub fn firing_by_severity(&self) -> [(super::Severity, u64); 3] {
         use super::{AlertState, Severity};
-        let engine = self.engine();
+        // One lock at a time (never the engine inside the mirror, or the reverse).
+        let mut firing: Vec<Severity> =
+            self.engine().active().filter(|a| a.state == AlertState::Firing).map(|a| a.severity).collect();
+        firing.extend(self.mirror.lock().active().filter(|a| a.state == AlertState::Firing).map(|a| a.severity));
         let mut counts = [(Severity::Critical, 0), (Severity::Warning, 0), (Severity::Info, 0)];
-        for a in engine.active().filter(|a| a.state == AlertState::Firing) {
-            if let Some(c) = counts.iter_mut().find(|c| c.0 == a.severity) {
+        for severity in firing {
+            if let Some(c) = counts.iter_mut().find(|c| c.0 == severity) {
                 c.1 += 1;
             }
         }
@@ -180,7 +276,15 @@ impl Alerting {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<Alert>, Option<String>), AlertingError> {
-        let all = self.engine().list(filter, usize::MAX);
+        // One lock at a time (never the engine inside the mirror, or the reverse).
+        let remote = {
+            let mirror = self.mirror.lock();
+            (!mirror.is_empty()).then(|| listing(mirror.active(), mirror.history(), filter, usize::MAX))
+        };
+        let all = match remote {
+            Some(all) => all,
+            None => self.engine().list(filter, usize::MAX),
+        };
         let start = match cursor {
             Some(c) => all
                 .iter()
@@ -195,12 +299,20 @@ impl Alerting {
     }
 
     pub fn get(&self, id: &str) -> Result<Alert, AlertingError> {
-        self.engine().get(id).cloned().ok_or_else(|| AlertingError::NotFound(format!("alert `{id}`")))
+        let own = self.engine().get(id).cloned();
+        let found = own.or_else(|| self.mirror.lock().get(id).cloned());
+        found.ok_or_else(|| AlertingError::NotFound(format!("alert `{id}`")))
     }
 
     /// Acknowledges an active alert: it stops repeating notifications and still resolves as usual.
+    /// Through any hub: the evaluating one learns it from the cluster bus.
     pub fn acknowledge(&self, id: &str, by: &str, now_ms: i64) -> Result<Alert, AlertingError> {
-        self.engine().acknowledge(id, by, now_ms).ok_or_else(|| AlertingError::NotFound(format!("active alert `{id}`")))
+        let acked = self.engine().acknowledge(id, by, now_ms);
+        let acked = acked.or_else(|| self.mirror.lock().acknowledge(id, by, now_ms));
+        let alert = acked.ok_or_else(|| AlertingError::NotFound(format!("active alert `{id}`")))?;
+        let by = alert.acknowledged_by.clone().unwrap_or_default();
+        self.changed(Change::Acknowledged { id: id.to_string(), by, at_ms: alert.acknowledged_at.unwrap_or(now_ms) });
+        Ok(alert)
     }
 
     pub fn rules(&self) -> Vec<Rule> {
@@ -209,6 +321,14 @@ impl Alerting {
 
     pub fn silences(&self) -> Vec<Silence> {
         self.engine().silences().to_vec()
+    }
+
+    /// Replaces the rules: the engine keeps the state of those that remain, and alerts of removed
+    /// or disabled rules end, here and in the view of another hub's alerts, without an event.
+    fn set_rules(&self, rules: Vec<Rule>, now_ms: i64) {
+        let live: Vec<String> = rules.iter().filter(|r| r.enabled).map(|r| r.id.clone()).collect();
+        self.engine().set_rules(rules, now_ms);
+        self.mirror.lock().retain_rules(&live);
     }
 
     /// Every channel a rule names must exist, or its alerts would go nowhere without a word.
@@ -240,7 +360,8 @@ impl Alerting {
         }
         persist::save_rule(&self.store, &rule).await?;
         rules.push(rule.clone());
-        self.engine().set_rules(rules, now_ms);
+        self.set_rules(rules, now_ms);
+        self.changed(Change::Edited);
         Ok(rule)
     }
 
@@ -261,7 +382,8 @@ impl Alerting {
         self.check_channels(&rule)?;
         persist::save_rule(&self.store, &rule).await?;
         rules[i] = rule.clone();
-        self.engine().set_rules(rules, now_ms);
+        self.set_rules(rules, now_ms);
+        self.changed(Change::Edited);
         Ok(rule)
     }
 
@@ -275,7 +397,8 @@ impl Alerting {
             return Err(AlertingError::NotFound(format!("rule `{id}`")));
         }
         persist::delete_rule(&self.store, id).await?;
-        self.engine().set_rules(rules, now_ms);
+        self.set_rules(rules, now_ms);
+        self.changed(Change::Edited);
         Ok(())
     }
 
@@ -304,6 +427,7 @@ impl Alerting {
         persist::save_silence(&self.store, &silence).await?;
         silences.push(silence.clone());
         self.engine().set_silences(silences);
+        self.changed(Change::Edited);
         Ok(silence)
     }
 
@@ -317,6 +441,7 @@ impl Alerting {
         }
         persist::delete_silence(&self.store, id).await?;
         self.engine().set_silences(silences);
+        self.changed(Change::Edited);
         Ok(())
     }
 
@@ -348,6 +473,7 @@ impl Alerting {
         channel.validate().map_err(AlertingError::Invalid)?;
         save_channel(&self.store, &channel).await?;
         self.notifier.upsert_channel(channel.clone());
+        self.changed(Change::Edited);
         Ok((channel, previous.is_none()))
     }
 
@@ -359,6 +485,20 @@ impl Alerting {
         }
         delete_channel(&self.store, id).await?;
         self.notifier.remove_channel(id);
+        self.changed(Change::Edited);
+        Ok(())
+    }
+
+    /// Rules, silences and channels again from the store (another hub edited them). The state of
+    /// rules that remain is kept, as after an edit here.
+    pub async fn reload(&self, now_ms: i64) -> Result<(), AlertingError> {
+        let _edit = self.edits.lock().await;
+        let rules = persist::load_rules(&self.store).await?;
+        let silences = persist::load_silences(&self.store).await?;
+        let channels = load_channels(&self.store).await?;
+        self.notifier.set_channels(channels);
+        self.set_rules(rules, now_ms);
+        self.engine().set_silences(silences);
         Ok(())
     }
 

@@ -3,6 +3,13 @@
 //! compression layer emitted them plus their status line and headers). Fixed name sets, so the
 //! counters never grow; the same counters are exported to Prometheus as
 //! `openmanager_egress_bytes_total{kind, name}`.
+//!
+//! Requests the hub makes are egress too (`kind="outbound"`): upstream AI calls, notification
+//! deliveries and remote-write batches. Each sender holds a clone of its counter (handed over when it
+//! is built) and adds, per request that reached a connection, its body and an estimate of its head
+//! (request line, headers, and an allowance for the ones the HTTP client adds; see
+//! `ai::request_wire_bytes`). TLS records and handshakes are not counted, nor TCP/IP headers,
+//! as for the HTTP answers. In `/api/budget` they appear in `byRoute` as `outbound:<name>`.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +34,9 @@ pub const ROUTES: [&str; 15] = [
     "gateway",
     "other",
 ];
+/// Requests the hub sends: upstream AI calls (Gemini, OpenAI-compatible), notification deliveries,
+/// remote-write batches.
+pub const OUTBOUND: [&str; 3] = ["ai", "notify", "remote_write"];
 /// WebSocket topics; `control` is `hello`, `pong`, `error` and `notice`.
 pub const TOPICS: [&str; 7] = ["fleet", "servers", "system", "alerts", "live", "checks", "control"];
 
@@ -36,6 +46,7 @@ pub struct EgressMeter {
     family: Family<Labels, Counter>,
     routes: Vec<Counter>,
     topics: Vec<Counter>,
+    outbound: Vec<Counter>,
     since_ms: i64,
     /// The WebSocket `fleet` topic's configured interval, which the guard slows (set by the hub).
     fleet_interval_ms: std::sync::atomic::AtomicU64,
@@ -49,10 +60,12 @@ impl Default for EgressMeter {
         };
         let routes = ROUTES.iter().map(|n| of("route", n)).collect();
         let topics = TOPICS.iter().map(|n| of("topic", n)).collect();
+        let outbound = OUTBOUND.iter().map(|n| of("outbound", n)).collect();
         Self {
             family,
             routes,
             topics,
+            outbound,
             since_ms: crate::clock::now_millis(),
             fleet_interval_ms: std::sync::atomic::AtomicU64::new(5_000),
         }
@@ -92,13 +105,22 @@ impl EgressMeter {
         }
     }
 
+    /// The counter a sender of outbound requests adds to (it shares this meter's count). An unknown
+    /// name gets a counter nobody reads.
+    pub fn outbound(&self, name: &str) -> Counter {
+        OUTBOUND.iter().position(|n| *n == name).map(|i| self.outbound[i].clone()).unwrap_or_default()
+    }
+
     /// The Prometheus family of these counters, for registration.
     pub fn family(&self) -> Family<Labels, Counter> {
         self.family.clone()
     }
 
+    /// Answers per route group, and outbound requests as `outbound:<name>`.
     pub fn by_route(&self) -> BTreeMap<String, u64> {
-        ROUTES.iter().zip(&self.routes).map(|(n, c)| (n.to_string(), c.get())).collect()
+        let answers = ROUTES.iter().zip(&self.routes).map(|(n, c)| (n.to_string(), c.get()));
+        let outbound = OUTBOUND.iter().zip(&self.outbound).map(|(n, c)| (format!("outbound:{n}"), c.get()));
+        answers.chain(outbound).collect()
     }
 
     pub fn by_topic(&self) -> BTreeMap<String, u64> {
@@ -106,7 +128,7 @@ impl EgressMeter {
     }
 
     pub fn total(&self) -> u64 {
-        self.routes.iter().chain(&self.topics).map(Counter::get).sum()
+        self.routes.iter().chain(&self.topics).chain(&self.outbound).map(Counter::get).sum()
     }
 
     pub fn set_fleet_interval_ms(&self, ms: u64) {
@@ -146,5 +168,10 @@ mod tests {
         assert_eq!(m.by_route()["servers"], 10);
         assert_eq!(m.by_topic()["fleet"], 5);
         assert_eq!(m.total(), 15);
+        m.outbound("ai").inc_by(7);
+        m.outbound("nonsense").inc_by(100);
+        assert_eq!(m.by_route()["outbound:ai"], 7);
+        assert_eq!(m.by_route()["outbound:notify"], 0);
+        assert_eq!(m.total(), 22);
     }
 }

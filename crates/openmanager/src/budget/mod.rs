@@ -150,4 +150,33 @@ mod tests {
         assert!(!counts_as_egress("eth0", &["ens4".to_string()]));
         assert!(counts_as_egress("ens4", &["ens4".to_string()]));
     }
+
+    #[test]
+    fn the_guard_turns_off_when_the_projection_falls_back() {
+        const H: i64 = 3_600_000;
+        let config = BudgetConfig { egress_limit_bytes: 1_000_000, egress_guard_percent: 80.0, ..Default::default() };
+        let b = Budget::new(&config);
+        let month = b.month(crate::clock::now_millis());
+        let t0 = month.start_ms + H;
+        let reading = |now_ms: i64, sent: u64| Reading {
+            now_ms,
+            // Booted before the month: the first reading is the baseline.
+            boot_ms: month.start_ms - H,
+            sent: vec![("ens4".into(), sent)],
+            cpu: None,
+        };
+        let mut ledger = Ledger::default();
+        ledger.observe(&reading(t0, 5_000), &month, 12.5, 120_000);
+        // 10 kB in the first hour: projected past 80% of 1 MB (about 7 MB by the month's end).
+        ledger.observe(&reading(t0 + H, 15_000), &month, 12.5, 120_000);
+        *b.ledger.lock() = Some(ledger);
+        assert!(b.egress_guard(t0 + H), "{:?}", b.projected_egress(t0 + H));
+        // Nothing more sent for 20 days: the projection falls back (about 15 kB) and the guard is off.
+        let later = t0 + 20 * 24 * H;
+        assert!(b.projected_egress(later).unwrap() < 800_000.0);
+        assert!(!b.egress_guard(later));
+        // What the hub itself sent this month still counts as a floor.
+        b.egress.add_route("servers", 900_000);
+        assert!(b.egress_guard(later));
+    }
 }

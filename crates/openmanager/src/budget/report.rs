@@ -46,11 +46,12 @@ pub struct Egress {
     /// Interfaces counted.
     pub interfaces: Vec<String>,
     /// Bytes the hub itself sent since it started, per HTTP route group (after compression, with
-    /// status line and headers).
+    /// status line and headers), and the requests it made as `outbound:ai`, `outbound:notify` and
+    /// `outbound:remote_write` (bodies plus an estimate of their heads; TLS overhead not counted).
     pub by_route: std::collections::BTreeMap<String, u64>,
     /// Bytes the hub sent per WebSocket topic since it started, as they left the socket.
     pub by_topic: std::collections::BTreeMap<String, u64>,
-    /// `byRoute` and `byTopic` together.
+    /// `byRoute` (outbound requests included) and `byTopic` together.
     pub hub_bytes: u64,
     /// `hubBytes` against the month's limit.
     pub hub_percent: f64,

@@ -99,6 +99,7 @@ pub struct Checks {
     events: broadcast::Sender<CheckUpdate>,
     config: ChecksConfig,
     maintenance: Arc<crate::maintenance::Maintenance>,
+    changed: crate::changes::Changed,
     pub counts: ResultCounts,
 }
 
@@ -126,6 +127,7 @@ impl Checks {
             events,
             config: config.clone(),
             maintenance,
+            changed: Default::default(),
             counts: ResultCounts::default(),
         };
         for spec in persist::load(store).await? {
@@ -149,6 +151,47 @@ impl Checks {
 
     pub fn subscribe(&self) -> broadcast::Receiver<CheckUpdate> {
         self.events.subscribe()
+    }
+
+    /// Checks created, changed or deleted through this hub, as they are stored.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<()> {
+        self.changed.subscribe()
+    }
+
+    /// Definitions again from the store (another hub edited them): new and changed checks are
+    /// scheduled (a changed one starts its states again), deleted ones stop. Their history is the
+    /// editing hub's to delete.
+    pub async fn reload(&self) -> Result<(), ChecksError> {
+        let _edit = self.edits.lock().await;
+        let stored = persist::load(&self.store).await?;
+        let ids: Vec<String> = stored.iter().filter_map(|s| s.id.clone()).collect();
+        let gone: Vec<String> = self.checks.read().keys().filter(|id| !ids.contains(id)).cloned().collect();
+        for id in &gone {
+            self.runner.remove(id);
+            self.checks.write().remove(id);
+            self.slots.lock().retain(|(c, _), _| c != id);
+            self.uptime.write().remove(id);
+        }
+        for spec in stored {
+            let id = spec.id.clone().unwrap_or_default();
+            let same = self
+                .checks
+                .read()
+                .get(&id)
+                .is_some_and(|e| serde_json::to_value(&e.spec).ok() == serde_json::to_value(&spec).ok());
+            if same {
+                continue;
+            }
+            match spec.to_def().validate() {
+                Ok(check) => {
+                    let places: Vec<String> = spec.run_on.iter().map(|p| p.0.clone()).collect();
+                    self.slots.lock().retain(|(c, place), _| c != &id || places.contains(place));
+                    self.apply(&id, spec, check);
+                }
+                Err(e) => tracing::warn!(check = id, errors = ?e, "skipping a stored check that no longer validates"),
+            }
+        }
+        Ok(())
     }
 
     pub fn hub_enabled(&self) -> bool {
@@ -183,19 +226,41 @@ impl Checks {
         self.checks.read().values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def().clone()).collect()
     }
 
+    /// The checks of `location` with their hash (under one lock, so the two agree), for an agent's
+    /// acknowledgement.
+    pub fn defs_and_hash(&self, location: &str) -> (Vec<probe::CheckDef>, String) {
+        let checks = self.checks.read();
+        let defs: Vec<probe::CheckDef> =
+            checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def().clone()).collect();
+        (defs, set_hash(location, checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def())))
+    }
+
+    /// The hash of the checks `location` runs (what an agent holding them repeats in its reports,
+    /// so the hub sends the list only when it changed). Hashed from the definitions as serialized,
+    /// without copying them.
+    pub fn hash_for(&self, location: &str) -> String {
+        let checks = self.checks.read();
+        set_hash(location, checks.values().filter(|e| e.check.runs_on(location)).map(|e| e.check.def()))
+    }
+
     fn view(&self, id: &str, e: &Entry, now_ms: i64) -> CheckView {
+        let (state, locations) = self.states(id, e, now_ms);
+        let uptime = self.uptime.read().get(id).copied().unwrap_or_default();
+        CheckView { spec: e.spec.masked(), state, locations, uptime }
+    }
+
+    /// A check's overall state and its places' states at `now_ms`.
+    fn states(&self, id: &str, e: &Entry, now_ms: i64) -> (StateView, Vec<StateView>) {
         let policy = probe::Policy::for_check(&e.check);
         let slots = self.slots.lock();
-        let locations: Vec<StateView> = e
-            .check
-            .def()
-            .run_on
-            .iter()
-            .map(|place| state_view(slots.get(&(id.to_string(), place.clone())), policy, place, now_ms))
-            .collect();
+        let mut key = (id.to_string(), String::new());
+        let mut locations: Vec<StateView> = Vec::with_capacity(e.check.def().run_on.len());
+        for place in &e.check.def().run_on {
+            place.clone_into(&mut key.1);
+            locations.push(state_view(slots.get(&key), policy, place, now_ms));
+        }
         drop(slots);
         let mut state = overall(&locations, e.spec.enabled);
-        let mut locations = locations;
         // A window in effect: the results are still taken and stored, the status says why they fail.
         if self.maintenance.check_in_maintenance(id, now_ms) {
             state.status = CheckStatus::Maintenance;
@@ -203,8 +268,7 @@ impl Checks {
                 l.status = CheckStatus::Maintenance;
             }
         }
-        let uptime = self.uptime.read().get(id).copied().unwrap_or_default();
-        CheckView { spec: e.spec.masked(), state, locations, uptime }
+        (state, locations)
     }
 
     /// Creates a check: every field checked (and no hub token in it), saved, then scheduled.
@@ -228,6 +292,7 @@ impl Checks {
         }
         persist::save(&self.store, &id, &spec).await?;
         self.apply(&id, spec, check);
+        self.changed.notify();
         self.get(&id, clock::now_millis())
     }
 
@@ -259,6 +324,7 @@ impl Checks {
         let places: Vec<String> = spec.run_on.iter().map(|p| p.0.clone()).collect();
         self.slots.lock().retain(|(c, place), _| c != id || places.contains(place));
         self.apply(id, spec, check);
+        self.changed.notify();
         self.get(id, clock::now_millis())
     }
 
@@ -275,6 +341,7 @@ impl Checks {
         self.checks.write().remove(id);
         self.slots.lock().retain(|(c, _), _| c != id);
         self.uptime.write().remove(id);
+        self.changed.notify();
         for place in places {
             if let Err(e) = self.store.delete_server(&history::series(id, &place)).await {
                 tracing::warn!(check = id, error = %e, "could not delete a deleted check's history");
@@ -348,16 +415,15 @@ impl Checks {
             }
             transition.is_some()
         };
-        let view = self.view(&result.check_id, entry, now);
-        let location = view.locations.iter().find(|l| l.location == result.location).cloned();
-        if let Some(location) = location {
-            let update = CheckUpdate {
-                id: result.check_id.clone(),
-                name: entry.spec.name.clone(),
-                state: view.state,
-                location,
-                changed,
-            };
+        // The update is built only for someone listening (a WebSocket session, the status page's
+        // job), and from the states alone: the full view would copy the whole definition per result.
+        if self.events.receiver_count() == 0 {
+            return true;
+        }
+        let (state, locations) = self.states(&result.check_id, entry, now);
+        if let Some(location) = locations.into_iter().find(|l| l.location == result.location) {
+            let update =
+                CheckUpdate { id: result.check_id.clone(), name: entry.spec.name.clone(), state, location, changed };
             let _ = self.events.send(update);
         }
         true
@@ -482,6 +548,31 @@ impl Checks {
             next_cursor: page.next_cursor,
         })
     }
+}
+
+/// SHA-256 (first 16 bytes, hex) of the place and its definitions in order (by id), as JSON.
+fn set_hash<'a>(location: &str, defs: impl Iterator<Item = &'a probe::CheckDef>) -> String {
+    use sha2::Digest;
+    /// Feeds serde's output straight into the hash.
+    struct Hasher(sha2::Sha256);
+    impl std::io::Write for Hasher {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hasher(sha2::Sha256::new());
+    h.0.update(location.as_bytes());
+    for d in defs {
+        h.0.update(b"\n");
+        // Serializing a definition into memory cannot fail; were it to, the hash differs from the
+        // agent's and the list is sent, which is always correct.
+        let _ = serde_json::to_writer(&mut h, d);
+    }
+    hex::encode(&h.0.finalize()[..16])
 }
 
 /// A place's state as answers show it.

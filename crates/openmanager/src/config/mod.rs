@@ -189,10 +189,11 @@ pub struct ServerConfig {
     /// Open connections from one address (IPv6: one /64); at the bound that address's oldest idle
     /// connection is closed for its newcomer, and a newcomer is refused only when all are busy.
     pub max_connections_per_ip: usize,
-    /// A connection must send a complete request head within this time (also the limit for an
-    /// HTTP/1.1 keep-alive connection waiting for its next request).
+    /// A connection must send a complete request head within this time (a later request on an
+    /// HTTP/1.1 keep-alive connection: from the head's first byte).
     pub header_timeout_ms: u64,
-    /// An HTTP/2 connection without a request in flight for this long is closed.
+    /// A connection (HTTP/1.1 keep-alive or HTTP/2) without a request in flight for this long is
+    /// closed.
     pub idle_timeout_ms: u64,
     /// Open WebSocket connections; beyond this an upgrade gets 503.
     pub max_ws_connections: usize,

@@ -154,6 +154,7 @@ impl Fleet {
             inventory: c.inv,
             checks_version: 0,
             check_results: Vec::new(),
+            checks_hash: None,
         };
         // At most an hour: an agent cannot keep itself `online` for long by saying so.
         let quiet_ms = i64::from(c.quiet.unwrap_or(0).min(3600)) * 1000;
@@ -239,6 +240,7 @@ impl Fleet {
             server_id: id,
             check_results: 0,
             checks: None,
+            checks_hash: None,
         })
     }
 }

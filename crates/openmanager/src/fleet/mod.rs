@@ -55,6 +55,8 @@ pub struct Fleet {
     sinks: sink::Sinks,
     /// The bases of agents' compact batches.
     bases: ingest::Bases,
+    /// Raised after an edit by hand (register, modify, remove).
+    changed: crate::changes::Changed,
 }
 
 fn kv_key(id: &str) -> String {
@@ -62,15 +64,56 @@ fn kv_key(id: &str) -> String {
 }
 
 impl Fleet {
-    pub fn new(thresholds: Thresholds, simulation: Option<u64>, store: store::Store, counters: IngestCounters) -> Self {
+    pub fn new(
+        thresholds: Thresholds,
+        simulation: Option<u64>,
+        store: store::Store,
+        counters: IngestCounters,
+        maintenance: std::sync::Arc<crate::maintenance::Maintenance>,
+    ) -> Self {
         Self {
-            registry: Registry::new(thresholds, simulation),
+            registry: Registry::new(thresholds, simulation).with_maintenance(maintenance),
             store,
             live: LiveRing::default(),
             counters,
             sinks: sink::Sinks::default(),
             bases: Default::default(),
+            changed: Default::default(),
         }
+    }
+
+    /// Edits by hand through this hub (register, modify, remove), as they are stored.
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.changed.subscribe()
+    }
+
+    /// Servers again from the store (another hub registered, changed or removed some): stored
+    /// descriptions replace this hub's, servers gone from the store go (agents and servers
+    /// registered by hand only; simulated servers and this host are not stored). Returns the
+    /// removed ids.
+    pub async fn reload(&self) -> Result<Vec<String>, FleetError> {
+        let mut stored: std::collections::HashMap<String, ServerMeta> = std::collections::HashMap::new();
+        for key in self.store.kv_keys(KV_PREFIX).await? {
+            let Some(value) = self.store.get_kv(&key).await? else { continue };
+            if let Ok(meta) = serde_json::from_value::<ServerMeta>(value) {
+                stored.insert(meta.id.clone(), meta);
+            }
+        }
+        let mut removed = Vec::new();
+        for view in self.views() {
+            let kept_by_hand = matches!(self.registry.source_of(&view.id), Some(Source::Agent | Source::Static));
+            if kept_by_hand && !stored.contains_key(&view.id) && self.registry.remove(&view.id).is_ok() {
+                removed.push(view.id);
+            }
+        }
+        for (id, meta) in stored {
+            if self.registry.meta(&id).as_ref() != Some(&meta)
+                && let Err(e) = self.registry.upsert(meta)
+            {
+                tracing::warn!(server = id, error = %e, "cannot list a server another hub stored");
+            }
+        }
+        Ok(removed)
     }
 
     /// Another hub's newest reading of a server it serves (an agent reporting there): listed here
@@ -143,7 +186,7 @@ impl Fleet {
     /// A page of the fleet with the summary of everything the filters match.
     pub fn list(&self, q: &ListQuery, paginate: bool) -> Result<Listing, FleetError> {
         q.validate().map_err(FleetError::Invalid)?;
-        Ok(listing::list(self.views().into_iter(), q, paginate))
+        Ok(listing::list(self.views().into_iter().map(ServerView::at_display_precision), q, paginate))
     }
 
     /// One server's detail (system info, interfaces, processes, cores, disks).
@@ -171,6 +214,7 @@ impl Fleet {
             let _ = self.registry.remove(&meta.id);
             return Err(e);
         }
+        self.changed.notify();
         self.view(&meta.id)
     }
 
@@ -185,6 +229,7 @@ impl Fleet {
             }
             return Err(e);
         }
+        self.changed.notify();
         self.view(id)
     }
 
@@ -199,6 +244,7 @@ impl Fleet {
         self.store.delete_kv(&kv_key(id)).await?;
         self.store.delete_server(id).await?;
         self.registry.remove(id)?;
+        self.changed.notify();
         Ok(())
     }
 

@@ -225,6 +225,16 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+/// A number at the precision the dashboard shows rates with: 3 significant figures.
+pub fn significant3(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 2 - x.abs().log10().floor() as i32;
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
 impl ServerView {
     pub fn new(meta: &ServerMeta, live: Option<&Live>, status: Status, alerts: u32) -> Self {
         let cpu = round1(live.and_then(|l| l.cpu).unwrap_or(0.0));
@@ -262,5 +272,52 @@ impl ServerView {
             network_in_legacy: net_in,
             network_out_legacy: net_out,
         }
+    }
+
+    /// The view as a list answer sends it: network rates at 3 significant figures, as the
+    /// dashboard shows them (percentages already are at 0.1 points). The polled list then costs
+    /// fewer bytes after compression; exact rates stay in the view for Prometheus, the tools and
+    /// the history.
+    pub fn at_display_precision(mut self) -> Self {
+        self.network = significant3(self.network);
+        self.network_in = significant3(self.network_in);
+        self.network_out = significant3(self.network_out);
+        self.network_in_legacy = self.network_in;
+        self.network_out_legacy = self.network_out;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_answer_carries_rates_as_the_dashboard_shows_them() {
+        let meta = ServerMeta {
+            id: "a".into(),
+            name: "a".into(),
+            hostname: String::new(),
+            ip: String::new(),
+            os: String::new(),
+            server_type: ServerType::Web,
+            role: String::new(),
+            environment: String::new(),
+            provider: String::new(),
+            location: String::new(),
+            source: Source::Agent,
+            services: Vec::new(),
+            specs: Specs::default(),
+            maintenance: false,
+        };
+        let live = Live { at_ms: 1, cpu: Some(12.34), net_in: 2_131_932.0, net_out: 5_172_564.4, ..Live::default() };
+        let exact = ServerView::new(&meta, Some(&live), Status::Online, 0);
+        assert_eq!((exact.network_in, exact.network), (2_131_932.0, 7.304));
+        let shown = exact.at_display_precision();
+        assert_eq!((shown.network_in, shown.network_out, shown.network), (2_130_000.0, 5_170_000.0, 7.3));
+        assert_eq!((shown.network_in_legacy, shown.network_out_legacy), (2_130_000.0, 5_170_000.0));
+        assert_eq!((shown.cpu, shown.cpu_usage), (12.3, 12.3));
+        assert_eq!(significant3(0.0), 0.0);
+        assert_eq!(significant3(987.6), 988.0);
     }
 }

@@ -3,14 +3,14 @@
 //! are computed at read time (pure function of time), so the registry holds only the other three.
 //! No IO: the [`super::Fleet`] service persists what changes here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 use protocol::Inventory;
 
 use super::error::FleetError;
-use super::model::{Live, ServerMeta, ServerView, Source};
+use super::model::{Live, ServerMeta, ServerView, Source, Status};
 use super::simulated;
 use super::status::Thresholds;
 
@@ -33,6 +33,9 @@ pub struct Registry {
     entries: RwLock<BTreeMap<String, Entry>>,
     /// Firing alerts per server, set by the alerting loop after each evaluation.
     alert_counts: RwLock<HashMap<String, u32>>,
+    /// Windows whose servers show `maintenance` while they are in effect (read at each snapshot,
+    /// so a window starts and ends on time without a job; `None` in unit tests).
+    maintenance: Option<Arc<crate::maintenance::Maintenance>>,
 }
 
 /// A server as served by the API: the list item and, for the detail route, what else is known.
@@ -45,7 +48,18 @@ pub struct Snapshot {
 
 impl Registry {
     pub fn new(thresholds: Thresholds, simulation: Option<u64>) -> Self {
-        Self { thresholds, simulation, entries: RwLock::default(), alert_counts: RwLock::default() }
+        Self { thresholds, simulation, entries: RwLock::default(), alert_counts: RwLock::default(), maintenance: None }
+    }
+
+    /// The same, with servers covered by a window in effect shown as `maintenance`.
+    pub fn with_maintenance(mut self, maintenance: Arc<crate::maintenance::Maintenance>) -> Self {
+        self.maintenance = Some(maintenance);
+        self
+    }
+
+    /// The servers in a maintenance window at `now_ms` (read once per listing, not per server).
+    fn scheduled(&self, now_ms: i64) -> HashSet<String> {
+        self.maintenance.as_ref().map(|m| m.active(now_ms).servers).unwrap_or_default()
     }
 
     /// Replaces the firing-alert counts shown in each server's `alerts` field.
@@ -152,14 +166,15 @@ impl Registry {
     /// Every server at `now_ms`, simulated first (the web app's order), then by id.
     pub fn snapshots(&self, now_ms: i64) -> Vec<Snapshot> {
         let mut out = Vec::new();
+        let scheduled = self.scheduled(now_ms);
         if let Some(seed) = self.simulation {
             for meta in simulated::metas() {
                 let live = simulated::live(&meta.id, now_ms, seed);
-                out.push(self.snapshot(&meta, live, None, now_ms));
+                out.push(self.snapshot(&meta, live, None, now_ms, &scheduled));
             }
         }
         for entry in self.entries.read().values() {
-            out.push(self.snapshot(&entry.meta, entry.live, entry.detail.clone(), now_ms));
+            out.push(self.snapshot(&entry.meta, entry.live, entry.detail.clone(), now_ms, &scheduled));
         }
         out
     }
@@ -170,15 +185,27 @@ impl Registry {
         {
             let meta = simulated::metas().into_iter().find(|m| m.id == id)?;
             let live = simulated::live(id, now_ms, seed);
-            return Some(self.snapshot(&meta, live, None, now_ms));
+            return Some(self.snapshot(&meta, live, None, now_ms, &self.scheduled(now_ms)));
         }
+        let scheduled = self.scheduled(now_ms);
         let e = self.entries.read();
         let entry = e.get(id)?;
-        Some(self.snapshot(&entry.meta, entry.live, entry.detail.clone(), now_ms))
+        Some(self.snapshot(&entry.meta, entry.live, entry.detail.clone(), now_ms, &scheduled))
     }
 
-    fn snapshot(&self, meta: &ServerMeta, live: Option<Live>, detail: Option<Arc<Inventory>>, now_ms: i64) -> Snapshot {
-        let status = self.thresholds.status(meta, live.as_ref(), now_ms);
+    fn snapshot(
+        &self,
+        meta: &ServerMeta,
+        live: Option<Live>,
+        detail: Option<Arc<Inventory>>,
+        now_ms: i64,
+        scheduled: &HashSet<String>,
+    ) -> Snapshot {
+        let status = if scheduled.contains(&meta.id) {
+            Status::Maintenance
+        } else {
+            self.thresholds.status(meta, live.as_ref(), now_ms)
+        };
         let alerts = self.alert_counts.read().get(&meta.id).copied().unwrap_or(0);
         Snapshot { view: ServerView::new(meta, live.as_ref(), status, alerts), live, detail }
     }

@@ -24,8 +24,13 @@ pub struct AgentReport {
     inventory: Option<InventoryBody>,
     /// The checks protocol the agent speaks (`protocol::CHECKS_VERSION`); absent for agents without checks.
     #[serde(default)]
-    #[schema(minimum = 0, maximum = 1, nullable = false)]
+    #[schema(minimum = 0, maximum = 2, nullable = false)]
     checks_version: Option<u32>,
+    /// The `checksHash` of the last acknowledgement that carried this agent's checks (checks
+    /// version 2): the hub sends the list again only when its own hash differs.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, nullable = false)]
+    checks_hash: Option<String>,
     /// Results of the agent's checks, oldest first; at most 1,000.
     #[serde(default)]
     #[schema(max_items = 1000, nullable = false)]
@@ -216,4 +221,8 @@ pub struct ReportAckBody {
     #[serde(default)]
     #[schema(nullable = false, value_type = Option<Vec<Object>>)]
     checks: Option<Vec<serde_json::Value>>,
+    /// The hash of `checks`, sent with them, for the agent to repeat in its reports.
+    #[serde(default)]
+    #[schema(nullable = false)]
+    checks_hash: Option<String>,
 }

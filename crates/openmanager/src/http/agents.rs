@@ -66,13 +66,17 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         serde_json::from_slice(&text).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     if value.get("type").and_then(|t| t.as_str()) == Some(COMPACT_TYPE) {
         let compact = super::json::from_value::<CompactReport>(value).map_err(ApiError::validation)?;
-        let (server_id, samples) = (compact.id.clone(), compact.s.len());
+        let (server_id, samples, held) = (compact.id.clone(), compact.s.len(), compact.ch.clone());
         return Ok(match state.fleet.ingest_compact(compact).await? {
             CompactOutcome::Stored => {
-                // An agent with checks learns its set from this answer (the compact body asks
-                // nothing); every other agent gets the empty 204.
-                let checks = state.checks.defs_for(&probe::agent_location(&server_id));
-                if checks.is_empty() {
+                // An agent whose checks hash is this hub's gets the empty 204, as does an agent
+                // without a hash and without checks; any other learns its set (and its hash) here.
+                let location = probe::agent_location(&server_id);
+                if held.as_deref() == Some(state.checks.hash_for(&location).as_str()) {
+                    return Ok(StatusCode::NO_CONTENT.into_response());
+                }
+                let (checks, hash) = state.checks.defs_and_hash(&location);
+                if checks.is_empty() && held.is_none() {
                     StatusCode::NO_CONTENT.into_response()
                 } else {
                     Json(protocol::ReportAck {
@@ -82,6 +86,7 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
                         server_id,
                         check_results: 0,
                         checks: Some(checks),
+                        checks_hash: Some(hash),
                     })
                     .into_response()
                 }
@@ -96,13 +101,21 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let AgentMessage::Report(mut report) =
         super::json::from_value::<AgentMessage>(value).map_err(ApiError::validation)?;
     let results = std::mem::take(&mut report.check_results);
-    let wants_checks = report.checks_version >= protocol::CHECKS_VERSION;
+    let wants_checks = report.checks_version >= protocol::CHECKS_VERSION_LIST;
+    // Left in the report, whose validation bounds it.
+    let held = report.checks_hash.clone();
     let mut ack = state.fleet.ingest(report).await?;
     // Samples first, then check results: a failure of either is a 503 the agent retries with both
     // (the store drops what it already has).
     ack.check_results = state.checks.ingest(&ack.server_id, results).await?;
     if wants_checks {
-        ack.checks = Some(state.checks.defs_for(&probe::agent_location(&ack.server_id)));
+        // The list only when the agent does not hold this very set (version 1 agents send no hash).
+        let location = probe::agent_location(&ack.server_id);
+        if held.as_deref() != Some(state.checks.hash_for(&location).as_str()) {
+            let (checks, hash) = state.checks.defs_and_hash(&location);
+            ack.checks = Some(checks);
+            ack.checks_hash = Some(hash);
+        }
     }
     Ok(Json(ack).into_response())
 }
@@ -130,8 +143,9 @@ mod tests {
                 cpu_cores_percent: vec![1.0],
                 ..Default::default()
             }),
-            checks_version: 0,
+            checks_version: 2,
             check_results: Vec::new(),
+            checks_hash: Some("0123abcd".into()),
         });
         assert_shape::<AgentReport>(&serde_json::to_value(&report).unwrap());
         let ack = protocol::ReportAck {
@@ -140,7 +154,8 @@ mod tests {
             duplicates: 0,
             server_id: "m".into(),
             check_results: 0,
-            checks: None,
+            checks: Some(Vec::new()),
+            checks_hash: Some("0123abcd".into()),
         };
         assert_shape::<ReportAckBody>(&serde_json::to_value(&ack).unwrap());
     }

@@ -261,6 +261,18 @@ impl From<crate::status_page::StatusPageError> for ApiError {
     }
 }
 
+impl From<crate::status_page::incidents::IncidentError> for ApiError {
+    fn from(e: crate::status_page::incidents::IncidentError) -> Self {
+        use crate::status_page::incidents::IncidentError as E;
+        match e {
+            E::NotFound(_) => ApiError::not_found(e.to_string()),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Invalid(details) => ApiError::validation(details),
+            E::Store(err) => ApiError::Internal(err),
+        }
+    }
+}
+
 impl From<AnalysesError> for ApiError {
     fn from(e: AnalysesError) -> Self {
         match e {

@@ -36,7 +36,10 @@ async fn create_window(
     State(state): State<AppState>,
     ApiObject(body): ApiObject,
 ) -> Result<(StatusCode, Json<Envelope<Window>>), ApiError> {
-    Ok((StatusCode::CREATED, ok(state.maintenance.create(body).await?)))
+    let window = state.maintenance.create(body).await?;
+    // The status page shows items in maintenance: rebuilt now rather than at its next minute.
+    refresh_status_page(&state).await;
+    Ok((StatusCode::CREATED, ok(window)))
 }
 
 #[utoipa::path(delete, path = "/api/maintenance/{id}", tag = "checks",
@@ -44,5 +47,13 @@ async fn create_window(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_window(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.maintenance.delete(&id).await?;
+    refresh_status_page(&state).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The window is saved either way; a failed rebuild is retried by the page's own job.
+async fn refresh_status_page(state: &AppState) {
+    if let Err(e) = crate::jobs::status_page::refresh(&state.services).await {
+        tracing::warn!(error = %e, "cannot rebuild the status page after a maintenance change");
+    }
 }

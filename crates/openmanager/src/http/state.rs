@@ -75,7 +75,11 @@ impl AppState {
         .with_meter(services.budget.egress.clone());
         let egress = services.budget.egress.family();
         services.telemetry.exporter.with_registry(|r| {
-            r.register("openmanager_egress_bytes", "Bytes the hub sent, by route group or WebSocket topic", egress);
+            r.register(
+                "openmanager_egress_bytes",
+                "Bytes the hub sent, by route group, WebSocket topic or outbound request kind",
+                egress,
+            );
         });
         Self(Arc::new(Shared {
             assistant: Arc::new(Assistant::new(services.clone(), tools.clone())),

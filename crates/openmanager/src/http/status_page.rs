@@ -11,9 +11,10 @@ use utoipa_axum::routes;
 
 use super::envelope::{Envelope, ok};
 use super::error::{ApiError, ErrorBody};
-use super::json::ApiObject;
+use super::json::{ApiJson, ApiObject};
 use super::state::AppState;
 use crate::status_page::Settings;
+use crate::status_page::incidents::{Incident, NewNote};
 use crate::status_page::page::Page;
 
 pub fn public_router() -> OpenApiRouter<AppState> {
@@ -21,7 +22,10 @@ pub fn public_router() -> OpenApiRouter<AppState> {
 }
 
 pub fn admin_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_settings, update_settings))
+    OpenApiRouter::new()
+        .routes(routes!(get_settings, update_settings))
+        .routes(routes!(list_incidents))
+        .routes(routes!(add_note))
 }
 
 fn off() -> ApiError {
@@ -92,4 +96,33 @@ async fn update_settings(
     let settings = state.status_page.update(patch).await?;
     crate::jobs::status_page::refresh(&state.services).await?;
     Ok(ok(settings))
+}
+
+/// The status page's incidents, newest first (at most 200 are kept: open ones, and the newest
+/// resolved), with their notes. Opened by listed checks going down and by alerts of listed items.
+#[utoipa::path(get, path = "/api/status-page/incidents", tag = "status",
+    responses((status = 200, body = Envelope<Vec<Incident>>)))]
+async fn list_incidents(State(state): State<AppState>) -> Json<Envelope<Vec<Incident>>> {
+    ok(state.status_page.incidents.list())
+}
+
+/// Adds an operator's note to an incident (at most 20 per incident, 1-1000 characters each); the
+/// public page shows it (escaped) from its next rebuild, which starts at once.
+#[utoipa::path(post, path = "/api/status-page/incidents/{id}/notes", tag = "status", request_body = NewNote,
+    params(("id" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$")),
+    responses((status = 201, body = Envelope<Incident>),
+              (status = 404, description = "No such incident", body = ErrorBody),
+              (status = 409, description = "The incident has 20 notes already", body = ErrorBody),
+              (status = 422, description = "`text` is empty, too long or has control characters", body = ErrorBody)))]
+async fn add_note(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiJson(note): ApiJson<NewNote>,
+) -> Result<(StatusCode, Json<Envelope<Incident>>), ApiError> {
+    let incident = state.status_page.incidents.add_note(&id, note, crate::clock::now_millis()).await?;
+    // The note is saved; a failed rebuild is retried by the page's own job.
+    if let Err(e) = crate::jobs::status_page::refresh(&state.services).await {
+        tracing::warn!(error = format!("{e:#}"), "cannot rebuild the status page after a note");
+    }
+    Ok((StatusCode::CREATED, ok(incident)))
 }

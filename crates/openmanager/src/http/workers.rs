@@ -6,11 +6,14 @@
 //!
 //! Each connection is served by hyper (HTTP/1.1, and HTTP/2 by prior knowledge) under bounds a
 //! stranger cannot stretch: a connection must send a complete request head within
-//! `server.header_timeout_ms` (the first one, and on HTTP/1.1 every later one: hyper starts the same
-//! timer while it waits for the next request of a keep-alive connection, so that is also the
-//! keep-alive idle limit), an HTTP/2 connection without requests for `server.idle_timeout_ms` is
+//! `server.header_timeout_ms` (the first one, and on HTTP/1.1 every later one, counted from its
+//! first byte: see [`HeadClock`]), a connection without requests for `server.idle_timeout_ms` is
 //! closed, and admission goes through the connection table (`connections.rs`), which sheds the
 //! oldest idle connection instead of letting newcomers wait.
+//!
+//! hyper's own `header_read_timeout` is off: it starts when hyper begins waiting for the next
+//! request, so it also closed idle keep-alive connections after `header_timeout_ms` (10 s), and a
+//! browser polling every few seconds past that reconnected, paying a TCP and TLS handshake each time.
 //!
 //! With `[tls]` on, every admitted connection first goes through the `tls` crate's handshaker (a
 //! bounded handshake, at most 128 at once per address; plain HTTP sent to this port gets a redirect to
@@ -65,9 +68,9 @@ impl Stop {
 /// Time limits per connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
-    /// For a complete request head (and, on HTTP/1.1, for the next one on a kept-alive connection).
+    /// For a complete request head (on HTTP/1.1, a later one counts from its first byte).
     pub header: Duration,
-    /// An HTTP/2 connection with no request in flight for this long is closed.
+    /// A connection with no request in flight for this long is closed (HTTP/1.1 keep-alive too).
     pub idle: Duration,
 }
 
@@ -256,9 +259,20 @@ where
 {
     let conn = place.conn.clone();
     let started = Arc::new(AtomicBool::new(false));
-    let service = ConnService { app: serving.app.clone(), peer, conn: conn.clone(), started: started.clone(), secure };
+    let clock = Arc::new(HeadClock::default());
+    let service = ConnService {
+        app: serving.app.clone(),
+        peer,
+        conn: conn.clone(),
+        started: started.clone(),
+        clock: clock.clone(),
+        secure,
+    };
+    let io = Watched { inner: io, clock: clock.clone(), conn: conn.clone() };
     let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(serving.timeouts.header);
+    // Off: it would also time out idle keep-alive connections (see the module's doc); the head of
+    // every request after the first is timed by `clock` instead, from its first byte.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -280,6 +294,10 @@ where
     // The select's conditions are read when it is entered, and one visit lasts as long as the
     // connection is busy: the deadline is checked against the flag when it fires.
     let mut head_deadline_armed = true;
+    // A later request's head (HTTP/1.1 keep-alive), armed when its first bytes arrive.
+    let next_head = tokio::time::sleep(serving.timeouts.header);
+    let mut next_head = std::pin::pin!(next_head);
+    let mut next_head_armed = false;
     loop {
         tokio::select! {
             result = connection.as_mut() => {
@@ -292,6 +310,19 @@ where
                 head_deadline_armed = false;
                 if !started.load(Ordering::Acquire) {
                     tracing::debug!(%peer, "no complete request head in time; closing");
+                    break;
+                }
+            }
+            _ = clock.armed.notified() => {
+                if let Some(since) = clock.pending_since() {
+                    next_head.as_mut().reset((since + serving.timeouts.header).into());
+                    next_head_armed = true;
+                }
+            }
+            _ = &mut next_head, if next_head_armed => {
+                next_head_armed = false;
+                if clock.pending_since().is_some_and(|since| since.elapsed() >= serving.timeouts.header) {
+                    tracing::debug!(%peer, "a later request head not complete in time; closing");
                     break;
                 }
             }
@@ -324,8 +355,110 @@ struct ConnService {
     peer: SocketAddr,
     conn: Arc<Conn>,
     started: Arc<AtomicBool>,
+    clock: Arc<HeadClock>,
     /// Over TLS: answers carry `Strict-Transport-Security`.
     secure: bool,
+}
+
+/// Times the heads of an HTTP/1.1 connection's later requests (the first one has its own deadline
+/// in `serve_connection`): bytes that arrive while no request is in flight start a head, and the
+/// head is complete when hyper hands the request to [`ConnService`]. So a kept-alive connection may
+/// stay idle up to `server.idle_timeout_ms`, but a head that has started must be complete within
+/// `server.header_timeout_ms`, as the first one (slowloris protection).
+#[derive(Default)]
+struct HeadClock {
+    /// When the pending head's first bytes arrived; `None` when no head is pending.
+    pending: parking_lot::Mutex<Option<Instant>>,
+    /// Wakes the connection's loop to arm the deadline.
+    armed: tokio::sync::Notify,
+    /// After the first request, and only for HTTP/1.1 without an upgrade: HTTP/2 frames (pings,
+    /// window updates) are not request heads, and an upgraded connection is the WebSocket's.
+    on: AtomicBool,
+}
+
+impl HeadClock {
+    fn pending_since(&self) -> Option<Instant> {
+        *self.pending.lock()
+    }
+
+    /// Bytes arrived while the connection had no request in flight.
+    fn bytes_while_idle(&self) {
+        if !self.on.load(Ordering::Acquire) {
+            return;
+        }
+        let mut pending = self.pending.lock();
+        if pending.is_none() {
+            *pending = Some(Instant::now());
+            self.armed.notify_one();
+        }
+    }
+
+    /// hyper parsed a complete head: `req`.
+    fn head_complete<B>(&self, req: &axum::http::Request<B>) {
+        *self.pending.lock() = None;
+        let http1 = req.version() < axum::http::Version::HTTP_2;
+        let upgrade = req.headers().contains_key(axum::http::header::UPGRADE);
+        self.on.store(http1 && !upgrade, Ordering::Release);
+    }
+}
+
+/// The connection's socket as hyper reads it, telling [`HeadClock`] when bytes arrive on an idle
+/// connection.
+struct Watched<I> {
+    inner: I,
+    clock: Arc<HeadClock>,
+    conn: Arc<Conn>,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, std::task::Poll::Ready(Ok(()))) && buf.filled().len() > before && self.conn.is_idle() {
+            self.clock.bytes_while_idle();
+        }
+        polled
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 impl Service<Request<Incoming>> for ConnService {
@@ -340,6 +473,7 @@ impl Service<Request<Incoming>> for ConnService {
     fn call(&mut self, req: Request<Incoming>) -> Self::Future {
         self.started.store(true, Ordering::Release);
         let busy = self.conn.busy();
+        self.clock.head_complete(&req);
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let app = self.app.clone();

@@ -50,30 +50,38 @@ fn tls_renewal_failing(manager: &tls::Tls) -> Option<f64> {
     Some(if failing { 1.0 } else { 0.0 })
 }
 
-/// One evaluation at `now_ms` (the job's step; tests call it with made-up times).
-pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
+/// What the rules see at `now_ms`: servers and checks, without the items of a maintenance window
+/// in effect (they raise nothing new, and absent values leave their open alerts as they are), and
+/// that window set.
+fn gather(
+    services: &Services,
+    previous: &Mutex<Totals>,
+    now_ms: i64,
+) -> (Vec<crate::alerts::Observation>, crate::maintenance::Active) {
     let fleet = &services.fleet;
     let snapshots = fleet.snapshots(now_ms);
     let hub = hub_figures(services, previous, now_ms);
     let mut obs = observations(&snapshots, fleet.simulation_seed(), hub);
     obs.extend(check_observations(&services.checks.list(now_ms)));
-    // Items in a maintenance window raise nothing new; their open alerts wait (absent values leave
-    // a rule's state as it is) until the window ends.
     let maintenance = services.maintenance.active(now_ms);
     obs.retain(|o| !maintenance.covers(&o.server_id));
-    let (_, counts) = services.alerting.evaluate(now_ms, &obs);
-    fleet.set_alert_counts(counts);
+    (obs, maintenance)
 }
 
-/// Like [`tick`], but sends and publishes nothing: the events, for a multi-hub evaluator to gate
-/// (see `scaleout::alert_lease`).
+/// One evaluation at `now_ms` (the job's step; tests call it with made-up times). Alerts already
+/// open for items of a window in effect are marked `maintenance` and notify nobody meanwhile.
+pub fn tick(services: &Services, previous: &Mutex<Totals>, now_ms: i64) {
+    let (obs, maintenance) = gather(services, previous, now_ms);
+    let (_, counts) = services.alerting.evaluate(now_ms, &obs, &|subject| maintenance.covers(subject));
+    services.fleet.set_alert_counts(counts);
+}
+
+/// Like [`tick`] (the same observations, checks and maintenance windows included), but sends and
+/// publishes nothing: the events, for a multi-hub evaluator to gate (see `scaleout::alert_lease`).
 pub fn tick_quiet(services: &Services, previous: &Mutex<Totals>, now_ms: i64) -> Vec<crate::alerts::Event> {
-    let fleet = &services.fleet;
-    let snapshots = fleet.snapshots(now_ms);
-    let hub = hub_figures(services, previous, now_ms);
-    let obs = observations(&snapshots, fleet.simulation_seed(), hub);
-    let (events, counts) = services.alerting.evaluate_quiet(now_ms, &obs);
-    fleet.set_alert_counts(counts);
+    let (obs, maintenance) = gather(services, previous, now_ms);
+    let (events, counts) = services.alerting.evaluate_quiet(now_ms, &obs, &|subject| maintenance.covers(subject));
+    services.fleet.set_alert_counts(counts);
     events
 }
 

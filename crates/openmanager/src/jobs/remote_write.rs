@@ -38,7 +38,7 @@ pub fn start(services: &Services) -> anyhow::Result<()> {
     if !config.is_enabled() {
         return Ok(());
     }
-    let rw = RemoteWrite::new(config)?;
+    let rw = RemoteWrite::new_counted(config, services.budget.egress.outbound("remote_write"))?;
     services.fleet.add_sink(Arc::new(RemoteWriteSink(rw.clone())));
     services.telemetry.exporter.with_registry(|r| r.register_collector(Box::new(RemoteWriteSeries(rw.clone()))));
     tracing::info!(url = rw.url(), "remote write on");

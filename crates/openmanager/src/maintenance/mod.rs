@@ -56,19 +56,43 @@ pub struct Maintenance {
     windows: RwLock<Vec<Window>>,
     store: store::Store,
     edits: tokio::sync::Mutex<()>,
+    changed: crate::changes::Changed,
+}
+
+async fn load_windows(store: &store::Store) -> Result<Vec<Window>, MaintenanceError> {
+    let mut windows = Vec::new();
+    for key in store.kv_keys(PREFIX).await? {
+        let Some(value) = store.get_kv(&key).await? else { continue };
+        match serde_json::from_value::<Window>(value) {
+            Ok(w) => windows.push(w),
+            Err(e) => tracing::warn!(key, error = %e, "skipping an unreadable maintenance window"),
+        }
+    }
+    Ok(windows)
 }
 
 impl Maintenance {
     pub async fn load(store: &store::Store) -> Result<Self, MaintenanceError> {
-        let mut windows = Vec::new();
-        for key in store.kv_keys(PREFIX).await? {
-            let Some(value) = store.get_kv(&key).await? else { continue };
-            match serde_json::from_value::<Window>(value) {
-                Ok(w) => windows.push(w),
-                Err(e) => tracing::warn!(key, error = %e, "skipping an unreadable maintenance window"),
-            }
-        }
-        Ok(Self { windows: RwLock::new(windows), store: store.clone(), edits: tokio::sync::Mutex::new(()) })
+        let windows = load_windows(store).await?;
+        Ok(Self {
+            windows: RwLock::new(windows),
+            store: store.clone(),
+            edits: tokio::sync::Mutex::new(()),
+            changed: Default::default(),
+        })
+    }
+
+    /// Windows again from the store (another hub created or deleted some).
+    pub async fn reload(&self) -> Result<(), MaintenanceError> {
+        let _edit = self.edits.lock().await;
+        let windows = load_windows(&self.store).await?;
+        *self.windows.write() = windows;
+        Ok(())
+    }
+
+    /// Windows created or deleted through this hub, as they are stored.
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.changed.subscribe()
     }
 
     pub fn list(&self) -> Vec<Window> {
@@ -92,6 +116,7 @@ impl Maintenance {
         let value = serde_json::to_value(&window).map_err(|e| MaintenanceError::Store(e.into()))?;
         self.store.put_kv(&format!("{PREFIX}{}", window.id), &value).await?;
         self.windows.write().push(window.clone());
+        self.changed.notify();
         Ok(window)
     }
 
@@ -102,6 +127,7 @@ impl Maintenance {
         }
         self.store.delete_kv(&format!("{PREFIX}{id}")).await?;
         self.windows.write().retain(|w| w.id != id);
+        self.changed.notify();
         Ok(())
     }
 

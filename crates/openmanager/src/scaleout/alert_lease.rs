@@ -6,7 +6,7 @@
 //! sees it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -30,23 +30,33 @@ struct Shared {
 }
 
 /// Replaces the single-hub alert job: ticks the lease every `TTL / 3` and evaluates (every
-/// `alerts.interval_seconds`) only while holding it.
-pub fn start(services: &Services, lease: Arc<cluster::Lease>, dedup: cluster::Dedup) {
+/// `alerts.interval_seconds`) only while holding it; the others show what it publishes on `bus`.
+pub fn start(
+    services: &Services,
+    lease: Arc<cluster::Lease>,
+    dedup: cluster::Dedup,
+    bus: Arc<super::alert_bus::AlertBus>,
+) {
     if !services.config.alerts.enabled {
         return;
     }
-    let holding = Arc::new(AtomicBool::new(false));
-    let (l, h) = (lease.clone(), holding.clone());
+    let (l, b, s) = (lease.clone(), bus.clone(), services.clone());
     services.supervisor.spawn_periodic("alert-lease", TTL / 3, move || {
-        let (l, h) = (l.clone(), h.clone());
+        let (l, b, s) = (l.clone(), b.clone(), s.clone());
         async move {
             let hold = match l.tick().await {
                 Ok(_) => l.is_holder(),
                 // Redis away: the last holder carries on, nobody else starts.
                 Err(_) => l.held_last(),
             };
-            if h.swap(hold, Ordering::AcqRel) != hold {
+            if b.holding.swap(hold, Ordering::AcqRel) != hold {
                 tracing::info!(holder = hold, "alert evaluator lease {}", if hold { "taken" } else { "lost" });
+                s.alerting.set_evaluating(hold);
+            }
+            // The evaluator's active alerts, every tick: an alert a dead evaluator left firing, which
+            // its successor never fires (so never resolves), goes from every hub's view too.
+            if !hold {
+                b.resync(&s).await;
             }
             Ok(())
         }
@@ -56,9 +66,9 @@ pub fn start(services: &Services, lease: Arc<cluster::Lease>, dedup: cluster::De
     let dedup = Arc::new(dedup);
     let every = Duration::from_secs(services.config.alerts.interval_seconds);
     services.supervisor.spawn_periodic("alerts", every, move || {
-        let (s, previous, holding, dedup) = (s.clone(), previous.clone(), holding.clone(), dedup.clone());
+        let (s, previous, bus, dedup) = (s.clone(), previous.clone(), bus.clone(), dedup.clone());
         async move {
-            if !holding.load(Ordering::Acquire) {
+            if !bus.holding.load(Ordering::Acquire) {
                 return Ok(());
             }
             let now = crate::clock::now_millis();
@@ -67,6 +77,7 @@ pub fn start(services: &Services, lease: Arc<cluster::Lease>, dedup: cluster::De
                 let notify = event.should_notify() && gate(&s, &dedup, event).await;
                 s.alerting.publish(event, now, notify);
             }
+            bus.publish(&s.alerting.active(), &events).await;
             if dedup.pending() > 0 {
                 let _ = dedup.flush().await;
             }

@@ -6,15 +6,24 @@
 //!   on any hub sees every agent, whichever hub the agent reports to.
 //! - [`alert_lease`]: the alert engine evaluates on the hub holding the `alert-evaluator` lease;
 //!   notifications are de-duplicated across hubs by rule, server and state change.
+//! - [`alert_bus`]: the evaluator's alert events and every hub's acknowledgements on the `alerts`
+//!   channel, so every hub lists and pushes the same alerts.
+//! - [`changes`]: "changed: <kind>" after each edit, on which the other hubs reload that kind
+//!   (servers, alert rules, silences and channels, checks, maintenance windows) from the store.
 //! - [`ai_quota`]: the AI gateway's per-provider quotas (minute and day windows) shared, so the
 //!   sum over every hub stays within each provider's limits.
+//! - [`ai_cache`]: the AI gateway's answer cache and in-flight coalescing shared, so the same
+//!   question asked on two hubs calls the upstream once.
 //! - `checks.redis` in `/api/health`: `ok`, or why each hub fell back to its local state.
 //!
 //! Nothing here decides authentication: tokens and scopes stay in each hub, so Redis being down,
 //! slow or wrong never lets a request in.
 
+pub mod ai_cache;
 pub mod ai_quota;
+pub mod alert_bus;
 pub mod alert_lease;
+pub mod changes;
 pub mod fleet_bus;
 
 use std::sync::Arc;
@@ -54,7 +63,11 @@ pub fn start(services: &Services) -> anyhow::Result<()> {
         cluster::Health::Down { reason, .. } => Check::Failing(format!("down, using local state: {reason}")),
     });
     services.gateway.set_shared_quota(Arc::new(ai_quota::ClusterQuota(c.quota())));
+    let ttl = services.gateway.cache_ttl();
+    services.gateway.set_shared_answers(Arc::new(ai_cache::ClusterAnswers { coalescer: c.coalescer(), ttl }));
     fleet_bus::start(services, &c)?;
-    alert_lease::start(services, Arc::new(c.lease("alert-evaluator", alert_lease::TTL)?), c.dedup(10_000));
+    changes::start(services, &c)?;
+    let bus = alert_bus::start(services, &c)?;
+    alert_lease::start(services, Arc::new(c.lease("alert-evaluator", alert_lease::TTL)?), c.dedup(10_000), bus);
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! The public status page: its settings (from `[status_page]`, changed at run time through
 //! `/api/status-page` and then saved in the key-value table, which wins at the next start) and the
 //! page itself, built by a job (`jobs::status_page`) and kept rendered in memory (JSON, HTML and an
-//! ETag), so a burst of visitors costs a memory copy each and never reaches the store.
+//! ETag), so a burst of visitors costs a memory copy each and never reaches the store. Its
+//! incidents (`incidents`) are kept with their notes.
 
+pub mod incidents;
 pub mod page;
 
 use std::sync::Arc;
@@ -74,6 +76,8 @@ pub struct Rendered {
 }
 
 pub struct StatusPage {
+    /// Incidents of the listed items, with operators' notes.
+    pub incidents: incidents::Incidents,
     settings: RwLock<Settings>,
     rendered: RwLock<Option<Arc<Rendered>>>,
     store: store::Store,
@@ -93,6 +97,7 @@ impl StatusPage {
             None => from_config,
         };
         Ok(Self {
+            incidents: incidents::Incidents::load(store).await?,
             settings: RwLock::new(settings),
             rendered: RwLock::new(None),
             store: store.clone(),
@@ -102,6 +107,12 @@ impl StatusPage {
 
     pub fn settings(&self) -> Settings {
         self.settings.read().clone()
+    }
+
+    /// Whether the page is on and lists check `id` (without copying the settings).
+    pub fn lists_check(&self, id: &str) -> bool {
+        let s = self.settings.read();
+        s.enabled && s.checks.iter().any(|c| c == id)
     }
 
     /// Changes the settings (the fields sent replace the current ones); saved, then in effect at the

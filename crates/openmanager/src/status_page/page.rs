@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 const DAY_MS: i64 = 86_400_000;
 pub const DAYS: i64 = 90;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemKind {
     Server,
@@ -48,7 +48,15 @@ pub struct ItemInput {
     pub incident_starts: Vec<i64>,
 }
 
-/// An alert of a listed item, as the page tells it.
+/// An operator's note on an incident, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct IncidentNote {
+    #[schema(format = DateTime)]
+    pub at: String,
+    pub text: String,
+}
+
+/// An incident of a listed item (a check down, an alert), as the page tells it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Incident {
@@ -60,7 +68,8 @@ pub struct Incident {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime, nullable = false)]
     pub resolved: Option<String>,
-    pub notes: Vec<String>,
+    /// Operators' notes, oldest first.
+    pub notes: Vec<IncidentNote>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -221,11 +230,19 @@ pub fn html(page: &Page) -> String {
             };
             let _ = write!(
                 h,
-                "<li><strong>{}</strong> <em>{}</em> <small>{}</small></li>",
+                "<li><strong>{}</strong> <em>{}</em> <small>{}</small>",
                 esc(&i.title),
                 esc(&i.status),
                 esc(&when)
             );
+            if !i.notes.is_empty() {
+                h.push_str("<ul class=\"notes\">");
+                for n in &i.notes {
+                    let _ = write!(h, "<li><small>{}</small> {}</li>", esc(&n.at), esc(&n.text));
+                }
+                h.push_str("</ul>");
+            }
+            h.push_str("</li>");
         }
         h.push_str("</ul>");
     }

@@ -35,6 +35,8 @@ pub struct NotifierConfig {
     pub log_capacity: usize,
     /// Hosts a channel may send to (`alerts.channel_hosts`).
     pub hosts: HostPolicy,
+    /// Bytes of the deliveries sent (the hub's `outbound:notify` egress; shared with its meter).
+    pub sent: prometheus_client::metrics::counter::Counter,
 }
 
 impl Default for NotifierConfig {
@@ -47,6 +49,7 @@ impl Default for NotifierConfig {
             max_retry_after: Duration::from_secs(600),
             request_timeout: Duration::from_secs(10),
             log_capacity: 200,
+            sent: Default::default(),
             hosts: HostPolicy::default(),
         }
     }
@@ -370,7 +373,7 @@ impl Notifier {
         for (name, value) in out.headers {
             req = req.header(name, value);
         }
-        let (result, status, error) = match req.send().await {
+        let (result, status, error) = match ai::provider::send_counted(req, &self.config.sent).await {
             Err(e) => (Attempt::Retry(None), None, Some(describe(e))),
             Ok(resp) => {
                 let status = resp.status();

@@ -161,6 +161,11 @@ impl UnsentBudget {
     pub fn used(&self) -> usize {
         self.used.load(std::sync::atomic::Ordering::Acquire)
     }
+
+    /// The most bytes in flight, and so the largest message that can be sent.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
 }
 
 /// The `{type, data, timestamp}` envelope of every message.
@@ -254,6 +259,12 @@ impl Hub {
         )
     }
 
+    /// Turns the egress guard on or off; when that changes it, the `notice` every client must get
+    /// (slowed rates, or back to the normal ones).
+    pub fn set_guard(&self, active: bool) -> Option<Utf8Bytes> {
+        (self.guard.swap(active, std::sync::atomic::Ordering::Relaxed) != active).then(|| self.guard_notice())
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.tx.subscribe()
     }
@@ -345,13 +356,13 @@ const GUARD_CHECK: Duration = Duration::from_secs(2);
 /// Turns the egress guard on or off from the budget's projection, and tells every client.
 fn check_guard(state: &AppState) {
     let active = state.budget.egress_guard(clock::now_millis());
-    if state.hub.guard.swap(active, std::sync::atomic::Ordering::Relaxed) != active {
+    if let Some(notice) = state.hub.set_guard(active) {
         tracing::warn!(
             active,
             "egress guard changed: WebSocket live rates {}",
             if active { "lowered" } else { "restored" }
         );
-        state.hub.publish(Topic::Notice, state.hub.guard_notice());
+        state.hub.publish(Topic::Notice, notice);
     }
 }
 
@@ -399,31 +410,13 @@ const NOT_PATCHED: [&str; 6] = ["cpu_usage", "memory_usage", "disk_usage", "netw
 /// Uptime is shown in minutes at best: a patch carries it when it moved this much (or went back).
 const UPTIME_STEP_SECONDS: i64 = 60;
 
-/// A number at the precision the dashboard shows: 3 significant figures.
-fn significant3(x: f64) -> f64 {
-    if x == 0.0 || !x.is_finite() {
-        return x;
-    }
-    let digits = 2 - x.abs().log10().floor() as i32;
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
 /// A server as the overview sends it: network rates at 3 significant figures (percentages are
 /// already at 0.1 points).
 fn displayed(view: &ServerView) -> Map<String, Value> {
-    let mut m = match serde_json::to_value(view) {
+    match serde_json::to_value(view.clone().at_display_precision()) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
-    };
-    for k in ["network", "networkIn", "networkOut", "network_in", "network_out"] {
-        if let Some(v) = m.get_mut(k)
-            && let Some(x) = v.as_f64()
-        {
-            *v = serde_json::json!(significant3(x));
-        }
     }
-    m
 }
 
 /// The fields of `new` a client holding `old` must be told, with `id`; empty when none.
@@ -537,7 +530,30 @@ mod tests {
     }
 
     #[test]
+    fn the_guard_slows_the_rates_and_restores_them_saying_so_each_time() {
+        let hub = Hub::new(4, Duration::from_secs(1), 1 << 20, Duration::from_secs(5));
+        let normal = (Duration::from_secs(5), Duration::from_secs(1));
+        assert_eq!(hub.rates(), normal);
+        let notice = |t: Utf8Bytes| serde_json::from_str::<Value>(t.as_str()).unwrap();
+        let on = notice(hub.set_guard(true).expect("turning on is told"));
+        assert_eq!(on["type"], "notice");
+        assert_eq!(on["data"]["code"], "egress_guard");
+        assert_eq!(on["data"]["active"], true);
+        assert_eq!(on["data"]["level"], "warning");
+        assert_eq!(hub.rates(), (Duration::from_secs(30), Duration::from_secs(5)));
+        assert!(hub.set_guard(true).is_none(), "no change, nothing to tell");
+        let off = notice(hub.set_guard(false).expect("restoring is told"));
+        assert_eq!(off["data"]["active"], false);
+        assert_eq!(off["data"]["level"], "info");
+        assert!(off["data"]["message"].as_str().unwrap().contains("normal rates"), "{off}");
+        assert_eq!(hub.rates(), normal);
+        assert!(!hub.guarded());
+        assert!(hub.set_guard(false).is_none());
+    }
+
+    #[test]
     fn rates_keep_three_significant_figures() {
+        use crate::fleet::model::significant3;
         assert_eq!(significant3(123_456.0), 123_000.0);
         assert_eq!(significant3(0.012_345), 0.0123);
         assert_eq!(significant3(987.6), 988.0);

@@ -28,9 +28,13 @@ use crate::tokens::Scope;
 
 /// Largest message a client may send (subscriptions are small).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// Unsent bytes a connection may hold when its client reads slowly; past it the send fails and the
-/// connection is dropped.
-const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+/// Unsent bytes a connection may hold when its client reads slowly, at least; past it the send
+/// fails and the connection is dropped. A connection's bound is raised to the largest message the
+/// bytes-in-flight budget admits (`server.ws_max_unsent_bytes`): tungstenite buffers each frame
+/// whole, so a bound under one message (a full `server_update` of thousands of servers, sent to a
+/// client without `permessage-deflate`, is over a megabyte) reset every such client. Memory stays
+/// bounded by that budget, which every send reserves first.
+const MIN_WRITE_BUFFER: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     // CONNECT too: over HTTPS, browsers open WebSockets on the HTTP/2 connection they already have
@@ -151,7 +155,7 @@ async fn upgrade(State(state): State<AppState>, Query(q): Query<WsQuery>, mut re
     let config = WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_write_buffer_size(state.hub.unsent.limit().max(MIN_WRITE_BUFFER))
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     tokio::spawn(async move {
