@@ -129,7 +129,9 @@ pub struct Alert {
     /// Where the rule sends notifications, copied so the caller needs no lookup.
     pub channels: Vec<String>,
     /// Its server or check is in a maintenance window: shown, never notified; repeats resume one
-    /// interval after the window ends.
+    /// interval after the window ends. Defaults to false when absent: alerts from the cluster bus of a
+    /// hub release that predates windows.
+    #[serde(default)]
     pub maintenance: bool,
     #[serde(skip)]
     last_notified_ms: i64,

@@ -55,8 +55,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How long a connection waits for another's lock before `SQLITE_BUSY`.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn common_pragmas(conn: &Connection, cfg: &Config) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "cache_size", -cfg.cache_kib)?;
     Ok(())
@@ -68,6 +71,10 @@ pub(crate) fn open_writer(cfg: &Config) -> Result<Connection> {
         std::fs::create_dir_all(dir)?;
     }
     let conn = Connection::open(&cfg.path)?;
+    // Before anything that locks: switching a new file to WAL takes the write lock, and a second
+    // process opening the same new file at that moment must wait, not fail with "database is locked"
+    // (seen with six stores opened together on a loaded machine).
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Only takes effect on a new, empty file; lets retention hand pages back to the filesystem.
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
