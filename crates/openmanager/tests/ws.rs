@@ -341,24 +341,27 @@ async fn a_snapshot_over_a_megabyte_reaches_a_client_without_deflate() {
     while let Some(status) = posts.next().await {
         assert_eq!(status, 200);
     }
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&s, &format!("?token={ADMIN_TOKEN}"))).await.unwrap();
-    // The full snapshot, then changes (the hub's view may be a tick behind the last reports).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = std::collections::HashSet::new();
-    let mut largest = 0;
-    while seen.len() < AGENTS {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let msg = tokio::time::timeout(left, ws.next()).await.expect("every agent in time");
-        let msg = msg.expect("the connection stays open").expect("no reset");
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["type"] == "server_update" && (v["data"]["full"] == true || !seen.is_empty()) {
-                largest = largest.max(t.len());
-                for server in v["data"]["servers"].as_array().unwrap() {
-                    seen.insert(server["id"].as_str().unwrap().to_string());
+    // The hub's view may be a tick behind the last reports: connect until the first snapshot holds
+    // every agent (bounded), and require that one, over a megabyte, to arrive whole.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&s, &format!("?token={ADMIN_TOKEN}"))).await.unwrap();
+        let snapshot = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let msg = tokio::time::timeout(left, ws.next()).await.expect("a snapshot in time");
+            let msg = msg.expect("the connection stays open").expect("no reset");
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "server_update" && v["data"]["full"] == true {
+                    break (t.len(), v["data"]["servers"].as_array().unwrap().len());
                 }
             }
+        };
+        if snapshot.1 == AGENTS {
+            assert!(snapshot.0 > 1024 * 1024, "a snapshot over a megabyte was sent: {} bytes", snapshot.0);
+            return;
         }
+        assert!(Instant::now() < deadline, "no snapshot with all {AGENTS} agents; the last had {}", snapshot.1);
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(largest > 1024 * 1024, "a snapshot over a megabyte was sent: {largest} bytes");
 }
