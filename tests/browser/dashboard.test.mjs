@@ -420,6 +420,28 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
     const status = await fetch(`${base}/status`);
     assert.equal(status.status, 200);
     assert.match(await status.text(), /browser-check/);
+    // The target goes away: run now finds the listed check down, an incident opens, and an operator
+    // note added in the dashboard shows on the public page.
+    target.close();
+    await row.locator('[data-testid="check-run"]').click();
+    await until(async () => (await row.locator('[data-testid="check-status"]').getAttribute('data-status')) !== 'online', 'the check to go down', 30000);
+    const incident = page.locator('[data-testid="incident"]', { hasText: 'browser-check' }).first();
+    await until(async () => {
+      // The incidents are read when the view opens.
+      await page.evaluate(() => {
+        location.hash = '#/alerts';
+      });
+      await page.evaluate(() => {
+        location.hash = '#/checks';
+      });
+      return (await incident.count()) > 0;
+    }, 'an incident for the check', 30000);
+    await incident.locator('input[name="note"]').fill('browser note: looking into it');
+    await incident.locator('button[type="submit"]').click();
+    await page.locator('[data-testid="toast"]', { hasText: 'Note added.' }).waitFor();
+    const kept = (await api('/api/status-page/incidents')).body.data.find((i) => i.title.includes('browser-check'));
+    assert.equal(kept?.notes?.[0]?.text, 'browser note: looking into it');
+    await until(async () => /browser note: looking into it/.test(await (await fetch(`${base}/status`)).text()), 'the note on /status', 15000);
     // A maintenance window: added through the form, listed, deleted.
     const mform = page.locator('[data-testid="maintenance-form"]');
     await mform.locator('input[name="title"]').fill('browser-window');

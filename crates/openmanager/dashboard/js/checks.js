@@ -368,7 +368,41 @@ async function loadStatusPage() {
       toast(t('failed', { msg: err.message }), 'critical');
     }
   });
-  fill(box, form);
+  const incidents = h('div', { 'data-testid': 'incidents' });
+  fill(box, form, incidents);
+  loadIncidents(incidents);
+}
+
+/** The status page's incidents, newest first, each with its notes and a field to add one. */
+async function loadIncidents(box) {
+  let list;
+  try {
+    list = (await api('api/status-page/incidents')).data ?? [];
+  } catch (err) {
+    fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
+    return;
+  }
+  const items = list.slice(0, 20).map((i) => {
+    const text = h('input', { name: 'note', required: true, maxlength: '1000', placeholder: t('sp.note'), 'aria-label': t('sp.note') });
+    const add = h('form', { class: 'inline-form' }, text, h('button', { type: 'submit', text: t('sp.addNote') }));
+    add.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        await api(`api/status-page/incidents/${encodeURIComponent(i.id)}/notes`, { method: 'POST', body: { text: text.value.trim() } });
+        toast(t('sp.noteAdded'));
+        loadIncidents(box);
+      } catch (err) {
+        toast(t('failed', { msg: err.message }), 'critical');
+      }
+    });
+    const when = i.resolved ? `${time(i.started)} – ${time(i.resolved)}` : time(i.started);
+    return h('li', { 'data-testid': 'incident', 'data-id': i.id },
+      h('strong', { text: i.title }), ' ', h('span', { class: 'muted', text: `${i.status} · ${when}` }),
+      i.notes.length ? h('ul', null, i.notes.map((n) => h('li', { text: `${time(n.at)}: ${n.text}` }))) : null,
+      add);
+  });
+  fill(box, h('h3', { text: t('sp.incidents') }),
+    items.length ? h('ul', { class: 'stack' }, items) : h('p', { class: 'muted', text: t('sp.noIncidents') }));
 }
 
 // ---- view

@@ -82,6 +82,7 @@ const en = {
   'maint.repeat': 'Weekly', 'maint.weeklyTitle': 'Every week (UTC), between start and end', 'maint.at': 'At (UTC)', 'maint.minutes': 'Minutes',
   'maint.day.mon': 'Mon', 'maint.day.tue': 'Tue', 'maint.day.wed': 'Wed', 'maint.day.thu': 'Thu', 'maint.day.fri': 'Fri', 'maint.day.sat': 'Sat', 'maint.day.sun': 'Sun',
   'sp.title': 'Status page', 'sp.enabled': 'Public', 'sp.pageTitle': 'Title', 'sp.servers': 'Servers shown', 'sp.checks': 'Checks shown', 'sp.preview': 'Open the status page', 'sp.saved': 'Status page saved.',
+  'sp.incidents': 'Incidents', 'sp.noIncidents': 'No incidents.', 'sp.note': 'Note for the status page', 'sp.addNote': 'Add note', 'sp.noteAdded': 'Note added.',
   notAvailable: 'Not available on this server yet.', loading: 'Loading…', loadFailed: 'Could not load: {msg}', failed: 'Failed: {msg}', invalid: 'Not valid: {msg}',
   none: 'None', more: 'More', save: 'Save', cancel: 'Cancel', edit: 'Edit', delete: 'Delete', confirmDelete: 'Really delete?',
 };
@@ -161,6 +162,7 @@ const ko = {
   'maint.repeat': '매주 반복', 'maint.weeklyTitle': '매주 (UTC), 시작과 끝 사이', 'maint.at': '시각 (UTC)', 'maint.minutes': '분',
   'maint.day.mon': '월', 'maint.day.tue': '화', 'maint.day.wed': '수', 'maint.day.thu': '목', 'maint.day.fri': '금', 'maint.day.sat': '토', 'maint.day.sun': '일',
   'sp.title': '상태 페이지', 'sp.enabled': '공개', 'sp.pageTitle': '제목', 'sp.servers': '표시할 서버', 'sp.checks': '표시할 점검', 'sp.preview': '상태 페이지 열기', 'sp.saved': '상태 페이지를 저장했습니다.',
+  'sp.incidents': '장애', 'sp.noIncidents': '장애가 없습니다.', 'sp.note': '상태 페이지에 남길 메모', 'sp.addNote': '메모 추가', 'sp.noteAdded': '메모를 추가했습니다.',
   notAvailable: '이 서버에서는 아직 쓸 수 없습니다.', loading: '불러오는 중…', loadFailed: '불러오지 못했습니다: {msg}', failed: '실패: {msg}', invalid: '올바르지 않습니다: {msg}',
   none: '없음', more: '더 보기', save: '저장', cancel: '취소', edit: '편집', delete: '삭제', confirmDelete: '정말 삭제할까요?',
 };
