@@ -9,7 +9,7 @@ mod common;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_TOKEN, Server};
+use common::{ADMIN_TOKEN, Server, WAIT, wait_until};
 use serde_json::Value;
 
 const INGEST: &str = "ingest-token-for-agents-0123456789abcdef";
@@ -59,18 +59,6 @@ async fn agent_id(s: &Server) -> Option<String> {
     body["data"].as_array()?.first().map(|v| v["id"].as_str().unwrap_or_default().to_string())
 }
 
-async fn wait_for<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_hub_restart_loses_nothing() {
     let port = free_port();
@@ -86,19 +74,19 @@ async fn a_hub_restart_loses_nothing() {
             .spawn()
             .unwrap(),
     );
-    wait_for("the agent to register", || async { agent_id(&s).await.is_some() }).await;
+    wait_until("the agent to register", WAIT, || async { agent_id(&s).await.is_some() }).await;
     let id = agent_id(&s).await.unwrap();
-    wait_for("a few samples", || async { stored(&s, &id).await.len() >= 5 }).await;
+    wait_until("a few samples", WAIT, || async { stored(&s, &id).await.len() >= 5 }).await;
 
     // The hub goes away while the agent keeps sampling; the agent spools.
     let dir = s.stop();
     let spool = state.path().join("spool.jsonl");
-    wait_for("the agent to spool during the outage", || async {
+    wait_until("the agent to spool during the outage", WAIT, || async {
         std::fs::read_to_string(&spool).map(|t| t.lines().count() >= 10).unwrap_or(false)
     })
     .await;
     let s = hub(port, Some(dir)).await;
-    wait_for("the spool to be delivered", || async {
+    wait_until("the spool to be delivered", WAIT, || async {
         std::fs::metadata(&spool).map(|m| m.len() == 0).unwrap_or(true) && stored(&s, &id).await.len() >= 20
     })
     .await;
@@ -150,7 +138,7 @@ async fn an_agent_runs_its_checks_while_the_hub_is_down_and_delivers_them_later(
             .spawn()
             .unwrap(),
     );
-    wait_for("the agent to register", || async { agent_id(&s).await.is_some() }).await;
+    wait_until("the agent to register", WAIT, || async { agent_id(&s).await.is_some() }).await;
     let id = agent_id(&s).await.unwrap();
     let place = format!("agent:{id}");
     let check = serde_json::json!({"name": "internal db", "kind": "tcp", "target": target.local_addr().unwrap().to_string(),
@@ -158,7 +146,7 @@ async fn an_agent_runs_its_checks_while_the_hub_is_down_and_delivers_them_later(
     let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&check).send().await.unwrap();
     assert_eq!(res.status(), 201);
     let check_id = res.json::<Value>().await.unwrap()["data"]["id"].as_str().unwrap().to_string();
-    wait_for("the agent's first result", || async {
+    wait_until("the agent's first result", WAIT, || async {
         let v: Value = s.get_auth(&format!("/api/checks/{check_id}")).send().await.unwrap().json().await.unwrap();
         v["data"]["state"]["status"] == "up" && v["data"]["state"]["where"] == place.as_str()
     })
@@ -168,13 +156,13 @@ async fn an_agent_runs_its_checks_while_the_hub_is_down_and_delivers_them_later(
     let dir = s.stop();
     let down_at = common_now();
     let spool = state.path().join("checks.jsonl");
-    wait_for("a check result spooled during the outage", || async {
+    wait_until("a check result spooled during the outage", WAIT, || async {
         std::fs::read_to_string(&spool).map(|t| t.lines().count() >= 1).unwrap_or(false)
     })
     .await;
     let s = hub(port, Some(dir)).await;
     let up_at = common_now();
-    wait_for("the spooled results to arrive", || async {
+    wait_until("the spooled results to arrive", WAIT, || async {
         std::fs::metadata(&spool).map(|m| m.len() == 0).unwrap_or(true)
             && check_results(&s, &check_id, &place).await.iter().any(|t| (down_at..up_at).contains(t))
     })
@@ -222,7 +210,7 @@ async fn compact_batches_are_stored_exactly_and_the_old_body_still_works() {
             .unwrap(),
     );
     // The first sample goes at once (the status is new), the rest wait for the batch.
-    wait_for("the agent to register", || async { agent_id(&s).await.is_some() }).await;
+    wait_until("the agent to register", WAIT, || async { agent_id(&s).await.is_some() }).await;
     let id = agent_id(&s).await.unwrap();
     let first = Instant::now();
     // What the sampler produced, read from the spool while the batch waits there.
@@ -238,7 +226,7 @@ async fn compact_batches_are_stored_exactly_and_the_old_body_still_works() {
     }
     assert!(sampled.len() >= 10, "only {} samples seen in the spool", sampled.len());
     let last = *sampled.keys().last().unwrap();
-    wait_for("the batches to arrive", || async { stored(&s, &id).await.contains(&last) }).await;
+    wait_until("the batches to arrive", WAIT, || async { stored(&s, &id).await.contains(&last) }).await;
     common::signal_pid(agent.0.id(), "TERM");
     assert!(agent.0.wait().unwrap().success());
 
@@ -322,7 +310,7 @@ async fn a_changed_check_reaches_an_agent_that_holds_the_old_set() {
             .spawn()
             .unwrap(),
     );
-    wait_for("the agent to register", || async { agent_id(&s).await.is_some() }).await;
+    wait_until("the agent to register", WAIT, || async { agent_id(&s).await.is_some() }).await;
     let id = agent_id(&s).await.unwrap();
     let place = format!("agent:{id}");
     let check = serde_json::json!({"name": "queue port", "kind": "tcp", "target": open.local_addr().unwrap().to_string(),
@@ -330,7 +318,7 @@ async fn a_changed_check_reaches_an_agent_that_holds_the_old_set() {
     let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&check).send().await.unwrap();
     assert_eq!(res.status(), 201);
     let check_id = res.json::<Value>().await.unwrap()["data"]["id"].as_str().unwrap().to_string();
-    wait_for("the agent's first result", || async { place_status(&s, &check_id, &place).await == "up" }).await;
+    wait_until("the agent's first result", WAIT, || async { place_status(&s, &check_id, &place).await == "up" }).await;
     // The agent keeps the hub's hash of its set beside it, and repeats it in its reports.
     let saved: Value = serde_json::from_slice(&std::fs::read(state.path().join("checks.json")).unwrap()).unwrap();
     let first_hash = saved["hash"].as_str().expect("a hash saved with the checks").to_string();
@@ -347,8 +335,10 @@ async fn a_changed_check_reaches_an_agent_that_holds_the_old_set() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    wait_for("the changed check to run on the agent", || async { place_status(&s, &check_id, &place).await == "down" })
-        .await;
+    wait_until("the changed check to run on the agent", WAIT, || async {
+        place_status(&s, &check_id, &place).await == "down"
+    })
+    .await;
     let saved: Value = serde_json::from_slice(&std::fs::read(state.path().join("checks.json")).unwrap()).unwrap();
     assert_ne!(saved["hash"].as_str().unwrap(), first_hash);
     assert_eq!(saved["checks"][0]["target"], closed.to_string());

@@ -10,9 +10,9 @@ mod common;
 mod scale_support;
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{ADMIN_TOKEN, Server};
+use common::{ADMIN_TOKEN, Server, WAIT, wait_until};
 use scale_support::{PgDb, Relay};
 use serde_json::{Value, json};
 
@@ -63,15 +63,6 @@ async fn history(s: &Server, server: &str) -> Vec<i64> {
         .collect();
     ts.sort_unstable();
     ts
-}
-
-/// Poll `f` until true, for at most 60 s (a bound, not a timing assertion).
-async fn wait_until(what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn now_ms() -> i64 {
@@ -143,7 +134,7 @@ async fn a_database_outage_is_answered_with_503_and_recovers() {
     assert!(res.headers().get("retry-after").is_some(), "{:?}", res.headers());
     // Readiness says why, once the store probe noticed.
     let mut reason = String::new();
-    wait_until("readiness to fail", async || {
+    wait_until("readiness to fail", WAIT, async || {
         let res = s.get("/api/health/ready").send().await.unwrap();
         if res.status() != 503 {
             return false;
@@ -161,7 +152,8 @@ async fn a_database_outage_is_answered_with_503_and_recovers() {
     assert_eq!(health["status"], "degraded", "{health}");
 
     relay.set_up(true).await;
-    wait_until("readiness to recover", async || s.get("/api/health/ready").send().await.unwrap().status() == 200).await;
+    wait_until("readiness to recover", WAIT, async || s.get("/api/health/ready").send().await.unwrap().status() == 200)
+        .await;
     // The agent's retry of the refused batch is stored now.
     let res = post_report(&s, &report("m-out", start + 50_000, 10)).await;
     assert_eq!(res.status(), 200);
@@ -257,9 +249,10 @@ async fn a_postgres_restart_during_ingest_loses_no_acknowledged_sample() {
             (id, stored)
         });
     }
-    wait_until("ingest progress", async || acked.load(std::sync::atomic::Ordering::Relaxed) >= 40).await;
+    wait_until("ingest progress", WAIT, async || acked.load(std::sync::atomic::Ordering::Relaxed) >= 40).await;
     pg.down();
-    wait_until("readiness to fail", async || s.get("/api/health/ready").send().await.unwrap().status() == 503).await;
+    wait_until("readiness to fail", WAIT, async || s.get("/api/health/ready").send().await.unwrap().status() == 503)
+        .await;
     pg.up();
     let results = writers.join_all().await;
     for (id, stored) in results {

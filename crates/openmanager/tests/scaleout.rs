@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_TOKEN, Server};
+use common::{ADMIN_TOKEN, Server, wait_until};
 use futures_util::StreamExt;
 use scale_support::{Nginx, PgDb, PrivateRedis, redis_prefix};
 use serde_json::{Value, json};
@@ -52,15 +52,6 @@ async fn post_report(client: &reqwest::Client, base: &str, body: &Value) -> u16 
         .send()
         .await
         .map_or(0, |r| r.status().as_u16())
-}
-
-/// Poll `f` until true, for at most `secs` (a bound, not a timing assertion).
-async fn wait_until(what: &str, secs: u64, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 struct Cluster {
@@ -207,7 +198,7 @@ async fn kill_9_of_a_hub_during_ingest_loses_no_acknowledged_sample() {
             (id, stored)
         });
     }
-    wait_until("ingest progress", 120, async || acked.load(Ordering::Relaxed) >= 100).await;
+    wait_until("ingest progress", Duration::from_secs(120), async || acked.load(Ordering::Relaxed) >= 100).await;
     hubs[0].signal("KILL");
     let results = writers.join_all().await;
     eprintln!("{} retried posts after kill -9", retries.load(Ordering::Relaxed));
@@ -305,14 +296,16 @@ async fn an_alert_is_notified_once_when_its_evaluating_hub_is_killed() {
     });
     let fired =
         || hook.lock().unwrap().iter().filter(|v| v["event"] == "fired" && v["alert"]["ruleId"] == rule).count();
-    wait_until("the alert to fire", 60, async || fired() >= 1).await;
+    wait_until("the alert to fire", Duration::from_secs(60), async || fired() >= 1).await;
     let holder = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).expect("an evaluator");
     let dead = hubs.remove(holder);
     dead.signal("KILL");
     drop(dead);
     // Another hub takes the lease (within its TTL) and evaluates a few rounds.
-    wait_until("another evaluator", 60, async || hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken")))
-        .await;
+    wait_until("another evaluator", Duration::from_secs(60), async || {
+        hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken"))
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     stop.cancel();
     let _ = agent.await;
@@ -334,15 +327,15 @@ async fn redis_away_falls_back_never_fails_open_and_recovers() {
         let h: Value = s.get("/api/health").send().await.unwrap().json().await.unwrap();
         h["checks"]["redis"].as_str().unwrap_or_default().to_string()
     };
-    wait_until("redis up", 30, async || check().await == "ok").await;
+    wait_until("redis up", Duration::from_secs(30), async || check().await == "ok").await;
     redis.down();
-    wait_until("redis reported down", 60, async || check().await.starts_with("down")).await;
+    wait_until("redis reported down", Duration::from_secs(60), async || check().await.starts_with("down")).await;
     // Degraded, still ready, and authentication is the hub's own: no token, no entry.
     assert_eq!(s.get("/api/health/ready").send().await.unwrap().status(), 200);
     assert_eq!(s.get("/api/servers").send().await.unwrap().status(), 401);
     assert_eq!(s.get_auth("/api/servers").send().await.unwrap().status(), 200);
     redis.up().await;
-    wait_until("redis back", 60, async || check().await == "ok").await;
+    wait_until("redis back", Duration::from_secs(60), async || check().await == "ok").await;
 }
 
 /// Calls the mock upstream received for generation.
@@ -467,8 +460,10 @@ async fn every_hub_shows_the_alerts_one_hub_evaluates() {
         .await
         .unwrap();
     let rule = rule["data"]["id"].as_str().unwrap().to_string();
-    wait_until("an evaluator", 60, async || hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken")))
-        .await;
+    wait_until("an evaluator", Duration::from_secs(60), async || {
+        hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken"))
+    })
+    .await;
     let evaluator = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).unwrap();
     let other = 1 - evaluator;
     let mut sockets = [ws(&hubs[0]).await, ws(&hubs[1]).await];
@@ -478,7 +473,7 @@ async fn every_hub_shows_the_alerts_one_hub_evaluates() {
         alert_message(ws, &rule, "firing").await;
     }
     // The same firing alert listed by both hubs, and counted on the server by both.
-    wait_until("the alert listed on both hubs", 30, async || {
+    wait_until("the alert listed on both hubs", Duration::from_secs(30), async || {
         let (a, b) = (firing(&hubs[0], &rule).await, firing(&hubs[1], &rule).await);
         a.len() == 1 && b.len() == 1 && a[0]["id"] == b[0]["id"]
     })
@@ -495,7 +490,7 @@ async fn every_hub_shows_the_alerts_one_hub_evaluates() {
         .await
         .unwrap();
     assert_eq!(acked.status(), 200);
-    wait_until("the acknowledgement on the evaluator", 30, async || {
+    wait_until("the acknowledgement on the evaluator", Duration::from_secs(30), async || {
         firing(&hubs[evaluator], &rule).await.first().is_some_and(|a| a["acknowledged"] == true)
     })
     .await;
@@ -540,14 +535,18 @@ async fn edits_through_one_hub_take_effect_on_every_hub() {
     let fast = "[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\nrefire_cooldown_seconds = 0\n\
                 channel_hosts = [\"127.0.0.0/8\"]\n";
     let hubs = [c.hub(fast).await, c.hub(fast).await];
-    wait_until("an evaluator", 60, async || hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken")))
-        .await;
+    wait_until("an evaluator", Duration::from_secs(60), async || {
+        hubs.iter().any(|h| h.logs().contains("alert evaluator lease taken"))
+    })
+    .await;
     let e = hubs.iter().position(|h| h.logs().contains("alert evaluator lease taken")).unwrap();
     let (eval, other) = (&hubs[e], &hubs[1 - e]);
     let client = scale_support::http();
     assert_eq!(post_report(&client, &other.url(""), &report("c-1", &[(now_ms(), 80.0)])).await, 200);
-    wait_until("the agent on the evaluator", 30, async || ids(eval, "/api/servers").await.contains(&"c-1".into()))
-        .await;
+    wait_until("the agent on the evaluator", Duration::from_secs(30), async || {
+        ids(eval, "/api/servers").await.contains(&"c-1".into())
+    })
+    .await;
 
     // A channel and a rule made through the hub that does not evaluate: the evaluator notifies.
     let channel = create(
@@ -561,7 +560,7 @@ async fn edits_through_one_hub_take_effect_on_every_hub() {
     let rule = rule["id"].as_str().unwrap().to_string();
     let fired =
         || hook.lock().unwrap().iter().filter(|v| v["event"] == "fired" && v["alert"]["ruleId"] == rule).count();
-    wait_until("the evaluator to notify the new rule", 60, async || fired() == 1).await;
+    wait_until("the evaluator to notify the new rule", Duration::from_secs(60), async || fired() == 1).await;
 
     // Silences, checks and maintenance windows made through one hub are listed by the other.
     let silence = create(
@@ -589,21 +588,23 @@ async fn edits_through_one_hub_take_effect_on_every_hub() {
     .await;
     for (path, id) in [("/api/alerts/silences", &silence), ("/api/checks", &check), ("/api/maintenance", &window)] {
         let id = id["id"].as_str().unwrap().to_string();
-        wait_until(path, 30, async || ids(eval, path).await.contains(&id)).await;
+        wait_until(path, Duration::from_secs(30), async || ids(eval, path).await.contains(&id)).await;
         delete(other, &format!("{path}/{id}")).await;
-        wait_until(path, 30, async || !ids(eval, path).await.contains(&id)).await;
+        wait_until(path, Duration::from_secs(30), async || !ids(eval, path).await.contains(&id)).await;
     }
     // A rule deleted through the other hub ends on the evaluator (and so on every hub).
     delete(other, &format!("/api/alerts/rules/{rule}")).await;
-    wait_until("the rule gone from the evaluator", 30, async || !ids(eval, "/api/alerts/rules").await.contains(&rule))
-        .await;
-    wait_until("its alert gone from both hubs", 30, async || {
+    wait_until("the rule gone from the evaluator", Duration::from_secs(30), async || {
+        !ids(eval, "/api/alerts/rules").await.contains(&rule)
+    })
+    .await;
+    wait_until("its alert gone from both hubs", Duration::from_secs(30), async || {
         firing(&hubs[0], &rule).await.is_empty() && firing(&hubs[1], &rule).await.is_empty()
     })
     .await;
     // A server deleted through the evaluator goes from the hub its agent reported to.
     delete(eval, "/api/servers/c-1").await;
-    wait_until("the server gone from the other hub", 30, async || {
+    wait_until("the server gone from the other hub", Duration::from_secs(30), async || {
         !ids(other, "/api/servers").await.contains(&"c-1".into())
     })
     .await;

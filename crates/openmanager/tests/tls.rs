@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_TOKEN, Server};
+use common::{ADMIN_TOKEN, Server, WAIT, wait_until};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tls::HubTrust;
@@ -48,22 +48,11 @@ fn tls_status(s: &Server) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-async fn wait_for<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + DEADLINE;
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Health over HTTPS once the server is ready there.
 async fn ready_health(s: &Server, c: &reqwest::Client) -> Value {
     let url = s.url("/api/health/ready");
-    wait_for("readiness over HTTPS", || async { c.get(&url).send().await.is_ok_and(|r| r.status() == 200) }).await;
+    wait_until("readiness over HTTPS", WAIT, || async { c.get(&url).send().await.is_ok_and(|r| r.status() == 200) })
+        .await;
     c.get(s.url("/api/health")).send().await.unwrap().json().await.unwrap()
 }
 
@@ -190,7 +179,7 @@ async fn a_self_signed_hub_serves_https_end_to_end() {
     let hub = format!("https://127.0.0.1:{}", s.addr.port());
     let right_state = tempfile::tempdir().unwrap();
     let _right = agent(&hub, &["--pin-sha256", &pin], right_state.path());
-    wait_for("the pinned agent's report", || async {
+    wait_until("the pinned agent's report", WAIT, || async {
         let body: Value = match c.get(s.url("/api/servers?source=agent")).bearer_auth(ADMIN_TOKEN).send().await {
             Ok(r) => r.json().await.unwrap_or_default(),
             Err(_) => return false,
@@ -276,7 +265,7 @@ async fn files_mode_reloads_a_new_pair_without_a_restart() {
     // Key first, then the certificate: the pair is mismatched for a moment, which must not stick.
     std::fs::write(&key, &b_key).unwrap();
     std::fs::write(&cert, &b_cert).unwrap();
-    wait_for("the new pair to be served", || serves(s.addr, &b)).await;
+    wait_until("the new pair to be served", WAIT, || serves(s.addr, &b)).await;
     assert_eq!(c.get(s.url("/api/health")).send().await.unwrap().status(), 200);
 
     // A bad file keeps the current certificate and says why.
@@ -331,7 +320,7 @@ async fn an_unreachable_ca_leaves_the_hub_up_and_says_why() {
         .start_async()
         .await;
     // The hub runs (plain HTTP on its port is redirected) and the status names the failure.
-    wait_for("the failed issuance in `tls status`", || async { tls_status(&s)["lastError"].is_string() }).await;
+    wait_until("the failed issuance in `tls status`", WAIT, || async { tls_status(&s)["lastError"].is_string() }).await;
     let status = tls_status(&s);
     assert_eq!(status["state"], "missing", "{status}");
     let answer = raw(s.addr, b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
@@ -526,7 +515,7 @@ async fn both_ports_survive_socket_activation_and_a_hand_over() {
 
     // The first connection starts the server; the certificate is made at its start.
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], https).into();
-    wait_for("the activator's sockets", || async { tokio::net::TcpStream::connect(addr).await.is_ok() }).await;
+    wait_until("the activator's sockets", WAIT, || async { tokio::net::TcpStream::connect(addr).await.is_ok() }).await;
     let first = raw(addr, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
     assert!(
         String::from_utf8_lossy(&first).starts_with("HTTP/1.1 301"),
@@ -538,7 +527,7 @@ async fn both_ports_survive_socket_activation_and_a_hand_over() {
     let pin = serde_json::from_slice::<Value>(&status.stdout).unwrap()["sha256"].as_str().unwrap().to_owned();
     let c = client(&HubTrust::PinSha256(pin.clone()));
     let health = format!("https://127.0.0.1:{https}/api/health");
-    wait_for("HTTPS on the activated socket", || async {
+    wait_until("HTTPS on the activated socket", WAIT, || async {
         c.get(&health).send().await.is_ok_and(|r| r.status() == 200)
     })
     .await;

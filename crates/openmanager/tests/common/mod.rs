@@ -418,3 +418,16 @@ pub fn signal_pid(pid: u32, sig: &str) {
     let status = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
     assert!(status.success());
 }
+
+/// How long [`wait_until`] polls by default: a bound, never a timing assertion.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Polls `f` every 50 ms until it is true; fails the test naming `what` after `limit`. Tests wait
+/// for a state this way, never with a fixed sleep.
+pub async fn wait_until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
