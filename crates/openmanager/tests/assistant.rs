@@ -61,15 +61,11 @@ async fn the_alerts_firing_are_the_alerts_listed() {
     let rule = json!({"name": "CPU very high", "metric": "cpu", "op": ">", "threshold": 95, "severity": "critical"});
     let res = s.client().post(s.url("/api/alerts/rules")).bearer_auth(ADMIN_TOKEN).json(&rule).send().await.unwrap();
     assert_eq!(res.status(), 201);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let alert = loop {
+    let alert = common::poll("the alert to fire", std::time::Duration::from_secs(30), async || {
         let firing: Value = s.get_auth("/api/alerts?state=firing").send().await.unwrap().json().await.unwrap();
-        if let Some(a) = firing["data"].as_array().unwrap().iter().find(|a| a["ruleName"] == "CPU very high") {
-            break a.clone();
-        }
-        assert!(std::time::Instant::now() < deadline, "the alert never fired");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+        firing["data"].as_array().unwrap().iter().find(|a| a["ruleName"] == "CPU very high").cloned()
+    })
+    .await;
     let a = ask(&s, json!({"query": "Which alerts are firing?"})).await;
     let text = a["answer"].as_str().unwrap();
     assert!(text.contains("CPU very high") && text.contains("edge-hot"), "{text}");

@@ -15,7 +15,7 @@ mod targets;
 
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_TOKEN, Server, assert_envelope};
+use common::{ADMIN_TOKEN, Server, assert_envelope, poll, wait_until};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use targets::{DAY, TestCa, http_server, tls_server};
@@ -276,16 +276,12 @@ async fn check_updates_reach_websocket_subscribers() {
 
 /// Polls `/api/alerts?serverId=check:<id>` until an alert of `rule` is in `state`.
 async fn wait_alert(s: &Server, check: &str, rule: &str, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    poll(&format!("a {state} alert of {rule} for {check}"), Duration::from_secs(20), async || {
         let v: Value =
             s.get_auth(&format!("/api/alerts?serverId=check:{check}")).send().await.unwrap().json().await.unwrap();
-        if let Some(a) = v["data"].as_array().unwrap().iter().find(|a| a["ruleId"] == rule && a["state"] == state) {
-            return a.clone();
-        }
-        assert!(Instant::now() < deadline, "no {state} alert of {rule} for {check}: {v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        v["data"].as_array().unwrap().iter().find(|a| a["ruleId"] == rule && a["state"] == state).cloned()
+    })
+    .await
 }
 
 #[tokio::test]
@@ -403,15 +399,11 @@ async fn the_status_page_is_public_and_shows_only_what_is_listed() {
 #[tokio::test]
 async fn the_status_page_is_served_compressed_from_memory() {
     let s = Server::builder().config("[status_page]\nenabled = true\ntitle = \"Gz\"\n").start_async().await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let res = loop {
+    let res = poll("the page to be built", Duration::from_secs(20), async || {
         let res = s.get("/status").header("Accept-Encoding", "gzip").send().await.unwrap();
-        if res.status() == 200 {
-            break res;
-        }
-        assert!(Instant::now() < deadline, "the page was never built");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        (res.status() == 200).then_some(res)
+    })
+    .await;
     assert_eq!(res.headers()["content-encoding"], "gzip");
     let body = res.bytes().await.unwrap();
     let mut html = String::new();
@@ -421,19 +413,15 @@ async fn the_status_page_is_served_compressed_from_memory() {
 
 /// Polls `/status.json` until `f` holds for it.
 async fn until_page(s: &Server, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    poll(what, Duration::from_secs(20), async || {
         let res = s.get("/status.json").send().await.unwrap();
-        if res.status() == 200 {
-            let page: Value = res.json().await.unwrap();
-            if f(&page) {
-                return page;
-            }
-            assert!(Instant::now() < deadline, "{what}: {page}");
+        if res.status() != 200 {
+            return None;
         }
-        assert!(Instant::now() < deadline, "{what}: the page is off");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let page: Value = res.json().await.unwrap();
+        f(&page).then_some(page)
+    })
+    .await
 }
 
 fn add_note(s: &Server, id: &str, body: Value) -> reqwest::RequestBuilder {
@@ -553,15 +541,8 @@ async fn dns_checks_against_a_real_dns_server() {
     let s = Server::builder().start_async().await;
     let a = created(&s, dns("www A", "www.acme.test", "A", "127.0.0.7", port)).await;
     // dnsmasq answers once it has started: run the matching check until it is up.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let v = run(&s, &a).await;
-        if v["state"]["status"] == "up" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "dnsmasq never answered: {v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until("dnsmasq to answer", Duration::from_secs(15), async || run(&s, &a).await["state"]["status"] == "up")
+        .await;
     let txt = created(&s, dns("spf", "acme.test", "TXT", "v=spf1 -all", port)).await;
     let v = run(&s, &txt).await;
     assert_eq!(v["state"]["status"], "up", "{v}");

@@ -195,11 +195,8 @@ async fn requests_the_hub_makes_count_as_egress() {
     assert_eq!(test["data"]["outcome"], "delivered", "{test}");
 
     // Remote write: the hub's own samples (source `self`) go out in batches.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while receiver.bytes("/rw") == 0 {
-        assert!(std::time::Instant::now() < deadline, "no remote-write batch arrived");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    common::wait_until("a remote-write batch", std::time::Duration::from_secs(20), async || receiver.bytes("/rw") > 0)
+        .await;
 
     let after = budget(&s).await;
     // Each counter rose by at least the bodies the receivers saw (the AI request's body holds the

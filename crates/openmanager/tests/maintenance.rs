@@ -10,7 +10,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{ADMIN_TOKEN, Server};
+use common::{ADMIN_TOKEN, Server, poll};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -62,15 +62,11 @@ async fn data(s: &Server, path: &str) -> Value {
 
 /// Polls until `f` holds for the `data` of `path`.
 async fn until(s: &Server, path: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    poll(what, Duration::from_secs(20), async || {
         let v = data(s, path).await;
-        if f(&v) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: {v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        f(&v).then_some(v)
+    })
+    .await
 }
 
 fn self_status(servers: &Value) -> Value {

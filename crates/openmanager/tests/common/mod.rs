@@ -422,12 +422,20 @@ pub fn signal_pid(pid: u32, sig: &str) {
 /// How long [`wait_until`] polls by default: a bound, never a timing assertion.
 pub const WAIT: Duration = Duration::from_secs(60);
 
-/// Polls `f` every 50 ms until it is true; fails the test naming `what` after `limit`. Tests wait
-/// for a state this way, never with a fixed sleep.
-pub async fn wait_until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool) {
+/// Polls `f` every 50 ms until it gives a value; fails the test naming `what` after `limit`. Tests
+/// wait for a state this way, never with a fixed sleep.
+pub async fn poll<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
-    while !f().await {
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// [`poll`] for a condition.
+pub async fn wait_until(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool) {
+    poll(what, limit, async || f().await.then_some(())).await
 }
