@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The clients of bench/egress.sh: each scenario on its own TCP connection(s) for DURATION seconds,
 counting the bytes the hub sent (socket reads) and, at the end, the kernel's own count for the same
-socket (`ss -ti` bytes_received). Prints one line per scenario. Standard library only."""
-import base64, json, os, re, socket, struct, subprocess, sys, tempfile, threading, time, http.client
+socket (`ss -ti` bytes_received). Prints one line per scenario. Standard library, and for the
+dictionary poller Google's brotli 1.2 (its C decoder through ctypes: the one Chromium uses; egress.sh
+installs it into a cache venv); without it that scenario is skipped."""
+import base64, ctypes, gzip, hashlib, json, os, re, socket, struct, subprocess, sys, tempfile, threading, time, http.client
 
 PORT = int(sys.argv[1]); TOKEN = sys.argv[2]; DURATION = float(sys.argv[3])
 HOST = "127.0.0.1"
@@ -88,6 +90,115 @@ def poller(name, etag=True):
         print(f"({name}: {reconnects} reconnections)", file=sys.stderr)
 
 
+def load_brotli():
+    """(brotli module, its C library with the decoder's dictionary calls) or None."""
+    try:
+        import brotli, _brotli
+        lib = ctypes.CDLL(_brotli.__file__)
+        lib.BrotliDecoderCreateInstance.restype = ctypes.c_void_p
+        lib.BrotliDecoderCreateInstance.argtypes = [ctypes.c_void_p] * 3
+        lib.BrotliDecoderAttachDictionary.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p]
+        lib.BrotliDecoderDecompressStream.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t),
+            ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+        lib.BrotliDecoderDestroyInstance.argtypes = [ctypes.c_void_p]
+        return brotli, lib
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+BROTLI = load_brotli()
+
+
+def decode_dcb(body, dictionary):
+    """RFC 9842 dcb: the 36-byte header (magic, SHA-256 of the dictionary), then brotli decoded
+    with the dictionary attached as a raw prefix (BROTLI_SHARED_DICTIONARY_RAW = 0), as Chromium does."""
+    if body[:4] != b"\xff\x44\x43\x42" or body[4:36] != hashlib.sha256(dictionary).digest():
+        raise ValueError("dcb header does not name the dictionary sent")
+    lib = BROTLI[1]
+    dec = lib.BrotliDecoderCreateInstance(None, None, None)
+    try:
+        if not lib.BrotliDecoderAttachDictionary(dec, 0, len(dictionary), dictionary):
+            raise ValueError("dictionary refused")
+        src = ctypes.create_string_buffer(body[36:], len(body) - 36)
+        avail_in = ctypes.c_size_t(len(body) - 36); next_in = ctypes.c_void_p(ctypes.addressof(src))
+        out = bytearray(); buf = ctypes.create_string_buffer(1 << 16)
+        for _ in range(10000):
+            avail_out = ctypes.c_size_t(len(buf)); next_out = ctypes.c_void_p(ctypes.addressof(buf))
+            r = lib.BrotliDecoderDecompressStream(dec, ctypes.byref(avail_in), ctypes.byref(next_in),
+                                                  ctypes.byref(avail_out), ctypes.byref(next_out), None)
+            out += buf.raw[:len(buf) - avail_out.value]
+            if r == 1:
+                return bytes(out)
+            if r != 3:
+                raise ValueError(f"dcb decode failed ({r})")
+        raise ValueError("dcb decode did not end")
+    finally:
+        lib.BrotliDecoderDestroyInstance(dec)
+
+
+dict_stats = {"dcb": 0, "br": 0, "gzip": 0, "identity": 0, "304": 0, "checked": 0}
+
+
+def dict_poller(name):
+    """The web app's polling as Chromium sends it: its codings, If-None-Match, and with dcb and dcz
+    Available-Dictionary for the dictionary it keeps per path (the last answer that said
+    Use-As-Dictionary). Every body is decoded (dcb with the C decoder, the dictionary attached raw) and
+    must parse as the JSON envelope; the integration test compares a dcb answer with a plain one."""
+    c = None; sock = None; kernel = 0; last = 0
+    tags = {}; dicts = {}; bodies = {}; total = 0; end = time.time() + DURATION; reconnects = 0
+    while time.time() < end:
+        for path in ("/api/servers", "/api/metrics"):
+            # Chromium lists dcb and dcz only while it holds a dictionary for the URL (RFC 9842 6.1);
+            # its fetches carry Sec-Fetch-*.
+            h = {"Authorization": f"Bearer {TOKEN}", "Accept-Encoding": "gzip, deflate, br, zstd",
+                 "Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Dest": "empty"}
+            if path in tags:
+                h["If-None-Match"] = tags[path]
+            if path in dicts:
+                h["Accept-Encoding"] += ", dcb, dcz"
+                h["Available-Dictionary"] = ":" + base64.b64encode(hashlib.sha256(dicts[path]).digest()).decode() + ":"
+            for attempt in range(2):
+                if c is None:
+                    c = http.client.HTTPConnection(HOST, PORT); c.connect(); sock = c.sock
+                try:
+                    c.request("GET", path, headers=h); r = c.getresponse(); body = r.read()
+                    break
+                except (http.client.HTTPException, ConnectionError):
+                    kernel += last; last = 0; c.close(); c = None; reconnects += 1
+            else:
+                continue
+            last = kernel_received(sock) or last
+            total += len(f"HTTP/1.1 {r.status} {r.reason}\r\n") + sum(len(k) + len(v) + 4 for k, v in r.getheaders()) + 2 + len(body)
+            if r.status == 304:
+                dict_stats["304"] += 1
+                continue
+            enc = (r.getheader("Content-Encoding") or "identity").strip()
+            dict_stats[enc] = dict_stats.get(enc, 0) + 1
+            if enc == "dcb":
+                plain = decode_dcb(body, dicts[path])
+            elif enc == "br":
+                plain = BROTLI[0].decompress(body)
+            elif enc == "gzip":
+                plain = gzip.decompress(body)
+            elif enc == "identity":
+                plain = body
+            else:
+                raise ValueError(f"unexpected encoding {enc}")
+            doc = json.loads(plain)
+            assert doc.get("success") is True, doc
+            bodies[path] = plain
+            if r.getheader("ETag"):
+                tags[path] = r.getheader("ETag")
+            if r.getheader("Use-As-Dictionary"):
+                dicts[path] = plain
+        time.sleep(max(0.0, min(5.0, end - time.time())))
+    if c is not None:
+        kernel += last; c.close()
+    results[name] = (total, kernel)
+    if reconnects:
+        print(f"({name}: {reconnects} reconnections)", file=sys.stderr)
+
+
 def tcp_info_bytes(sock):
     """(bytes_acked, bytes_received) of this socket as the kernel counts them (struct tcp_info)."""
     try:
@@ -165,6 +276,10 @@ scenarios = [
     ("before: polling without ETag", lambda n: poller(n, False)),
     ("polling /api/servers + /api/metrics every 5 s", lambda n: poller(n, True)),
 ]
+if BROTLI:
+    scenarios += [("polling as Chromium (dcb dictionaries)", dict_poller)]
+else:
+    print("(no brotli 1.2 module: the dictionary poller is skipped)", file=sys.stderr)
 if AGENT_BIN:
     scenarios += [
         ("before-agent: version 1 body, a report each sample", lambda n: agent(n, ["--legacy-body", "--batch-seconds", "0"])),
@@ -181,6 +296,8 @@ for n, _ in scenarios:
 for n, (up, k_up, conns) in uplink.items():
     print(f"{n:48s} to the hub {up / DURATION:7.1f} B/s (kernel {k_up / DURATION:7.1f}), "
           f"back {results[n][0] / DURATION:6.1f} B/s (kernel {results[n][1] / DURATION:6.1f}), {conns} connections")
+if BROTLI:
+    print(f"dictionary poller: answers by encoding {dict_stats} (every body decoded and parsed as JSON)")
 # The hub's own count (/api/budget egress.hubBytes) against the kernel's, over every scenario.
 c = http.client.HTTPConnection(HOST, PORT)
 c.request("GET", "/api/budget", headers={"Authorization": f"Bearer {TOKEN}"})

@@ -496,6 +496,45 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
   }
 });
 
+test('Chromium keeps a polled answer as a compression dictionary and gets the next poll as dcb', async () => {
+  // Its own context: the main page's CDP override of Accept-Encoding (gzip only) would hide dcb.
+  const context = await browser.newContext();
+  try {
+    const p = await context.newPage();
+    const c = await context.newCDPSession(p);
+    await c.send('Network.enable');
+    // Headers as they went on the wire (the network stack adds Available-Dictionary and dcb).
+    const sent = new Map();
+    const got = [];
+    c.on('Network.requestWillBeSentExtraInfo', (e) => sent.set(e.requestId, e.headers));
+    c.on('Network.responseReceivedExtraInfo', (e) => {
+      const h = Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k.toLowerCase(), v]));
+      got.push({ id: e.requestId, status: e.statusCode, encoding: h['content-encoding'] ?? '', offer: h['use-as-dictionary'] ?? '' });
+    });
+    await p.goto(`${base}/api/health`);
+    // The web app's poll: fetch with the token, body read as JSON.
+    const poll = () =>
+      p.evaluate(async (token) => {
+        const r = await fetch('/api/servers', { headers: { Authorization: `Bearer ${token}` } });
+        const j = await r.json();
+        return j.success === true && Array.isArray(j.data.servers ?? j.data);
+      }, TOKEN);
+    assert.equal(await poll(), true);
+    const dcb = await until(async () => {
+      assert.equal(await poll(), true, 'every answer decodes to the JSON envelope');
+      return got.find((r) => r.encoding === 'dcb');
+    }, 'a poll answered as dcb', 20000);
+    const req = Object.fromEntries(Object.entries(sent.get(dcb.id) ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    assert.match(req['available-dictionary'] ?? '', /^:[A-Za-z0-9+/]{43}=:$/, JSON.stringify(req));
+    assert.match(req['accept-encoding'] ?? '', /\bdcb\b/);
+    assert.equal(dcb.status, 200);
+    assert.ok(got[0].offer.includes('/api/servers'), `the first answer offers itself: ${JSON.stringify(got[0])}`);
+    console.log(`dictionary transport: ${got.map((r) => `${r.status} ${r.encoding || 'identity'}`).join(', ')}`);
+  } finally {
+    await context.close();
+  }
+});
+
 test('made no request to another host and logged no console error', () => {
   assert.deepEqual(foreign, []);
   assert.deepEqual(consoleErrors, []);

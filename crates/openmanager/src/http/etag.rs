@@ -34,6 +34,12 @@ fn policy(method: &Method, path: &str) -> Option<&'static str> {
         .then_some("private, no-cache")
 }
 
+/// Whether this is one of the polled reads (tagged here; offered as dictionaries by
+/// `dictionary`).
+pub fn polled(method: &Method, path: &str) -> bool {
+    policy(method, path).is_some()
+}
+
 /// The weak tag of a JSON body, its time of answering left out.
 fn tag(body: &[u8]) -> String {
     let mut hasher = Sha256::new();
@@ -49,7 +55,9 @@ fn tag(body: &[u8]) -> String {
         }
         Err(_) => hasher.update(body),
     }
-    format!("W/\"{}\"", hex::encode(&hasher.finalize()[..16]))
+    // 64 bits: a tag only has to tell one answer of one resource from its next few (a false
+    // match would cost a client one poll's change), and every byte is in every polled answer.
+    format!("W/\"{}\"", hex::encode(&hasher.finalize()[..8]))
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for this header).

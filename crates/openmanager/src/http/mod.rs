@@ -3,7 +3,8 @@
 //! its domain error to a status; no business rule lives here.
 //!
 //! Layer order, outermost first: CORS > admission (rate limit and in-flight bound; request id,
-//! timing, envelope) > catch-panic > egress count > compression > ETag/304 > body limit > routing > per-group authorization and
+//! timing, envelope) > catch-panic > egress count > whole answers > compression > dictionary
+//! transport > ETag/304 > body limit > routing > per-group authorization and
 //! timeout.
 
 pub mod admission;
@@ -18,6 +19,7 @@ pub mod checks;
 pub mod connections;
 pub mod cors;
 pub mod dashboard;
+pub mod dictionary;
 pub mod docs;
 pub mod egress;
 pub mod envelope;
@@ -139,6 +141,9 @@ fn with_layers(router: Router<AppState>, state: &AppState) -> Router {
                 // the same time; 6 to 9 add little and 10 and 11 take 10 to 40 times as long.
                 // gzip then runs at 5 (1% larger than 6); browsers ask for br.
                 .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
+                // Inside compression: a polled answer as `dcb` against the client's previous one
+                // (see `dictionary`), which compression then leaves alone.
+                .layer(from_fn_with_state(state.clone(), dictionary::transport))
                 // Inside compression: tags the JSON as the handler wrote it (see `etag.rs`).
                 .layer(axum::middleware::from_fn(etag::conditional))
                 .layer(DefaultBodyLimit::max(max_body))

@@ -32,6 +32,8 @@ pub struct Shared {
     /// Set while handing over to a successor: responses carry `Connection: close`, so keep-alive
     /// clients reconnect (to the successor) after their current request instead of being cut off.
     pub draining: AtomicBool,
+    /// Recent answers of the polled reads that clients may name as compression dictionaries.
+    pub dictionaries: super::dictionary::store::Dictionaries,
 }
 
 impl std::ops::Deref for AppState {
@@ -90,6 +92,7 @@ impl AppState {
             connections,
             request_id_prefix: hex::encode(prefix),
             draining: AtomicBool::new(false),
+            dictionaries: super::dictionary::store::Dictionaries::new(Default::default()),
             services,
         }))
     }

@@ -1,0 +1,90 @@
+//! Compression Dictionary Transport (RFC 9842) on the polled reads (`etag::polled`): the previous
+//! answer of a path is the dictionary for the next. A poll's answer changes every time (live
+//! values), so `ETag` rarely saves it, but it differs from the last one in a few numbers: sent as
+//! `dcb` against the answer the client already holds it is a few dozen bytes, not 1.5 KB of br.
+//!
+//! Who is offered a dictionary: a client whose `Accept-Encoding` lists `dcb`, and a browser's
+//! fetch (`Sec-Fetch-Mode`). The second is needed to start at all: a client must not list `dcb`
+//! while it holds no dictionary (RFC 9842 section 6.1), so Chromium's first poll says only
+//! `gzip, deflate, br, zstd`. Other clients (curl, SDKs, agents) are untouched and pay no header
+//! bytes for it. An offered answer carries `Use-As-Dictionary: match="<path>"` and is kept in a
+//! small bounded store (`store`); when a request lists `dcb` and its `Available-Dictionary` names
+//! an answer still kept for that path, the new answer goes out as `dcb` against it; otherwise as
+//! before (br or gzip by the compression layer outside). Both vary on `Accept-Encoding` and
+//! `Available-Dictionary`.
+//!
+//! It sits inside compression (so it sees the JSON, and a `dcb` answer is left alone there) and
+//! outside the ETag layer (so a 304 passes, and the data's tag is the same in every encoding).
+
+pub mod store;
+pub mod wire;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
+
+use super::state::AppState;
+use store::{Dictionaries, Hash};
+
+/// Brotli quality for `dcb`, as for `br`: on two `/api/servers` answers 5 s apart (8.5 KB, default
+/// fleet) qualities 2, 4, 5, 6, 7, 9, 10, 11 gave 718, 573, 394, 404, 402, 404, 356, 343 bytes;
+/// 10 and 11 took 30 and 250 times as long as 5.
+const QUALITY: u32 = 5;
+
+/// Chromium does not keep an answer marked `no-cache` (nor `no-store`, `must-revalidate`) as a
+/// dictionary; RFC 9842 wants it fresh or within `stale-while-revalidate`. `max-age=0` keeps the
+/// "always ask" of `no-cache`, and the 30 s window is how long the browser may use it as a
+/// dictionary: several polls at 5 s, and a tab whose timers the browser slowed falls back to br.
+const DICTIONARY_CACHE: HeaderValue = HeaderValue::from_static("private, max-age=0, stale-while-revalidate=30");
+const VARY: HeaderValue = HeaderValue::from_static("accept-encoding, available-dictionary");
+const DCB: HeaderValue = HeaderValue::from_static("dcb");
+
+pub async fn transport(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let takes_dcb = wire::accepts(req.headers(), "dcb");
+    let browser = req.headers().contains_key("sec-fetch-mode");
+    if !super::etag::polled(req.method(), req.uri().path()) || !(takes_dcb || browser) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_owned();
+    let held = if takes_dcb { wire::available_dictionary(req.headers()) } else { None };
+    let res = next.run(req).await;
+    answer(&state.dictionaries, &path, held, res).await
+}
+
+/// The answer to a client that may keep dictionaries: offered as its next one, and compressed
+/// against the one it holds (`held`, only when it lists `dcb`) when we still keep that.
+async fn answer(dictionaries: &Dictionaries, path: &str, held: Option<Hash>, res: Response) -> Response {
+    let (mut parts, body) = res.into_parts();
+    let h = &mut parts.headers;
+    h.insert(header::VARY, VARY);
+    if h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("no-cache")) {
+        h.insert(header::CACHE_CONTROL, DICTIONARY_CACHE);
+    }
+    let Some(offer) = wire::use_as_dictionary(path) else { return Response::from_parts(parts, body) };
+    let size = body.size_hint().exact();
+    let plain = parts.status == StatusCode::OK && !parts.headers.contains_key(header::CONTENT_ENCODING);
+    // Bodies the ETag layer did not buffer (too large) pass as they are: nothing is read twice.
+    if !plain || size.is_none_or(|n| n > dictionaries.entry_bytes() as u64) {
+        return Response::from_parts(parts, body);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, dictionaries.entry_bytes()).await else {
+        return super::error::envelope(StatusCode::SERVICE_UNAVAILABLE, "the answer could not be read").into_response();
+    };
+    // Look up before keeping the new answer: keeping it may push the held one out.
+    let dictionary = held.and_then(|h| dictionaries.get(path, &h).map(|d| (h, d)));
+    if dictionaries.remember(path, &bytes).is_none() {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    parts.headers.insert("use-as-dictionary", offer);
+    if let Some((hash, dictionary)) = dictionary
+        && let Some(encoded) = wire::encode_dcb(&dictionary, &hash, &bytes, QUALITY)
+    {
+        parts.headers.insert(header::CONTENT_ENCODING, DCB);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::from(encoded));
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
