@@ -505,15 +505,20 @@ test('Chromium keeps a polled answer as a compression dictionary and gets the ne
     await c.send('Network.enable');
     // Headers as they went on the wire (the network stack adds Available-Dictionary and dcb).
     const sent = new Map();
+    const urls = new Map();
     const got = [];
+    c.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
     c.on('Network.requestWillBeSentExtraInfo', (e) => sent.set(e.requestId, e.headers));
     c.on('Network.responseReceivedExtraInfo', (e) => {
       const h = Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k.toLowerCase(), v]));
       got.push({ id: e.requestId, status: e.statusCode, encoding: h['content-encoding'] ?? '', offer: h['use-as-dictionary'] ?? '' });
     });
+    const polled = () => got.filter((r) => urls.get(r.id)?.endsWith('/api/servers'));
+    let polls = 0;
     await p.goto(`${base}/api/health`);
     // The web app's poll: fetch with the token, body read as JSON.
     const poll = () =>
+      ++polls &&
       p.evaluate(async (token) => {
         const r = await fetch('/api/servers', { headers: { Authorization: `Bearer ${token}` } });
         const j = await r.json();
@@ -522,14 +527,17 @@ test('Chromium keeps a polled answer as a compression dictionary and gets the ne
     assert.equal(await poll(), true);
     const dcb = await until(async () => {
       assert.equal(await poll(), true, 'every answer decodes to the JSON envelope');
-      return got.find((r) => r.encoding === 'dcb');
+      return polled().find((r) => r.encoding === 'dcb');
     }, 'a poll answered as dcb', 20000);
     const req = Object.fromEntries(Object.entries(sent.get(dcb.id) ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     assert.match(req['available-dictionary'] ?? '', /^:[A-Za-z0-9+/]{43}=:$/, JSON.stringify(req));
     assert.match(req['accept-encoding'] ?? '', /\bdcb\b/);
     assert.equal(dcb.status, 200);
-    assert.ok(got[0].offer.includes('/api/servers'), `the first answer offers itself: ${JSON.stringify(got[0])}`);
-    console.log(`dictionary transport: ${got.map((r) => `${r.status} ${r.encoding || 'identity'}`).join(', ')}`);
+    const answers = polled();
+    assert.equal(answers[0].offer, 'match="/api/servers"', `the first answer offers itself: ${JSON.stringify(answers[0])}`);
+    // Every poll went to the hub (the answer's max-age=0 keeps "ask each time"; no stale copy served).
+    await until(async () => polled().length === polls, 'a network answer for every poll', 5000);
+    console.log(`dictionary transport over ${polls} polls: ${answers.map((r) => `${r.status} ${r.encoding || 'identity'}`).join(', ')}`);
   } finally {
     await context.close();
   }
