@@ -136,14 +136,14 @@ def decode_dcb(body, dictionary):
         lib.BrotliDecoderDestroyInstance(dec)
 
 
-dict_stats = {"dcb": 0, "br": 0, "gzip": 0, "identity": 0, "304": 0, "checked": 0}
+dict_stats = {"dcb": 0, "br": 0, "gzip": 0, "identity": 0, "304": 0}
 
 
 def dict_poller(name):
     """The web app's polling as Chromium sends it: its codings, If-None-Match, and with dcb and dcz
     Available-Dictionary for the dictionary it keeps per path (the last answer that said
     Use-As-Dictionary). Every body is decoded (dcb with the C decoder, the dictionary attached raw) and
-    must parse as the JSON envelope; the integration test compares a dcb answer with a plain one."""
+    must parse as the route's JSON; the integration test compares a dcb answer with a plain one."""
     c = None; sock = None; kernel = 0; last = 0
     tags = {}; dicts = {}; bodies = {}; total = 0; end = time.time() + DURATION; reconnects = 0
     while time.time() < end:
@@ -185,7 +185,8 @@ def dict_poller(name):
             else:
                 raise ValueError(f"unexpected encoding {enc}")
             doc = json.loads(plain)
-            assert doc.get("success") is True, doc
+            # /api/metrics is the web app's VMMetrics object itself; the rest are envelopes.
+            assert doc.get("success") is True or (path == "/api/metrics" and "system" in doc), doc
             bodies[path] = plain
             if r.getheader("ETag"):
                 tags[path] = r.getheader("ETag")

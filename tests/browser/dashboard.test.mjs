@@ -522,21 +522,33 @@ test('Chromium keeps a polled answer as a compression dictionary and gets the ne
       p.evaluate(async (token) => {
         const r = await fetch('/api/servers', { headers: { Authorization: `Bearer ${token}` } });
         const j = await r.json();
-        return j.success === true && Array.isArray(j.data.servers ?? j.data);
+        return j.success === true && Array.isArray(j.data.servers ?? j.data) && r.headers.get('x-request-id');
       }, TOKEN);
-    assert.equal(await poll(), true);
+    // Each poll's answer is a new one from the hub (its own request id), never a stale copy the
+    // browser kept: `stale-while-revalidate` (needed to keep the answer as a dictionary) must not
+    // make fetch() serve the previous answer.
+    const ids = new Set();
+    const fresh = async () => {
+      const id = await poll();
+      assert.ok(id && !ids.has(id), `poll ${polls} got a new answer (request id ${id})`);
+      ids.add(id);
+      return true;
+    };
+    assert.equal(await fresh(), true);
     const dcb = await until(async () => {
-      assert.equal(await poll(), true, 'every answer decodes to the JSON envelope');
+      assert.equal(await fresh(), true, 'every answer decodes to the JSON envelope');
       return polled().find((r) => r.encoding === 'dcb');
     }, 'a poll answered as dcb', 20000);
     const req = Object.fromEntries(Object.entries(sent.get(dcb.id) ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     assert.match(req['available-dictionary'] ?? '', /^:[A-Za-z0-9+/]{43}=:$/, JSON.stringify(req));
     assert.match(req['accept-encoding'] ?? '', /\bdcb\b/);
     assert.equal(dcb.status, 200);
+    // A few more polls: each a new answer, each as dcb against the one before.
+    for (let i = 0; i < 3; i++) assert.equal(await fresh(), true);
+    await until(async () => polled().length === polls, 'a network answer for every poll', 5000);
+    assert.ok(polled().slice(-3).every((r) => r.encoding === 'dcb'), JSON.stringify(polled()));
     const answers = polled();
     assert.equal(answers[0].offer, 'match="/api/servers"', `the first answer offers itself: ${JSON.stringify(answers[0])}`);
-    // Every poll went to the hub (the answer's max-age=0 keeps "ask each time"; no stale copy served).
-    await until(async () => polled().length === polls, 'a network answer for every poll', 5000);
     console.log(`dictionary transport over ${polls} polls: ${answers.map((r) => `${r.status} ${r.encoding || 'identity'}`).join(', ')}`);
   } finally {
     await context.close();

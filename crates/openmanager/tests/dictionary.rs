@@ -90,9 +90,11 @@ async fn a_second_poll_comes_as_dcb_against_the_first_and_decodes_to_the_plain_a
     let h = first.headers().clone();
     assert_eq!(h["content-encoding"], "br");
     assert_eq!(h["use-as-dictionary"], "match=\"/api/servers\"");
-    assert_eq!(h["vary"], "accept-encoding, available-dictionary");
-    // Chromium keeps no `no-cache` answer as a dictionary; `max-age=0` still makes it ask each time.
-    assert_eq!(h["cache-control"], "private, max-age=0, stale-while-revalidate=30");
+    // `*` (then compression's own `accept-encoding`): no cache reuses it without asking the hub.
+    let vary: Vec<_> = h.get_all("vary").iter().map(|v| v.to_str().unwrap()).collect();
+    assert_eq!(vary, ["*", "accept-encoding"]);
+    // Chromium keeps no `no-cache` answer as a dictionary; the window is its life as one.
+    assert_eq!(h["cache-control"], "private, max-age=0, stale-while-revalidate=120");
     let br_len = first.content_length().unwrap();
     let mut dictionary = unbrotli(&first.bytes().await.unwrap());
 
@@ -110,6 +112,7 @@ async fn a_second_poll_comes_as_dcb_against_the_first_and_decodes_to_the_plain_a
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["content-encoding"], "dcb");
         assert_eq!(res.headers()["use-as-dictionary"], "match=\"/api/servers\"");
+        assert_eq!(res.headers()["vary"], "*");
         let etag = res.headers()["etag"].clone();
         let body = res.bytes().await.unwrap();
         let decoded = undcb(&dictionary, &body);

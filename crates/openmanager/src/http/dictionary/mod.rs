@@ -10,8 +10,7 @@
 //! bytes for it. An offered answer carries `Use-As-Dictionary: match="<path>"` and is kept in a
 //! small bounded store (`store`); when a request lists `dcb` and its `Available-Dictionary` names
 //! an answer still kept for that path, the new answer goes out as `dcb` against it; otherwise as
-//! before (br or gzip by the compression layer outside). Both vary on `Accept-Encoding` and
-//! `Available-Dictionary`.
+//! before (br or gzip by the compression layer outside). Both carry `Vary: *` (see `VARY`).
 //!
 //! It sits inside compression (so it sees the JSON, and a `dcb` answer is left alone there) and
 //! outside the ETag layer (so a 304 passes, and the data's tag is the same in every encoding).
@@ -35,11 +34,19 @@ use store::{Dictionaries, Hash};
 const QUALITY: u32 = 5;
 
 /// Chromium does not keep an answer marked `no-cache` (nor `no-store`, `must-revalidate`) as a
-/// dictionary; RFC 9842 wants it fresh or within `stale-while-revalidate`. `max-age=0` keeps the
-/// "always ask" of `no-cache`, and the 30 s window is how long the browser may use it as a
-/// dictionary: several polls at 5 s, and a tab whose timers the browser slowed falls back to br.
-const DICTIONARY_CACHE: HeaderValue = HeaderValue::from_static("private, max-age=0, stale-while-revalidate=30");
-const VARY: HeaderValue = HeaderValue::from_static("accept-encoding, available-dictionary");
+/// dictionary; RFC 9842 wants it fresh or within `stale-while-revalidate`, whose window is how long
+/// the browser may use it as a dictionary: 120 s covers polls at 5 s and a hidden tab whose timers
+/// the browser slowed to once a minute.
+const DICTIONARY_CACHE: HeaderValue = HeaderValue::from_static("private, max-age=0, stale-while-revalidate=120");
+/// `*`, not `accept-encoding, available-dictionary`: with a `stale-while-revalidate` window Chromium
+/// answered a poll's `fetch()` from its cache with the previous answer (the browser test saw the
+/// same request id twice), so the web app would show data one poll old. `Vary: *` says the answer
+/// depends on more than the request shows (here: the dictionary the browser adds below its cache),
+/// so no cache reuses it without asking (RFC 9110 section 12.5.5); Chromium still keeps it as a
+/// dictionary (the browser test checks both). It also covers `Accept-Encoding` and
+/// `Available-Dictionary`, in 34 fewer bytes. The cost: a browser holding a dictionary sends no
+/// `If-None-Match`, so an unchanged answer is a `dcb` of a few dozen bytes instead of a 304.
+const VARY: HeaderValue = HeaderValue::from_static("*");
 const DCB: HeaderValue = HeaderValue::from_static("dcb");
 
 pub async fn transport(State(state): State<AppState>, req: Request, next: Next) -> Response {
