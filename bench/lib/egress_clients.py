@@ -188,8 +188,11 @@ def dict_poller(name):
             # /api/metrics is the web app's VMMetrics object itself; the rest are envelopes.
             assert doc.get("success") is True or (path == "/api/metrics" and "system" in doc), doc
             bodies[path] = plain
-            if r.getheader("ETag"):
+            # Chromium keeps no `Vary: *` answer in its cache, so it has no tag to send for it.
+            if r.getheader("ETag") and (r.getheader("Vary") or "").strip() != "*":
                 tags[path] = r.getheader("ETag")
+            else:
+                tags.pop(path, None)
             if r.getheader("Use-As-Dictionary"):
                 dicts[path] = plain
         time.sleep(max(0.0, min(5.0, end - time.time())))

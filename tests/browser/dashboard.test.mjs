@@ -507,7 +507,10 @@ test('Chromium keeps a polled answer as a compression dictionary and gets the ne
     const sent = new Map();
     const urls = new Map();
     const got = [];
+    const wire = new Map();
     c.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
+    // Bytes on the wire per answer (head and body; over HTTPS, HTTP/2 with its header compression).
+    c.on('Network.loadingFinished', (e) => wire.set(e.requestId, e.encodedDataLength));
     c.on('Network.requestWillBeSentExtraInfo', (e) => sent.set(e.requestId, e.headers));
     c.on('Network.responseReceivedExtraInfo', (e) => {
       const h = Object.fromEntries(Object.entries(e.headers).map(([k, v]) => [k.toLowerCase(), v]));
@@ -549,7 +552,7 @@ test('Chromium keeps a polled answer as a compression dictionary and gets the ne
     assert.ok(polled().slice(-3).every((r) => r.encoding === 'dcb'), JSON.stringify(polled()));
     const answers = polled();
     assert.equal(answers[0].offer, 'match="/api/servers"', `the first answer offers itself: ${JSON.stringify(answers[0])}`);
-    console.log(`dictionary transport over ${polls} polls: ${answers.map((r) => `${r.status} ${r.encoding || 'identity'}`).join(', ')}`);
+    console.log(`dictionary transport over ${polls} polls (${TLS ? 'HTTPS' : 'HTTP'}): ${answers.map((r) => `${r.status} ${r.encoding || 'identity'} ${wire.get(r.id) ?? '?'} B`).join(', ')}`);
   } finally {
     await context.close();
   }

@@ -101,8 +101,9 @@ pub async fn whole(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let res = next.run(req).await;
-    // Only what `conditional` tagged, so was in memory already: a stream passes as it comes.
-    let tagged = res.headers().contains_key(header::ETAG);
+    // Only what `conditional` tagged (or `dictionary` offered: it drops the tag), so was in memory
+    // already: a stream passes as it comes.
+    let tagged = res.headers().contains_key(header::ETAG) || res.headers().contains_key("use-as-dictionary");
     if res.status() != StatusCode::OK || !tagged || res.body().size_hint().exact().is_some() {
         return res;
     }
