@@ -20,7 +20,8 @@ fn b64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::new();
     for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             s.push(if i <= c.len() { T[((n >> (18 - 6 * i)) & 63) as usize] as char } else { '=' });
         }
@@ -63,10 +64,8 @@ fn data(body: &[u8]) -> serde_json::Value {
 async fn a_second_poll_comes_as_dcb_against_the_first_and_decodes_to_the_plain_answer() {
     // Servers registered by hand: the simulated ones stamp every answer with its own time, so no two
     // answers would carry the same data to compare.
-    let s = Server::builder()
-        .config("[simulation]\nenabled = false\n[fleet]\nmonitor_self = false\n")
-        .start_async()
-        .await;
+    let s =
+        Server::builder().config("[simulation]\nenabled = false\n[fleet]\nmonitor_self = false\n").start_async().await;
     for (i, kind) in ["web", "database", "cache", "api"].iter().enumerate() {
         let body = serde_json::json!({"name": format!("{kind}-{i}"), "ip": format!("10.0.0.{}", i + 1), "type": kind});
         let res = s.client().post(s.url("/api/servers")).bearer_auth(common::ADMIN_TOKEN).json(&body).send().await;
@@ -100,30 +99,30 @@ async fn a_second_poll_comes_as_dcb_against_the_first_and_decodes_to_the_plain_a
 
     // Poll until a dcb answer and a plain one carry the same data (bounded; the registered servers'
     // data does not move), compared whole. Each round keeps the newest answer, as a browser does.
-    let (decoded, plain, dcb_len) = common::poll("a dcb answer and a plain one of the same data", common::WAIT, async || {
-        let res = s
-            .get_auth("/api/servers")
-            .header("accept-encoding", CHROMIUM)
-            .header("sec-fetch-mode", "cors")
-            .header("available-dictionary", available(&dictionary))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.headers()["content-encoding"], "dcb");
-        assert_eq!(res.headers()["use-as-dictionary"], "match=\"/api/servers\"");
-        assert_eq!(res.headers()["vary"], "*");
-        assert!(res.headers().get("etag").is_none(), "a browser keeps no Vary: * answer to revalidate");
-        let body = res.bytes().await.unwrap();
-        let decoded = undcb(&dictionary, &body);
-        dictionary = decoded.clone();
-        let plain = s.get_auth("/api/servers").header("accept-encoding", "identity").send().await.unwrap();
-        assert!(plain.headers().get("use-as-dictionary").is_none(), "only to clients that take dcb");
-        assert_eq!(plain.headers()["cache-control"], "private, no-cache");
-        let plain = plain.bytes().await.unwrap();
-        (data(&decoded) == data(&plain)).then(|| (decoded, plain, body.len() as u64))
-    })
-    .await;
+    let (decoded, plain, dcb_len) =
+        common::poll("a dcb answer and a plain one of the same data", common::WAIT, async || {
+            let res = s
+                .get_auth("/api/servers")
+                .header("accept-encoding", CHROMIUM)
+                .header("sec-fetch-mode", "cors")
+                .header("available-dictionary", available(&dictionary))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers()["content-encoding"], "dcb");
+            assert_eq!(res.headers()["use-as-dictionary"], "match=\"/api/servers\"");
+            assert_eq!(res.headers()["vary"], "*");
+            let body = res.bytes().await.unwrap();
+            let decoded = undcb(&dictionary, &body);
+            dictionary = decoded.clone();
+            let plain = s.get_auth("/api/servers").header("accept-encoding", "identity").send().await.unwrap();
+            assert!(plain.headers().get("use-as-dictionary").is_none(), "only to clients that take dcb");
+            assert_eq!(plain.headers()["cache-control"], "private, no-cache");
+            let plain = plain.bytes().await.unwrap();
+            (data(&decoded) == data(&plain)).then(|| (decoded, plain, body.len() as u64))
+        })
+        .await;
     assert_eq!(data(&decoded), data(&plain));
     assert!(dcb_len < br_len, "dcb {dcb_len} bytes, br {br_len}");
 
@@ -138,5 +137,4 @@ async fn a_second_poll_comes_as_dcb_against_the_first_and_decodes_to_the_plain_a
     assert_eq!(unknown.headers()["content-encoding"], "br");
     assert!(unknown.headers().contains_key("use-as-dictionary"));
     serde_json::from_slice::<serde_json::Value>(&unbrotli(&unknown.bytes().await.unwrap())).unwrap();
-
 }

@@ -28,10 +28,7 @@ pub fn accepts(headers: &HeaderMap, coding: &str) -> bool {
             let mut parts = item.split(';');
             let name = parts.next().unwrap_or("").trim();
             let zero = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
+                p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
             });
             name.eq_ignore_ascii_case(coding) && !zero
         },
@@ -162,8 +159,12 @@ mod tests {
                 )
             })
             .collect();
-        format!(r#"{{"success":true,"data":{{"servers":[{}]}},"timestamp":"2026-12-06T09:{:02}:00Z"}}"#, servers.join(","), n % 60)
-            .into_bytes()
+        format!(
+            r#"{{"success":true,"data":{{"servers":[{}]}},"timestamp":"2026-12-06T09:{:02}:00Z"}}"#,
+            servers.join(","),
+            n % 60
+        )
+        .into_bytes()
     }
 
     #[test]
@@ -215,7 +216,9 @@ mod tests {
             const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
             let mut s = String::new();
             for c in h.chunks(3) {
-                let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+                let n = (u32::from(c[0]) << 16)
+                    | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                    | u32::from(*c.get(2).unwrap_or(&0));
                 for i in 0..=c.len() {
                     s.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
                 }
@@ -224,8 +227,13 @@ mod tests {
         };
         assert_eq!(available_dictionary(&headers(&[("available-dictionary", &format!(":{b64}:"))])), Some(h));
         assert_eq!(available_dictionary(&headers(&[("available-dictionary", &format!(" :{b64}: "))])), Some(h));
-        for bad in [b64.clone(), format!(":{b64}"), format!(":{}:", &b64[1..]), format!(":{}:", b64.replace('=', "A")), ":!:".into()]
-        {
+        for bad in [
+            b64.clone(),
+            format!(":{b64}"),
+            format!(":{}:", &b64[1..]),
+            format!(":{}:", b64.replace('=', "A")),
+            ":!:".into(),
+        ] {
             assert_eq!(available_dictionary(&headers(&[("available-dictionary", &bad)])), None, "{bad}");
         }
         assert_eq!(available_dictionary(&HeaderMap::new()), None);
