@@ -63,6 +63,17 @@ pub async fn transport(State(state): State<AppState>, req: Request, next: Next) 
     answer(&state.dictionaries, &path, held, res).await
 }
 
+/// `Vary: *` alone when an answer carries it: `*` already says every request header may matter
+/// (RFC 9110 section 12.5.5), so a `Vary: accept-encoding` the compression layer added beside it
+/// says nothing more and costs its bytes on every poll.
+pub async fn vary_star(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    if h.get_all(header::VARY).iter().count() > 1 && h.get_all(header::VARY).iter().any(|v| v.as_bytes() == b"*") {
+        h.insert(header::VARY, VARY);
+    }
+    res
+}
+
 /// The answer to a client that may keep dictionaries: offered as its next one, and compressed
 /// against the one it holds (`held`, only when it lists `dcb`) when we still keep that.
 async fn answer(dictionaries: &Dictionaries, path: &str, held: Option<Hash>, res: Response) -> Response {
