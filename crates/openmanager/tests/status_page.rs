@@ -27,7 +27,8 @@ async fn settings(s: &Server, body: Value) {
 
 /// A TCP check on `addr`, run by hand only; returns its id.
 async fn tcp_check(s: &Server, name: &str, addr: std::net::SocketAddr) -> String {
-    let body = json!({"name": name, "kind": "tcp", "target": addr.to_string(), "intervalSeconds": 3600, "timeoutMs": 2000});
+    let body =
+        json!({"name": name, "kind": "tcp", "target": addr.to_string(), "intervalSeconds": 3600, "timeoutMs": 2000});
     let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
     let v: Value = res.json().await.unwrap();
     v["data"]["id"].as_str().unwrap().to_string()

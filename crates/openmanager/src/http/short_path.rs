@@ -66,7 +66,13 @@ fn answer_status(state: &AppState, req: &Request, template: &'static str) -> Opt
 }
 
 /// What the admission and egress layers add to an answer on the routed path.
-pub fn finish(state: &AppState, mut res: Response, id: HeaderValue, template: &'static str, start: Instant) -> Response {
+pub fn finish(
+    state: &AppState,
+    mut res: Response,
+    id: HeaderValue,
+    template: &'static str,
+    start: Instant,
+) -> Response {
     let headers = res.headers_mut();
     headers.insert(X_REQUEST_ID, id);
     if state.is_draining() {
@@ -126,7 +132,10 @@ mod tests {
     #[test]
     fn only_public_gets_of_the_page_are_candidates() {
         assert_eq!(status_page(&req(Method::GET, "/status", &[])), Some("/status"));
-        assert_eq!(status_page(&req(Method::GET, "/status.json?x=1", &[("accept-encoding", "br")])), Some("/status.json"));
+        assert_eq!(
+            status_page(&req(Method::GET, "/status.json?x=1", &[("accept-encoding", "br")])),
+            Some("/status.json")
+        );
         assert_eq!(status_page(&req(Method::GET, "/status", &[("origin", "https://a.example")])), None);
         assert_eq!(status_page(&req(Method::HEAD, "/status", &[])), None);
         assert_eq!(status_page(&req(Method::POST, "/status.json", &[])), None);

@@ -18,9 +18,9 @@ use super::envelope::{Envelope, ok};
 use super::error::{ApiError, ErrorBody};
 use super::json::{ApiJson, ApiObject};
 use super::state::AppState;
-use crate::status_page::{Rendered, Settings};
 use crate::status_page::incidents::{Incident, NewNote};
 use crate::status_page::page::Page;
+use crate::status_page::{Rendered, Settings};
 
 pub fn public_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(status_html)).routes(routes!(status_json))

@@ -50,7 +50,9 @@ pub fn start(services: &Services) {
                         () = tokio::time::sleep(BATCH_LINGER) => {}
                         _ = ctx.cancel.cancelled() => return Ok(()),
                     }
-                    while batch.len() < MAX_BATCH && let Ok(r) = results.try_recv() {
+                    while batch.len() < MAX_BATCH
+                        && let Ok(r) = results.try_recv()
+                    {
                         batch.push(r);
                     }
                 }

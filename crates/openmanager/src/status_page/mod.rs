@@ -157,8 +157,7 @@ impl StatusPage {
         let html = page::html(page);
         let digest = Sha256::digest(&json);
         let etag = format!("\"{}\"", hex::encode(&digest[..12]));
-        let rendered =
-            Rendered { json: Encoded::of(Bytes::from(json)), html: Encoded::of(Bytes::from(html)), etag };
+        let rendered = Rendered { json: Encoded::of(Bytes::from(json)), html: Encoded::of(Bytes::from(html)), etag };
         *self.rendered.write() = Some(Arc::new(rendered));
     }
 
