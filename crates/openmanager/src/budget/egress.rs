@@ -17,7 +17,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
 /// HTTP route groups (the path's first segment under `/api`, or the surface it belongs to).
-pub const ROUTES: [&str; 15] = [
+pub const ROUTES: [&str; 16] = [
     "servers",
     "metrics",
     "alerts",
@@ -27,6 +27,8 @@ pub const ROUTES: [&str; 15] = [
     "notifications",
     "tokens",
     "dashboard",
+    // The public status page (`/status`, `/status.json`): what a traffic spike on it costs.
+    "status",
     "prometheus",
     "docs",
     "health",
@@ -80,6 +82,7 @@ pub fn route_group(path: &str) -> &'static str {
             "mcp" => "mcp",
             "v1" => "gateway",
             "ws" => "other",
+            "status" | "status.json" => "status",
             "" | "assets" | "js" | "vendor" | "style.css" | "favicon.svg" | "index.html" => "dashboard",
             _ => "other",
         };
@@ -157,6 +160,9 @@ mod tests {
         assert_eq!(route_group("/"), "dashboard");
         assert_eq!(route_group("/js/app.js"), "dashboard");
         assert_eq!(route_group("/api/whatever"), "other");
+        assert_eq!(route_group("/status"), "status");
+        assert_eq!(route_group("/status.json"), "status");
+        assert_eq!(route_group("/api/status-page"), "other");
     }
 
     #[test]

@@ -26,6 +26,7 @@ use axum::{Extension, Router};
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
+use super::coding::Encoding;
 use super::docs::Docs;
 use super::state::AppState;
 
@@ -107,7 +108,7 @@ async fn asset(
     let cache = if ver == version() { IMMUTABLE } else { "no-cache" };
     let hash = file.metadata.sha256_hash();
     let etag = format!("W/\"{}\"", hex::encode(&hash[..8]));
-    let Some(encoding) = preferred_encoding(&headers) else {
+    let Some(encoding) = super::coding::preferred(&headers) else {
         // Borrowed from the binary in release builds: served without a copy.
         return respond(&headers, content_type(&path), cache, &etag, Body::from(file.data));
     };
@@ -122,38 +123,6 @@ async fn asset(
     }
     res.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     res
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Encoding {
-    Br,
-    Gzip,
-}
-
-/// brotli when the client accepts it, else gzip, else none (a `q=0` refuses a coding).
-fn preferred_encoding(headers: &HeaderMap) -> Option<Encoding> {
-    let accepted: Vec<String> = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter(|c| {
-            let q = c
-                .split(';')
-                .nth(1)
-                .and_then(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.trim().parse::<f32>().ok());
-            q.is_none_or(|q| q > 0.0)
-        })
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .collect();
-    if accepted.iter().any(|c| c == "br") {
-        Some(Encoding::Br)
-    } else if accepted.iter().any(|c| c == "gzip") {
-        Some(Encoding::Gzip)
-    } else {
-        None
-    }
 }
 
 struct Packed {
@@ -268,9 +237,6 @@ mod tests {
 
     #[test]
     fn assets_go_precompressed_in_the_best_accepted_coding() {
-        assert_eq!(preferred_encoding(&with(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd")), Some(Encoding::Br));
-        assert_eq!(preferred_encoding(&with(header::ACCEPT_ENCODING, "gzip, br;q=0")), Some(Encoding::Gzip));
-        assert_eq!(preferred_encoding(&with(header::ACCEPT_ENCODING, "identity")), None);
         let data = b"function f() { return 1; }\n".repeat(50);
         let p = precompressed("x.js", [1; 32], &data);
         let mut out = Vec::new();

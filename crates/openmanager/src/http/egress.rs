@@ -46,13 +46,16 @@ impl http_body::Body for Counted {
     }
 }
 
+/// The bytes of a response head: "HTTP/1.1 200 OK\r\n", each "name: value\r\n", and the blank line.
+pub fn head_bytes(headers: &axum::http::HeaderMap) -> u64 {
+    (17 + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() + 2) as u64
+}
+
 pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let group = route_group(req.uri().path());
     let res = next.run(req).await;
-    // "HTTP/1.1 200 OK\r\n", each "name: value\r\n", and the blank line.
-    let head = 17 + res.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() + 2;
     let meter = state.budget.egress.clone();
-    meter.add_route(group, head as u64);
+    meter.add_route(group, head_bytes(res.headers()));
     let (parts, body) = res.into_parts();
     Response::from_parts(parts, Body::new(Counted { inner: body, group, meter }))
 }

@@ -16,6 +16,7 @@ pub mod analyze;
 pub mod authorize;
 pub mod budget;
 pub mod checks;
+pub mod coding;
 pub mod connections;
 pub mod cors;
 pub mod dashboard;
@@ -37,6 +38,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod notifications;
 pub mod servers;
+pub mod short_path;
 pub mod state;
 pub mod status_page;
 #[cfg(test)]
@@ -59,14 +61,15 @@ use crate::tokens::Scope;
 use error::{ErrorDetail, envelope};
 use state::AppState;
 
-/// The application as the HTTP workers serve it: plain health probes answered before routing.
-pub type App = fast_health::FastHealth<Router>;
+/// The application as the HTTP workers serve it: plain health probes and public GETs of the status
+/// page answered before routing.
+pub type App = short_path::ShortPath<Router>;
 
 /// The application with `adapters`: routes of other adapters (the MCP server) that live outside
 /// the OpenAPI document and the request timeout but behind the same layers. The composition root
 /// passes them, so this module imports no other adapter.
 pub fn app(state: &AppState, adapters: Router<AppState>) -> App {
-    fast_health::FastHealth::new(router(state, adapters), state.clone())
+    short_path::ShortPath::new(router(state, adapters), state.clone())
 }
 
 /// Builds the whole application, with the OpenAPI document it serves made from its own routes.

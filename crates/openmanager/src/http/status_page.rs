@@ -1,21 +1,26 @@
 //! The status page: `GET /status` (HTML) and `GET /status.json`, public and served from memory with
-//! an `ETag` (a matching `If-None-Match` gets 304; the compression layer compresses the rest); and
-//! its settings, `GET|PATCH /api/status-page` with `admin`.
+//! an `ETag` (a matching `If-None-Match` gets 304) in the brotli or gzip form made when the page was
+//! built; and its settings, `GET|PATCH /api/status-page` with `admin`. A plain GET of the page is
+//! usually answered before routing (`short_path`), with the same [`answer`].
+
+use std::sync::OnceLock;
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::coding::{self, Encoding};
 use super::envelope::{Envelope, ok};
 use super::error::{ApiError, ErrorBody};
 use super::json::{ApiJson, ApiObject};
 use super::state::AppState;
-use crate::status_page::Settings;
 use crate::status_page::incidents::{Incident, NewNote};
 use crate::status_page::page::Page;
+use crate::status_page::{Rendered, Settings};
 
 pub fn public_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(status_html)).routes(routes!(status_json))
@@ -32,35 +37,70 @@ fn off() -> ApiError {
     ApiError::not_found("the status page is not enabled")
 }
 
+/// The page's Content-Security-Policy, made once (it depends only on the page's own style).
+fn csp() -> HeaderValue {
+    static CSP: OnceLock<HeaderValue> = OnceLock::new();
+    CSP.get_or_init(|| {
+        HeaderValue::from_str(&crate::status_page::page::content_security_policy())
+            .unwrap_or(HeaderValue::from_static("default-src 'none'"))
+    })
+    .clone()
+}
+
+/// The answer to a public GET of the page (`json`: `/status.json`) while it is on: 304 when
+/// `If-None-Match` names the current `ETag`, else the form in the best coding the client accepts
+/// (compressed when the page was built), with the security headers. The same whether the request
+/// took the short path (see `short_path`) or the router, so both give one answer.
+pub fn answer(page: &Rendered, headers: &HeaderMap, json: bool) -> Response {
+    let etag = HeaderValue::from_str(&page.etag).ok();
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == page.etag || t.trim() == "*");
+    let (mut res, form) = if matches {
+        (StatusCode::NOT_MODIFIED.into_response(), None)
+    } else {
+        let (form, kind) =
+            if json { (&page.json, "application/json") } else { (&page.html, "text/html; charset=utf-8") };
+        // brotli, else gzip, else plain; a coding whose compression failed (empty) is skipped.
+        let accepted = coding::accepted(headers);
+        let coded = if accepted.br && !form.br.is_empty() {
+            Some((Encoding::Br, &form.br))
+        } else if accepted.gzip && !form.gzip.is_empty() {
+            Some((Encoding::Gzip, &form.gzip))
+        } else {
+            None
+        };
+        let mut res = match coded {
+            Some((enc, bytes)) => {
+                let mut r = Response::new(Body::from(bytes.clone()));
+                r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc.name()));
+                r
+            }
+            None => Response::new(Body::from(form.plain.clone())),
+        };
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+        (res, Some(json))
+    };
+    let h = res.headers_mut();
+    if let Some(etag) = etag {
+        h.insert(header::ETAG, etag);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=30"));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if form == Some(false) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp());
+    }
+    res
+}
+
 fn serve(state: &AppState, headers: &HeaderMap, json: bool) -> Result<Response, ApiError> {
     let page = state.status_page.rendered().ok_or_else(off)?;
-    let etag = HeaderValue::from_str(&page.etag).map_err(|e| ApiError::Internal(e.into()))?;
-    let cache = HeaderValue::from_static("public, max-age=30");
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == page.etag || t.trim() == "*"));
-    if matches {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache)]).into_response());
-    }
-    let (plain, gz, kind) = if json {
-        (&page.json, &page.json_gz, "application/json")
-    } else {
-        (&page.html, &page.html_gz, "text/html; charset=utf-8")
-    };
-    let common =
-        [(header::CONTENT_TYPE, HeaderValue::from_static(kind)), (header::ETAG, etag), (header::CACHE_CONTROL, cache)];
-    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
-    // Compressed once when the page was built; the compression layer leaves an encoded body alone.
-    let gzip_ok = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.split(';').next().is_some_and(|n| n.trim() == "gzip")));
-    if gzip_ok && !gz.is_empty() {
-        let encoding = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        return Ok((common, [vary, encoding], gz.clone()).into_response());
-    }
-    Ok((common, [vary], plain.clone()).into_response())
+    Ok(answer(&page, headers, json))
 }
 
 /// The public status page (HTML, works without JavaScript). 404 while it is off; a request whose

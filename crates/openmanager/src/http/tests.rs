@@ -159,7 +159,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
             }
         }),
     );
-    let app = super::fast_health::FastHealth::new(with_layers(routes, &st), st.clone());
+    let app = super::short_path::ShortPath::new(with_layers(routes, &st), st.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = super::workers::Stop::default();

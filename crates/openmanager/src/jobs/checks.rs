@@ -42,13 +42,18 @@ pub fn start(services: &Services) {
                     _ = ctx.cancel.cancelled() => return Ok(()),
                 }
                 // Gather what arrives within a second, so the store commits (and syncs) about once a
-                // second rather than once a result: 200 checks at 10 s are 20 results a second.
-                let deadline = tokio::time::Instant::now() + BATCH_LINGER;
-                while batch.len() < MAX_BATCH {
-                    let room = MAX_BATCH - batch.len();
-                    match tokio::time::timeout_at(deadline, results.recv_many(&mut batch, room)).await {
-                        Ok(n) if n > 0 => {}
-                        _ => break,
+                // second rather than once a result: 200 checks at 10 s are 20 results a second. The
+                // task sleeps through the second and then takes what came, rather than waking for
+                // each result (the channel holds them meanwhile; the runner waits when it is full).
+                if batch.len() < MAX_BATCH {
+                    tokio::select! {
+                        () = tokio::time::sleep(BATCH_LINGER) => {}
+                        _ = ctx.cancel.cancelled() => return Ok(()),
+                    }
+                    while batch.len() < MAX_BATCH
+                        && let Ok(r) = results.try_recv()
+                    {
+                        batch.push(r);
                     }
                 }
                 ctx.heartbeat.beat();

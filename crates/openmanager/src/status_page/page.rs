@@ -250,6 +250,17 @@ pub fn html(page: &Page) -> String {
     h
 }
 
+/// The Content-Security-Policy the HTML needs: nothing but its one inline style (by hash), no
+/// script, no frames, no forms. Computed from the style itself, so it cannot drift from it.
+pub fn content_security_policy() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let style = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(CSS.as_bytes()));
+    format!(
+        "default-src 'none'; style-src 'sha256-{style}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
 main{max-width:860px;margin:0 auto;padding:24px}.overall{padding:12px 16px;border-radius:6px;color:#fff;background:#2e7d32}\
 .overall.degraded{background:#ed6c02}.overall.outage{background:#c62828}.overall.maintenance{background:#1565c0}\
@@ -294,5 +305,9 @@ mod tests {
         let html = html(&page);
         assert!(html.contains("&lt;b&gt;db&lt;/b&gt;") && !html.contains("<b>db"), "escaped");
         assert!(!html.contains("<script"));
+        // The policy allows exactly the style the page inlines.
+        let csp = content_security_policy();
+        assert!(html.contains(&format!("<style>{CSS}</style>")));
+        assert!(csp.starts_with("default-src 'none'; style-src 'sha256-") && !csp.contains("script"), "{csp}");
     }
 }
