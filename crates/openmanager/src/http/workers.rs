@@ -312,9 +312,15 @@ pub async fn serve_connection<I>(
             watch.run(std::pin::pin!(connection), |c| c.graceful_shutdown()).await;
         }
         Protocol::Detect => {
+            // The same settings as `http1()` and `http2()`, through hyper-util's builder.
             let mut builder = Builder::new(TokioExecutor::new());
-            *builder.http1() = http1();
-            *builder.http2() = http2();
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(None);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .enable_connect_protocol()
+                .keep_alive_interval(Some(HTTP2_PING))
+                .keep_alive_timeout(HTTP2_PING_TIMEOUT);
             let connection = builder.serve_connection_with_upgrades(io, hyper_service);
             watch.run(std::pin::pin!(connection), |c| c.graceful_shutdown()).await;
         }
@@ -336,10 +342,14 @@ fn http2() -> hyper::server::conn::http2::Builder<TokioExecutor> {
     b.timer(TokioTimer::new())
         // WebSockets over HTTP/2 (RFC 8441), as axum supports them.
         .enable_connect_protocol()
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(10));
+        .keep_alive_interval(Some(HTTP2_PING))
+        .keep_alive_timeout(HTTP2_PING_TIMEOUT);
     b
 }
+
+/// An HTTP/2 connection is pinged this often, and closed when a ping goes unanswered this long.
+const HTTP2_PING: Duration = Duration::from_secs(30);
+const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The bounds one connection lives under while hyper serves it: the first head's deadline, later
 /// heads' deadlines, idleness, shedding and the server's stop.

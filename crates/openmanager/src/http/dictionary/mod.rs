@@ -66,7 +66,7 @@ pub async fn transport(State(state): State<AppState>, req: Request, next: Next) 
 /// `Vary: *` alone when an answer carries it: `*` already says every request header may matter
 /// (RFC 9110 section 12.5.5), so a `Vary: accept-encoding` the compression layer added beside it
 /// says nothing more and costs its bytes on every poll.
-pub async fn vary_star(mut res: Response) -> Response {
+pub async fn vary_star<B>(mut res: Response<B>) -> Response<B> {
     let h = res.headers_mut();
     if h.get_all(header::VARY).iter().count() > 1 && h.get_all(header::VARY).iter().any(|v| v.as_bytes() == b"*") {
         h.insert(header::VARY, VARY);
