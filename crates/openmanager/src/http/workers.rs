@@ -602,3 +602,15 @@ impl http_body::Body for BusyBody {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Protocol;
+
+    #[test]
+    fn alpn_picks_the_connection_and_no_alpn_is_http1_as_with_nginx() {
+        assert_eq!(Protocol::from_alpn(Some(b"h2")), Protocol::Http2);
+        assert_eq!(Protocol::from_alpn(Some(b"http/1.1")), Protocol::Http1);
+        assert_eq!(Protocol::from_alpn(None), Protocol::Http1);
+    }
+}
