@@ -33,15 +33,25 @@ PORT=19041
 guard=()
 [ -n "${GUARD:-}" ] || guard=(OPENMANAGER_BUDGET__EGRESS_GUARD_PERCENT=1000)
 start_ours "$PORT" "$data" OPENMANAGER_RATE_LIMIT__ENABLED=false "${guard[@]}"
+# A second hub with HTTPS (self-signed) for the poller over HTTP/2: the web app's page is HTTPS, so a
+# browser reaches the hub over HTTPS too (plain http:// fetches are blocked as mixed content).
+TLS_PORT=$((PORT + 1))
+mkdir -p "$data/tls-hub"
+env PORT="$TLS_PORT" HOST=127.0.0.1 OPENMANAGER_DATA_DIR="$data/tls-hub" OPENMANAGER_LOG=warn \
+  OPENMANAGER_ADMIN_TOKEN="$BENCH_TOKEN" OPENMANAGER_TLS__MODE=self-signed OPENMANAGER_RATE_LIMIT__ENABLED=false \
+  "${guard[@]}" "$BIN" >/dev/null 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 200); do curl -fsSk -o /dev/null "https://127.0.0.1:$TLS_PORT/api/health" && break; sleep 0.05; done
 sleep 2
-# The dictionary poller decodes dcb with Google's brotli C decoder (1.2 exports the dictionary call),
-# installed once into a cache venv; without it that one scenario is skipped.
+# The dictionary pollers decode dcb with Google's brotli C decoder (1.2 exports the dictionary call),
+# and the HTTPS one speaks HTTP/2 through the h2 package; both installed once into a cache venv;
+# without them those scenarios are skipped.
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/openmanager-bench/venv
-if [ ! -x "$venv/bin/python3" ] || ! "$venv/bin/python3" -c 'import brotli' 2>/dev/null; then
-  python3 -m venv "$venv" && "$venv/bin/pip" install -q 'brotli==1.2.0' >&2 || echo "(no brotli venv)" >&2
+if [ ! -x "$venv/bin/python3" ] || ! "$venv/bin/python3" -c 'import brotli, h2' 2>/dev/null; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q 'brotli==1.2.0' 'h2==4.*' >&2 || echo "(no brotli/h2 venv)" >&2
 fi
 py=python3
 [ -x "$venv/bin/python3" ] && py=$venv/bin/python3
 echo "== egress over ${DURATION} s (bytes the hub sent, per scenario)"
-EGRESS_AGENT_BIN=$BIN "$py" "$(dirname "$0")/lib/egress_clients.py" "$PORT" "$BENCH_TOKEN" "$DURATION"
+EGRESS_AGENT_BIN=$BIN EGRESS_TLS_PORT=$TLS_PORT "$py" "$(dirname "$0")/lib/egress_clients.py" "$PORT" "$BENCH_TOKEN" "$DURATION"
 rm -rf "$data"

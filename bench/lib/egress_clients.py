@@ -203,6 +203,144 @@ def dict_poller(name):
         print(f"({name}: {reconnects} reconnections)", file=sys.stderr)
 
 
+def load_h2():
+    """The h2 module (the HTTP/2 state machine; egress.sh installs it into the cache venv) or None."""
+    try:
+        import h2.config, h2.connection, h2.events, h2.exceptions
+        return h2
+    except ImportError:
+        return None
+
+
+H2 = load_h2()
+TLS_PORT = int(os.environ.get("EGRESS_TLS_PORT", "0"))
+
+
+class H2Client:
+    """One HTTPS connection speaking HTTP/2 (ALPN h2), as Chromium does once the web app calls the hub
+    over HTTPS (its page is HTTPS, so plain http:// fetches are blocked as mixed content). Counts the
+    TLS bytes read from the TCP socket, which is what the hub's NIC sends (records, frames, HPACK,
+    and the server's pings between polls)."""
+
+    def __init__(self):
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE  # the hub's self-signed certificate
+        ctx.set_alpn_protocols(["h2"])
+        self.raw = socket.create_connection((HOST, TLS_PORT), timeout=30)
+        self.incoming = ssl.MemoryBIO(); self.outgoing = ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.incoming, self.outgoing)
+        self.read_bytes = 0
+        self._pump(self.tls.do_handshake)
+        assert self.tls.selected_alpn_protocol() == "h2", self.tls.selected_alpn_protocol()
+        self.conn = H2.connection.H2Connection(H2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self._send()
+
+    def _flush(self):
+        out = self.outgoing.read()
+        if out:
+            self.raw.sendall(out)
+
+    def _fill(self):
+        data = self.raw.recv(65536)
+        if not data:
+            raise ConnectionError("closed by the hub")
+        self.read_bytes += len(data); self.incoming.write(data)
+
+    def _pump(self, op):
+        import ssl
+        while True:
+            try:
+                r = op(); self._flush(); return r
+            except ssl.SSLWantReadError:
+                self._flush(); self._fill()
+
+    def _send(self):
+        data = self.conn.data_to_send()
+        if data:
+            self._pump(lambda: self.tls.write(data))
+
+    def get(self, path, headers):
+        sid = self.conn.get_next_available_stream_id()
+        self.conn.send_headers(sid, [(":method", "GET"), (":scheme", "https"), (":authority", f"{HOST}:{TLS_PORT}"),
+                                     (":path", path)] + [(k.lower(), v) for k, v in headers.items()], end_stream=True)
+        self._send()
+        status = None; got = {}; body = bytearray()
+        while True:
+            try:
+                data = self.tls.read(65536)
+            except __import__("ssl").SSLWantReadError:
+                self._fill(); continue
+            for ev in self.conn.receive_data(data):
+                if isinstance(ev, H2.events.ResponseReceived) and ev.stream_id == sid:
+                    got = {k.lower(): v for k, v in ev.headers}; status = int(got[":status"])
+                elif isinstance(ev, H2.events.DataReceived):
+                    self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                    if ev.stream_id == sid:
+                        body += ev.data
+                elif isinstance(ev, H2.events.StreamEnded) and ev.stream_id == sid:
+                    self._send()
+                    return status, got, bytes(body)
+                elif isinstance(ev, (H2.events.StreamReset, H2.events.ConnectionTerminated)):
+                    raise ConnectionError(f"HTTP/2: {ev}")
+            self._send()
+
+    def close(self):
+        self.raw.close()
+
+
+def h2_dict_poller(name):
+    """The Chromium poller above, over HTTPS and HTTP/2: HPACK sends the repeated headers as table
+    references, so an answer costs little more than its dcb body and the TLS record around it."""
+    c = H2Client(); tags = {}; dicts = {}; end = time.time() + DURATION
+    done_bytes = 0; done_kernel = 0; reconnects = 0
+    while time.time() < end:
+        for path in ("/api/servers", "/api/metrics"):
+            h = {"authorization": f"Bearer {TOKEN}", "accept-encoding": "gzip, deflate, br, zstd",
+                 "sec-fetch-mode": "cors", "sec-fetch-site": "same-origin", "sec-fetch-dest": "empty"}
+            if path in tags:
+                h["if-none-match"] = tags[path]
+            if path in dicts:
+                h["accept-encoding"] += ", dcb, dcz"
+                h["available-dictionary"] = ":" + base64.b64encode(hashlib.sha256(dicts[path]).digest()).decode() + ":"
+            for attempt in range(2):
+                try:
+                    status, got, body = c.get(path, h)
+                    break
+                except (ConnectionError, OSError, H2.exceptions.ProtocolError):
+                    # The hub closed the connection (GOAWAY, or its connection limits): a browser
+                    # opens a new one, handshake included, and so do we; every byte counts.
+                    done_bytes += c.read_bytes; done_kernel += kernel_received(c.raw) or c.read_bytes
+                    c.close(); c = H2Client(); reconnects += 1
+            else:
+                continue
+            if status == 304:
+                h2_stats["304"] += 1
+                continue
+            enc = got.get("content-encoding", "identity").strip()
+            h2_stats[enc] = h2_stats.get(enc, 0) + 1
+            plain = decode_dcb(body, dicts[path]) if enc == "dcb" else BROTLI[0].decompress(body) if enc == "br" \
+                else gzip.decompress(body) if enc == "gzip" else body
+            doc = json.loads(plain)
+            assert doc.get("success") is True or (path == "/api/metrics" and "system" in doc), doc
+            if got.get("etag") and got.get("vary", "").strip() != "*":
+                tags[path] = got["etag"]
+            else:
+                tags.pop(path, None)
+            if got.get("use-as-dictionary"):
+                dicts[path] = plain
+        time.sleep(max(0.0, min(5.0, end - time.time())))
+    kernel = kernel_received(c.raw)
+    results[name] = (done_bytes + c.read_bytes, None if kernel is None else done_kernel + kernel)
+    c.close()
+    if reconnects:
+        print(f"({name}: {reconnects} reconnections)", file=sys.stderr)
+
+
+h2_stats = {"dcb": 0, "br": 0, "gzip": 0, "identity": 0, "304": 0}
+
+
 def tcp_info_bytes(sock):
     """(bytes_acked, bytes_received) of this socket as the kernel counts them (struct tcp_info)."""
     try:
@@ -282,8 +420,12 @@ scenarios = [
 ]
 if BROTLI:
     scenarios += [("polling as Chromium (dcb dictionaries)", dict_poller)]
+    if H2 and TLS_PORT:
+        scenarios += [("polling as Chromium over HTTPS (HTTP/2, dcb)", h2_dict_poller)]
+    else:
+        print("(no h2 module or no TLS hub: the HTTPS poller is skipped)", file=sys.stderr)
 else:
-    print("(no brotli 1.2 module: the dictionary poller is skipped)", file=sys.stderr)
+    print("(no brotli 1.2 module: the dictionary pollers are skipped)", file=sys.stderr)
 if AGENT_BIN:
     scenarios += [
         ("before-agent: version 1 body, a report each sample", lambda n: agent(n, ["--legacy-body", "--batch-seconds", "0"])),
@@ -302,11 +444,13 @@ for n, (up, k_up, conns) in uplink.items():
           f"back {results[n][0] / DURATION:6.1f} B/s (kernel {results[n][1] / DURATION:6.1f}), {conns} connections")
 if BROTLI:
     print(f"dictionary poller: answers by encoding {dict_stats} (every body decoded and parsed as JSON)")
+    if H2 and TLS_PORT:
+        print(f"HTTPS poller: answers by encoding {h2_stats} (every body decoded and parsed as JSON)")
 # The hub's own count (/api/budget egress.hubBytes) against the kernel's, over every scenario.
 c = http.client.HTTPConnection(HOST, PORT)
 c.request("GET", "/api/budget", headers={"Authorization": f"Bearer {TOKEN}"})
 hub = json.loads(c.getresponse().read())["data"]["egress"]
-kernel_total = sum(k or 0 for _, k in results.values())
+kernel_total = sum(k or 0 for n, (_, k) in results.items() if "HTTPS" not in n)  # the TLS hub counts its own
 print(f"hub's own count (egress.hubBytes) {hub['hubBytes']} B vs kernel {kernel_total} B: "
       f"{(hub['hubBytes'] - kernel_total) / max(kernel_total, 1) * 100:+.1f}%  byTopic {hub['byTopic']}")
 fleet = results.get("fleet view", (0, None))[0] / DURATION

@@ -114,3 +114,21 @@ async fn a_keep_alive_connection_idles_past_the_header_timeout_but_not_a_slow_he
     assert!(health_on(&mut idle).await);
     assert!(closed_by(&mut idle, Instant::now() + Duration::from_secs(20)).await, "idle connection never closed");
 }
+
+#[tokio::test]
+async fn a_connection_in_use_is_not_closed_as_idle() {
+    // A client polling more often than the idle limit (as the web app and agents do) keeps its
+    // connection: each idle period sees a request, even though no request is in flight at most
+    // instants. Before the fix such a connection was closed after one or two periods, so every poll
+    // over HTTPS paid for a new handshake.
+    let server = Server::builder().server("idle_timeout_ms = 400").start_async().await;
+    let mut s = connect_from([127, 0, 0, 1], server.addr).await;
+    // Five idle periods' worth of polls, one every 100 ms (the pace of the client, not a wait for the
+    // server: each poll's answer is read before the next).
+    for poll in 0..20 {
+        assert!(health_on(&mut s).await, "poll {poll}: the connection was closed while in use");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Once the polls stop it is idle, and closed.
+    assert!(closed_by(&mut s, Instant::now() + Duration::from_secs(20)).await, "idle connection never closed");
+}

@@ -6,69 +6,43 @@
 use std::time::Instant;
 
 use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderValue, LOCATION, PROXY_AUTHORIZATION, USER_AGENT};
-use reqwest::{Client, Method, Response, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::check::{HttpPlan, JsonPlan};
+use crate::exchange::{Answer, exchange};
 use crate::result::Outcome;
 use crate::tls::{TlsContext, days_left, not_after, unix_now};
 
+pub use crate::exchange::MAX_BODY;
+
 /// Redirects followed before the probe gives up (a loop ends here too).
 pub const MAX_REDIRECTS: usize = 5;
-/// Body bytes read for a keyword or a JSON path; the rest is never read.
-pub const MAX_BODY: usize = 64 * 1024;
-/// Connections are not kept between probes: each probe measures a fresh connection, as
-/// blackbox_exporter does, and no idle socket waits between runs.
-const POOL_IDLE: usize = 0;
 
-/// The two clients (verifying TLS or not), built once.
-#[derive(Debug)]
-pub(crate) struct HttpClients {
-    verifying: Client,
-    insecure: Client,
-    /// Parsed once rather than per probe (`None`: not a valid header value, so none is sent).
-    user_agent: Option<HeaderValue>,
-}
-
-impl HttpClients {
-    pub fn new(tls: &TlsContext, user_agent: &str) -> Result<Self, reqwest::Error> {
-        let build = |config: &rustls::ClientConfig| {
-            Client::builder()
-                .tls_backend_preconfigured(config.clone())
-                .tls_info(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_max_idle_per_host(POOL_IDLE)
-                // The body as served, without asking for gzip: a keyword or JSON path is matched on
-                // at most 64 KiB of it either way, and no decompression layer runs on every probe.
-                .no_gzip()
-                // Proxies from the environment would send checks somewhere else than their target.
-                .no_proxy()
-                .build()
-        };
-        Ok(Self {
-            verifying: build(&tls.verifying)?,
-            insecure: build(&tls.accept_any)?,
-            user_agent: HeaderValue::from_str(user_agent).ok(),
-        })
-    }
-}
-
-/// Runs the probe. The caller bounds the whole of it with the check's timeout.
-pub(crate) async fn probe(clients: &HttpClients, plan: &HttpPlan, started: Instant) -> Outcome {
-    let client = if plan.verify_tls { &clients.verifying } else { &clients.insecure };
+/// Runs the probe. The caller bounds the whole of it with the check's timeout. `user_agent` is sent
+/// unless the check sets its own.
+pub(crate) async fn probe(
+    tls: &TlsContext,
+    user_agent: Option<&HeaderValue>,
+    plan: &HttpPlan,
+    started: Instant,
+) -> Outcome {
+    let config = if plan.verify_tls { &tls.verifying } else { &tls.accept_any };
     let mut headers = plan.headers.clone();
     if !headers.contains_key(USER_AGENT)
-        && let Some(ua) = &clients.user_agent
+        && let Some(ua) = user_agent
     {
         headers.insert(USER_AGENT, ua.clone());
     }
-    let response = match send(client, plan, headers).await {
+    // The body is read only when something is matched in it, and only from the last answer.
+    let wants_body = plan.keyword.is_some() || plan.json.is_some();
+    let answer = match send(config, plan, headers, wants_body).await {
         Ok(r) => r,
         Err(e) => return Outcome::down(started.elapsed(), e),
     };
-    let status = response.status();
+    let status = answer.status;
     let mut outcome = Outcome { status_code: Some(status.as_u16()), ..Outcome::up(started.elapsed()) };
-    if let Some(der) = response.extensions().get::<reqwest::tls::TlsInfo>().and_then(|i| i.peer_certificate())
+    if let Some(der) = &answer.leaf
         && let Ok(na) = not_after(der)
     {
         outcome.cert_not_after = Some(na);
@@ -79,12 +53,8 @@ pub(crate) async fn probe(clients: &HttpClients, plan: &HttpPlan, started: Insta
     if !plan.expect.contains(status.as_u16()) {
         return outcome.fail(format!("status {} is not in {}", status.as_u16(), plan.expect));
     }
-    if plan.keyword.is_none() && plan.json.is_none() {
+    let Some((body, complete)) = answer.body else {
         return outcome;
-    }
-    let (body, complete) = match read_bounded(response).await {
-        Ok(b) => b,
-        Err(e) => return outcome.fail(e),
     };
     outcome.latency_ms = crate::result::millis(started.elapsed());
     if let Some(keyword) = &plan.keyword
@@ -104,23 +74,30 @@ pub(crate) async fn probe(clients: &HttpClients, plan: &HttpPlan, started: Insta
     outcome
 }
 
-/// Sends the request, following redirects when asked; returns the last response.
-async fn send(client: &Client, plan: &HttpPlan, mut headers: HeaderMap) -> Result<Response, String> {
+/// Sends the request, following redirects when asked; returns the last answer, with its body when
+/// `wants_body` and its status is expected (a body that fails the probe anyway is not read).
+async fn send(
+    tls: &std::sync::Arc<rustls::ClientConfig>,
+    plan: &HttpPlan,
+    mut headers: HeaderMap,
+    wants_body: bool,
+) -> Result<Answer, String> {
     let mut url = plan.url.clone();
     let mut method = plan.method.clone();
     for redirects in 0..=MAX_REDIRECTS {
-        let response = client
-            .request(method.clone(), url.clone())
-            .headers(headers.clone())
-            .send()
-            .await
-            .map_err(|e| error_text(&e))?;
-        let status = response.status();
-        if !plan.follow_redirects || !status.is_redirection() {
-            return Ok(response);
+        let follows = |status: StatusCode, headers: &HeaderMap| {
+            plan.follow_redirects && status.is_redirection() && headers.contains_key(LOCATION)
+        };
+        let answer = exchange(tls, &method, &url, &headers, |status, h| {
+            wants_body && !follows(status, h) && plan.expect.contains(status.as_u16())
+        })
+        .await?;
+        let status = answer.status;
+        if !follows(status, &answer.headers) {
+            return Ok(answer);
         }
-        let Some(location) = response.headers().get(LOCATION).and_then(|l| l.to_str().ok()) else {
-            return Ok(response);
+        let Some(location) = answer.headers.get(LOCATION).and_then(|l| l.to_str().ok()) else {
+            return Ok(answer);
         };
         if redirects == MAX_REDIRECTS {
             return Err(format!("more than {MAX_REDIRECTS} redirects (the last to {})", redacted(location)));
@@ -149,20 +126,6 @@ async fn send(client: &Client, plan: &HttpPlan, mut headers: HeaderMap) -> Resul
 /// A location without its query (which may carry tokens), for error texts.
 fn redacted(location: &str) -> &str {
     location.split(['?', '#']).next().unwrap_or(location)
-}
-
-/// Reads at most [`MAX_BODY`] bytes; `true` when that was the whole body.
-async fn read_bounded(mut response: Response) -> Result<(Vec<u8>, bool), String> {
-    let mut body = Vec::with_capacity(4096);
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading the body: {}", error_text(&e)))? {
-        let room = MAX_BODY - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            return Ok((body, false));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((body, true))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -199,32 +162,6 @@ pub(crate) fn match_json(body: &[u8], plan: &JsonPlan) -> Result<(), String> {
         }
         Err(format!("JSON path {} is {shown:?}, expected {:?}", plan.path.join("."), plan.expect))
     }
-}
-
-/// A reqwest error with its causes ("connection refused", "invalid peer certificate: Expired"),
-/// without the URL (its query may hold a token).
-fn error_text(e: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    if e.is_timeout() {
-        parts.push("timed out".into());
-    } else if e.is_connect() {
-        parts.push("connect".into());
-    } else if e.is_redirect() {
-        parts.push("redirect".into());
-    } else if e.is_body() || e.is_decode() {
-        parts.push("body".into());
-    } else {
-        parts.push("request".into());
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

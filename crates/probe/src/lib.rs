@@ -25,6 +25,7 @@
 mod check;
 mod def;
 mod dns;
+mod exchange;
 mod http;
 mod ping;
 mod prober;

@@ -1,4 +1,4 @@
-//! The [`Prober`]: what the probes share (TLS roots and configurations, the two HTTP clients, where
+//! The [`Prober`]: what the probes share (TLS roots and configurations, the HTTP User-Agent, where
 //! the system resolver is), built once; `probe` dispatches a check to its kind's probe under the
 //! check's timeout. It holds no concurrency limit of its own: the [`Runner`](crate::Runner) bounds
 //! how many probes run at once, and every scheduled or on-demand run goes through it.
@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use rustls::pki_types::CertificateDer;
 
+use reqwest::header::HeaderValue;
+
 use crate::check::{Check, Plan};
-use crate::http::HttpClients;
 use crate::result::Outcome;
 use crate::runner::Execute;
 use crate::tls::{TlsContext, TlsSetupError};
@@ -44,15 +45,14 @@ impl Default for ProberConfig {
 pub enum SetupError {
     #[error(transparent)]
     Tls(#[from] TlsSetupError),
-    #[error("HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// Runs probes. Cheap to share behind an `Arc`; build one per process.
 #[derive(Debug)]
 pub struct Prober {
     tls: TlsContext,
-    http: HttpClients,
+    /// Parsed once rather than per probe (`None`: not a valid header value, so none is sent).
+    user_agent: Option<HeaderValue>,
     resolv_conf: PathBuf,
 }
 
@@ -61,8 +61,8 @@ impl Prober {
         // HTTP/2 when the server offers it, as a browser would see the site.
         let tls =
             TlsContext::new(config.system_roots, &config.extra_roots, vec![b"h2".to_vec(), b"http/1.1".to_vec()])?;
-        let http = HttpClients::new(&tls, &config.user_agent)?;
-        Ok(Self { tls, http, resolv_conf: config.resolv_conf })
+        let user_agent = HeaderValue::from_str(&config.user_agent).ok();
+        Ok(Self { tls, user_agent, resolv_conf: config.resolv_conf })
     }
 
     /// Runs `check` once, bounded by its timeout. Not limited in concurrency: schedule through the
@@ -71,7 +71,7 @@ impl Prober {
         let started = Instant::now();
         let run = async {
             match &check.plan {
-                Plan::Http(plan) => http::probe(&self.http, plan, started).await,
+                Plan::Http(plan) => http::probe(&self.tls, self.user_agent.as_ref(), plan, started).await,
                 Plan::Tcp(target) => tcp::probe(target, started).await,
                 Plan::Ping(host) => ping::probe(host, started).await,
                 Plan::Dns(plan) => dns::probe(plan, &self.resolv_conf, started).await,

@@ -168,6 +168,22 @@ async fn https_reports_the_certificate_and_verifies_unless_told_not_to() {
 }
 
 #[tokio::test]
+async fn https_speaks_http2_when_the_server_chooses_it() {
+    let ca = TestCa::new();
+    let (chain, key) = ca.leaf(-DAY, 30 * DAY + 3600);
+    let addr = h2_server(chain, key).await;
+    let p = prober(vec![ca.der()]);
+    let url = format!("https://127.0.0.1:{}/health?x=1", addr.port());
+    // The keyword is the version and path the server saw: HTTP/2, with the path sent as :path.
+    let out = p.probe(&http(url.clone(), json!({"keyword": "HTTP/2.0 /health"}))).await;
+    assert!(out.up, "{out:?}");
+    assert_eq!(out.status_code, Some(200));
+    assert_eq!((out.cert_days_left, out.cert_verified), (Some(30), Some(true)));
+    let missing = p.probe(&http(url, json!({"keyword": "HTTP/1.1"}))).await;
+    assert!(!missing.up && missing.error.as_deref().unwrap().contains("not found"), "{missing:?}");
+}
+
+#[tokio::test]
 async fn a_closed_port_is_down_with_the_reason() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -177,4 +193,43 @@ async fn a_closed_port_is_down_with_the_reason() {
     assert!(!out.up);
     let error = out.error.unwrap();
     assert!(error.starts_with("connect") && error.to_lowercase().contains("refused"), "{error}");
+}
+
+/// An HTTPS server that speaks HTTP/2 only (ALPN `h2`, as many CDNs prefer): answers every request
+/// with `200` and a body naming the version and path it saw (`HTTP/2.0 /path`).
+async fn h2_server(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> std::net::SocketAddr {
+    use http_body_util::Full;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                    let text = format!("{:?} {}", req.version(), req.uri().path());
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(bytes::Bytes::from(text))))
+                });
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    addr
 }

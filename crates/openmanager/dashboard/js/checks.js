@@ -23,6 +23,11 @@ let timer = 0;
 let checks = [];
 let selected = null;
 let chart = null;
+// Each view opening starts a load of the status page settings; only the newest may draw, so an
+// older answer arriving late cannot replace what the operator is already editing.
+let statusLoads = 0;
+// Notes being typed, by incident id: a redraw of the incident list keeps them.
+const noteDrafts = new Map();
 
 function build() {
   const list = h('div', { 'data-testid': 'checks-list' });
@@ -335,14 +340,16 @@ async function loadMaint() {
 
 async function loadStatusPage() {
   const box = ui.statusPanel.querySelector('.sp-body');
+  const load = ++statusLoads;
   let s;
   try {
     s = (await api('api/status-page')).data;
   } catch (err) {
     // Only admins may read the settings.
-    fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
+    if (load === statusLoads) fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
     return;
   }
+  if (load !== statusLoads) return;
   const enabled = h('input', { type: 'checkbox', name: 'enabled', checked: s.enabled });
   const title = h('input', { name: 'title', required: true, maxlength: '100', value: s.title });
   const pick = (name, items, chosen) => h('fieldset', { class: 'inline-form' }, h('legend', { text: t(`sp.${name}`) }),
@@ -370,27 +377,31 @@ async function loadStatusPage() {
   });
   const incidents = h('div', { 'data-testid': 'incidents' });
   fill(box, form, incidents);
-  loadIncidents(incidents);
+  loadIncidents(incidents, load);
 }
 
 /** The status page's incidents, newest first, each with its notes and a field to add one. */
-async function loadIncidents(box) {
+async function loadIncidents(box, load) {
   let list;
   try {
     list = (await api('api/status-page/incidents')).data ?? [];
   } catch (err) {
-    fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
+    if (load === statusLoads) fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
     return;
   }
+  if (load !== statusLoads) return;
   const items = list.slice(0, 20).map((i) => {
     const text = h('input', { name: 'note', required: true, maxlength: '1000', placeholder: t('sp.note'), 'aria-label': t('sp.note') });
+    text.value = noteDrafts.get(i.id) ?? '';
+    text.addEventListener('input', () => noteDrafts.set(i.id, text.value));
     const add = h('form', { class: 'inline-form' }, text, h('button', { type: 'submit', text: t('sp.addNote') }));
     add.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
         await api(`api/status-page/incidents/${encodeURIComponent(i.id)}/notes`, { method: 'POST', body: { text: text.value.trim() } });
+        noteDrafts.delete(i.id);
         toast(t('sp.noteAdded'));
-        loadIncidents(box);
+        loadIncidents(box, load);
       } catch (err) {
         toast(t('failed', { msg: err.message }), 'critical');
       }

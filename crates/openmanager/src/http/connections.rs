@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -27,6 +27,9 @@ pub struct Bounds {
 pub struct Conn {
     /// Requests in flight (their response bodies included), so a streaming answer is never shed.
     active: AtomicUsize,
+    /// Requests begun on it so far: an idle check compares it between two looks, since a client
+    /// polling now and then is seldom caught mid-request.
+    begun: AtomicU64,
     /// Cancelled to shed this connection.
     shed: CancellationToken,
 }
@@ -34,6 +37,11 @@ pub struct Conn {
 impl Conn {
     pub fn is_idle(&self) -> bool {
         self.active.load(Ordering::Acquire) == 0
+    }
+
+    /// How many requests have begun on this connection.
+    pub fn requests_begun(&self) -> u64 {
+        self.begun.load(Ordering::Acquire)
     }
 
     /// Fires when the table sheds this connection.
@@ -44,6 +52,7 @@ impl Conn {
     /// Marks a request in flight until the returned guard drops.
     pub fn busy(self: &Arc<Self>) -> Busy {
         self.active.fetch_add(1, Ordering::AcqRel);
+        self.begun.fetch_add(1, Ordering::AcqRel);
         Busy(self.clone())
     }
 }
@@ -173,7 +182,8 @@ impl ConnectionTable {
         }
         let id = inner.next_id;
         inner.next_id += 1;
-        let conn = Arc::new(Conn { active: AtomicUsize::new(0), shed: CancellationToken::new() });
+        let conn =
+            Arc::new(Conn { active: AtomicUsize::new(0), begun: AtomicU64::new(0), shed: CancellationToken::new() });
         inner.entries.insert(id, Entry { ip, opened: now, conn: conn.clone() });
         *inner.per_ip.entry(ip).or_default() += 1;
         drop(inner);

@@ -377,6 +377,7 @@ impl Watch<'_> {
         let mut idle_check = tokio::time::interval(serving.timeouts.idle.max(Duration::from_millis(10)));
         idle_check.reset();
         let mut idle_ticks = 0u32;
+        let mut begun_at_tick = conn.requests_begun();
         let mut closing = false;
         // The select's conditions are read when it is entered, and one visit lasts as long as the
         // connection is busy: the deadline is checked against the flag when it fires.
@@ -418,8 +419,12 @@ impl Watch<'_> {
                     break;
                 }
                 _ = idle_check.tick() => {
-                    // Two checks in a row without a request in flight: idle for at least a period.
-                    idle_ticks = if conn.is_idle() { idle_ticks + 1 } else { 0 };
+                    // Idle at a check: no request in flight and none begun since the last check.
+                    // Two in a row: idle for at least a whole period. (In flight alone is not
+                    // enough: a client that polls every few seconds is idle at almost any instant.)
+                    let begun = conn.requests_begun();
+                    idle_ticks = if conn.is_idle() && begun == begun_at_tick { idle_ticks + 1 } else { 0 };
+                    begun_at_tick = begun;
                     if idle_ticks >= 2 && !closing {
                         closing = true;
                         graceful(connection.as_mut());
