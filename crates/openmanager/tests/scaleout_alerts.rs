@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 /// Longer than the period at which a hub that does not evaluate re-reads the evaluator's alerts
 /// (the lease tick, 5 s): a window watched this long includes one re-read on every hub.
 const RESYNC_WATCH: Duration = Duration::from_secs(6);
+/// Fast alerts; no per-client limits (the tests poll every hub from one address).
+const HUB: &str = "[rate_limit]\nenabled = false\n";
 
 /// A rule on `cpu >= 50` for `servers`, created through `h`; its id.
 async fn busy_rule(h: &Server, servers: &[&str], channels: &[&str]) -> String {
@@ -82,7 +84,11 @@ async fn ack_never_goes_back(hubs: &[&Server], rule: &str, id: &str, shown: &mut
 async fn an_acknowledgement_through_any_hub_never_goes_back() {
     let test = "an_acknowledgement_through_any_hub_never_goes_back";
     let Some(c) = Cluster::new(test).await else { return };
-    let hubs = [c.hub(FAST_ALERTS).await, c.hub(FAST_ALERTS).await, c.hub(FAST_ALERTS).await];
+    let hubs = [
+        c.hub(&format!("{FAST_ALERTS}{HUB}")).await,
+        c.hub(&format!("{FAST_ALERTS}{HUB}")).await,
+        c.hub(&format!("{FAST_ALERTS}{HUB}")).await,
+    ];
     let e = evaluator(&hubs).await;
     let others: Vec<&Server> = (0..3).filter(|&i| i != e).map(|i| &hubs[i]).collect();
     let rule = busy_rule(others[0], &["d-1"], &[]).await;
@@ -117,7 +123,11 @@ async fn a_new_evaluator_carries_on_the_alerts_the_cluster_has() {
     let test = "a_new_evaluator_carries_on_the_alerts_the_cluster_has";
     let Some(c) = Cluster::new(test).await else { return };
     let (hook, url) = webhook().await;
-    let mut hubs = vec![c.hub(FAST_ALERTS).await, c.hub(FAST_ALERTS).await, c.hub(FAST_ALERTS).await];
+    let mut hubs = vec![
+        c.hub(&format!("{FAST_ALERTS}{HUB}")).await,
+        c.hub(&format!("{FAST_ALERTS}{HUB}")).await,
+        c.hub(&format!("{FAST_ALERTS}{HUB}")).await,
+    ];
     let e = evaluator(&hubs).await;
     // The agent reports to a hub that does not evaluate (never the one killed below).
     let reporter = (e + 1) % 3;
@@ -194,7 +204,7 @@ async fn a_new_evaluator_carries_on_the_alerts_the_cluster_has() {
 async fn deleting_a_server_through_any_hub_ends_its_alerts_everywhere() {
     let test = "deleting_a_server_through_any_hub_ends_its_alerts_everywhere";
     let Some(c) = Cluster::new(test).await else { return };
-    let hubs = [c.hub(FAST_ALERTS).await, c.hub(FAST_ALERTS).await];
+    let hubs = [c.hub(&format!("{FAST_ALERTS}{HUB}")).await, c.hub(&format!("{FAST_ALERTS}{HUB}")).await];
     let e = evaluator(&hubs).await;
     let o = 1 - e;
     let rule = busy_rule(&hubs[o], &["f-1", "f-2"], &[]).await;

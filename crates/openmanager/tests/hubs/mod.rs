@@ -152,7 +152,7 @@ pub async fn alert_message(ws: &mut Ws, rule: &str, state: &str) -> Value {
 /// `GET /api/alerts?state=firing` on one hub: the firing alerts of `rule`.
 pub async fn firing(h: &Server, rule: &str) -> Vec<Value> {
     let v: Value = h.get_auth("/api/alerts?state=firing").send().await.unwrap().json().await.unwrap();
-    v["data"].as_array().unwrap().iter().filter(|a| a["ruleId"] == rule).cloned().collect()
+    v["data"].as_array().unwrap_or_else(|| panic!("{v}")).iter().filter(|a| a["ruleId"] == rule).cloned().collect()
 }
 
 /// The ids `GET <path>` lists on one hub.
