@@ -72,16 +72,17 @@ fn key(a: &Alert) -> (String, String) {
     (a.rule_id.clone(), a.server_id.clone())
 }
 
-/// An acknowledgement this hub knows and `a` does not say (it left the evaluator earlier).
-fn keep_ack(acks: &Remembered<Ack>, a: &mut Alert) {
+/// Applies an acknowledgement this hub knows and `a` does not say (it left the evaluator earlier);
+/// whether there was one.
+fn keep_ack(acks: &Remembered<Ack>, a: &mut Alert) -> bool {
     if a.acknowledged {
-        return;
+        return false;
     }
-    if let Some(ack) = acks.get(&a.id) {
-        a.acknowledged = true;
-        a.acknowledged_at = Some(ack.at_ms);
-        a.acknowledged_by = Some(ack.by.clone());
-    }
+    let Some(ack) = acks.get(&a.id) else { return false };
+    a.acknowledged = true;
+    a.acknowledged_at = Some(ack.at_ms);
+    a.acknowledged_by = Some(ack.by.clone());
+    true
 }
 
 impl Mirror {
@@ -114,17 +115,23 @@ impl Mirror {
     }
 
     /// Replaces the active alerts with the evaluator's full list (after missed events, at start,
-    /// every lease tick).
-    pub fn replace_active(&mut self, alerts: Vec<Alert>) {
+    /// every lease tick). Returns the alerts whose acknowledgement the list lacked, as shown here:
+    /// the evaluator may never have heard of it (a message lost while it reconnected), so the
+    /// caller tells it again.
+    pub fn replace_active(&mut self, alerts: Vec<Alert>) -> Vec<Alert> {
         let mut active = BTreeMap::new();
+        let mut unheard = Vec::new();
         for mut a in alerts {
             if a.state == AlertState::Resolved || self.ended.get(&a.id).is_some() || active.len() >= MAX_ACTIVE {
                 continue;
             }
-            keep_ack(&self.acks, &mut a);
+            if keep_ack(&self.acks, &mut a) {
+                unheard.push(a.clone());
+            }
             active.insert(key(&a), a);
         }
         self.active = active;
+        unheard
     }
 
     /// Marks an alert acknowledged, for good (remembered even before this hub lists it); the
@@ -238,10 +245,11 @@ mod tests {
     fn a_snapshot_replaces_the_active_alerts() {
         let mut m = Mirror::default();
         m.apply(&event(EventKind::Fired, alert("a:web-1:1", "a", AlertState::Firing)));
-        m.replace_active(vec![
+        let unheard = m.replace_active(vec![
             alert("b:web-1:1", "b", AlertState::Firing),
             alert("c:web-1:1", "c", AlertState::Resolved),
         ]);
+        assert!(unheard.is_empty());
         let ids: Vec<&str> = m.active().map(|a| a.id.as_str()).collect();
         assert_eq!(ids, ["b:web-1:1"]);
     }
@@ -253,7 +261,8 @@ mod tests {
         let acked = m.acknowledge("r:web-1:1", "alice", 5).unwrap();
         assert!(acked.acknowledged);
         // The evaluator had not heard of it yet: its snapshot and repeat say unacknowledged.
-        m.replace_active(vec![alert("r:web-1:1", "r", AlertState::Firing)]);
+        let unheard = m.replace_active(vec![alert("r:web-1:1", "r", AlertState::Firing)]);
+        assert_eq!(unheard.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["r:web-1:1"], "told again");
         let a = m.get("r:web-1:1").unwrap();
         assert_eq!((a.acknowledged, a.acknowledged_at, a.acknowledged_by.as_deref()), (true, Some(5), Some("alice")));
         let shown = m.apply(&event(EventKind::Repeat, alert("r:web-1:1", "r", AlertState::Firing))).unwrap();
@@ -262,8 +271,12 @@ mod tests {
         m.acknowledge("s:web-1:1", "bob", 7);
         m.replace_active(vec![alert("s:web-1:1", "s", AlertState::Firing)]);
         assert_eq!(m.get("s:web-1:1").unwrap().acknowledged_by.as_deref(), Some("bob"));
+        // Once the evaluator's list says it, nothing is told again.
+        let mut heard = alert("s:web-1:1", "s", AlertState::Firing);
+        heard.acknowledged = true;
+        assert!(m.replace_active(vec![heard]).is_empty());
         // A later episode of the same rule and server is a new alert, not acknowledged.
-        m.replace_active(vec![alert("r:web-1:9", "r", AlertState::Firing)]);
+        assert!(m.replace_active(vec![alert("r:web-1:9", "r", AlertState::Firing)]).is_empty());
         assert!(!m.get("r:web-1:9").unwrap().acknowledged);
     }
 
@@ -273,7 +286,7 @@ mod tests {
         let a = alert("r:web-1:1", "r", AlertState::Firing);
         m.apply(&event(EventKind::Fired, a.clone()));
         m.forget_server("web-1");
-        m.replace_active(vec![a.clone()]);
+        assert!(m.replace_active(vec![a.clone()]).is_empty());
         assert!(m.apply(&event(EventKind::Repeat, a)).is_none());
         assert_eq!(m.active().count(), 0);
         // Registered again and firing again: a new alert, shown.

@@ -163,8 +163,10 @@ impl Alerting {
     }
 
     /// The evaluating hub's active alerts, replacing what this hub showed (after missed events).
-    pub fn replace_remote(&self, alerts: Vec<Alert>) {
-        self.mirror.lock().replace_active(alerts);
+    /// Returns the alerts acknowledged here whose acknowledgement the evaluator's list lacks (to be
+    /// told to it again).
+    pub fn replace_remote(&self, alerts: Vec<Alert>) -> Vec<Alert> {
+        self.mirror.lock().replace_active(alerts)
     }
 
     /// An acknowledgement made through another hub.

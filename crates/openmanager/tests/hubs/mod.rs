@@ -93,6 +93,17 @@ impl Cluster {
     }
 }
 
+/// Closes every hub's subscriber connection to `redis` (`CLIENT KILL TYPE pubsub`), as a network
+/// cut would: what is published until each hub has resubscribed is lost to it.
+pub async fn cut_subscribers(redis: &PrivateRedis) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", redis.port)).await.unwrap();
+    conn.write_all(b"CLIENT KILL TYPE pubsub\r\n").await.unwrap();
+    let mut reply = [0u8; 64];
+    let n = conn.read(&mut reply).await.unwrap();
+    assert!(reply[..n].starts_with(b":"), "{}", String::from_utf8_lossy(&reply[..n]));
+}
+
 /// The hub that logged taking the alert lease, once one did.
 pub async fn evaluator(hubs: &[Server]) -> usize {
     let taken = |h: &Server| h.logs().contains("alert evaluator lease taken");
