@@ -69,4 +69,12 @@ impl Services {
     pub fn new(inner: Inner) -> Self {
         Self(Arc::new(inner))
     }
+
+    /// Removes a server, its history and its alerts: they end with it, without a notice (as on
+    /// the other hubs of a cluster, which reload the fleet after the edit: `scaleout::changes`).
+    pub async fn remove_server(&self, id: &str) -> Result<(), crate::fleet::FleetError> {
+        self.fleet.remove(id).await?;
+        self.alerting.forget_server(id, crate::clock::now_millis());
+        Ok(())
+    }
 }

@@ -1,7 +1,8 @@
 //! End-to-end alerting against the real binary: a rule fires on this host's real metrics, notifies a
 //! loopback webhook with a valid signature, pushes a WebSocket `alert`, captures top processes, is
-//! acknowledged, respects silences and repeat intervals, and resolves; rules, silences and channels
-//! answer bad input with the documented errors and survive a restart.
+//! acknowledged, respects silences and repeat intervals, and resolves; a deleted server's alerts end
+//! with it; rules, silences and channels answer bad input with the documented errors and survive a
+//! restart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -343,4 +344,41 @@ async fn the_budget_keeps_its_month_across_a_restart() {
     assert!(again["data"]["egress"]["monthToDateBytes"].as_u64().unwrap() >= mtd);
     let prom = s.get_auth("/metrics").send().await.unwrap().text().await.unwrap();
     assert!(prom.contains("openmanager_budget_egress_bytes{kind=\"limit\"} 1000000000"), "budget series");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_server_ends_its_alerts() {
+    let s = Server::builder()
+        .config("[simulation]\nenabled = false\n[alerts]\ninterval_seconds = 1\nkeep_firing_seconds = 0\n")
+        .start_async()
+        .await;
+    let c = s.client();
+    let rule: Value = c
+        .post(s.url("/api/alerts/rules"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "Agent busy", "metric": "cpu", "op": ">=", "threshold": 50, "severity": "warning",
+            "scope": {"serverIds": ["g-1"]}, "repeatIntervalSeconds": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rule = rule["data"]["id"].as_str().unwrap().to_string();
+    let body = json!({"type": "report", "version": 1,
+        "agent": {"machineId": "g-1", "name": "g-1", "hostname": "g-1", "agentVersion": "t"},
+        "samples": [{"timestampMs": jiff::Timestamp::now().as_millisecond(), "values": {"cpu": 80.0}}]});
+    let res = c.post(s.url("/api/agents/report")).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let firing = async || -> Vec<Value> {
+        let v: Value = s.get_auth("/api/alerts?state=firing").send().await.unwrap().json().await.unwrap();
+        v["data"].as_array().unwrap().iter().filter(|a| a["ruleId"] == rule).cloned().collect()
+    };
+    common::wait_until("the alert to fire", Duration::from_secs(30), async || firing().await.len() == 1).await;
+    let res = c.delete(s.url("/api/servers/g-1")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    // Gone with the server as the deletion is answered, and kept in the history as resolved.
+    assert!(firing().await.is_empty());
+    let v: Value = s.get_auth("/api/alerts?state=resolved").send().await.unwrap().json().await.unwrap();
+    assert!(v["data"].as_array().unwrap().iter().any(|a| a["ruleId"] == rule), "{v}");
 }

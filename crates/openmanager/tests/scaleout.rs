@@ -7,86 +7,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod hubs;
 mod scale_support;
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{ADMIN_TOKEN, Server, wait_until};
 use futures_util::StreamExt;
+use hubs::{Cluster, Ws, alert_message, create, delete, firing, ids, now_ms, post_report, report, webhook, ws};
 use scale_support::{Nginx, PgDb, PrivateRedis, redis_prefix};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
-fn report(machine: &str, samples: &[(i64, f64)]) -> Value {
-    let samples: Vec<Value> =
-        samples.iter().map(|(t, cpu)| json!({"timestampMs": t, "values": {"cpu": cpu, "memory": 40.0}})).collect();
-    json!({"type": "report", "version": 1,
-        "agent": {"machineId": machine, "name": machine, "hostname": format!("{machine}.lan"), "agentVersion": "0.1.0"},
-        "samples": samples})
-}
-
-fn gzip(v: &Value) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(v.to_string().as_bytes()).unwrap();
-    e.finish().unwrap()
-}
-
-/// Posts a report to `base` (a hub or the load balancer); the status, or 0 on a network error.
-async fn post_report(client: &reqwest::Client, base: &str, body: &Value) -> u16 {
-    client
-        .post(format!("{base}/api/agents/report"))
-        .bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/json")
-        .header("content-encoding", "gzip")
-        .body(gzip(body))
-        .send()
-        .await
-        .map_or(0, |r| r.status().as_u16())
-}
-
-struct Cluster {
-    _db: PgDb,
-    _redis: PrivateRedis,
-    db_url: String,
-    redis_url: String,
-    prefix: String,
-}
-
-impl Cluster {
-    async fn new(test: &str) -> Option<Cluster> {
-        let db = PgDb::create(test).await?;
-        let redis = PrivateRedis::start(test).await?;
-        Some(Cluster { db_url: db.url(), redis_url: redis.url(), prefix: redis_prefix(test), _db: db, _redis: redis })
-    }
-
-    async fn hub(&self, extra: &str) -> Server {
-        Server::builder()
-            .env("OPENMANAGER_DATABASE_URL", &self.db_url)
-            .env("OPENMANAGER_REDIS_URL", &self.redis_url)
-            .server("ws_interval_ms = 200")
-            .config(&format!(
-                "[simulation]\nenabled = false\n[fleet]\nmonitor_self = false\n[redis]\nprefix = \"{}\"\n{extra}",
-                self.prefix
-            ))
-            .start_async()
-            .await
-    }
-}
-
-async fn ws(s: &Server) -> Ws {
-    let url = format!("ws://{}/ws?token={ADMIN_TOKEN}", s.addr);
-    tokio_tungstenite::connect_async(url).await.unwrap().0
-}
 
 /// Reads `server_update`s until every `(id, cpu)` in `want` was seen with that cpu.
 async fn sees(ws: &mut Ws, want: &BTreeMap<String, f64>) {
@@ -221,25 +155,6 @@ async fn kill_9_of_a_hub_during_ingest_loses_no_acknowledged_sample() {
             .collect();
         assert_eq!(got, stored, "{id}");
     }
-}
-
-/// A webhook receiver on loopback that keeps every body.
-async fn webhook() -> (Arc<Mutex<Vec<Value>>>, String) {
-    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let g = got.clone();
-    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
-        let g = g.clone();
-        async move {
-            if let Ok(v) = serde_json::from_slice(&body) {
-                g.lock().unwrap().push(v);
-            }
-            "ok"
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (got, url)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,31 +331,6 @@ async fn per_client_rate_limits_are_counted_across_hubs() {
     assert_eq!(hubs[0].get("/api/health").send().await.unwrap().status(), 200);
 }
 
-/// Reads the WebSocket until an `alert` message for `rule` in `state` arrives.
-async fn alert_message(ws: &mut Ws, rule: &str, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let msg = tokio::time::timeout(left, ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no `alert` message for {rule} ({state}) in time"))
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["type"] == "alert" && v["data"]["alert"]["ruleId"] == rule && v["data"]["alert"]["state"] == state {
-                return v;
-            }
-        }
-    }
-}
-
-/// `GET /api/alerts?state=firing` on one hub: the firing alerts of `rule`.
-async fn firing(h: &Server, rule: &str) -> Vec<Value> {
-    let v: Value = h.get_auth("/api/alerts?state=firing").send().await.unwrap().json().await.unwrap();
-    v["data"].as_array().unwrap().iter().filter(|a| a["ruleId"] == rule).cloned().collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hub_shows_the_alerts_one_hub_evaluates() {
     let test = "every_hub_shows_the_alerts_one_hub_evaluates";
@@ -502,29 +392,6 @@ async fn every_hub_shows_the_alerts_one_hub_evaluates() {
     for h in &hubs {
         assert!(firing(h, &rule).await.is_empty());
     }
-}
-
-/// The ids `GET <path>` lists on one hub.
-async fn ids(h: &Server, path: &str) -> Vec<String> {
-    let v: Value = h.get_auth(path).send().await.unwrap().json().await.unwrap();
-    v["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{v}"))
-        .iter()
-        .filter_map(|x| x["id"].as_str().map(String::from))
-        .collect()
-}
-
-/// POSTs `body` to `path` on one hub; the created document's `data`.
-async fn create(h: &Server, path: &str, body: Value) -> Value {
-    let res = h.client().post(h.url(path)).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap();
-    assert!(res.status().is_success(), "{path}: {}", res.status());
-    res.json::<Value>().await.unwrap()["data"].clone()
-}
-
-async fn delete(h: &Server, path: &str) {
-    let res = h.client().delete(h.url(path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
-    assert!(res.status().is_success(), "{path}: {}", res.status());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -649,4 +516,74 @@ async fn the_same_question_on_two_hubs_calls_the_upstream_once() {
     let (a, b) = tokio::join!(ask(&hubs[0], "what is swap?"), ask(&hubs[1], "what is swap?"));
     assert!([a.as_str(), b.as_str()].contains(&"HIT"), "{a} {b}");
     assert_eq!(upstream_calls(&mock).await, 2, "one upstream call per question across two hubs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ai_cache_falls_back_while_redis_is_away_and_is_shared_again_once_back() {
+    let test = "the_ai_cache_falls_back_while_redis_is_away_and_is_shared_again_once_back";
+    let Some(mut c) = Cluster::new(test).await else { return };
+    const KEY: &str = "upstream-key-for-the-redis-outage";
+    ai::install_tls_provider();
+    let mock = mock_upstream::spawn(mock_upstream::Options { key: Some(KEY.into()), models: vec!["mock".into()] })
+        .await
+        .unwrap();
+    let env = [("GOOGLE_AI_API_KEY", KEY), ("GOOGLE_AI_BASE_URL", &mock.url())];
+    let hubs = [c.hub_with(&env, "").await, c.hub_with(&env, "").await];
+    let body = |question: &str| json!({"model": "google-ai", "temperature": 0, "messages": [{"role": "user", "content": question}]});
+    // Deterministic (temperature 0), so cached; pinned to the remote engine. The cache status.
+    let ask = async |h: &Server, question: &str| -> String {
+        let res = h
+            .client()
+            .post(h.url("/v1/chat/completions"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body(question))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{question}");
+        assert_eq!(res.headers()["x-ai-engine"], "google-ai");
+        res.headers()["x-cache-status"].to_str().unwrap().to_string()
+    };
+    for h in &hubs {
+        wait_until("redis up", Duration::from_secs(30), async || hubs::redis_check(h).await == "ok").await;
+    }
+    assert_eq!(ask(&hubs[0], "what is iowait?").await, "MISS");
+    assert_eq!(ask(&hubs[1], "what is iowait?").await, "HIT", "shared while Redis is up");
+    assert_eq!(upstream_calls(&mock).await, 1);
+
+    c.redis.down();
+    for h in &hubs {
+        wait_until("redis reported down", Duration::from_secs(60), async || {
+            hubs::redis_check(h).await.starts_with("down")
+        })
+        .await;
+        let status: Value = h.get_auth("/api/ai/status").send().await.unwrap().json().await.unwrap();
+        assert!(status["redis"].as_str().unwrap().starts_with("down"), "{status}");
+    }
+    // Each hub's own cache still answers what it holds, and new questions still get answers.
+    assert_eq!(ask(&hubs[0], "what is iowait?").await, "HIT", "the local cache");
+    assert_eq!(ask(&hubs[1], "what is iowait?").await, "HIT", "the local copy of the shared answer");
+    assert_eq!(upstream_calls(&mock).await, 1);
+    assert_eq!(ask(&hubs[0], "what is steal time?").await, "MISS");
+    assert_eq!(ask(&hubs[0], "what is steal time?").await, "HIT", "filled locally while Redis is away");
+    assert_eq!(upstream_calls(&mock).await, 2);
+    // Authentication is each hub's own: Redis away never lets a request in.
+    for h in &hubs {
+        for token in [None, Some("not-a-token-of-this-hub-at-all-0123456789")] {
+            let mut req = h.client().post(h.url("/v1/chat/completions")).json(&body("what is iowait?"));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            assert_eq!(req.send().await.unwrap().status(), 401, "token {token:?}");
+        }
+    }
+
+    c.redis.up().await;
+    for h in &hubs {
+        wait_until("redis back", Duration::from_secs(60), async || hubs::redis_check(h).await == "ok").await;
+    }
+    // Shared again: a new question asked on both hubs calls the upstream once.
+    assert_eq!(ask(&hubs[1], "what is a page fault?").await, "MISS");
+    assert_eq!(ask(&hubs[0], "what is a page fault?").await, "HIT", "shared again once Redis is back");
+    assert_eq!(upstream_calls(&mock).await, 3);
 }

@@ -365,6 +365,35 @@ impl Engine {
         self.history.clear();
     }
 
+    /// Carries on alerts another evaluator had (this hub just took the evaluation over): each
+    /// pending or firing alert of an enabled rule goes on as it was (same id, since, firing time and
+    /// acknowledgement), so it neither fires nor notifies again, and resolves as usual; its window
+    /// of samples starts afresh, and repeats resume one interval from `now_ms`. Alerts of unknown or
+    /// disabled rules, or of a (rule, server) this engine already tracks, are left out.
+    pub fn adopt(&mut self, alerts: impl IntoIterator<Item = Alert>, now_ms: i64) {
+        for mut alert in alerts {
+            let key = (alert.rule_id.clone(), alert.server_id.clone());
+            let phase = match alert.state {
+                AlertState::Pending => Phase::Pending { since: alert.started_at },
+                AlertState::Firing => Phase::Firing { clear_since: None },
+                AlertState::Resolved => continue,
+            };
+            let live = self.rules.iter().any(|r| r.enabled && r.id == alert.rule_id);
+            if !live
+                || self.tracks.contains_key(&key)
+                || self.active.contains_key(&alert.id)
+                || self.active.len() >= self.config.max_active
+            {
+                continue;
+            }
+            alert.last_notified_ms = now_ms;
+            let track =
+                Track { samples: VecDeque::new(), phase, alert_id: Some(alert.id.clone()), last_resolved_ms: None };
+            self.tracks.insert(key, track);
+            self.active.insert(alert.id.clone(), alert);
+        }
+    }
+
     /// Firing alerts of one server (for `ServerView::alerts`).
     pub fn firing_count(&self, server_id: &str) -> u32 {
         let n = self.active.values().filter(|a| a.state == AlertState::Firing && a.server_id == server_id).count();

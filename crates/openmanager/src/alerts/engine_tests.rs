@@ -383,3 +383,53 @@ fn maintenance_marks_firing_alerts_silences_them_and_defers_repeats() {
     assert_eq!(kinds(&ev), vec![EventKind::Repeat]);
     assert!(!ev[0].silenced);
 }
+
+#[test]
+fn a_new_evaluator_carries_on_adopted_alerts_without_firing_again() {
+    let mut r = rule("cpu", Metric::Cpu, 80.0);
+    r.repeat_interval_seconds = 60;
+    let mut r2 = rule("cpu2", Metric::Cpu, 80.0);
+    r2.for_seconds = 100;
+    let mut before = engine(vec![r.clone(), r2.clone()]);
+    assert_eq!(kinds(&before.evaluate(0, &[obs("a", Metric::Cpu, 90.0), obs("b", Metric::Cpu, 90.0)])).len(), 2);
+    before.acknowledge("cpu:a:0", "alice", 5 * S).unwrap();
+    // What the previous evaluator shared, through its API form (as on the cluster bus).
+    let shared: Vec<Alert> =
+        serde_json::from_value(serde_json::to_value(before.active().collect::<Vec<_>>()).unwrap()).unwrap();
+    assert_eq!(shared.len(), 4, "two firing, two pending");
+
+    let mut after = engine(vec![r, r2]);
+    after.adopt(shared, 10 * S);
+    assert_eq!(after.active().count(), 4);
+    // Still breaching: nothing fires again; the ids, since and acknowledgement are the same.
+    let hot = [obs("a", Metric::Cpu, 95.0), obs("b", Metric::Cpu, 95.0)];
+    assert!(after.evaluate(11 * S, &hot).is_empty());
+    let a = after.get("cpu:a:0").unwrap();
+    assert_eq!((a.state, a.started_at, a.fired_at, a.acknowledged), (AlertState::Firing, 0, Some(0), true));
+    // The unacknowledged one repeats one interval after the hand-over, not at once.
+    assert!(after.evaluate(69 * S, &hot).is_empty());
+    let ev = after.evaluate(70 * S, &hot);
+    assert_eq!(kinds(&ev), vec![EventKind::Repeat]);
+    assert_eq!(ev[0].alert.id, "cpu:b:0");
+    // A pending alert fires once its `for` has passed since it started, under its own id.
+    let ev = after.evaluate(100 * S, &hot);
+    let ids: Vec<&str> = ev.iter().filter(|e| e.kind == EventKind::Fired).map(|e| e.alert.id.as_str()).collect();
+    assert_eq!(ids, ["cpu2:a:0", "cpu2:b:0"]);
+    // And they resolve as usual, under the same ids.
+    let ev = after.evaluate(101 * S, &[obs("a", Metric::Cpu, 10.0), obs("b", Metric::Cpu, 10.0)]);
+    let mut ids: Vec<&str> = ev.iter().filter(|e| e.kind == EventKind::Resolved).map(|e| e.alert.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["cpu2:a:0", "cpu2:b:0", "cpu:a:0", "cpu:b:0"]);
+}
+
+#[test]
+fn adoption_skips_unknown_rules_and_tracked_alerts() {
+    let mut before = engine(vec![rule("cpu", Metric::Cpu, 80.0), rule("gone", Metric::Cpu, 80.0)]);
+    before.evaluate(0, &[obs("a", Metric::Cpu, 90.0)]);
+    let shared: Vec<Alert> = before.active().cloned().collect();
+    let mut after = engine(vec![rule("cpu", Metric::Cpu, 80.0)]);
+    after.evaluate(S, &[obs("a", Metric::Cpu, 90.0)]);
+    after.adopt(shared, 2 * S);
+    let ids: Vec<&str> = after.active().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["cpu:a:1000"], "its own alert kept, the unknown rule's left out");
+}

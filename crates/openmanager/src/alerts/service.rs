@@ -154,14 +154,19 @@ impl Alerting {
 
     /// Another hub's alert event (it evaluates): shown here as there, and passed to this hub's
     /// subscribers (WebSockets, the event log); never notified here (the evaluator did).
+    /// An alert that ended here (its server deleted) is neither shown nor passed on.
     pub fn apply_remote(&self, event: &Event) {
-        self.mirror.lock().apply(event);
-        let _ = self.events.send(event.clone());
+        let shown = self.mirror.lock().apply(event);
+        if let Some(event) = shown {
+            let _ = self.events.send(event);
+        }
     }
 
     /// The evaluating hub's active alerts, replacing what this hub showed (after missed events).
-    pub fn replace_remote(&self, alerts: Vec<Alert>) {
-        self.mirror.lock().replace_active(alerts);
+    /// Returns the alerts acknowledged here whose acknowledgement the evaluator's list lacks (to be
+    /// told to it again).
+    pub fn replace_remote(&self, alerts: Vec<Alert>) -> Vec<Alert> {
+        self.mirror.lock().replace_active(alerts)
     }
 
     /// An acknowledgement made through another hub.
@@ -175,16 +180,24 @@ impl Alerting {
         self.mirror.lock().firing_counts()
     }
 
-    /// A server is gone (removed through another hub): its alerts end here, without a notice.
+    /// A server is gone (removed through this hub or another): its alerts end here, without a
+    /// notice, and a stale copy of them from the evaluator does not bring them back.
     pub fn forget_server(&self, server_id: &str, now_ms: i64) {
         self.engine().forget_server(server_id, now_ms);
         self.mirror.lock().forget_server(server_id);
     }
 
     /// This hub starts (true) or stops evaluating: it shows its own engine's alerts, or another
-    /// hub's. Stopping forgets the engine's alerts (the next evaluator reports the current ones).
-    pub fn set_evaluating(&self, evaluating: bool) {
+    /// hub's. Starting carries on the alerts this hub showed, those of the previous evaluator with
+    /// every acknowledgement known here (same ids, since and acknowledgements: nothing fires or
+    /// notifies again, nothing is lost). Stopping forgets the engine's alerts (the next evaluator
+    /// reports the current ones).
+    pub fn set_evaluating(&self, evaluating: bool, now_ms: i64) {
         if evaluating {
+            // One lock at a time; the mirror is cleared last, so a listing meanwhile shows the
+            // same alerts from one or the other.
+            let had: Vec<Alert> = self.mirror.lock().active().cloned().collect();
+            self.engine().adopt(had, now_ms);
             self.mirror.lock().clear();
         } else {
             self.engine().reset_state();

@@ -108,6 +108,6 @@ async fn update(
     responses((status = 204), (status = 404, body = ErrorBody),
               (status = 409, description = "Simulated servers cannot be removed", body = ErrorBody)))]
 async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    state.fleet.remove(&id).await?;
+    state.remove_server(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,9 @@
 //! other hub (the evaluator's engine then stops repeating it). The other hubs also read the
 //! evaluator's active alerts at start, after missed messages (Redis away, a slow subscriber) and
 //! every lease tick (5 s), which repairs whatever an event did not say (an alert a dead evaluator
-//! left firing).
+//! left firing). What a hub learnt first is kept over an older list or event (`alerts::mirror`:
+//! an acknowledgement never goes back, a deleted server's alert never comes back), and an
+//! acknowledgement the evaluator's list still lacks at a re-read is sent to it again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,8 +80,14 @@ impl AlertBus {
         let Ok(Some(bytes)) = self.cache.get(ACTIVE_KEY).await else { return };
         match serde_json::from_slice::<Vec<Alert>>(&bytes) {
             Ok(active) => {
-                s.alerting.replace_remote(active);
+                let unheard = s.alerting.replace_remote(active);
                 s.fleet.set_alert_counts(s.alerting.remote_firing_counts());
+                // Acknowledgements the evaluator's list lacks: the message may have been lost
+                // (it reconnected), so tell it again; applying one twice changes nothing.
+                for a in unheard {
+                    let (Some(by), Some(at_ms)) = (a.acknowledged_by, a.acknowledged_at) else { continue };
+                    let _ = self.channel.publish(&AlertMessage::Ack { id: a.id, by, at_ms }).await;
+                }
             }
             Err(e) => tracing::debug!(error = %e, "unreadable shared active alerts"),
         }

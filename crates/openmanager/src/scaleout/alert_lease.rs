@@ -1,9 +1,11 @@
 //! One alert evaluator across hubs: the hub holding the `alert-evaluator` lease evaluates; the
-//! others wait, and take over within [`TTL`] when the holder dies. A new evaluator starts with an
-//! empty engine, so it would fire again what its predecessor already notified: notifications pass
-//! a shared gate first, which remembers each rule and server's state in Redis (firing or not, and
-//! an episode number) and sends only on a change of that state, once (`Dedup`), whichever hub
-//! sees it.
+//! others wait, and take over within [`TTL`] when the holder dies. A new evaluator carries on the
+//! alerts the cluster has (its predecessor's last shared active alerts, read as it takes the lease,
+//! with every acknowledgement it heard: `Alerting::set_evaluating`), so they neither fire again nor
+//! vanish. What its predecessor could not share (it died between firing and sharing) fires again:
+//! notifications pass a shared gate first, which remembers each rule and server's state in Redis
+//! (firing or not, and an episode number) and sends only on a change of that state, once
+//! (`Dedup`), whichever hub sees it.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -49,9 +51,13 @@ pub fn start(
                 // Redis away: the last holder carries on, nobody else starts.
                 Err(_) => l.held_last(),
             };
+            if hold && !b.holding.load(Ordering::Acquire) {
+                // The alerts the cluster has, as fresh as they can be, for this hub to carry on.
+                b.resync(&s).await;
+            }
             if b.holding.swap(hold, Ordering::AcqRel) != hold {
                 tracing::info!(holder = hold, "alert evaluator lease {}", if hold { "taken" } else { "lost" });
-                s.alerting.set_evaluating(hold);
+                s.alerting.set_evaluating(hold, crate::clock::now_millis());
             }
             // The evaluator's active alerts, every tick: an alert a dead evaluator left firing, which
             // its successor never fires (so never resolves), goes from every hub's view too.
