@@ -132,3 +132,24 @@ async fn a_connection_in_use_is_not_closed_as_idle() {
     // Once the polls stop it is idle, and closed.
     assert!(closed_by(&mut s, Instant::now() + Duration::from_secs(20)).await, "idle connection never closed");
 }
+
+#[tokio::test]
+async fn the_plain_port_tells_http2_by_its_preface_and_waits_for_a_lone_first_byte() {
+    let server = Server::builder().start_async().await;
+    // HTTP/2 with prior knowledge (no TLS, no upgrade), as gRPC-style clients and load balancers send it.
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let r = h2.get(format!("http://{}/api/health", server.addr)).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.version()), (200, reqwest::Version::HTTP_2));
+    // A head whose first byte arrives alone: `P` could begin POST or the HTTP/2 preface, so the server
+    // waits for more rather than guessing. (The pause is the client's behaviour under test.)
+    let mut s = connect_from([127, 0, 0, 1], server.addr).await;
+    s.write_all(b"P").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.write_all(b"OST /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await.unwrap().unwrap();
+    let head = String::from_utf8_lossy(&buf[..buf.len().min(12)]).to_string();
+    assert!(head.starts_with("HTTP/1.1 ") && !head.starts_with("HTTP/1.1 400"), "{head:?}");
+}
