@@ -86,13 +86,13 @@ async function api(path, init = {}) {
 }
 
 /** Waits until `fn()` returns a truthy value, polling with a deadline. */
-async function until(fn, what, ms = 30000) {
+async function until(fn, what, ms = 30000, every = 100) {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, every));
   }
 }
 
@@ -435,7 +435,9 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
         location.hash = '#/checks';
       });
       return (await incident.count()) > 0;
-    }, 'an incident for the check', 30000);
+      // At a person's pace: each reopening loads several lists, and ten a second would spend the
+      // per-client rate limit that the note's POST below needs.
+    }, 'an incident for the check', 30000, 1000);
     await incident.locator('input[name="note"]').fill('browser note: looking into it');
     await incident.locator('button[type="submit"]').click();
     await page.locator('[data-testid="toast"]', { hasText: 'Note added.' }).waitFor();

@@ -71,7 +71,15 @@ async function failure(res) {
 export async function api(path, { method = 'GET', body, signal } = {}) {
   const init = { method, signal, headers: headers(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
   if (body !== undefined) init.body = JSON.stringify(body);
-  const res = await fetch(path, init);
+  let res = await fetch(path, init);
+  // The hub's rate limit refuses a request before handling it, so asking once more when it says
+  // (a few seconds at most, as a person clicking again would) is safe for any method. The dashboard's
+  // own polling can use up the allowance that an operator's save then needs.
+  const wait = Number(res.headers.get('retry-after'));
+  if (res.status === 429 && Number.isFinite(wait) && wait >= 0 && wait <= 5) {
+    await new Promise((r) => setTimeout(r, wait * 1000 + 50));
+    res = await fetch(path, init);
+  }
   if (!res.ok) throw await failure(res);
   if (res.status === 204) return null;
   return res.json();
