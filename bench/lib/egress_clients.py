@@ -139,24 +139,61 @@ def decode_dcb(body, dictionary):
 dict_stats = {"dcb": 0, "br": 0, "gzip": 0, "identity": 0, "304": 0}
 
 
+def chromium_request(path, tags, dicts):
+    """The headers Chromium sends on a polled fetch: its codings and Sec-Fetch-*, If-None-Match for a
+    kept tag, and dcb/dcz with Available-Dictionary only while it holds a dictionary for the URL (RFC
+    9842 6.1). Lower-case names, so the HTTP/1.1 and HTTP/2 pollers send the same."""
+    h = {"authorization": f"Bearer {TOKEN}", "accept-encoding": "gzip, deflate, br, zstd",
+         "sec-fetch-mode": "cors", "sec-fetch-site": "same-origin", "sec-fetch-dest": "empty"}
+    if path in tags:
+        h["if-none-match"] = tags[path]
+    if path in dicts:
+        h["accept-encoding"] += ", dcb, dcz"
+        h["available-dictionary"] = ":" + base64.b64encode(hashlib.sha256(dicts[path]).digest()).decode() + ":"
+    return h
+
+
+def chromium_answer(path, status, get, body, tags, dicts, stats):
+    """Decodes an answer (dcb with the dictionary sent, br, gzip or identity), checks it parses as the
+    route's JSON, and keeps what Chromium would: the ETag unless `Vary: *`, and the body as the next
+    dictionary when the answer says Use-As-Dictionary. `get(name)` reads a response header."""
+    if status == 304:
+        stats["304"] += 1
+        return
+    enc = (get("content-encoding") or "identity").strip()
+    stats[enc] = stats.get(enc, 0) + 1
+    if enc == "dcb":
+        plain = decode_dcb(body, dicts[path])
+    elif enc == "br":
+        plain = BROTLI[0].decompress(body)
+    elif enc == "gzip":
+        plain = gzip.decompress(body)
+    elif enc == "identity":
+        plain = body
+    else:
+        raise ValueError(f"unexpected encoding {enc}")
+    doc = json.loads(plain)
+    # /api/metrics is the web app's VMMetrics object itself; the rest are envelopes.
+    assert doc.get("success") is True or (path == "/api/metrics" and "system" in doc), doc
+    # Chromium keeps no `Vary: *` answer in its cache, so it has no tag to send for it.
+    if get("etag") and (get("vary") or "").strip() != "*":
+        tags[path] = get("etag")
+    else:
+        tags.pop(path, None)
+    if get("use-as-dictionary"):
+        dicts[path] = plain
+
+
 def dict_poller(name):
     """The web app's polling as Chromium sends it: its codings, If-None-Match, and with dcb and dcz
     Available-Dictionary for the dictionary it keeps per path (the last answer that said
     Use-As-Dictionary). Every body is decoded (dcb with the C decoder, the dictionary attached raw) and
     must parse as the route's JSON; the integration test compares a dcb answer with a plain one."""
     c = None; sock = None; kernel = 0; last = 0
-    tags = {}; dicts = {}; bodies = {}; total = 0; end = time.time() + DURATION; reconnects = 0
+    tags = {}; dicts = {}; total = 0; end = time.time() + DURATION; reconnects = 0
     while time.time() < end:
         for path in ("/api/servers", "/api/metrics"):
-            # Chromium lists dcb and dcz only while it holds a dictionary for the URL (RFC 9842 6.1);
-            # its fetches carry Sec-Fetch-*.
-            h = {"Authorization": f"Bearer {TOKEN}", "Accept-Encoding": "gzip, deflate, br, zstd",
-                 "Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Dest": "empty"}
-            if path in tags:
-                h["If-None-Match"] = tags[path]
-            if path in dicts:
-                h["Accept-Encoding"] += ", dcb, dcz"
-                h["Available-Dictionary"] = ":" + base64.b64encode(hashlib.sha256(dicts[path]).digest()).decode() + ":"
+            h = chromium_request(path, tags, dicts)
             for attempt in range(2):
                 if c is None:
                     c = http.client.HTTPConnection(HOST, PORT); c.connect(); sock = c.sock
@@ -169,32 +206,7 @@ def dict_poller(name):
                 continue
             last = kernel_received(sock) or last
             total += len(f"HTTP/1.1 {r.status} {r.reason}\r\n") + sum(len(k) + len(v) + 4 for k, v in r.getheaders()) + 2 + len(body)
-            if r.status == 304:
-                dict_stats["304"] += 1
-                continue
-            enc = (r.getheader("Content-Encoding") or "identity").strip()
-            dict_stats[enc] = dict_stats.get(enc, 0) + 1
-            if enc == "dcb":
-                plain = decode_dcb(body, dicts[path])
-            elif enc == "br":
-                plain = BROTLI[0].decompress(body)
-            elif enc == "gzip":
-                plain = gzip.decompress(body)
-            elif enc == "identity":
-                plain = body
-            else:
-                raise ValueError(f"unexpected encoding {enc}")
-            doc = json.loads(plain)
-            # /api/metrics is the web app's VMMetrics object itself; the rest are envelopes.
-            assert doc.get("success") is True or (path == "/api/metrics" and "system" in doc), doc
-            bodies[path] = plain
-            # Chromium keeps no `Vary: *` answer in its cache, so it has no tag to send for it.
-            if r.getheader("ETag") and (r.getheader("Vary") or "").strip() != "*":
-                tags[path] = r.getheader("ETag")
-            else:
-                tags.pop(path, None)
-            if r.getheader("Use-As-Dictionary"):
-                dicts[path] = plain
+            chromium_answer(path, r.status, r.getheader, body, tags, dicts, dict_stats)
         time.sleep(max(0.0, min(5.0, end - time.time())))
     if c is not None:
         kernel += last; c.close()
@@ -297,13 +309,7 @@ def h2_dict_poller(name):
     done_bytes = 0; done_kernel = 0; reconnects = 0
     while time.time() < end:
         for path in ("/api/servers", "/api/metrics"):
-            h = {"authorization": f"Bearer {TOKEN}", "accept-encoding": "gzip, deflate, br, zstd",
-                 "sec-fetch-mode": "cors", "sec-fetch-site": "same-origin", "sec-fetch-dest": "empty"}
-            if path in tags:
-                h["if-none-match"] = tags[path]
-            if path in dicts:
-                h["accept-encoding"] += ", dcb, dcz"
-                h["available-dictionary"] = ":" + base64.b64encode(hashlib.sha256(dicts[path]).digest()).decode() + ":"
+            h = chromium_request(path, tags, dicts)
             for attempt in range(2):
                 try:
                     status, got, body = c.get(path, h)
@@ -315,21 +321,7 @@ def h2_dict_poller(name):
                     c.close(); c = H2Client(); reconnects += 1
             else:
                 continue
-            if status == 304:
-                h2_stats["304"] += 1
-                continue
-            enc = got.get("content-encoding", "identity").strip()
-            h2_stats[enc] = h2_stats.get(enc, 0) + 1
-            plain = decode_dcb(body, dicts[path]) if enc == "dcb" else BROTLI[0].decompress(body) if enc == "br" \
-                else gzip.decompress(body) if enc == "gzip" else body
-            doc = json.loads(plain)
-            assert doc.get("success") is True or (path == "/api/metrics" and "system" in doc), doc
-            if got.get("etag") and got.get("vary", "").strip() != "*":
-                tags[path] = got["etag"]
-            else:
-                tags.pop(path, None)
-            if got.get("use-as-dictionary"):
-                dicts[path] = plain
+            chromium_answer(path, status, got.get, body, tags, dicts, h2_stats)
         time.sleep(max(0.0, min(5.0, end - time.time())))
     kernel = kernel_received(c.raw)
     results[name] = (done_bytes + c.read_bytes, None if kernel is None else done_kernel + kernel)
