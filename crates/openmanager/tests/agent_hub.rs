@@ -14,7 +14,7 @@ use serde_json::Value;
 const INGEST: &str = "ingest-token-for-agents-0123456789abcdef";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    testkit::free_port()
 }
 
 async fn hub(port: u16, dir: Option<tempfile::TempDir>) -> Server {

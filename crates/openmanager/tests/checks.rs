@@ -502,13 +502,7 @@ impl Drop for Dnsmasq {
 
 /// A port free for both UDP and TCP on 127.0.0.1 (dnsmasq serves both).
 fn free_dns_port() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+    testkit::free_port()
 }
 
 /// A real DNS server (Debian's `dnsmasq`, package `dnsmasq-base`) answering `www.acme.test` A

@@ -205,7 +205,7 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    testkit::free_port()
 }
 
 fn pid_alive(pid: &str) -> bool {

@@ -32,7 +32,7 @@ fn get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    testkit::free_port()
 }
 
 #[test]

@@ -50,10 +50,29 @@ fn tls_status(s: &Server) -> Value {
 
 /// Health over HTTPS once the server is ready there.
 async fn ready_health(s: &Server, c: &reqwest::Client) -> Value {
+    ready_health_within(s, c, WAIT, String::new).await
+}
+
+/// [`ready_health`] with a limit of `limit`; a timeout fails with the hub's log and `context()`.
+async fn ready_health_within(s: &Server, c: &reqwest::Client, limit: Duration, context: impl Fn() -> String) -> Value {
     let url = s.url("/api/health/ready");
-    wait_until("readiness over HTTPS", WAIT, || async { c.get(&url).send().await.is_ok_and(|r| r.status() == 200) })
-        .await;
+    let deadline = Instant::now() + limit;
+    while !c.get(&url).send().await.is_ok_and(|r| r.status() == 200) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for readiness over HTTPS; hub log:\n{}\n{}",
+            s.logs(),
+            context()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     c.get(s.url("/api/health")).send().await.unwrap().json().await.unwrap()
+}
+
+/// Readiness of a hub in `acme` mode: its first order, or, when pebble refused that one (pebble fails a
+/// share of requests by design), the retry after the hub's default back-off of 60 s.
+async fn acme_ready_health(s: &Server, c: &reqwest::Client, p: &pebble::Pebble) -> Value {
+    ready_health_within(s, c, Duration::from_secs(150), || format!("pebble: {}", p.log_tail())).await
 }
 
 /// Sends `bytes` raw and returns what came back before the server closed (bounded by a deadline, so
@@ -355,7 +374,7 @@ async fn acme_issues(test: &str, challenge: &str) {
     let Some((p, s)) = acme_hub(test, None, challenge).await else { return };
     let root = p.issuing_root().await;
     let c = client(&HubTrust::CaFile(root));
-    let health = ready_health(&s, &c).await;
+    let health = acme_ready_health(&s, &c, &p).await;
     assert_eq!(health["checks"]["tls"], "ok", "{health}");
     // API.md: `tls: {notAfter, issuer, identifiers}` in the health answer.
     assert!(health["tls"]["issuer"].as_str().is_some_and(|i| i.contains("Pebble")), "{health}");
@@ -394,7 +413,7 @@ async fn short_lived_certificates_renew_under_load_with_no_failed_request() {
     let root = p.issuing_root().await;
     let trust = HubTrust::CaFile(root);
     let c = client(&trust);
-    ready_health(&s, &c).await;
+    acme_ready_health(&s, &c, &p).await;
     let first = tls_status(&s)["serial"].as_str().unwrap().to_owned();
 
     // Load: keep-alive requests and a new connection (a full handshake) per request, all verified.

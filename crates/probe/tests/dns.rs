@@ -27,13 +27,7 @@ impl Drop for Dnsmasq {
 
 /// A port free for both UDP and TCP on 127.0.0.1 (dnsmasq serves both).
 fn free_port() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+    testkit::free_port()
 }
 
 fn dns(name: &str, record_type: &str, expect: Option<&str>, port: u16) -> probe::Check {

@@ -4,8 +4,10 @@
 //! environment variable [`STRICT_VAR`] is set (`.ci/run` sets it), an absent tool or service is a
 //! failure instead, so CI cannot pass by skipping.
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::hash::{BuildHasher, RandomState};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Set (to anything but `0`) to turn every skip into a failure.
@@ -56,9 +58,64 @@ pub fn service(test: &str, what: &str, addr: &str, hint: &str) -> bool {
     up
 }
 
+/// A loopback port free for TCP and UDP, for a program the test starts and that binds it itself (a
+/// receiver, pebble, a second hub).
+///
+/// Drawn at random below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`), not by
+/// binding port 0: a port the kernel hands out for port 0 comes from that range, and so does the
+/// source port of every outgoing connection, so in a busy parallel run another test's client could
+/// take a released ephemeral port before the program bound it (seen as a pebble or a hub that never
+/// came up). Below the range only another test's explicit pick can collide, and each pick is checked
+/// free for both protocols.
+pub fn free_port() -> u16 {
+    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    const LOW: u16 = 20000;
+    if ephemeral_low > LOW + 1000 {
+        let span = u64::from(ephemeral_low - LOW);
+        let seed = RandomState::new();
+        for _ in 0..200 {
+            let draw = seed.hash_one((DRAWS.fetch_add(1, Ordering::Relaxed), std::process::id()));
+            let port = LOW + u16::try_from(draw % span).unwrap_or(0);
+            if port_is_free(port) {
+                return port;
+            }
+        }
+    }
+    // A machine whose ephemeral range leaves no room below it: the kernel's pick, checked for UDP too.
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
+        if port != 0 && port_is_free(port) {
+            return port;
+        }
+    }
+}
+
+/// Whether `port` on 127.0.0.1 can be bound now, for TCP and for UDP.
+fn port_is_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok() && UdpSocket::bind(("127.0.0.1", port)).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_free_port_can_be_bound_and_is_below_the_ephemeral_range() {
+        let port = free_port();
+        TcpListener::bind(("127.0.0.1", port)).expect("the port is free for TCP");
+        UdpSocket::bind(("127.0.0.1", port)).expect("the port is free for UDP");
+        let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(32768);
+        if low > 21000 {
+            assert!(port < low, "{port} is inside the ephemeral range starting at {low}");
+        }
+    }
 
     #[test]
     fn finds_a_tool_that_exists() {

@@ -157,7 +157,7 @@ where
 
 /// A free loopback port (bound, read, released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    testkit::free_port()
 }
 
 /// A private `redis-server` on a loopback port, in its own directory, killed on drop.

@@ -133,7 +133,7 @@ pub fn http() -> reqwest::Client {
 
 /// A free loopback port (bound, read and released; the daemon binds it right after).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    testkit::free_port()
 }
 
 impl Daemon {

@@ -289,7 +289,7 @@ impl Known {
 
 /// A free loopback port (bound, read and released; the receiver binds it right after).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    testkit::free_port()
 }
 
 /// A receiver process on loopback, killed and reaped on drop, with its data in a temporary dir.

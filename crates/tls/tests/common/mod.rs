@@ -4,7 +4,7 @@
 //! client that reports the certificate served.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{SocketAddr, TcpListener as StdListener, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -42,12 +42,9 @@ pub async fn poll_until<T>(mut check: impl AsyncFnMut() -> Option<T>) -> Option<
     }
 }
 
+/// A port free for TCP and UDP, below the ephemeral range (see [`testkit::free_port`]).
 pub fn free_tcp_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    testkit::free_port()
 }
 
 /// A test CA and a certificate for `127.0.0.1`/`localhost` signed by it (pebble's own HTTPS).
@@ -86,20 +83,34 @@ pub struct Pebble {
 
 impl Pebble {
     /// Starts pebble with `validity` (seconds) for its certificates, or its default. `None` (after a
-    /// skip line) when pebble is not installed.
+    /// skip line) when pebble is not installed. A pebble or DNS server that exits before it answers
+    /// (a port taken between the draw and its bind) is started again on new ports, up to three times.
     pub async fn start(test: &str, validity: Option<u64>) -> Option<Pebble> {
         let pebble = testkit::tool(test, "pebble", "pebble", &[])?;
         let challtestsrv = testkit::tool(test, "pebble-challtestsrv", "pebble", &[])?;
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::start_once(&pebble, &challtestsrv, validity).await {
+                Ok(me) => return Some(me),
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("pebble did not come up in three attempts: {failures:#?}");
+    }
+
+    async fn start_once(pebble: &Path, challtestsrv: &Path, validity: Option<u64>) -> Result<Pebble, String> {
         let dir = tempfile::tempdir().unwrap();
         let ca = mini_ca();
         let https_ca = dir.path().join("pebble-https-ca.pem");
         std::fs::write(&https_ca, &ca.ca_pem).unwrap();
         std::fs::write(dir.path().join("cert.pem"), &ca.leaf_pem).unwrap();
         std::fs::write(dir.path().join("key.pem"), &ca.leaf_key_pem).unwrap();
-        let tls_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // Held by the test; a hub that takes them over binds the same port right after (below the
+        // ephemeral range, so no outgoing connection can take it in between).
+        let tls_listener = bind_free().await;
+        let http_listener = bind_free().await;
         let (acme_port, mgmt_port, dns_port, dns_mgmt) =
-            (free_tcp_port(), free_tcp_port(), free_udp_port(), free_tcp_port());
+            (free_tcp_port(), free_tcp_port(), free_tcp_port(), free_tcp_port());
         let mut config = serde_json::json!({"pebble": {
             "listenAddress": format!("127.0.0.1:{acme_port}"),
             "managementListenAddress": format!("127.0.0.1:{mgmt_port}"),
@@ -131,7 +142,7 @@ impl Pebble {
             .stderr(log("pebble.err"))
             .spawn()
             .unwrap();
-        let me = Pebble {
+        let mut me = Pebble {
             directory_url: format!("https://127.0.0.1:{acme_port}/dir"),
             management: format!("https://127.0.0.1:{mgmt_port}"),
             https_ca,
@@ -142,10 +153,40 @@ impl Pebble {
         };
         let client = me.client();
         let url = me.directory_url.clone();
-        wait_for("pebble's directory", async || client.get(&url).send().await.ok().filter(|r| r.status().is_success()))
-            .await;
-        wait_for("challtestsrv's DNS", async || dns_answers(dns_port).then_some(())).await;
-        Some(me)
+        let start = Instant::now();
+        loop {
+            if let Some(gone) = me.exited() {
+                return Err(gone); // dropping `me` stops the other one
+            }
+            let directory = client.get(&url).send().await.ok().filter(|r| r.status().is_success());
+            if directory.is_some() && dns_answers(dns_port) {
+                return Ok(me);
+            }
+            if start.elapsed() > DEADLINE {
+                return Err(format!("no directory or DNS answer in {DEADLINE:?}; {}", me.log_tail()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What happened when pebble or its DNS server has exited, with their logs; `None` while both run.
+    fn exited(&mut self) -> Option<String> {
+        let status = self.children.iter_mut().find_map(|c| c.try_wait().ok().flatten())?;
+        Some(format!("a process exited with {status}; {}", self.log_tail()))
+    }
+
+    /// The last lines of pebble's and its DNS server's logs, for a failure message.
+    pub fn log_tail(&self) -> String {
+        ["pebble.log", "pebble.err", "challtestsrv.log", "challtestsrv.err"]
+            .iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+                let tail: String =
+                    text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
+                format!("{name}: {tail}")
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// An HTTPS client trusting pebble's own certificate.
@@ -178,6 +219,15 @@ impl Pebble {
 impl Drop for Pebble {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A loopback listener on a port below the ephemeral range (see [`testkit::free_port`]).
+async fn bind_free() -> TcpListener {
+    loop {
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", free_tcp_port())).await {
+            return l;
+        }
     }
 }
 
