@@ -375,6 +375,8 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
     await form.locator('select[name="kind"]').selectOption('http');
     await form.locator('input[name="target"]').fill(url);
     await form.locator('input[name="intervalSeconds"]').fill('10');
+    // The untouched timeout follows the interval (80% of 10 s), so the shortest interval is accepted.
+    assert.equal(await form.locator('input[name="timeoutMs"]').inputValue(), '8000');
     await form.locator('input[name="timeoutMs"]').fill('2000');
     await form.locator('[data-testid="check-save"]').click();
     await form.waitFor({ state: 'detached' });

@@ -207,6 +207,25 @@ async fn bad_input_tokens_scopes_masking_and_restarts() {
         assert!(fields.iter().any(|f| f.starts_with(field)), "{body} -> {v}");
     }
 
+    // A check that names no timeout gets one that fits its interval: the shortest interval (10 s) is
+    // not refused for the plain 10 s default.
+    for (interval, timeout) in [(Some(10), 8000), (Some(30), 10_000), (None, 10_000)] {
+        let mut body = http("t", url.clone(), json!({}));
+        let fields = body.as_object_mut().unwrap();
+        fields.remove("timeoutMs");
+        match interval {
+            Some(i) => fields.insert("intervalSeconds".into(), i.into()),
+            None => fields.remove("intervalSeconds"),
+        };
+        let res = create(&s, body).await;
+        assert_eq!(res.status(), 201, "interval {interval:?}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["data"]["timeoutMs"], timeout, "interval {interval:?}: {v}");
+        let id = v["data"]["id"].as_str().unwrap();
+        let res = s.client().delete(s.url(&format!("/api/checks/{id}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        assert_eq!(res.status(), 204);
+    }
+
     // Header values are write-only; sending the mask back keeps them.
     let id =
         created(&s, http("hdr", url.clone(), json!({"http": {"headers": {"Authorization": "Bearer other-service"}}})))

@@ -211,7 +211,7 @@ fn default_interval() -> u32 {
 }
 
 fn default_timeout() -> u32 {
-    10_000
+    crate::validate::DEFAULT_TIMEOUT_MS
 }
 
 fn default_run_on() -> Vec<String> {

@@ -50,6 +50,6 @@ pub use schedule::pick_phase;
 pub use state::{CheckState, Counters, Policy, Status, Transition};
 pub use tls::TlsSetupError;
 pub use validate::{
-    FieldError, MAX_HEADERS, MAX_INTERVAL_SECONDS, MAX_RETRIES, MAX_RUN_ON, MAX_TIMEOUT_MS, MIN_INTERVAL_SECONDS,
-    MIN_TIMEOUT_MS,
+    DEFAULT_TIMEOUT_MS, FieldError, MAX_HEADERS, MAX_INTERVAL_SECONDS, MAX_RETRIES, MAX_RUN_ON, MAX_TIMEOUT_MS,
+    MIN_INTERVAL_SECONDS, MIN_TIMEOUT_MS, default_timeout_ms,
 };

@@ -16,6 +16,16 @@ pub const MAX_INTERVAL_SECONDS: u32 = 86_400;
 pub const MIN_TIMEOUT_MS: u32 = 100;
 pub const MAX_TIMEOUT_MS: u32 = 60_000;
 pub const MAX_RETRIES: u32 = 10;
+/// The timeout a check gets when it names none.
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
+
+/// The timeout for a check that names none: [`DEFAULT_TIMEOUT_MS`], or 80% of a shorter interval
+/// (as Uptime Kuma does), so the shortest interval allowed is never refused for a timeout nobody
+/// chose.
+pub fn default_timeout_ms(interval_seconds: u32) -> u32 {
+    let share = u64::from(interval_seconds) * 800;
+    u32::try_from(share).unwrap_or(u32::MAX).clamp(MIN_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)
+}
 pub const MAX_ID_LEN: usize = 64;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_TARGET_LEN: usize = 2048;

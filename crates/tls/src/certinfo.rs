@@ -21,8 +21,8 @@ const MAX_CHAIN: usize = 10;
 /// Why a certificate or key could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
-    #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error("{path} is larger than {MAX_PEM_BYTES} bytes")]
     TooLarge { path: String },
     #[error("no PEM certificate found")]
@@ -87,11 +87,11 @@ pub fn fingerprint(der: &[u8]) -> String {
 pub fn read_bounded(path: &Path) -> Result<Vec<u8>, CertError> {
     use std::io::Read;
     let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| CertError::Io { path: shown.clone(), source })?;
+    let file = std::fs::File::open(path).map_err(|source| CertError::Io { path: shown.clone(), cause: source })?;
     let mut buf = Vec::new();
     file.take(MAX_PEM_BYTES + 1)
         .read_to_end(&mut buf)
-        .map_err(|source| CertError::Io { path: shown.clone(), source })?;
+        .map_err(|source| CertError::Io { path: shown.clone(), cause: source })?;
     if buf.len() as u64 > MAX_PEM_BYTES {
         return Err(CertError::TooLarge { path: shown });
     }

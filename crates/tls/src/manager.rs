@@ -28,10 +28,10 @@ use crate::store::{self, Record, Store};
 pub enum TlsError {
     #[error(transparent)]
     Settings(#[from] SettingsError),
-    #[error("tls.{key}: {source}")]
-    Cert { key: &'static str, source: CertError },
-    #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    #[error("tls.{key}: {cause}")]
+    Cert { key: &'static str, cause: CertError },
+    #[error("{what}: {cause}")]
+    Io { what: String, cause: std::io::Error },
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error("TLS configuration: {0}")]
@@ -109,7 +109,7 @@ impl Tls {
         settings.check()?;
         let store = Store::new(data_dir);
         if settings.mode != Mode::Off {
-            store.ensure().map_err(|source| TlsError::Io { what: store.dir().display().to_string(), source })?;
+            store.ensure().map_err(|source| TlsError::Io { what: store.dir().display().to_string(), cause: source })?;
         }
         let resolver = Arc::new(Resolver::new(Arc::new(Challenges::default())));
         let acme_alpn = settings.mode == Mode::Acme && settings.challenge == Challenge::TlsAlpn01;
@@ -154,7 +154,7 @@ impl Tls {
                 let names = self.resolve_identifiers().await?;
                 let store = &self.inner.store;
                 let (loaded, generated) = selfsigned::load_or_generate(store, &names)
-                    .map_err(|source| TlsError::Cert { key: "mode", source })?;
+                    .map_err(|source| TlsError::Cert { key: "mode", cause: source })?;
                 tracing::info!(
                     sha256 = %loaded.info.sha256, identifiers = ?loaded.info.identifiers, generated,
                     "self-signed TLS certificate; agents can trust it with --pin-sha256 {}", loaded.info.sha256
@@ -387,7 +387,24 @@ impl Tls {
 /// Loads a certificate file and a key file as a checked pair.
 pub(crate) fn load_files(cert: &Path, key: &Path) -> Result<Loaded, TlsError> {
     let provider = rustls::crypto::ring::default_provider();
-    let cert_pem = read_bounded(cert).map_err(|source| TlsError::Cert { key: "cert_path", source })?;
-    let key_pem = read_bounded(key).map_err(|source| TlsError::Cert { key: "key_path", source })?;
-    load_pair(&cert_pem, &key_pem, &provider).map_err(|source| TlsError::Cert { key: "cert_path", source })
+    let cert_pem = read_bounded(cert).map_err(|source| TlsError::Cert { key: "cert_path", cause: source })?;
+    let key_pem = read_bounded(key).map_err(|source| TlsError::Cert { key: "key_path", cause: source })?;
+    load_pair(&cert_pem, &key_pem, &provider).map_err(|source| TlsError::Cert { key: "cert_path", cause: source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reason is in the message and not also a `source`: an error chain printed whole (`{:#}`,
+    /// as the hub's start-up failure is) would otherwise say it twice.
+    #[test]
+    fn a_certificate_error_says_its_reason_once() {
+        let e = TlsError::Cert { key: "cert_path", cause: CertError::NoCertificate };
+        assert_eq!(e.to_string(), "tls.cert_path: no PEM certificate found");
+        assert!(std::error::Error::source(&e).is_none());
+        let io = TlsError::Io { what: "/x".into(), cause: std::io::Error::other("denied") };
+        assert_eq!(io.to_string(), "/x: denied");
+        assert!(std::error::Error::source(&io).is_none());
+    }
 }

@@ -35,7 +35,7 @@ pub fn load_or_generate(store: &Store, names: &[String]) -> Result<(Loaded, bool
         }
     }
     let (cert_pem, key_pem) = generate(names)?;
-    let io = |e: std::io::Error| CertError::Io { path: store.dir().display().to_string(), source: e };
+    let io = |e: std::io::Error| CertError::Io { path: store.dir().display().to_string(), cause: e };
     // Key first: a reader that sees the new certificate then finds its key.
     store.write(store::SELF_SIGNED_KEY, key_pem.as_bytes()).map_err(io)?;
     store.write(store::SELF_SIGNED_CERT, cert_pem.as_bytes()).map_err(io)?;

@@ -70,8 +70,8 @@ impl Store {
     pub fn read(&self, name: &str) -> io::Result<Option<Vec<u8>>> {
         match crate::certinfo::read_bounded(&self.path(name)) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(crate::certinfo::CertError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(crate::certinfo::CertError::Io { source, .. }) => Err(source),
+            Err(crate::certinfo::CertError::Io { cause, .. }) if cause.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(crate::certinfo::CertError::Io { cause, .. }) => Err(cause),
             Err(e) => Err(io::Error::other(e.to_string())),
         }
     }

@@ -153,6 +153,17 @@ function editForm(c) {
     resolver: h('input', { name: 'resolver', value: dns.resolver ?? '', placeholder: '127.0.0.1:53' }),
     warnDays: h('input', { name: 'warnDays', type: 'number', min: '0', max: '365', value: tls.warnDays ?? 14 }),
   };
+  // The timeout follows the interval (80% of it, 10 s at most, as the API's default) until the
+  // operator types one, and whenever it would no longer fit: a 10 s interval is then not refused
+  // for a timeout nobody chose.
+  let timeoutChosen = c != null;
+  f.timeout.addEventListener('input', () => { timeoutChosen = true; });
+  f.interval.addEventListener('input', () => {
+    const seconds = Number(f.interval.value);
+    if (seconds >= 10 && (!timeoutChosen || Number(f.timeout.value) >= seconds * 1000)) {
+      f.timeout.value = String(Math.min(10000, seconds * 800));
+    }
+  });
   const httpBox = h('fieldset', { dataset: { kind: 'http' } }, h('legend', { text: 'HTTP' }),
     field(t('checks.method'), f.method), field(t('checks.expectStatus'), f.expectStatus), field(t('checks.keyword'), f.keyword),
     field(t('checks.follow'), f.follow), field(t('checks.verify'), f.verify));

@@ -274,6 +274,13 @@ impl Checks {
     /// Creates a check: every field checked (and no hub token in it), saved, then scheduled.
     pub async fn create(&self, mut body: Map<String, Value>, tokens: &TokenSet) -> Result<CheckView, ChecksError> {
         body.entry("id").or_insert_with(|| Value::String(new_id("check")));
+        // No timeout given: one that fits the interval (a 10 s interval would refuse the plain 10 s).
+        if !body.contains_key("timeoutMs")
+            && let Some(interval) = body.get("intervalSeconds").and_then(Value::as_u64)
+            && let Ok(interval) = u32::try_from(interval)
+        {
+            body.insert("timeoutMs".into(), probe::default_timeout_ms(interval).into());
+        }
         let spec: CheckSpec = from_value(Value::Object(body)).map_err(ChecksError::Invalid)?;
         let id = spec.id.clone().unwrap_or_default();
         let check = self.validate(&spec, tokens)?;

@@ -67,7 +67,7 @@ pub struct CheckSpec {
     #[serde(default = "default_interval")]
     #[schema(minimum = 10, maximum = 86400, default = 60)]
     pub interval_seconds: u32,
-    /// Below the interval.
+    /// Below the interval. When a new check names none: 10 s, or 80% of a shorter interval.
     #[serde(default = "default_timeout")]
     #[schema(minimum = 100, maximum = 60000, default = 10000)]
     pub timeout_ms: u32,
@@ -206,7 +206,7 @@ fn default_interval() -> u32 {
     60
 }
 fn default_timeout() -> u32 {
-    10_000
+    probe::DEFAULT_TIMEOUT_MS
 }
 fn default_run_on() -> Vec<Place> {
     vec![Place(probe::HUB.to_string())]

@@ -81,6 +81,20 @@ fn the_timeout_must_be_below_the_interval() {
 }
 
 #[test]
+fn the_default_timeout_fits_the_interval() {
+    assert_eq!(default_timeout_ms(10), 8000);
+    assert_eq!(default_timeout_ms(12), 9600);
+    assert_eq!(default_timeout_ms(60), DEFAULT_TIMEOUT_MS);
+    assert_eq!(default_timeout_ms(MAX_INTERVAL_SECONDS), DEFAULT_TIMEOUT_MS);
+    for interval in MIN_INTERVAL_SECONDS..=20 {
+        let mut d = def("tcp", "a:1", "");
+        d.interval_seconds = interval;
+        d.timeout_ms = default_timeout_ms(interval);
+        assert!(d.validate().is_ok(), "interval {interval}");
+    }
+}
+
+#[test]
 fn targets_are_parsed_per_kind() {
     assert_eq!(fields(&def("tcp", "db.internal", "")), vec!["target"]);
     assert_eq!(fields(&def("ping", "10.0.0.1:80", "")), vec!["target"]);
