@@ -5,7 +5,6 @@
 //! shared one), and polling with a deadline.
 
 use std::future::Future;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
