@@ -189,6 +189,18 @@ fn answers_come_from_the_facts() {
     assert!(a.text.contains("23:30"), "{}", a.text);
     let a = ask("why did the db-master alert fire?");
     assert!(a.text.contains("> 90%") && a.text.contains("postgres (pid 42)"), "{}", a.text);
+    // Asked about servers of a kind that have no alert while another's fires: about them, and never
+    // "no alert is firing".
+    for q in ["why are the web servers slow?", "웹 서버 왜 느려?"] {
+        let a = ask(q);
+        assert_eq!(a.intent, "explain", "{q}");
+        assert!(a.text.contains("web-01") && a.text.contains("web-02"), "{q}: {}", a.text);
+        assert!(
+            !a.text.contains("No alert is firing") && !a.text.contains("발생 중인 알림이 없습니다"),
+            "{q}: {}",
+            a.text
+        );
+    }
 }
 
 #[test]

@@ -68,16 +68,27 @@ pub fn explain(ctx: &Ctx<'_>) -> Composed {
     Composed::new(parts.join("\n\n"), compute).window((fired - LOOKBACK_MS, ctx.facts.now_ms))
 }
 
-/// A server with no alert: its status and what is high, said plainly.
+/// No alert to explain: when the question named servers (by name or by kind, "why is the db slow"),
+/// their status and what is high, said plainly; else that nothing is firing. A question narrowed to
+/// servers without alerts must not hear "no alert is firing" while others' alerts fire.
 fn no_alert(ctx: &Ctx<'_>) -> Composed {
-    let servers = ctx.scope();
+    let servers = ctx.q.scope_any_status(ctx.facts);
     let compute =
         ctx.t("관련 알림 없음: 현재 지표로 설명".into(), "No related alert: explained from the current metrics".into());
-    if ctx.q.servers.is_empty() {
+    if !ctx.q.narrowed() {
         return Composed::new(
             ctx.t(
                 format!("지금 발생 중인 알림이 없습니다 ({}).", ctx.as_of()),
                 format!("No alert is firing ({}), so there is nothing to explain.", ctx.as_of()),
+            ),
+            compute,
+        );
+    }
+    if servers.is_empty() {
+        return Composed::new(
+            ctx.t(
+                format!("물어본 조건에 맞는 서버가 없어 설명할 알림이 없습니다 ({}).", ctx.as_of()),
+                format!("No server matches the question, so there is no alert to explain ({}).", ctx.as_of()),
             ),
             compute,
         );
