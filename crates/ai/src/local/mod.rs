@@ -16,6 +16,7 @@
 //! what it needs). Answering: `compose/` (one module per family), `format`, `stats`. Data: `facts`,
 //! `need`, `metric`, `intent`. Sessions: `conversations`. Tests: `fixture` (a [`FixtureSource`]).
 
+mod clock;
 mod compose;
 mod conversations;
 mod entities;

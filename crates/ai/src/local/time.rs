@@ -1,6 +1,7 @@
 //! Time windows in questions ("now", "last 15 minutes", "today", "yesterday", "this week", "지난 3시간")
 //! and how they become `(from, to)` in the hub's zone; also how times are written in answers.
 
+use super::clock::{Day, TimeOfDay, take_time_of_day};
 use super::text::{Lang, Text, find_word};
 use super::words::{DAY, HOUR, MINUTE, NUMBER_WORDS, UNITS, WEEK};
 
@@ -20,6 +21,8 @@ pub enum Window {
     Overnight,
     /// "recently", "lately": the last day, said loosely.
     Recent,
+    /// A time of day or a span of one: "at 3pm", "since 9am", "어제 오후 2시부터 4시까지".
+    At(TimeOfDay),
 }
 
 impl Window {
@@ -40,6 +43,7 @@ impl Window {
             }
             Window::ThisMonth => (month_start(now_ms, offset_secs).unwrap_or(now_ms - 30 * DAY), now_ms),
             Window::Overnight => (midnight - 2 * HOUR, (midnight + 8 * HOUR).min(now_ms)),
+            Window::At(t) => t.resolve(now_ms, midnight),
         }
     }
 
@@ -62,6 +66,19 @@ impl Window {
             (Window::ThisMonth, Lang::En) => "this month".into(),
             (Window::Overnight, Lang::Ko) => "밤사이".into(),
             (Window::Overnight, Lang::En) => "overnight".into(),
+            // The answer shows the exact span beside it.
+            (Window::At(_), Lang::Ko) => "해당 시간".into(),
+            (Window::At(_), Lang::En) => "the time asked".into(),
+        }
+    }
+
+    /// The window after a noun ("3 events today", "5 events in the last 1 hour").
+    pub fn phrase(self, lang: Lang) -> String {
+        match (self, lang) {
+            (_, Lang::Ko) => self.label(lang),
+            (Window::Last(_) | Window::Recent, Lang::En) => format!("in {}", self.label(lang)),
+            (Window::At(_), Lang::En) => "at the time asked".into(),
+            (_, Lang::En) => self.label(lang),
         }
     }
 }
@@ -113,9 +130,14 @@ pub fn day(ms: i64, offset_secs: i32) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// A window's span as `16:40–17:40`.
+/// A window's span as `16:40–17:40`; a whole day as `01-14 00:00–24:00`, not `00:00–00:00`.
 pub fn range(from: i64, to: i64, now_ms: i64, offset_secs: i32) -> String {
-    format!("{}–{}", clock(from, now_ms, offset_secs), clock(to, now_ms, offset_secs))
+    let end = if to > from && local_midnight(to, offset_secs) == to && to - from <= DAY {
+        "24:00".to_owned()
+    } else {
+        clock(to, now_ms, offset_secs)
+    };
+    format!("{}–{end}", clock(from, now_ms, offset_secs))
 }
 
 /// The zone as `UTC+9`.
@@ -235,6 +257,18 @@ pub fn take_window(text: &mut Text) -> Option<Window> {
         text.blank(start, end);
         return Some(Window::Last(ms));
     }
+    // A time of day, with the day named beside it if any ("yesterday at 3pm", "어제 오후 3시").
+    let days = [("yesterday", Day::Yesterday), ("어제", Day::Yesterday), ("today", Day::Today), ("오늘", Day::Today)];
+    let named_day = days.iter().find_map(|(word, day)| find_word(&text.work, word).map(|at| (at, *word, *day)));
+    if let Some((spans, time)) = take_time_of_day(&text.work, named_day.map_or(Day::Latest, |(_, _, d)| d)) {
+        for (start, end) in spans {
+            text.blank(start, end);
+        }
+        if let Some((at, word, _)) = named_day {
+            text.blank(at, at + word.len());
+        }
+        return Some(Window::At(time));
+    }
     for (word, window) in NAMED {
         if let Some(at) = find_word(&text.work, word) {
             // "최근 이벤트" is recent; "한 시간" must not be read inside "한 시간대" etc. (word-bounded).
@@ -347,5 +381,21 @@ mod tests {
         assert_eq!(clock(NOW, NOW, kst), "17:40");
         assert_eq!(clock(NOW - DAY, NOW, kst), "01-14 17:40");
         assert_eq!(zone_name(kst), "UTC+9");
+        let (from, to) = Window::Yesterday.resolve(NOW, kst);
+        assert_eq!(range(from, to, NOW, kst), "01-14 00:00–24:00");
+    }
+
+    #[test]
+    fn a_time_of_day_with_its_day() {
+        let kst = 9 * 3600;
+        let midnight = NOW - 17 * HOUR - 40 * MINUTE;
+        let at = |q: &str| parse(q).map(|w| w.resolve(NOW, kst));
+        assert_eq!(at("what happened yesterday at 3pm"), Some((midnight - 9 * HOUR, midnight - 8 * HOUR)));
+        assert_eq!(at("어제 오후 3시에 무슨 일 있었어?"), Some((midnight - 9 * HOUR, midnight - 8 * HOUR)));
+        assert_eq!(at("events at 3pm"), Some((midnight + 15 * HOUR, midnight + 16 * HOUR)));
+        assert_eq!(at("since 9am"), Some((midnight + 9 * HOUR, NOW)));
+        assert_eq!(at("오늘 2시부터 4시까지"), Some((midnight + 14 * HOUR, midnight + 16 * HOUR)));
+        assert_eq!(parse("last 3 hours"), Some(Window::Last(3 * HOUR)));
+        assert_eq!(parse("since yesterday"), Some(Window::Recent));
     }
 }

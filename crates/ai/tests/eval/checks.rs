@@ -122,7 +122,8 @@ pub fn check(world: &World, spec: &str, reply: &Reply) -> Result<(), String> {
     }
 }
 
-/// `W` of `window:W` and `events:W` as `(from, to)`.
+/// `W` of `window:W` and `events:W` as `(from, to)`: `today`, `yesterday`, `week`, `15m`/`6h`/`7d`,
+/// or a time of day (`1500-1600`, `y1500-1600` for yesterday's, `s0900` for since 09:00).
 pub fn window(w: &str) -> Result<(i64, i64), String> {
     let today = World::local_midnight(NOW);
     Ok(match w {
@@ -130,6 +131,23 @@ pub fn window(w: &str) -> Result<(i64, i64), String> {
         "yesterday" => (today - DAY, today),
         // The week starts on Monday; NOW is a Thursday.
         "week" => (today - 3 * DAY, NOW),
+        // A time of day: `1500-1600` today, `y1500-1600` yesterday, `s0900` since 09:00 today.
+        other if other.ends_with(|c: char| c.is_ascii_digit()) && other.len() >= 5 => {
+            let hhmm = |t: &str| -> Result<i64, String> {
+                let v: i64 = t.parse().map_err(|_| format!("bad window {other}"))?;
+                Ok((v / 100) * HOUR + (v % 100) * MIN)
+            };
+            if let Some(since) = other.strip_prefix('s') {
+                (today + hhmm(since)?, NOW)
+            } else {
+                let (day, span) = match other.strip_prefix('y') {
+                    Some(rest) => (today - DAY, rest),
+                    None => (today, other),
+                };
+                let (a, b) = span.split_once('-').ok_or_else(|| format!("bad window {other}"))?;
+                (day + hhmm(a)?, (day + hhmm(b)?).min(NOW))
+            }
+        }
         other => {
             let (n, unit) = other.split_at(other.len() - 1);
             let n: i64 = n.parse().map_err(|_| format!("bad window {other}"))?;

@@ -55,7 +55,7 @@ pub fn events(ctx: &Ctx<'_>) -> Composed {
             _ => true,
         })
         .collect();
-    let label = ctx.q.window_or_default().label(ctx.lang);
+    let label = ctx.q.window_or_default().phrase(ctx.lang);
     let span = ctx.range(window);
     let compute = ctx.t(
         format!("이벤트 {}건 중 {}건 선택 ({span})", all.len(), picked.len()),
@@ -74,7 +74,7 @@ pub fn events(ctx: &Ctx<'_>) -> Composed {
                 if ctx.q.form == Form::YesNo { "아니요, " } else { "" }
             ),
             format!(
-                "{}o matching events{who} in {label} ({span}).",
+                "{}o matching events{who} {label} ({span}).",
                 if ctx.q.form == Form::YesNo { "No, n" } else { "N" }
             ),
         );
@@ -95,7 +95,7 @@ pub fn events(ctx: &Ctx<'_>) -> Composed {
     let lead = if ctx.q.form == Form::YesNo { ctx.t("네, ".into(), "Yes: ".into()) } else { String::new() };
     text.push_str(&ctx.t(
         format!("{lead}{label} ({span}) {who}이벤트 {}건:", picked.len()),
-        format!("{lead}{} event{}{who} in {label} ({span}):", picked.len(), if picked.len() == 1 { "" } else { "s" }),
+        format!("{lead}{} event{}{who} {label} ({span}):", picked.len(), if picked.len() == 1 { "" } else { "s" }),
     ));
     let skipped = picked.len().saturating_sub(MAX_LINES);
     for e in picked.iter().skip(skipped) {
