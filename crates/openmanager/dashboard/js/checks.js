@@ -357,7 +357,10 @@ async function loadStatusPage() {
     s = (await api('api/status-page')).data;
   } catch (err) {
     // Only admins may read the settings.
-    if (load === statusLoads) fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
+    if (load === statusLoads) {
+      fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
+      ui.statusPanel.removeAttribute('aria-busy');
+    }
     return;
   }
   if (load !== statusLoads) return;
@@ -397,10 +400,14 @@ async function loadIncidents(box, load) {
   try {
     list = (await api('api/status-page/incidents')).data ?? [];
   } catch (err) {
-    if (load === statusLoads) fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
+    if (load === statusLoads) {
+      fill(box, h('p', { class: 'muted', text: t('failed', { msg: err.message }) }));
+      ui.statusPanel.removeAttribute('aria-busy');
+    }
     return;
   }
   if (load !== statusLoads) return;
+  ui.statusPanel.removeAttribute('aria-busy');
   const items = list.slice(0, 20).map((i) => {
     const text = h('input', { name: 'note', required: true, maxlength: '1000', placeholder: t('sp.note'), 'aria-label': t('sp.note') });
     text.value = noteDrafts.get(i.id) ?? '';
@@ -453,6 +460,9 @@ export const view = {
   async show() {
     clearInterval(timer);
     timer = setInterval(poll, POLL_MS);
+    // The status page's settings and incidents are redrawn below: busy until then, so nobody (a
+    // person or a test) types a note into a field about to be replaced.
+    ui.statusPanel.setAttribute('aria-busy', 'true');
     await load();
     loadMaint();
     loadStatusPage();
