@@ -12,8 +12,9 @@ use crate::cache::{self, AnswerCache, Uncached};
 use crate::config::{AiConfig, LOCAL, ProviderKind};
 use crate::engine::{CallCtx, Engine, Queue};
 use crate::error::AiError;
+use crate::provider::Provider;
+use crate::provider::client::HttpClient;
 use crate::provider::local::{Local, LocalBackend};
-use crate::provider::{Provider, http_client};
 use crate::quota::Budget;
 use crate::request::{AiAnswer, AiRequest, Attempt, CacheStatus, ChatResponse, Target};
 use crate::status::{AiStatus, EngineStatus, Metrics};
@@ -96,7 +97,7 @@ impl Router {
             return Err(errs);
         }
         let client =
-            http_client(Duration::from_millis(cfg.connect_timeout_ms), Duration::from_millis(cfg.read_timeout_ms))
+            HttpClient::new(Duration::from_millis(cfg.connect_timeout_ms), Duration::from_millis(cfg.read_timeout_ms))
                 .map_err(|e| vec![("ai".to_string(), e.to_string())])?;
         let breaker = || Breaker::new(cfg.breaker.failure_threshold, Duration::from_millis(cfg.breaker.cooldown_ms));
         let mut engines: Vec<Arc<Engine>> = cfg

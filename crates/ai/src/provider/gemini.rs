@@ -15,19 +15,19 @@ use crate::stream::{ChunkParser, DeltaStream, sse_stream};
 pub struct Gemini {
     base: String,
     key: Option<ApiKey>,
-    client: reqwest::Client,
+    client: super::client::HttpClient,
     /// Bytes sent upstream (egress).
     sent: Counter,
 }
 
 impl Gemini {
-    pub fn new(cfg: &ResolvedProvider, client: reqwest::Client, sent: Counter) -> Self {
+    pub fn new(cfg: &ResolvedProvider, client: super::client::HttpClient, sent: Counter) -> Self {
         Self { base: cfg.base_url.clone(), key: cfg.api_key.clone(), client, sent }
     }
 
     fn post(&self, url: String, body: &Value) -> Result<reqwest::RequestBuilder, ProviderError> {
         let key = self.key.as_ref().ok_or_else(|| ProviderError::NotConfigured("no API key".into()))?;
-        Ok(self.client.post(url).header("x-goog-api-key", key.expose()).json(body))
+        Ok(self.client.get().post(url).header("x-goog-api-key", key.expose()).json(body))
     }
 
     pub async fn complete(&self, req: &ChatRequest, model: &str) -> Result<ChatResponse, ProviderError> {
@@ -52,7 +52,7 @@ impl Gemini {
     pub async fn health(&self, model: &str) -> Result<(), ProviderError> {
         let key = self.key.as_ref().ok_or_else(|| ProviderError::NotConfigured("no API key".into()))?;
         let url = join(&self.base, &format!("v1beta/models/{model}"));
-        let rb = self.client.get(url).header("x-goog-api-key", key.expose());
+        let rb = self.client.get().get(url).header("x-goog-api-key", key.expose());
         let resp = send_counted(rb, &self.sent).await.map_err(transport)?;
         if resp.status().is_success() { Ok(()) } else { Err(error_from(resp).await) }
     }

@@ -1,5 +1,6 @@
 //! The closed set of engines: one module per wire format, and the one place that dispatches to them.
 
+pub mod client;
 pub mod gemini;
 pub mod local;
 pub mod local_engine;
@@ -24,22 +25,6 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 pub fn install_tls_provider() {
     // An error only means a provider is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// Builds the one HTTP client every provider shares: connect and read timeouts, but no
-/// whole-request timeout, which would cut long streams (the router applies deadlines itself).
-pub fn http_client(connect: Duration, read: Duration) -> Result<reqwest::Client, ProviderError> {
-    install_tls_provider();
-    reqwest::Client::builder()
-        .connect_timeout(connect)
-        .read_timeout(read)
-        .pool_idle_timeout(Duration::from_secs(60))
-        // Enough idle connections for the concurrency the gateway sees, so bursts reuse them instead of
-        // opening (and leaving in TIME_WAIT) a new one per request; each idle one costs a few KiB.
-        .pool_max_idle_per_host(64)
-        .user_agent(concat!("openmanager-ai/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ProviderError::NotConfigured(format!("http client: {e}")))
 }
 
 /// What the HTTP client adds to a request's head at sending that the built request does not show
@@ -84,7 +69,7 @@ pub enum Provider {
 impl Provider {
     /// Builds a remote provider from its resolved configuration.
     /// `sent` counts the bytes of its requests (the hub's `outbound:ai` egress).
-    pub fn remote(cfg: &ResolvedProvider, client: reqwest::Client, sent: Counter) -> Self {
+    pub fn remote(cfg: &ResolvedProvider, client: client::HttpClient, sent: Counter) -> Self {
         match cfg.kind {
             ProviderKind::Gemini => Self::Gemini(gemini::Gemini::new(cfg, client, sent)),
             ProviderKind::Openai => Self::OpenAi(openai::OpenAi::new(cfg, client, sent)),

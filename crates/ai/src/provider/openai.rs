@@ -16,13 +16,13 @@ pub struct OpenAi {
     base: String,
     key: Option<ApiKey>,
     needs_key: bool,
-    client: reqwest::Client,
+    client: super::client::HttpClient,
     /// Bytes sent upstream (egress).
     sent: Counter,
 }
 
 impl OpenAi {
-    pub fn new(cfg: &ResolvedProvider, client: reqwest::Client, sent: Counter) -> Self {
+    pub fn new(cfg: &ResolvedProvider, client: super::client::HttpClient, sent: Counter) -> Self {
         Self { base: cfg.base_url.clone(), key: cfg.api_key.clone(), needs_key: cfg.needs_key, client, sent }
     }
 
@@ -35,7 +35,7 @@ impl OpenAi {
     }
 
     pub async fn complete(&self, req: &ChatRequest, model: &str) -> Result<ChatResponse, ProviderError> {
-        let rb = self.client.post(join(&self.base, "chat/completions")).json(&to_wire(req, model, false));
+        let rb = self.client.get().post(join(&self.base, "chat/completions")).json(&to_wire(req, model, false));
         let resp = send_counted(self.auth(rb)?, &self.sent).await.map_err(transport)?;
         if !resp.status().is_success() {
             return Err(error_from(resp).await);
@@ -44,7 +44,7 @@ impl OpenAi {
     }
 
     pub async fn stream(&self, req: &ChatRequest, model: &str) -> Result<DeltaStream, ProviderError> {
-        let rb = self.client.post(join(&self.base, "chat/completions")).json(&to_wire(req, model, true));
+        let rb = self.client.get().post(join(&self.base, "chat/completions")).json(&to_wire(req, model, true));
         let resp = send_counted(self.auth(rb)?, &self.sent).await.map_err(transport)?;
         if !resp.status().is_success() {
             return Err(error_from(resp).await);
@@ -54,7 +54,7 @@ impl OpenAi {
 
     /// `GET models`: free on every compatible server we know of.
     pub async fn health(&self) -> Result<(), ProviderError> {
-        let rb = self.auth(self.client.get(join(&self.base, "models")))?;
+        let rb = self.auth(self.client.get().get(join(&self.base, "models")))?;
         let resp = send_counted(rb, &self.sent).await.map_err(transport)?;
         if resp.status().is_success() { Ok(()) } else { Err(error_from(resp).await) }
     }
