@@ -41,23 +41,32 @@ impl HttpClient {
     pub fn new(connect: Duration, read: Duration) -> Result<Self, ProviderError> {
         static IDS: AtomicU64 = AtomicU64::new(1);
         let fallback = build(connect, read).map_err(|e| ProviderError::NotConfigured(format!("http client: {e}")))?;
-        Ok(Self(Arc::new(Settings { id: IDS.fetch_add(1, Ordering::Relaxed), connect, read, fallback })))
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
+        // The one just built is also this thread's, rather than a second one built on first use.
+        remember(id, fallback.clone());
+        Ok(Self(Arc::new(Settings { id, connect, read, fallback })))
     }
 
     /// This thread's client (built on its first use here).
     pub fn get(&self) -> reqwest::Client {
         let s = &self.0;
-        CLIENTS.with(|cell| {
-            let mut clients = cell.borrow_mut();
-            if let Some(at) = clients.iter().position(|(id, _)| *id == s.id) {
-                return clients[at].1.clone();
-            }
-            let client = build(s.connect, s.read).unwrap_or_else(|_| s.fallback.clone());
-            clients.insert(0, (s.id, client.clone()));
-            clients.truncate(PER_THREAD);
-            client
-        })
+        let kept = CLIENTS.with(|cell| cell.borrow().iter().find(|(id, _)| *id == s.id).map(|(_, c)| c.clone()));
+        if let Some(client) = kept {
+            return client;
+        }
+        let client = build(s.connect, s.read).unwrap_or_else(|_| s.fallback.clone());
+        remember(s.id, client.clone());
+        client
     }
+}
+
+/// Keeps `client` as this thread's for `id`, newest first, at most [`PER_THREAD`].
+fn remember(id: u64, client: reqwest::Client) {
+    CLIENTS.with(|cell| {
+        let mut clients = cell.borrow_mut();
+        clients.insert(0, (id, client));
+        clients.truncate(PER_THREAD);
+    });
 }
 
 fn build(connect: Duration, read: Duration) -> reqwest::Result<reqwest::Client> {
