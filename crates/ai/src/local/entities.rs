@@ -287,15 +287,21 @@ fn run_at(toks: &[Token], start: usize, parts: &[String]) -> Option<usize> {
     Some(j)
 }
 
+/// Words before a generic word ("which vm") that ask across servers rather than name one.
+const ACROSS: &[&str] = &["which", "what", "any", "every", "all", "each", "어느", "어떤", "모든"];
+
 /// Single words: a type word ("web", "디비"), a part only one server has ("redis", "replica"), a part
 /// several share (all of them), a check's or engine's name, or a server name within one typo.
 fn single_words(toks: &mut [Token], facts: &Facts, names: &Names, found: &mut Found) {
     let (servers, checks) = (&names.servers, &names.checks);
     let vocab = vocabulary();
+    let mut prev: Option<String> = None;
     for t in toks.iter_mut() {
+        let before = prev.replace(t.text.clone());
         if t.used || t.compound || t.text.bytes().all(|b| b.is_ascii_digit()) || is_filler(t) {
             continue;
         }
+        let prev = before;
         let word = if t.hangul { t.text.clone() } else { stem(&t.text) };
         if let Some(ty) = type_of(&word) {
             let same_id = facts.servers.iter().find(|s| s.id == word || s.name == word).map(|s| s.id.clone());
@@ -307,6 +313,16 @@ fn single_words(toks: &mut [Token], facts: &Facts, names: &Names, found: &mut Fo
             continue;
         }
         if GENERIC_TOKENS.contains(&word.as_str()) {
+            // Too generic to name a server by a part of its name, but a server called just that is
+            // named by it (this host's self-monitor takes the machine's hostname, often "vm").
+            // "which vm", "any vm" ask across servers, as does the plural.
+            let asks_across = prev.as_deref().is_some_and(|p| ACROSS.contains(&p));
+            if !asks_across
+                && let Some(s) = facts.servers.iter().find(|s| s.id == t.text || s.name.eq_ignore_ascii_case(&t.text))
+            {
+                add(&mut found.servers, &s.id);
+                t.used = true;
+            }
             continue;
         }
         let owners = names.owners(&word);
@@ -494,6 +510,28 @@ mod tests {
         ] {
             assert_eq!(servers_of(q).servers, want, "{q}");
         }
+    }
+
+    #[test]
+    fn a_server_named_by_a_generic_word_alone() {
+        let mut facts = facts();
+        facts.servers.push(ServerFact {
+            id: "self".into(),
+            name: "vm".into(),
+            server_type: "monitoring".into(),
+            ..ServerFact::default()
+        });
+        let names = Names::new(&facts);
+        for (q, want) in [("how is vm doing", vec!["self"]), ("VM 메모리", vec!["self"]), ("is vm ok", vec!["self"])]
+        {
+            let mut text = Text::new(q, &names.known_words);
+            assert_eq!(find(&mut text, &facts, &names).servers, want, "{q}");
+        }
+        let mut text = Text::new("which vm is busiest", &names.known_words);
+        assert!(find(&mut text, &facts, &names).servers.is_empty(), "a question across servers");
+        // Without such a server the word names nothing, as before.
+        assert!(servers_of("how is the vm doing").servers.is_empty());
+        assert!(servers_of("how is the vm doing").unknown.is_empty());
     }
 
     #[test]

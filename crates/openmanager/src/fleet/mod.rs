@@ -17,6 +17,7 @@ pub mod request;
 pub mod simulated;
 pub mod sink;
 pub mod status;
+pub mod uptime;
 pub mod wire;
 
 use prometheus_client::metrics::counter::Counter;
@@ -57,6 +58,8 @@ pub struct Fleet {
     bases: ingest::Bases,
     /// Raised after an edit by hand (register, modify, remove).
     changed: crate::changes::Changed,
+    /// Servers' past daily uptime, read once a day.
+    uptime: uptime::UptimeCache,
 }
 
 fn kv_key(id: &str) -> String {
@@ -79,6 +82,7 @@ impl Fleet {
             sinks: sink::Sinks::default(),
             bases: Default::default(),
             changed: Default::default(),
+            uptime: Default::default(),
         }
     }
 
@@ -360,6 +364,16 @@ impl Fleet {
                 (*m, points)
             })
             .collect())
+    }
+
+    /// Uptime (0-1) of server `id` by UTC day start over the `days` days up to `now`, from its
+    /// stored samples ([`uptime`]). Simulated servers have none: nothing of theirs is stored.
+    pub async fn daily_uptime(&self, id: &str, days: i64, now: i64) -> Result<Vec<(i64, f64)>, FleetError> {
+        match self.registry.source_of(id) {
+            None => Err(FleetError::NotFound(id.into())),
+            Some(Source::Simulated) => Ok(Vec::new()),
+            Some(_) => Ok(self.uptime.daily(&self.store, id, days, now).await?),
+        }
     }
 
     /// Firing-alert counts shown in each server's `alerts` field.

@@ -85,7 +85,8 @@ pub async fn refresh(s: &Services) -> anyhow::Result<()> {
         listed.insert((ItemKind::Server, id.clone()));
         watched.insert((ItemKind::Server, id.clone()));
         seen.extend(alert_incidents(&alerts, id, ItemKind::Server, id, &v.name));
-        inputs.push((ItemKind::Server, id.clone(), v.name.clone(), status, Vec::new()));
+        let daily = s.fleet.daily_uptime(id, page::DAYS, now).await?;
+        inputs.push((ItemKind::Server, id.clone(), v.name.clone(), status, daily));
     }
     for id in &settings.checks {
         let Ok(c) = s.checks.get(id, now) else { continue };
