@@ -1,11 +1,12 @@
-//! Servers' daily uptime (the status page's bars): the share of each UTC day's 10-minute buckets
-//! that hold a stored sample, counted from the server's first bucket (days before it have no data,
-//! not a down time) to a little before now (the newest buckets are not rolled up yet). A server
-//! that stops reporting is down for the buckets it misses, whether it is switched off or cut off.
+//! Servers' daily uptime (the status page's bars): the share of each UTC day's rollup buckets that
+//! hold a stored sample, counted from the server's first bucket (days before it have no data, not a
+//! down time) to a little before now (the newest buckets are not rolled up yet). A server that stops
+//! reporting is down for the buckets it misses, whether it is switched off or cut off.
 //!
-//! The 10-minute tier is kept for 90 days, the page's span. Past days change only when late data
-//! is rolled up, so they are read once per UTC day and kept; each refresh reads today's buckets
-//! only (at most 144 points), however often the page is rebuilt.
+//! Past days come from the 10-minute tier, kept for 90 days (the page's span); they change only
+//! when late data is rolled up, so they are read once per UTC day and kept. Today comes from the
+//! 1-minute tier at each refresh (at most 1,440 points), so a server listed a few minutes ago
+//! already has a bar.
 
 use std::collections::HashMap;
 
@@ -13,11 +14,12 @@ use parking_lot::Mutex;
 use protocol::metric;
 
 const DAY_MS: i64 = 86_400_000;
-const STEP_MS: i64 = 600_000;
-/// How far behind now the buckets are counted: rollups run every minute, two minutes behind the
-/// samples (`store::Config::rollup_grace`), so a bucket this old has been rolled up if it ever will
-/// be (in time for the page).
-const SETTLED_MS: i64 = 15 * 60_000;
+const M10_MS: i64 = 600_000;
+const M1_MS: i64 = 60_000;
+/// How far behind now today's buckets are counted: rollups run every minute, two minutes behind the
+/// samples (`store::Config::rollup_grace`), so a minute this old has been rolled up if it ever will
+/// be (with room for a late rollup run).
+const SETTLED_MS: i64 = 5 * 60_000;
 /// Servers whose past days are kept (the status page lists at most 100).
 const MAX_CACHED: usize = 256;
 /// Pages of at most `store::MAX_LIMIT` points read per span (90 days of buckets take two).
@@ -49,14 +51,15 @@ impl UptimeCache {
         now: i64,
     ) -> Result<Vec<(i64, f64)>, store::Error> {
         let today = now.div_euclid(DAY_MS) * DAY_MS;
-        let settled = (now - SETTLED_MS).div_euclid(STEP_MS) * STEP_MS;
+        let settled = (now - SETTLED_MS).div_euclid(M1_MS) * M1_MS;
         let cached = self.past.lock().get(id).filter(|p| p.today == today).cloned();
         let past = match cached {
             Some(p) => p,
             None => {
                 let from = today - (days - 1) * DAY_MS;
-                let buckets = buckets(store, id, from, today - 1).await?;
-                let p = Past { today, first: buckets.first().copied(), days: per_day(&buckets, from, today, today) };
+                let buckets = buckets(store, store::Tier::M10, id, from, today - 1).await?;
+                let days = per_day(&buckets, M10_MS, from, today, today);
+                let p = Past { today, first: buckets.first().copied(), days };
                 let mut map = self.past.lock();
                 if map.len() >= MAX_CACHED {
                     map.clear();
@@ -66,7 +69,7 @@ impl UptimeCache {
             }
         };
         let mut out = past.days;
-        let recent = buckets(store, id, today, now).await?;
+        let recent = buckets(store, store::Tier::M1, id, today, now).await?;
         let first = past.first.or(recent.first().copied());
         if let Some(first) = first {
             // Today from its start or the first bucket, whichever is later (per_day counts from
@@ -76,27 +79,25 @@ impl UptimeCache {
                 counted.push(first);
             }
             counted.extend(recent);
-            out.extend(per_day(&counted, today, today + DAY_MS, settled));
+            out.extend(per_day(&counted, M1_MS, today, today + DAY_MS, settled));
         }
         Ok(out)
     }
 }
 
-/// Starts of the 10-minute buckets of `id` with a sample in `from..=to`, oldest first.
-async fn buckets(store: &store::Store, id: &str, from: i64, to: i64) -> Result<Vec<i64>, store::Error> {
+/// Starts of the `tier` buckets of `id` with a sample in `from..=to`, oldest first.
+async fn buckets(
+    store: &store::Store,
+    tier: store::Tier,
+    id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<i64>, store::Error> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let page = store
-            .history_at(
-                store::Tier::M10,
-                id,
-                &[metric::CPU, metric::MEMORY],
-                from,
-                to,
-                store::MAX_LIMIT,
-                cursor.as_deref(),
-            )
+            .history_at(tier, id, &[metric::CPU, metric::MEMORY], from, to, store::MAX_LIMIT, cursor.as_deref())
             .await?;
         out.extend(page.points.iter().filter(|p| !p.values.is_empty()).map(|p| p.timestamp_ms));
         match page.next_cursor {
@@ -107,18 +108,18 @@ async fn buckets(store: &store::Store, id: &str, from: i64, to: i64) -> Result<V
     Ok(out)
 }
 
-/// Uptime of each whole UTC day in `from..to` from bucket starts (sorted): buckets present over
-/// buckets expected, those from the first bucket given up to `settled` (exclusive). Days with
-/// nothing expected (before the first bucket, after `settled`) are left out.
-fn per_day(buckets: &[i64], from: i64, to: i64, settled: i64) -> Vec<(i64, f64)> {
+/// Uptime of each whole UTC day in `from..to` from the starts of `step`-wide buckets (sorted):
+/// buckets present over buckets expected, those from the first bucket given up to `settled`
+/// (exclusive). Days with nothing expected (before the first bucket, after `settled`) are left out.
+fn per_day(buckets: &[i64], step: i64, from: i64, to: i64, settled: i64) -> Vec<(i64, f64)> {
     let Some(&first) = buckets.first() else { return Vec::new() };
     let mut out = Vec::new();
     let mut day = from;
     while day < to {
-        let start = day.max(first.div_euclid(STEP_MS) * STEP_MS);
+        let start = day.max(first.div_euclid(step) * step);
         let end = (day + DAY_MS).min(settled);
         if end > start {
-            let expected = (end - start + STEP_MS - 1) / STEP_MS;
+            let expected = (end - start + step - 1) / step;
             let present = buckets.iter().filter(|&&b| b >= start && b < end).count() as i64;
             out.push((day, (present.min(expected)) as f64 / expected as f64));
         }
@@ -138,13 +139,13 @@ mod tests {
     fn a_day_counts_from_the_first_bucket_and_a_gap_is_down_time() {
         let d0 = 10 * DAY_MS;
         // Day 0 from 12:00 on, every bucket; day 1 every bucket but 02:00-04:00.
-        let mut b: Vec<i64> = (0..72).map(|i| d0 + 12 * HOUR_MS + i * STEP_MS).collect();
+        let mut b: Vec<i64> = (0..72).map(|i| d0 + 12 * HOUR_MS + i * M10_MS).collect();
         b.extend(
             (0..144)
-                .map(|i| d0 + DAY_MS + i * STEP_MS)
+                .map(|i| d0 + DAY_MS + i * M10_MS)
                 .filter(|t| !(2 * HOUR_MS..4 * HOUR_MS).contains(&(t - d0 - DAY_MS))),
         );
-        let days = per_day(&b, d0 - DAY_MS, d0 + 2 * DAY_MS, d0 + 2 * DAY_MS);
+        let days = per_day(&b, M10_MS, d0 - DAY_MS, d0 + 2 * DAY_MS, d0 + 2 * DAY_MS);
         assert_eq!(days.len(), 2, "the day before the first sample has no data: {days:?}");
         assert_eq!(days[0], (d0, 1.0));
         assert_eq!(days[1].0, d0 + DAY_MS);
@@ -154,12 +155,12 @@ mod tests {
     #[test]
     fn today_counts_only_settled_buckets() {
         let d0 = 20 * DAY_MS;
-        // Up from midnight to 06:00, silent since; now is 09:00, settled 08:40 (52 buckets).
-        let b: Vec<i64> = (0..36).map(|i| d0 + i * STEP_MS).collect();
-        let days = per_day(&b, d0, d0 + DAY_MS, d0 + 8 * HOUR_MS + 40 * 60_000);
+        // Up from midnight to 06:00, silent since; settled at 08:00 (480 one-minute buckets).
+        let b: Vec<i64> = (0..360).map(|i| d0 + i * M1_MS).collect();
+        let days = per_day(&b, M1_MS, d0, d0 + DAY_MS, d0 + 8 * HOUR_MS);
         assert_eq!(days.len(), 1);
-        assert!((days[0].1 - 36.0 / 52.0).abs() < 1e-9, "{days:?}");
-        assert!(per_day(&[], d0, d0 + DAY_MS, d0 + DAY_MS).is_empty());
+        assert!((days[0].1 - 360.0 / 480.0).abs() < 1e-9, "{days:?}");
+        assert!(per_day(&[], M1_MS, d0, d0 + DAY_MS, d0 + DAY_MS).is_empty());
     }
 
     #[tokio::test]
@@ -187,9 +188,9 @@ mod tests {
         assert_eq!(days.len(), 2, "{days:?}");
         assert_eq!(days[0].0, yesterday);
         assert!((days[0].1 - 30.0 / 36.0).abs() < 1e-9, "six hours with one silent: {days:?}");
-        // Today: 00:00-11:00 up, 11:00-11:40 (settled) down: 66 of 70 buckets.
+        // Today: 00:00-11:00 up, 11:00-11:55 (settled) down: 660 of 715 minutes.
         assert_eq!(days[1].0, today);
-        assert!((days[1].1 - 66.0 / 70.0).abs() < 1e-9, "{days:?}");
+        assert!((days[1].1 - 660.0 / 715.0).abs() < 1e-9, "{days:?}");
 
         // A server with nothing stored has no days; one read again the same day keeps its past.
         assert!(cache.daily(&store, "none", 90, now).await.unwrap().is_empty());
