@@ -127,7 +127,7 @@ pub fn trend(ctx: &Ctx<'_>) -> Composed {
         .collect();
     let mut text = ctx.t(
         format!("{when} {name} 추이 (서버 {total}대, 기울기 순):\n{}", lines.join("\n")),
-        format!("{name} trends over {when} ({total} servers, steepest first):\n{}", lines.join("\n")),
+        format!("{name} trends over {when} ({}, steepest first):\n{}", format::servers(total), lines.join("\n")),
     );
     if total > shown {
         text.push_str(&ctx.t(format!("\n외 {}대", total - shown), format!("\nand {} more", total - shown)));
@@ -344,7 +344,11 @@ pub fn forecast(ctx: &Ctx<'_>) -> Composed {
     let text = if filling.is_empty() {
         ctx.t(
             format!("서버 {}대 모두 1년 안에 {name}{} 가득 찰 것으로 보이지 않습니다.", rows.len(), format::ga(name)),
-            format!("No {name} is projected to fill within a year on any of {} servers.", rows.len()),
+            if rows.len() == 1 {
+                format!("No {name} is projected to fill within a year on the 1 server.")
+            } else {
+                format!("No {name} is projected to fill within a year on any of {} servers.", rows.len())
+            },
         )
     } else {
         ctx.t(

@@ -355,7 +355,13 @@ pub fn checks(ctx: &Ctx<'_>) -> Composed {
     };
     let mut text = ctx.t(
         format!("{lead}체크 {}개: 정상 {up}개, 실패 {}개 ({}).", all.len(), down.len(), ctx.as_of()),
-        format!("{lead}{} checks: {up} up, {} down ({}).", all.len(), down.len(), ctx.as_of()),
+        format!(
+            "{lead}{} check{}: {up} up, {} down ({}).",
+            all.len(),
+            if all.len() == 1 { "" } else { "s" },
+            down.len(),
+            ctx.as_of()
+        ),
     );
     let mut sorted: Vec<&CheckFact> = all.iter().collect();
     sorted.sort_by_key(|c| (c.status != "down", c.name.clone()));

@@ -115,11 +115,11 @@ pub fn top_n(ctx: &Ctx<'_>) -> Composed {
         let header = match asc {
             false => ctx.t(
                 format!("{name} 상위 {shown}대{} ({}):", among(ctx), ctx.as_of()),
-                format!("Top {shown} servers by {name}{} ({}):", among(ctx), ctx.as_of()),
+                format!("Top {} by {name}{} ({}):", format::servers(shown), among(ctx), ctx.as_of()),
             ),
             true => ctx.t(
                 format!("{name} 하위 {shown}대{} ({}):", among(ctx), ctx.as_of()),
-                format!("Lowest {shown} servers by {name}{} ({}):", among(ctx), ctx.as_of()),
+                format!("Lowest {} by {name}{} ({}):", format::servers(shown), among(ctx), ctx.as_of()),
             ),
         };
         let note = if note.is_empty() { note } else { format!("\n{}", note.trim_start()) };
