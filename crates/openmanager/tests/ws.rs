@@ -365,3 +365,47 @@ async fn a_snapshot_over_a_megabyte_reaches_a_client_without_deflate() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn a_first_subscribe_selects_its_topics_instead_of_adding_to_the_defaults() {
+    let s = Server::builder()
+        .server("ws_interval_ms = 100")
+        .config("[fleet]\noverview_interval_ms = 300\n[budget]\negress_guard_percent = 1000")
+        .start_async()
+        .await;
+    // No `topics` in the URL: the wave-1 defaults (servers, system, alerts) until it subscribes.
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url(&s, &format!("?token={ADMIN_TOKEN}"))).await.unwrap();
+    next_of(&mut ws, "hello").await;
+    next_of(&mut ws, "system_update").await;
+    ws.send(Message::Text(json!({"type": "subscribe", "topics": ["fleet"]}).to_string().into())).await.unwrap();
+    // The fleet snapshot, then only fleet patches: no server-by-server updates, no system_update.
+    loop {
+        let v = next_of(&mut ws, "server_update").await;
+        if v["data"]["full"] == true && v["data"]["patch"].is_null() && v["data"]["servers"].is_array() {
+            // Either the defaults' first snapshot still in flight, or the fleet one: go on until a
+            // patch proves the fleet topic is on.
+            continue;
+        }
+        if v["data"]["patch"] == true {
+            break;
+        }
+    }
+    let quiet_until = Instant::now() + Duration::from_millis(1500);
+    let mut patches = 0;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(quiet_until - Instant::now(), ws.next()).await {
+        let Message::Text(t) = msg else { continue };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        assert_ne!(v["type"], "system_update", "system was a default, not subscribed: {v}");
+        if v["type"] == "server_update" {
+            assert_eq!(v["data"]["patch"], true, "a `servers` update after subscribing to `fleet` alone: {v}");
+            patches += 1;
+        }
+        if Instant::now() >= quiet_until {
+            break;
+        }
+    }
+    assert!(patches >= 2, "fleet patches every 300 ms, got {patches}");
+    // Later subscribes add: `system` now comes too.
+    ws.send(Message::Text(json!({"type": "subscribe", "topics": ["system"]}).to_string().into())).await.unwrap();
+    next_of(&mut ws, "system_update").await;
+}

@@ -62,6 +62,10 @@ pub struct Client {
 /// subscribe always got).
 struct Subscription {
     topics: HashSet<&'static str>,
+    /// Still the defaults (no `?topics=`, no subscribe naming a topic, no unsubscribe yet): the first
+    /// subscribe that names topics selects them instead of adding to the defaults, so a client that
+    /// asks for `fleet` alone is not also sent every server each second.
+    defaults: bool,
     server_ids: Option<HashSet<String>>,
     live: Option<String>,
     live_after: i64,
@@ -77,6 +81,7 @@ impl Default for Subscription {
     fn default() -> Self {
         Self {
             topics: DEFAULT_TOPICS.into(),
+            defaults: true,
             server_ids: None,
             live: None,
             live_after: 0,
@@ -152,6 +157,7 @@ pub async fn run(mut socket: Client, topics: Option<HashSet<&'static str>>, stat
     let mut sub = Subscription::default();
     if let Some(t) = topics {
         sub.topics = t;
+        sub.defaults = false;
     }
     let hello = encode(
         "hello",
@@ -307,13 +313,11 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
             send(socket, &state.hub, "control", encode("pong", json!({ "serverTime": clock::now_rfc3339() }))).await
         }
         ClientMessage::Subscribe { topics, server_ids, live } => {
-            let mut added = HashSet::new();
+            let mut named = HashSet::new();
             for t in &topics {
                 match topic_name(t) {
                     Some(name) => {
-                        if sub.topics.insert(name) {
-                            added.insert(name);
-                        }
+                        named.insert(name);
                     }
                     None if t == "live" => {}
                     None => {
@@ -322,6 +326,12 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
                     }
                 }
             }
+            // Topics the client holds no snapshot of yet (a default topic it keeps is current).
+            let added: HashSet<&'static str> = named.difference(&sub.topics).copied().collect();
+            if !named.is_empty() && std::mem::take(&mut sub.defaults) {
+                sub.topics.clear();
+            }
+            sub.topics.extend(&named);
             if let Some(ids) = server_ids {
                 sub.server_ids = Some(ids.into_iter().take(1000).collect());
             }
@@ -346,6 +356,7 @@ async fn handle(socket: &mut Client, state: &AppState, sub: &mut Subscription, t
             Flow::Continue
         }
         ClientMessage::Unsubscribe { topics, live } => {
+            sub.defaults = false;
             for t in &topics {
                 if let Some(name) = topic_name(t) {
                     sub.topics.remove(name);
