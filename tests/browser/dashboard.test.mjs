@@ -482,6 +482,8 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
     // A weekly window: Monday and Tuesday at 02:00 UTC for 90 minutes.
     await mform.locator('input[name="title"]').fill('browser-weekly');
     await mform.locator('input[name="weekly"]').check();
+    // A weekly window recurs until deleted: its end is left blank (it lapsed an hour later before).
+    assert.equal(await mform.locator('input[name="end"]').inputValue(), '');
     await mform.locator('input[name="day"][value="mon"]').check();
     await mform.locator('input[name="day"][value="tue"]').check();
     await mform.locator('input[name="durationMinutes"]').fill('90');
@@ -489,7 +491,9 @@ test('checks: creates a check against a loopback target, sees it go up, runs it 
     const wrow = mpanel.locator('tr', { hasText: 'browser-weekly' });
     await wrow.waitFor();
     const windows = (await api('/api/maintenance')).body.data;
-    assert.deepEqual(windows.find((w) => w.title === 'browser-weekly')?.weekly, { days: ['mon', 'tue'], start: '02:00', durationMinutes: 90 });
+    const wk = windows.find((w) => w.title === 'browser-weekly');
+    assert.deepEqual(wk?.weekly, { days: ['mon', 'tue'], start: '02:00', durationMinutes: 90 });
+    assert.equal(wk.end, undefined, 'no end was set');
     await wrow.locator('button').click();
     await wrow.waitFor({ state: 'detached' });
     // A rule on this check's latency, made in the rule editor: the check picker appears only for

@@ -160,10 +160,14 @@ def check_is_consistent(body, partial=False):
 
 
 def window_is_consistent(body):
-    """Maintenance windows: `end` after `start`, at least one server or check."""
+    """Maintenance windows: at least one server or check; `end` after `start` (which defaults to
+    now); only a weekly window may go without `end`."""
     if not body.get("servers") and not body.get("checks"):
         return False
-    start, end = parse_time(body.get("start")), parse_time(body.get("end"))
+    if "end" not in body:
+        return body.get("weekly") is not None and ("start" not in body or parse_time(body.get("start")) is not None)
+    start = parse_time(body["start"]) if "start" in body else datetime.now(timezone.utc).timestamp()
+    end = parse_time(body.get("end"))
     return start is not None and end is not None and end > start
 
 

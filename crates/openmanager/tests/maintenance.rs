@@ -160,3 +160,31 @@ async fn a_window_marks_its_servers_and_silences_their_firing_alerts() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_weekly_window_needs_no_start_or_end_and_a_one_off_needs_an_end() {
+    let s = Server::builder().start_async().await;
+    until(&s, "/api/servers", "self not up yet", |v| {
+        self_status(v).as_str().is_some_and(|st| st != "unknown" && st != "maintenance")
+    })
+    .await;
+    // This week's day and time two minutes ago (UTC), so the window is in effect now.
+    let then = jiff::Timestamp::now().as_millisecond() - 120_000;
+    let (days, ms) = (then.div_euclid(86_400_000), then.rem_euclid(86_400_000));
+    // 1970-01-01 was a Thursday.
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(days + 3).rem_euclid(7) as usize];
+    let at = format!("{:02}:{:02}", ms / 3_600_000, ms % 3_600_000 / 60_000);
+    let weekly = json!({"id": "weekly", "title": "Weekly patching", "servers": ["self"],
+                        "weekly": {"days": [day], "start": at, "durationMinutes": 30}});
+    let res = post(&s, "/api/maintenance", weekly).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let created: Value = res.json().await.unwrap();
+    assert!(created["data"]["start"].is_string() && created["data"].get("end").is_none(), "{created}");
+    assert_eq!(self_status(&data(&s, "/api/servers").await), "maintenance");
+
+    let one_off = json!({"title": "Forever", "servers": ["self"]});
+    let res = post(&s, "/api/maintenance", one_off).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["details"][0]["field"], "end", "{body}");
+}

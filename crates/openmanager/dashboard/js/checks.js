@@ -275,10 +275,13 @@ async function refreshChart() {
 
 // ---- maintenance windows
 
+// datetime-local holds local time without a zone; toISOString later converts it to UTC.
+function localValue(date) {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
 function localInput(name, date) {
-  // datetime-local holds local time without a zone; toISOString later converts it to UTC.
-  const d = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
-  return h('input', { name, type: 'datetime-local', required: true, value: d.toISOString().slice(0, 16) });
+  return h('input', { name, type: 'datetime-local', required: true, value: localValue(date) });
 }
 
 function maintForm() {
@@ -289,7 +292,8 @@ function maintForm() {
   const srv = h('input', { name: 'servers', placeholder: 'server-1, server-2' });
   const chk = h('input', { name: 'checks', placeholder: 'check ids' });
   const ids = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-  // Weekly: on the ticked days at HH:MM UTC for a duration, between start and end.
+  // Weekly: on the ticked days at HH:MM UTC for a duration, from start on, until end if one is set
+  // (a weekly window is meant to recur: its end is left blank, so it does not lapse an hour later).
   const weekly = h('input', { type: 'checkbox', name: 'weekly' });
   const days = h('span', { class: 'inline-form' }, DAYS.map((d) => h('label', null, h('input', { type: 'checkbox', name: 'day', value: d }), ' ', t(`maint.day.${d}`))));
   const at = h('input', { name: 'weeklyStart', type: 'time', value: '02:00' });
@@ -298,6 +302,8 @@ function maintForm() {
     days, field(t('maint.at'), at), field(t('maint.minutes'), minutes));
   weekly.addEventListener('change', () => {
     weeklyBox.hidden = !weekly.checked;
+    end.required = !weekly.checked;
+    end.value = weekly.checked ? '' : localValue(new Date(Date.now() + 3600e3));
   });
   const form = h('form', { class: 'stack', 'data-testid': 'maintenance-form' },
     h('div', { class: 'inline-form' }, field(t('maint.name'), title), field(t('maint.start'), start), field(t('maint.end'), end),
@@ -308,7 +314,8 @@ function maintForm() {
     e.preventDefault();
     try {
       await api('api/maintenance', { method: 'POST', body: {
-        title: title.value.trim(), start: new Date(start.value).toISOString(), end: new Date(end.value).toISOString(),
+        title: title.value.trim(), start: new Date(start.value).toISOString(),
+        end: end.value ? new Date(end.value).toISOString() : undefined,
         servers: ids(srv.value), checks: ids(chk.value),
         weekly: weekly.checked ? { days: [...days.querySelectorAll('input:checked')].map((i) => i.value), start: at.value, durationMinutes: Number(minutes.value) } : undefined,
       } });
@@ -338,7 +345,9 @@ async function loadMaint() {
           toast(t('failed', { msg: err.message }), 'critical');
         }
       });
-      const when = w.weekly ? t('maint.weekly', { days: w.weekly.days.join(' '), start: w.weekly.start, n: w.weekly.durationMinutes }) : `${time(w.start)} – ${time(w.end)}`;
+      const when = w.weekly
+        ? t('maint.weekly', { days: w.weekly.days.join(' '), start: w.weekly.start, n: w.weekly.durationMinutes }) + (w.end ? ` (${t('maint.until', { end: time(w.end) })})` : '')
+        : `${time(w.start)} – ${time(w.end)}`;
       return [w.title, when, [...w.servers, ...w.checks].join(', ') || '—', del];
     });
     fill(box, table(t('maint.title'), [t('maint.name'), t('maint.when'), t('maint.covers'), ''], rows));

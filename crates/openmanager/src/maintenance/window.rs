@@ -1,6 +1,6 @@
 //! A maintenance window: one-off (`start` to `end`) or weekly (on the listed days at `HH:MM` UTC for
-//! `durationMinutes`, between `start` and `end`), and which servers and checks it covers. Pure: the
-//! time is passed in.
+//! `durationMinutes`, from `start` and until `end` if it has one), and which servers and checks it
+//! covers. Pure: the time is passed in (a request without `start` gets the time it was read).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -65,10 +65,14 @@ pub struct Window {
     #[serde(default)]
     #[schema(max_items = 100, inline, value_type = Vec<crate::validation::ListedId>)]
     pub checks: Vec<String>,
+    /// Default: when the window is created.
+    #[serde(default = "jiff::Timestamp::now")]
     #[schema(value_type = String, format = DateTime)]
     pub start: jiff::Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub end: jiff::Timestamp,
+    /// Required for a one-off window; a weekly window without one recurs until it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, format = DateTime, nullable = false)]
+    pub end: Option<jiff::Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub weekly: Option<Weekly>,
@@ -90,8 +94,12 @@ impl Window {
         let mut e = Vec::new();
         check_id("id", &self.id, &mut e);
         check_name("title", &self.title, 100, &mut e);
-        if self.end <= self.start {
-            e.push(FieldError::new("end", "must be after start"));
+        match self.end {
+            Some(end) if end <= self.start => e.push(FieldError::new("end", "must be after start")),
+            None if self.weekly.is_none() => {
+                e.push(FieldError::new("end", "a one-off window needs an end (only a weekly one may go without)"))
+            }
+            _ => {}
         }
         if self.servers.is_empty() && self.checks.is_empty() {
             e.push(FieldError::new("servers", "name at least one server or check"));
@@ -120,7 +128,7 @@ impl Window {
 
     /// Whether the window is in effect at `now_ms`.
     pub fn active_at(&self, now_ms: i64) -> bool {
-        if now_ms < self.start.as_millisecond() || now_ms >= self.end.as_millisecond() {
+        if now_ms < self.start.as_millisecond() || self.end.is_some_and(|end| now_ms >= end.as_millisecond()) {
             return false;
         }
         let Some(w) = &self.weekly else { return true };
@@ -151,7 +159,7 @@ mod tests {
             servers: vec!["web-01".into()],
             checks: vec![],
             start: ts("2026-01-01T00:00:00Z"),
-            end: ts("2027-01-01T00:00:00Z"),
+            end: Some(ts("2027-01-01T00:00:00Z")),
             weekly,
         }
     }
@@ -181,11 +189,29 @@ mod tests {
     #[test]
     fn bad_windows_name_their_fields() {
         let mut w = window(Some(Weekly { days: vec![], start: "24:00".into(), duration_minutes: 0 }));
-        w.end = w.start;
+        w.end = Some(w.start);
         w.servers.clear();
         let fields: Vec<String> = w.validate().unwrap_err().into_iter().map(|e| e.field).collect();
         for f in ["end", "servers", "weekly.days", "weekly.start", "weekly.durationMinutes"] {
             assert!(fields.iter().any(|x| x == f), "{f} in {fields:?}");
         }
+    }
+
+    #[test]
+    fn a_weekly_window_may_have_no_end_and_a_one_off_must() {
+        let mut w = window(Some(Weekly { days: vec![Day::Sun], start: "23:00".into(), duration_minutes: 60 }));
+        w.end = None;
+        assert!(w.validate().is_ok());
+        assert!(w.active_at(ts("2030-06-02T23:30:00Z").as_millisecond()), "2030-06-02 is a Sunday, years on");
+        assert!(!w.active_at(ts("2025-06-01T23:30:00Z").as_millisecond()), "before its start");
+        w.weekly = None;
+        let e = w.validate().unwrap_err();
+        assert_eq!(e[0].field, "end");
+        // A request without `start` begins now; without `end` it says so.
+        let v: Window =
+            serde_json::from_value(serde_json::json!({"id": "w2", "title": "t", "servers": ["a"], "weekly": {"days": ["mon"], "start": "02:00", "durationMinutes": 30}})).unwrap();
+        assert!(v.end.is_none() && v.validate().is_ok());
+        assert!((jiff::Timestamp::now().as_second() - v.start.as_second()).abs() < 60);
+        assert!(serde_json::to_value(&v).unwrap().get("end").is_none());
     }
 }
