@@ -32,6 +32,9 @@ struct Past {
     /// Start of the first bucket seen in the span (`None`: nothing stored before today).
     first: Option<i64>,
     days: Vec<(i64, f64)>,
+    /// Today's uptime as counted up to a settled minute: the 1-minute tier moves once a minute, so
+    /// the page's rebuilds in between (one a second while checks change) reuse it.
+    today_part: Option<(i64, Option<(i64, f64)>)>,
 }
 
 /// Past days of the servers asked about, bounded by [`MAX_CACHED`].
@@ -59,7 +62,7 @@ impl UptimeCache {
                 let from = today - (days - 1) * DAY_MS;
                 let buckets = buckets(store, store::Tier::M10, id, from, today - 1).await?;
                 let days = per_day(&buckets, M10_MS, from, today, today);
-                let p = Past { today, first: buckets.first().copied(), days };
+                let p = Past { today, first: buckets.first().copied(), days, today_part: None };
                 let mut map = self.past.lock();
                 if map.len() >= MAX_CACHED {
                     map.clear();
@@ -69,18 +72,24 @@ impl UptimeCache {
             }
         };
         let mut out = past.days;
-        let recent = buckets(store, store::Tier::M1, id, today, now).await?;
-        let first = past.first.or(recent.first().copied());
-        if let Some(first) = first {
-            // Today from its start or the first bucket, whichever is later (per_day counts from
-            // the first bucket it is given, so a server seen before today starts at midnight).
-            let mut counted = Vec::with_capacity(recent.len() + 1);
-            if first < today {
-                counted.push(first);
+        let part = match past.today_part {
+            Some((at, part)) if at == settled => part,
+            _ => {
+                let recent = buckets(store, store::Tier::M1, id, today, now).await?;
+                // Today from its start or the first bucket, whichever is later (per_day counts
+                // from the first bucket it is given, so a server seen before today starts at
+                // midnight).
+                let mut counted = Vec::with_capacity(recent.len() + 1);
+                counted.extend(past.first.filter(|f| *f < today));
+                counted.extend(recent);
+                let part = per_day(&counted, M1_MS, today, today + DAY_MS, settled).pop();
+                if let Some(p) = self.past.lock().get_mut(id) {
+                    p.today_part = Some((settled, part));
+                }
+                part
             }
-            counted.extend(recent);
-            out.extend(per_day(&counted, M1_MS, today, today + DAY_MS, settled));
-        }
+        };
+        out.extend(part);
         Ok(out)
     }
 }
@@ -195,6 +204,7 @@ mod tests {
         // A server with nothing stored has no days; one read again the same day keeps its past.
         assert!(cache.daily(&store, "none", 90, now).await.unwrap().is_empty());
         assert_eq!(cache.past.lock().get("srv").map(|p| p.today), Some(today));
+        assert!(cache.past.lock().get("srv").is_some_and(|p| p.today_part.is_some()), "today is kept for the minute");
         assert_eq!(cache.daily(&store, "srv", 90, now).await.unwrap(), days);
     }
 }
