@@ -21,6 +21,7 @@ CALLS = {
     "analyze": {"type": "health", "serverId": "web-01"},
     "ai_gateway_status": {},
     "free_tier_budget": {},
+    "list_checks": {},
 }
 
 

@@ -98,6 +98,7 @@ async fn every_tool_answers_over_streamable_http() {
         "analyze",
         "ai_gateway_status",
         "free_tier_budget",
+        "list_checks",
     ] {
         assert!(names.contains(&want), "{want} in {names:?}");
     }
@@ -116,6 +117,8 @@ async fn every_tool_answers_over_streamable_http() {
         ("analyze", json!({"type": "health"}), "findings"),
         ("ai_gateway_status", json!({}), "engines"),
         ("free_tier_budget", json!({}), "egress"),
+        ("list_checks", json!({}), "checks"),
+        ("list_checks", json!({"status": "down"}), "count"),
     ];
     for (name, args, key) in calls {
         let res = m.call(name, args).await;
@@ -145,13 +148,24 @@ async fn every_tool_answers_over_streamable_http() {
     assert!(bad["result"]["content"][0]["text"].as_str().unwrap().contains("timeRange"), "{bad}");
     let bad = m.call("list_servers", json!({"colour": "red"})).await;
     assert_eq!(bad["result"]["isError"], true, "unknown argument: {bad}");
+    // A check made through the API is listed, with its state, as GET /api/checks gives it.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let check = json!({"name": "billing port", "kind": "tcp", "target": closed.to_string(), "intervalSeconds": 3600});
+    let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&check).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let listed = m.call("list_checks", json!({})).await;
+    let checks = &listed["result"]["structuredContent"]["checks"];
+    assert_eq!(checks[0]["name"], "billing port", "{listed}");
+    assert!(checks[0]["state"]["status"].is_string() && checks[0]["uptime"].is_object(), "{listed}");
+    let bad = m.call("list_checks", json!({"status": "sideways"})).await;
+    assert_eq!(bad["result"]["isError"], true, "an unknown status: {bad}");
     let unknown = m.call("reboot_everything", json!({})).await;
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
 
     // The status counts what happened; the alias answers too; DELETE ends the session.
     let status: Value = s.get_auth("/api/mcp/status").send().await.unwrap().json().await.unwrap();
     assert_eq!(status["status"], "connected");
-    assert_eq!(status["tools"]["count"], 8);
+    assert_eq!(status["tools"]["count"], 9);
     assert!(status["calls"].as_u64().unwrap() >= 13, "{status}");
     assert_eq!(status["sessions"], 1);
     assert!(status["lastUsed"].is_string());

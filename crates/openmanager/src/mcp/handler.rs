@@ -39,8 +39,8 @@ impl ServerHandler for Handler {
             .with_server_info(Implementation::new("openmanager", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "OpenManager monitors a fleet of servers. Use list_servers or fleet_summary first, then get_server, \
-                 get_metrics_history, list_alerts or analyze for one server; free_tier_budget and ai_gateway_status \
-                 describe the hub itself.",
+                 get_metrics_history, list_alerts or analyze for one server; list_checks for the services checked \
+                 (websites, ports, certificates); free_tier_budget and ai_gateway_status describe the hub itself.",
             )
     }
 

@@ -143,8 +143,10 @@ async fn bare(state: &AppState, mcp: &Mcp, params: &Value) -> Result<Response, A
 pub async fn status(State(state): State<AppState>, Extension(mcp): Extension<Arc<Mcp>>) -> Response {
     let mut services: Vec<String> =
         state.gateway.status().await.engines.into_iter().filter(|e| e.configured).map(|e| e.name).collect();
-    services
-        .extend(["server-management", "metrics-history", "alerts", "analysis", "free-tier-budget"].map(String::from));
+    services.extend(
+        ["server-management", "metrics-history", "alerts", "analysis", "service-checks", "free-tier-budget"]
+            .map(String::from),
+    );
     let tools = state.tools.names();
     Json(json!({
         "status": "connected",

@@ -1,6 +1,6 @@
 //! The tools themselves. Each calls the same service method as the matching REST endpoint (listing,
-//! detail, history, alerts, overview, budget, gateway status, analyses), so a tool answers exactly
-//! what the endpoint would. Argument types derive their JSON Schemas.
+//! detail, history, alerts, checks, overview, budget, gateway status, analyses), so a tool answers
+//! exactly what the endpoint would. Argument types derive their JSON Schemas.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use super::schema::{self, any_object, array_of_objects, count, result, string};
 use super::{ToolDef, ToolError, args};
 use crate::alerts::{AlertFilter, AlertState, Severity};
 use crate::analyses::AnalyzeRequest;
+use crate::checks::wire::CheckStatus;
 use crate::fleet::history::{HistoryQuery, TimeRange};
 use crate::fleet::listing::ListQuery;
 use crate::fleet::metric::Metric;
@@ -77,6 +78,13 @@ struct AlertArgs {
     limit: Option<u32>,
 }
 
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct CheckArgs {
+    /// Only checks in this state.
+    status: Option<CheckStatus>,
+}
+
 pub fn definitions() -> Vec<ToolDef> {
     vec![
         ToolDef {
@@ -130,6 +138,22 @@ pub fn definitions() -> Vec<ToolDef> {
                 &["alerts", "count"],
             ),
             handler: |s, a| Box::pin(list_alerts(s, a)),
+        },
+        ToolDef {
+            name: "list_checks",
+            title: "List service checks",
+            description: "The service checks (HTTP, TCP, ping, DNS, TLS certificate) run from the hub and agents: \
+                          each one's state (up, down, pending, maintenance) with latency, status code, certificate \
+                          days left and last error, per place it runs, and its uptime over 24 h, 7, 30 and 90 days.",
+            input_schema: schema::of::<CheckArgs>(),
+            output_schema: result(
+                &[
+                    ("checks", array_of_objects("Checks, as GET /api/checks lists them")),
+                    ("count", count("Checks returned")),
+                ],
+                &["checks", "count"],
+            ),
+            handler: |s, a| Box::pin(list_checks(s, a)),
         },
         ToolDef {
             name: "fleet_summary",
@@ -249,6 +273,16 @@ async fn list_alerts(s: Services, a: Value) -> Result<Value, ToolError> {
     let limit = a.limit.unwrap_or(50).clamp(1, 500) as usize;
     let (alerts, _) = s.alerting.list(&filter, None, limit)?;
     Ok(json!({"count": alerts.len(), "alerts": alerts}))
+}
+
+async fn list_checks(s: Services, a: Value) -> Result<Value, ToolError> {
+    let a: CheckArgs = args(a)?;
+    let mut checks = s.checks.list(crate::clock::now_millis());
+    if let Some(status) = a.status {
+        checks.retain(|c| c.state.status == status);
+    }
+    checks.sort_by(|x, y| x.spec.name.cmp(&y.spec.name));
+    Ok(json!({"count": checks.len(), "checks": to_value(&checks)?}))
 }
 
 async fn fleet_summary(s: Services, a: Value) -> Result<Value, ToolError> {
