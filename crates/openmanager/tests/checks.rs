@@ -646,3 +646,31 @@ async fn a_check_on_two_agents_reports_a_result_per_place() {
     let res = s.get_auth(&format!("/api/checks/{id}/history?timeRange=1h&where=agent:edge-c")).send().await.unwrap();
     assert_envelope(res, 422, "VALIDATION_ERROR").await;
 }
+
+#[tokio::test]
+async fn the_status_page_s_own_domain_shows_it_at_the_root() {
+    let s = Server::builder()
+        .config("[status_page]\nenabled = true\ntitle = \"Acme status\"\ndomain = \"Status.Example.test\"\n")
+        .start_async()
+        .await;
+    let page = |host: &'static str| {
+        let s = &s;
+        async move {
+            let res = s.client().get(s.url("/")).header("host", host).send().await.unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    // The page's domain (any case, any port) gets the page at `/`, with no token, as at `/status`.
+    for host in ["status.example.test", "STATUS.example.test:10000"] {
+        let ok = common::poll("the status page at the domain's root", Duration::from_secs(20), async || {
+            let (status, body) = page(host).await;
+            (status == 200 && body.contains("Acme status")).then_some(body)
+        })
+        .await;
+        assert!(ok.contains("<html") && !ok.contains("<script"), "{host}: {ok}");
+    }
+    // Any other host name gets the dashboard at `/`, as before.
+    let (status, body) = page("hub.example.test").await;
+    assert_eq!(status, 200);
+    assert!(!body.contains("Acme status") && body.contains("<script"), "{body}");
+}

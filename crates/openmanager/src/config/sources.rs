@@ -77,7 +77,8 @@ pub fn load_from(flags: &Flags, env: BTreeMap<String, String>) -> Result<LoadedC
         figment = figment.merge(Toml::file_exact(path));
     }
     figment = figment.merge(env_layer(&env)?).merge(flag_layer(flags));
-    let config: Config = figment.extract().map_err(|e| ConfigError::Invalid(describe(e)))?;
+    let mut config: Config = figment.extract().map_err(|e| ConfigError::Invalid(describe(e)))?;
+    config.status_page.add_to_certificate(&mut config.tls);
     let invalid = config.validate();
     if !invalid.is_empty() {
         let lines = invalid

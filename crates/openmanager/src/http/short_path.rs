@@ -8,6 +8,9 @@
 //! Anything else, or any request these cannot take whole (an `Origin` for CORS, a missing peer
 //! address, limits shared across hubs, the page off so the router's 404 answers), goes through the
 //! full stack unchanged.
+//!
+//! A request for `/` on the status page's own domain (`status_page.domain`) is a request for
+//! `/status`, whichever path then answers it.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -29,11 +32,41 @@ use crate::budget::egress::route_group;
 pub struct ShortPath<S> {
     inner: S,
     state: AppState,
+    /// `status_page.domain`, parsed once.
+    status_domain: Option<std::sync::Arc<str>>,
 }
 
 impl<S> ShortPath<S> {
     pub fn new(inner: S, state: AppState) -> Self {
-        Self { inner, state }
+        let status_domain = state.config.status_page.domain().map(Into::into);
+        Self { inner, state, status_domain }
+    }
+}
+
+/// Whether `req` names `domain` as its host (`Host`, or the HTTP/2 authority), whatever the port
+/// and letter case.
+fn for_domain(req: &Request, domain: &str) -> bool {
+    let host = match req.uri().host() {
+        Some(h) => h,
+        None => match req.headers().get(header::HOST).and_then(|h| h.to_str().ok()) {
+            Some(h) => h
+                .rsplit_once(':')
+                .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(h, |(name, _)| name),
+            None => return false,
+        },
+    };
+    host.trim_end_matches('.').eq_ignore_ascii_case(domain)
+}
+
+/// `/` on the status page's domain becomes `/status` (the query kept).
+fn to_status_page(req: &mut Request) {
+    let uri = match req.uri().query() {
+        Some(q) => format!("/status?{q}"),
+        None => "/status".to_string(),
+    };
+    if let Ok(uri) = uri.parse() {
+        *req.uri_mut() = uri;
     }
 }
 
@@ -103,7 +136,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        if let Some(domain) = &self.status_domain
+            && req.uri().path() == "/"
+            && for_domain(&req, domain)
+        {
+            to_status_page(&mut req);
+        }
         if let Some(template) = super::fast_health::probe(&req) {
             return Either::Left(ready(Ok(super::fast_health::answer(&self.state, &req, template))));
         }
@@ -141,5 +180,19 @@ mod tests {
         assert_eq!(status_page(&req(Method::POST, "/status.json", &[])), None);
         assert_eq!(status_page(&req(Method::GET, "/status/", &[])), None);
         assert_eq!(status_page(&req(Method::GET, "/api/status-page", &[])), None);
+    }
+
+    #[test]
+    fn the_status_domain_is_told_by_host_or_authority_whatever_the_port_and_case() {
+        let d = "status.example.com";
+        assert!(for_domain(&req(Method::GET, "/", &[("host", "status.example.com")]), d));
+        assert!(for_domain(&req(Method::GET, "/", &[("host", "Status.Example.com:10000")]), d));
+        assert!(for_domain(&req(Method::GET, "https://status.example.com./", &[]), d));
+        assert!(!for_domain(&req(Method::GET, "/", &[("host", "hub.example.com")]), d));
+        assert!(!for_domain(&req(Method::GET, "/", &[("host", "104.154.205.25:10000")]), d));
+        assert!(!for_domain(&req(Method::GET, "/", &[]), d));
+        let mut r = req(Method::GET, "/?lang=ko", &[("host", d)]);
+        to_status_page(&mut r);
+        assert_eq!(r.uri(), "/status?lang=ko");
     }
 }
