@@ -354,10 +354,21 @@ async fn an_unreachable_ca_leaves_the_hub_up_and_says_why() {
 /// A hub in `acme` mode against pebble, HTTPS on pebble's tls-alpn-01 port (and the plain-HTTP port
 /// on its http-01 port), trusting pebble's own HTTPS; `None` when pebble is not installed.
 async fn acme_hub(test: &str, validity: Option<u64>, challenge: &str) -> Option<(pebble::Pebble, Server)> {
+    acme_hub_with(test, validity, challenge, "").await
+}
+
+/// [`acme_hub`] with more configuration (TOML sections other than `[tls]`).
+async fn acme_hub_with(
+    test: &str,
+    validity: Option<u64>,
+    challenge: &str,
+    config: &str,
+) -> Option<(pebble::Pebble, Server)> {
     let mut p = pebble::Pebble::start(test, validity).await?;
     let https = p.tls_listener.take().unwrap().local_addr().unwrap().port();
     let http = p.http_listener.take().unwrap().local_addr().unwrap().port();
     let s = Server::builder()
+        .config(config)
         .env("PORT", &https.to_string())
         .tls(&format!(
             "mode = \"acme\"\ndirectory_url = \"{}\"\nidentifiers = [\"127.0.0.1\"]\nchallenge = \"{challenge}\"\n\
@@ -398,6 +409,35 @@ fn p_http_port(s: &Server) -> u16 {
 #[tokio::test]
 async fn acme_issues_for_an_ip_with_tls_alpn_01() {
     acme_issues("acme_issues_for_an_ip_with_tls_alpn_01", "tls-alpn-01").await;
+}
+
+/// The status page's own domain joins the certificate (pebble's DNS answers 127.0.0.1 for any
+/// name), and a browser going there gets the page at `/` over HTTPS, the name verified.
+#[tokio::test]
+async fn acme_covers_the_status_page_s_domain_and_serves_the_page_there() {
+    let test = "acme_covers_the_status_page_s_domain_and_serves_the_page_there";
+    let config = "[status_page]\nenabled = true\ntitle = \"Pebble status\"\ndomain = \"status.acme.test\"\n";
+    let Some((p, s)) = acme_hub_with(test, None, "tls-alpn-01", config).await else { return };
+    let root = p.issuing_root().await;
+    let health = acme_ready_health(&s, &client(&HubTrust::CaFile(root.clone())), &p).await;
+    let mut names: Vec<&str> =
+        health["tls"]["identifiers"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["127.0.0.1", "status.acme.test"], "{health}");
+    let by_name = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls::client_config(&HubTrust::CaFile(root)).unwrap())
+        .resolve("status.acme.test", s.addr)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let url = format!("https://status.acme.test:{}/", s.addr.port());
+    let page = common::poll("the status page at its domain", Duration::from_secs(20), async || {
+        let res = by_name.get(&url).send().await.ok()?;
+        let body = res.text().await.ok()?;
+        body.contains("Pebble status").then_some(body)
+    })
+    .await;
+    assert!(page.contains("<html"), "{page}");
 }
 
 #[tokio::test]
