@@ -45,6 +45,12 @@ def test_generate_content_stream_yields_chunks():
     assert text.strip(), chunks
 
 
+def test_models_list_and_get_name_the_configured_model():
+    names = [m.name for m in client.models.list()]
+    assert f"models/{MODEL}" in names, names
+    assert client.models.get(model=MODEL).name == f"models/{MODEL}"
+
+
 def test_the_gateway_token_is_not_forwarded_upstream():
     sent = [r for r in upstream_requests() if "generateContent" in r["path"] or "GenerateContent" in r["path"]]
     assert sent, "the mock saw no Gemini call"

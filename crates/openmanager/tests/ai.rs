@@ -218,6 +218,20 @@ async fn google_proxy_speaks_gemini_and_keeps_the_real_key_inside() {
         .find(|r| r["path"].as_str().unwrap().contains("generateContent"))
         .unwrap();
     assert_ne!(sent["headers"]["x-goog-api-key"], ADMIN_TOKEN, "the gateway token is not forwarded");
+    // `models.list()` as the SDKs call it: the configured Gemini model, one page.
+    let list: Value = s
+        .client()
+        .get(s.url("/api/ai/google/v1beta/models?pageSize=50"))
+        .header("x-goog-api-key", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list["models"].as_array().unwrap().iter().filter_map(|m| m["name"].as_str()).collect();
+    assert!(names.contains(&"models/gemini-2.5-flash"), "{list}");
+    assert!(list.get("nextPageToken").is_none());
     // Without the gateway token the proxy is closed.
     let res = s
         .client()

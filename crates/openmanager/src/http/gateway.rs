@@ -19,7 +19,9 @@ use utoipa_axum::routes;
 
 use super::ai::header;
 use super::error::{ApiError, ErrorBody};
-use super::gateway_types::{ChatCompletionRequest, GeminiModel, GenerateContentRequest, ModelEntry, ModelList, typed};
+use super::gateway_types::{
+    ChatCompletionRequest, GeminiModel, GeminiModelList, GenerateContentRequest, ModelEntry, ModelList, typed,
+};
 use super::json::{ApiJson, ApiQuery};
 use super::state::AppState;
 
@@ -29,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(chat_completions))
         .routes(routes!(models))
         .routes(routes!(google_post, google_get))
+        .routes(routes!(google_list))
 }
 
 /// The API versions Google's SDKs put in their paths (`v1beta` by default; `v1` and `v1alpha` on
@@ -190,6 +193,55 @@ async fn google_get(
         display_name: call,
         supported_generation_methods: vec!["generateContent", "streamGenerateContent"],
     }))
+}
+
+/// `GET .../models` paging, as the SDKs send it (every configured model fits in one page).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct ModelListQuery {
+    /// Models per page (all are answered at once).
+    #[param(minimum = 0, maximum = 1000)]
+    page_size: Option<u32>,
+    /// A token from an earlier page (there is never a next one).
+    #[param(max_length = 1024)]
+    page_token: Option<String>,
+}
+
+/// Lists the configured Google AI models, as `models.list()` in Google's SDKs reads them.
+#[utoipa::path(get, path = "/api/ai/google/{version}/models", tag = "ai",
+    params(("version" = String, Path, description = "v1beta, v1 or v1alpha", pattern = "^(v1beta|v1|v1alpha)$"),
+           ModelListQuery),
+    responses((status = 200, body = GeminiModelList), (status = 404, description = "An unknown API version", body = ErrorBody)))]
+async fn google_list(
+    State(state): State<AppState>,
+    Path(version): Path<String>,
+    ApiQuery(page): ApiQuery<ModelListQuery>,
+) -> Result<Json<GeminiModelList>, ApiError> {
+    check_version(&version)?;
+    let mut bad = Vec::new();
+    if page.page_size.is_some_and(|n| n > 1000) {
+        bad.push(super::error::FieldError::new("pageSize", "must be 0-1000"));
+    }
+    if page.page_token.as_ref().is_some_and(|t| t.len() > 1024) {
+        bad.push(super::error::FieldError::new("pageToken", "at most 1024 characters"));
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::validation(bad));
+    }
+    let models = state
+        .assistant
+        .gateway()
+        .model_ids()
+        .iter()
+        .filter_map(|id| id.strip_prefix("google-ai/"))
+        .map(|model| GeminiModel {
+            name: format!("models/{model}"),
+            display_name: model.to_string(),
+            supported_generation_methods: vec!["generateContent", "streamGenerateContent"],
+        })
+        .collect();
+    Ok(Json(GeminiModelList { models }))
 }
 
 /// The gateway's own headers on an SDK-format answer too: which engine, whether the cache answered,

@@ -194,6 +194,12 @@ pub struct ModelEntry {
     pub owned_by: &'static str,
 }
 
+/// `GET .../models`: the configured Google AI models.
+#[derive(serde::Serialize, ToSchema)]
+pub struct GeminiModelList {
+    pub models: Vec<GeminiModel>,
+}
+
 /// `GET .../models/{model}`: Gemini's model description, the fields the gateway knows.
 #[derive(serde::Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
