@@ -212,7 +212,8 @@ struct ModelListQuery {
 #[utoipa::path(get, path = "/api/ai/google/{version}/models", tag = "ai",
     params(("version" = String, Path, description = "v1beta, v1 or v1alpha", pattern = "^(v1beta|v1|v1alpha)$"),
            ModelListQuery),
-    responses((status = 200, body = GeminiModelList), (status = 404, description = "An unknown API version", body = ErrorBody)))]
+    responses((status = 200, body = GeminiModelList), (status = 404, description = "An unknown API version", body = ErrorBody),
+              (status = 422, description = "`pageSize` or `pageToken` out of range", body = ErrorBody)))]
 async fn google_list(
     State(state): State<AppState>,
     Path(version): Path<String>,
