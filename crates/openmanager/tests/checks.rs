@@ -371,6 +371,19 @@ async fn a_maintenance_window_suppresses_a_checks_alert() {
     let v: Value = s.get_auth(&format!("/api/checks/{id}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(v["data"]["state"]["status"], "down", "{v}");
     wait_alert(&s, &id, "batch-down", "firing").await;
+
+    // The result taken in the window is neither up nor down time: its point has a latency and no
+    // uptime. One taken after the window counts (down: 0).
+    run(&s, &id).await;
+    let points = common::poll("both results in the history", Duration::from_secs(20), async || {
+        let h: Value =
+            s.get_auth(&format!("/api/checks/{id}/history?timeRange=15m")).send().await.ok()?.json().await.ok()?;
+        let points = h["data"]["points"].as_array()?.clone();
+        (points.len() >= 2).then_some(points)
+    })
+    .await;
+    assert!(points[0]["uptime"].is_null() && points[0]["latencyMs"].is_number(), "{points:?}");
+    assert_eq!(points.last().unwrap()["uptime"], 0.0, "{points:?}");
 }
 
 #[tokio::test]

@@ -23,12 +23,15 @@ pub fn series(check: &str, location: &str) -> String {
     format!("check:{check}@{location}")
 }
 
-/// The sample a result becomes.
-pub fn sample(result: &probe::CheckResult) -> store::Sample {
+/// The sample a result becomes. A result taken in a maintenance window has no `up`: the window is
+/// neither up nor down time, so uptime (the mean of `up`) leaves it out, as Uptime Kuma does; its
+/// latency and status code are kept.
+pub fn sample(result: &probe::CheckResult, in_maintenance: bool) -> store::Sample {
     let o = &result.outcome;
-    let mut s = store::Sample::new(series(&result.check_id, &result.location), result.at)
-        .with(UP, if o.up { 1.0 } else { 0.0 })
-        .with(LATENCY, o.latency_ms);
+    let mut s = store::Sample::new(series(&result.check_id, &result.location), result.at).with(LATENCY, o.latency_ms);
+    if !in_maintenance {
+        s = s.with(UP, if o.up { 1.0 } else { 0.0 });
+    }
     if let Some(code) = o.status_code {
         s = s.with(STATUS_CODE, f64::from(code));
     }

@@ -392,16 +392,22 @@ impl Checks {
         // it (recording the same result twice is a no-op: the state ignores a result not newer).
         if let Ok(result) = rx.await {
             self.record(&result);
-            if let Err(e) = self.store.write(vec![history::sample(&result)]).await {
+            if let Err(e) = self.store.write(vec![self.sample(&result)]).await {
                 tracing::warn!(check = id, error = %e, "could not store a check result");
             }
         }
         self.get(id, clock::now_millis())
     }
 
+    /// The store sample of `result` ([`history::sample`]), without `up` when the check was in a
+    /// maintenance window when the result was taken.
+    pub fn sample(&self, result: &probe::CheckResult) -> store::Sample {
+        history::sample(result, self.maintenance.check_in_maintenance(&result.check_id, result.at))
+    }
+
     /// Takes one result (from the hub's runner or an agent): updates the place's state and
     /// publishes the update. Returns whether it was kept (results of unknown checks or places are
-    /// dropped). The caller stores it ([`history::sample`]).
+    /// dropped). The caller stores it ([`Checks::sample`]).
     pub fn record(&self, result: &probe::CheckResult) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
         let now = clock::now_millis();
@@ -451,7 +457,7 @@ impl Checks {
             .iter_mut()
             .filter_map(|r| {
                 r.location.clone_from(&location);
-                self.record(r).then(|| history::sample(r))
+                self.record(r).then(|| self.sample(r))
             })
             .collect();
         if !samples.is_empty() {

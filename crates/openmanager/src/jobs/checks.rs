@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use crate::checks::history;
 use crate::services::Services;
 
 /// Results written to the store in one batch at most (what is queued when the consumer wakes).
@@ -58,7 +57,7 @@ pub fn start(services: &Services) {
                 }
                 ctx.heartbeat.beat();
                 let samples: Vec<store::Sample> =
-                    batch.drain(..).filter(|r| s.checks.record(r)).map(|r| history::sample(&r)).collect();
+                    batch.drain(..).filter(|r| s.checks.record(r)).map(|r| s.checks.sample(&r)).collect();
                 if !samples.is_empty()
                     && let Err(e) = s.store.write(samples).await
                 {
