@@ -30,6 +30,16 @@ def test_streamed_completion_yields_text():
     assert all(ch.object == "chat.completion.chunk" for ch in chunks), [ch.object for ch in chunks]
 
 
+def test_stream_usage_comes_last_only_when_asked():
+    chunks = list(client.chat.completions.create(
+        model="local", messages=QUESTION, stream=True, stream_options={"include_usage": True}))
+    last = chunks[-1]
+    assert last.choices == [] and last.usage and last.usage.total_tokens > 0, last
+    assert all(ch.usage is None for ch in chunks[:-1]), chunks
+    plain = list(client.chat.completions.create(model="local", messages=QUESTION, stream=True))
+    assert all(ch.usage is None for ch in plain), plain
+
+
 def test_auto_answers():
     # `auto` walks the chain: Google AI (the mock upstream, set by run.sh) answers first.
     c = client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "How are my servers?"}])

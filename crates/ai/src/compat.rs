@@ -134,30 +134,34 @@ pub fn openai_response(a: &AiAnswer, id: &str, created: i64) -> Value {
     })
 }
 
-/// One stream event as a `chat.completion.chunk` (`None` for errors: the caller ends the stream
-/// with an error event of its own, then `[DONE]`).
-pub fn openai_chunk(ev: &StreamEvent, id: &str, created: i64, model: &str) -> Option<Value> {
-    let (delta, finish, usage) = match ev {
-        StreamEvent::Text(t) => (json!({"content": t}), Value::Null, Value::Null),
+/// One stream event as `chat.completion.chunk`s (none for errors: the caller ends the stream with
+/// an error event of its own, then `[DONE]`). As OpenAI streams: the token counts only when the
+/// request's `stream_options.include_usage` asked, in a chunk of their own with no choices after
+/// the one that finishes.
+pub fn openai_chunks(ev: &StreamEvent, id: &str, created: i64, model: &str, include_usage: bool) -> Vec<Value> {
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    match ev {
+        StreamEvent::Text(t) => vec![chunk(json!({"content": t}), Value::Null)],
         StreamEvent::ToolCall(c) => {
             let mut call = openai_calls(std::slice::from_ref(c)).remove(0);
             call["index"] = json!(0);
-            (json!({"tool_calls": [call]}), Value::Null, Value::Null)
+            vec![chunk(json!({"tool_calls": [call]}), Value::Null)]
         }
-        StreamEvent::Done(a) => (
-            json!({}),
-            json!(openai_finish(a)),
-            json!({"prompt_tokens": a.usage.prompt_tokens, "completion_tokens": a.usage.completion_tokens,
-                   "total_tokens": a.usage.prompt_tokens + a.usage.completion_tokens}),
-        ),
-        StreamEvent::Error(_) => return None,
-    };
-    let mut chunk = json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
-    if !usage.is_null() {
-        chunk["usage"] = usage;
+        StreamEvent::Done(a) => {
+            let mut out = vec![chunk(json!({}), json!(openai_finish(a)))];
+            if include_usage {
+                out.push(json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+                    "choices": [],
+                    "usage": {"prompt_tokens": a.usage.prompt_tokens, "completion_tokens": a.usage.completion_tokens,
+                              "total_tokens": a.usage.prompt_tokens + a.usage.completion_tokens}}));
+            }
+            out
+        }
+        StreamEvent::Error(_) => Vec::new(),
     }
-    Some(chunk)
 }
 
 /// A `generateContent` body (the Google proxy) in the neutral shape.

@@ -192,6 +192,28 @@ async fn openai_compatible_routes() {
         .await
         .unwrap();
     assert!(text.contains("chat.completion.chunk") && text.trim_end().ends_with("data: [DONE]"), "{text}");
+    assert!(!text.contains("\"usage\""), "usage only when asked: {text}");
+    // `stream_options.include_usage`: one more chunk, no choices, the counts; then `[DONE]`.
+    stream["stream_options"] = json!({"include_usage": true});
+    let text = s
+        .client()
+        .post(s.url("/v1/chat/completions"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&stream)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+    assert_eq!(events.last(), Some(&"[DONE]"), "{text}");
+    let usage: Value = serde_json::from_str(events[events.len() - 2]).unwrap();
+    assert_eq!(usage["choices"], json!([]), "{usage}");
+    assert!(usage["usage"]["total_tokens"].as_u64().unwrap() > 0, "{usage}");
+    let finish: Value = serde_json::from_str(events[events.len() - 3]).unwrap();
+    assert_eq!(finish["choices"][0]["finish_reason"], "stop", "{finish}");
+    assert!(finish.get("usage").is_none(), "{finish}");
 }
 
 #[tokio::test]

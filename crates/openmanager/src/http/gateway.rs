@@ -70,17 +70,17 @@ async fn chat_completions(State(state): State<AppState>, ApiJson(value): ApiJson
         let s = state.assistant.stream_request(req).await?;
         let heads = gateway_headers(&s.engine, s.cache_status, s.fallback);
         let model = if s.engine == s.model { s.engine.clone() } else { format!("{}/{}", s.engine, s.model) };
+        let usage = value.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
         let events = s
             .events
-            .filter_map(move |ev| {
+            .flat_map(move |ev| {
                 let data = match &ev {
-                    ai::StreamEvent::Error(e) => json!({"error": {"message": e.to_string(), "type": e.code()}}),
-                    other => match ai::compat::openai_chunk(other, &id, created, &model) {
-                        Some(v) => v,
-                        None => return std::future::ready(None),
-                    },
+                    ai::StreamEvent::Error(e) => vec![json!({"error": {"message": e.to_string(), "type": e.code()}})],
+                    other => ai::compat::openai_chunks(other, &id, created, &model, usage),
                 };
-                std::future::ready(Some(Ok::<_, Infallible>(Event::default().data(data.to_string()))))
+                futures_util::stream::iter(
+                    data.into_iter().map(|d| Ok::<_, Infallible>(Event::default().data(d.to_string()))),
+                )
             })
             .chain(futures_util::stream::once(async { Ok(Event::default().data("[DONE]")) }));
         return Ok((heads, Sse::new(events)).into_response());

@@ -21,6 +21,8 @@ pub struct ChatCompletionRequest {
     #[schema(min_items = 1)]
     messages: Vec<ChatMessage>,
     stream: Option<bool>,
+    /// With `stream`: `include_usage` adds a last chunk with the token counts and no choices.
+    stream_options: Option<StreamOptions>,
     #[schema(minimum = 0.0, maximum = 2.0)]
     temperature: Option<f64>,
     #[schema(minimum = 0.0, maximum = 1.0)]
@@ -32,6 +34,12 @@ pub struct ChatCompletionRequest {
     stop: Option<Stop>,
     /// `{type: "function", function: {name, description, parameters}}` each.
     tools: Option<Vec<Value>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct StreamOptions {
+    include_usage: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
