@@ -193,6 +193,11 @@ async fn openai_compatible_routes() {
         .unwrap();
     assert!(text.contains("chat.completion.chunk") && text.trim_end().ends_with("data: [DONE]"), "{text}");
     assert!(!text.contains("\"usage\""), "usage only when asked: {text}");
+    // More than one choice is refused, not silently answered with one.
+    let mut two = body.clone();
+    two["n"] = json!(2);
+    let res = s.client().post(s.url("/v1/chat/completions")).bearer_auth(ADMIN_TOKEN).json(&two).send().await.unwrap();
+    assert_envelope(res, 400, "BAD_REQUEST").await;
     // `stream_options.include_usage`: one more chunk, no choices, the counts; then `[DONE]`.
     stream["stream_options"] = json!({"include_usage": true});
     let text = s

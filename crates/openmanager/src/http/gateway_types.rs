@@ -21,6 +21,9 @@ pub struct ChatCompletionRequest {
     #[schema(min_items = 1)]
     messages: Vec<ChatMessage>,
     stream: Option<bool>,
+    /// Choices per request: only 1 is served (a larger `n` is refused rather than ignored).
+    #[schema(minimum = 1, maximum = 1)]
+    n: Option<u32>,
     /// With `stream`: `include_usage` adds a last chunk with the token counts and no choices.
     stream_options: Option<StreamOptions>,
     #[schema(minimum = 0.0, maximum = 2.0)]
@@ -161,6 +164,9 @@ impl ChatCompletionRequest {
         }
         if self.messages.is_empty() {
             return Err(ApiError::BadRequest("`messages` must not be empty".into()));
+        }
+        if self.n.is_some_and(|n| n != 1) {
+            return Err(ApiError::BadRequest("`n` must be 1: the gateway answers one choice per request".into()));
         }
         in_range("temperature", self.temperature, 2.0)?;
         in_range("top_p", self.top_p, 1.0)?;
