@@ -147,3 +147,14 @@ async fn a_streamed_local_answer_ends_with_the_same_metadata() {
     }
     assert!(clarify.contains(&"web-01".to_owned()), "{clarify:?}");
 }
+
+#[tokio::test]
+async fn counts_of_one_are_singular() {
+    let mut world = eval::World::build();
+    world.checks.truncate(1);
+    let r = router(Arc::new(eval::source(&world)));
+    let a = r.query(AiRequest::new(ChatRequest::user("list the checks"))).await.unwrap();
+    assert!(a.text.contains("1 check:"), "{}", a.text);
+    let a = r.query(AiRequest::new(ChatRequest::user("top 3 backup servers by cpu"))).await.unwrap();
+    assert!(a.text.contains("Top 1 server by"), "{}", a.text);
+}

@@ -178,19 +178,13 @@ async fn openai_compatible_routes() {
     let c: Value = res.json().await.unwrap();
     assert_eq!(c["object"], "chat.completion");
     assert!(c["choices"][0]["message"]["content"].as_str().unwrap().contains('%'), "{c}");
+    let streamed = async |body: &Value| {
+        let res = s.client().post(s.url("/v1/chat/completions")).bearer_auth(ADMIN_TOKEN).json(body).send().await;
+        res.unwrap().text().await.unwrap()
+    };
     let mut stream = body.clone();
     stream["stream"] = json!(true);
-    let text = s
-        .client()
-        .post(s.url("/v1/chat/completions"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&stream)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = streamed(&stream).await;
     assert!(text.contains("chat.completion.chunk") && text.trim_end().ends_with("data: [DONE]"), "{text}");
     assert!(!text.contains("\"usage\""), "usage only when asked: {text}");
     // More than one choice is refused, not silently answered with one.
@@ -200,17 +194,7 @@ async fn openai_compatible_routes() {
     assert_envelope(res, 400, "BAD_REQUEST").await;
     // `stream_options.include_usage`: one more chunk, no choices, the counts; then `[DONE]`.
     stream["stream_options"] = json!({"include_usage": true});
-    let text = s
-        .client()
-        .post(s.url("/v1/chat/completions"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&stream)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = streamed(&stream).await;
     let events: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
     assert_eq!(events.last(), Some(&"[DONE]"), "{text}");
     let usage: Value = serde_json::from_str(events[events.len() - 2]).unwrap();

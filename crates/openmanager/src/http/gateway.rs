@@ -188,11 +188,7 @@ async fn google_get(
     if !known {
         return Err(ApiError::not_found(format!("model `{call}` is not configured")));
     }
-    Ok(Json(GeminiModel {
-        name: format!("models/{call}"),
-        display_name: call,
-        supported_generation_methods: vec!["generateContent", "streamGenerateContent"],
-    }))
+    Ok(Json(GeminiModel::of(&call)))
 }
 
 /// `GET .../models` paging, as the SDKs send it (every configured model fits in one page).
@@ -236,11 +232,7 @@ async fn google_list(
         .model_ids()
         .iter()
         .filter_map(|id| id.strip_prefix("google-ai/"))
-        .map(|model| GeminiModel {
-            name: format!("models/{model}"),
-            display_name: model.to_string(),
-            supported_generation_methods: vec!["generateContent", "streamGenerateContent"],
-        })
+        .map(GeminiModel::of)
         .collect();
     Ok(Json(GeminiModelList { models }))
 }

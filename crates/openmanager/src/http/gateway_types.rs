@@ -223,3 +223,14 @@ pub struct GeminiModel {
     pub display_name: String,
     pub supported_generation_methods: Vec<&'static str>,
 }
+
+impl GeminiModel {
+    /// The description of configured model `id` (what the proxy serves for it).
+    pub fn of(id: &str) -> Self {
+        Self {
+            name: format!("models/{id}"),
+            display_name: id.to_string(),
+            supported_generation_methods: vec!["generateContent", "streamGenerateContent"],
+        }
+    }
+}
