@@ -205,6 +205,41 @@ async fn openai_compatible_routes() {
     assert!(finish.get("usage").is_none(), "{finish}");
 }
 
+/// The gateway's answers have a compression layer of their own (a lower quality, see
+/// `http::gateway_compression`) inside the one every answer passes: compressed once, never twice.
+#[tokio::test]
+async fn gateway_answers_are_compressed_once() {
+    use std::io::Read;
+    let s = Server::builder().start_async().await;
+    let body = json!({"model": "local", "messages": [{"role": "user", "content": "top 5 servers by cpu"}]});
+    let res = s
+        .client()
+        .post(s.url("/v1/chat/completions"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("accept-encoding", "br")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let codings: Vec<_> = res.headers().get_all("content-encoding").iter().collect();
+    assert_eq!(codings, ["br"]);
+    assert!(res.headers().get_all("vary").iter().any(|v| v == "accept-encoding"));
+    let compressed = res.bytes().await.unwrap();
+    let mut plain = Vec::new();
+    brotli::Decompressor::new(&compressed[..], 4096).read_to_end(&mut plain).unwrap();
+    let c: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(c["object"], "chat.completion", "{c}");
+    assert!(compressed.len() < plain.len(), "{} compressed, {} plain", compressed.len(), plain.len());
+    // A client that asks for no coding gets the JSON as it is.
+    let res = s.client().post(s.url("/v1/chat/completions")).bearer_auth(ADMIN_TOKEN);
+    let res = res.header("accept-encoding", "identity").json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-encoding").is_none());
+    let c: Value = res.json().await.unwrap();
+    assert_eq!(c["object"], "chat.completion", "{c}");
+}
+
 #[tokio::test]
 async fn google_proxy_speaks_gemini_and_keeps_the_real_key_inside() {
     let mock = upstream().await;
