@@ -44,6 +44,9 @@ pub fn server_config(
     config.ignore_client_order = true;
     config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    // One TLS 1.3 ticket per handshake, not rustls's two (Go's crypto/tls sends one too): a client
+    // resuming with it gets a new one, and each ticket is about 170 bytes of egress and an encryption.
+    config.send_tls13_tickets = 1;
     // No 0-RTT: early data can be replayed, and the API has non-idempotent requests.
     config.max_early_data_size = 0;
     Ok(Arc::new(config))

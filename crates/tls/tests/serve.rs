@@ -104,6 +104,125 @@ async fn the_server_picks_aes_128_gcm_whatever_the_client_prefers() {
     stop.cancel();
 }
 
+/// A TLS 1.3 session to the self-signed hub from a client with `provider`, or the handshake's error.
+async fn connect_with(
+    data: &tempfile::TempDir,
+    addr: std::net::SocketAddr,
+    provider: rustls::crypto::CryptoProvider,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    connect(addr, client_config(data, provider, None)).await
+}
+
+async fn connect(
+    addr: std::net::SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    tokio_rustls::TlsConnector::from(config).connect(name, tcp).await
+}
+
+/// A TLS 1.3 client of the self-signed hub; with `sessions`, it keeps tickets there and resumes.
+fn client_config(
+    data: &tempfile::TempDir,
+    provider: rustls::crypto::CryptoProvider,
+    sessions: Option<Arc<dyn rustls::client::ClientSessionStore>>,
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(data.path().join("tls/self-signed-cert.pem")).unwrap();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    if let Some(sessions) = sessions {
+        config.resumption = rustls::client::Resumption::store(sessions);
+    }
+    Arc::new(config)
+}
+
+#[tokio::test]
+async fn x25519_is_agreed_first_and_the_nist_curves_remain_for_clients_without_it() {
+    use rustls::NamedGroup;
+    let (data, _tls, addr, stop) = hub().await;
+    // X25519 first, as browsers, curl and OpenSSL offer it.
+    let stream = connect_with(&data, addr, rustls::crypto::ring::default_provider()).await.unwrap();
+    assert_eq!(stream.get_ref().1.negotiated_key_exchange_group().unwrap().name(), NamedGroup::X25519);
+    // A client without X25519 (FIPS-style): one round trip more, then the curve it offered.
+    for group in [NamedGroup::secp256r1, NamedGroup::secp384r1] {
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider.kx_groups.retain(|g| g.name() == group);
+        let stream = connect_with(&data, addr, provider).await.unwrap();
+        assert_eq!(stream.get_ref().1.negotiated_key_exchange_group().unwrap().name(), group);
+    }
+    stop.cancel();
+}
+
+/// A client session store that counts the TLS 1.3 tickets it is given.
+#[derive(Debug)]
+struct CountingTickets {
+    inner: rustls::client::ClientSessionMemoryCache,
+    tickets: std::sync::atomic::AtomicUsize,
+}
+
+impl rustls::client::ClientSessionStore for CountingTickets {
+    fn set_kx_hint(&self, name: ServerName<'static>, group: rustls::NamedGroup) {
+        self.inner.set_kx_hint(name, group)
+    }
+    fn kx_hint(&self, name: &ServerName<'_>) -> Option<rustls::NamedGroup> {
+        self.inner.kx_hint(name)
+    }
+    fn set_tls12_session(&self, name: ServerName<'static>, value: rustls::client::Tls12ClientSessionValue) {
+        self.inner.set_tls12_session(name, value)
+    }
+    fn tls12_session(&self, name: &ServerName<'_>) -> Option<rustls::client::Tls12ClientSessionValue> {
+        self.inner.tls12_session(name)
+    }
+    fn remove_tls12_session(&self, name: &ServerName<'static>) {
+        self.inner.remove_tls12_session(name)
+    }
+    fn insert_tls13_ticket(&self, name: ServerName<'static>, value: rustls::client::Tls13ClientSessionValue) {
+        self.tickets.fetch_add(1, Ordering::SeqCst);
+        self.inner.insert_tls13_ticket(name, value)
+    }
+    fn take_tls13_ticket(&self, name: &ServerName<'static>) -> Option<rustls::client::Tls13ClientSessionValue> {
+        self.inner.take_tls13_ticket(name)
+    }
+}
+
+#[tokio::test]
+async fn one_ticket_per_full_handshake_and_it_resumes() {
+    let (data, _tls, addr, stop) = hub().await;
+    let store = Arc::new(CountingTickets {
+        inner: rustls::client::ClientSessionMemoryCache::new(8),
+        tickets: std::sync::atomic::AtomicUsize::new(0),
+    });
+    // One configuration for both connections: rustls resumes only under the verifier that checked
+    // the certificate the first time.
+    let sessions = Some(store.clone() as Arc<dyn rustls::client::ClientSessionStore>);
+    let config = client_config(&data, rustls::crypto::ring::default_provider(), sessions);
+    // A request, read to the end: the ticket comes after the handshake, before the answer.
+    let exchange = async |mut stream: tokio_rustls::client::TlsStream<TcpStream>| {
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        assert!(answer.ends_with(b"ok"), "{}", String::from_utf8_lossy(&answer));
+    };
+    let first = connect(addr, config.clone()).await.unwrap();
+    assert_eq!(first.get_ref().1.handshake_kind(), Some(rustls::HandshakeKind::Full));
+    exchange(first).await;
+    // One ticket: a browser resumes with one and gets a new one each time; a second would be about
+    // 170 bytes of egress and an encryption on every full handshake for nothing.
+    assert_eq!(store.tickets.load(Ordering::SeqCst), 1);
+    let again = connect(addr, config).await.unwrap();
+    assert_eq!(again.get_ref().1.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+    exchange(again).await;
+    stop.cancel();
+}
+
 #[tokio::test]
 async fn a_ca_file_verifies_the_hub() {
     let (data, tls, addr, stop) = hub().await;
