@@ -157,6 +157,11 @@ async fn every_tool_answers_over_streamable_http() {
     let checks = &listed["result"]["structuredContent"]["checks"];
     assert_eq!(checks[0]["name"], "billing port", "{listed}");
     assert!(checks[0]["state"]["status"].is_string() && checks[0]["uptime"].is_object(), "{listed}");
+    // The filter: a closed port with no maintenance window is never `up` nor in `maintenance`.
+    for other in ["up", "maintenance"] {
+        let none = m.call("list_checks", json!({"status": other})).await;
+        assert_eq!(none["result"]["structuredContent"]["count"], 0, "{other}: {none}");
+    }
     let bad = m.call("list_checks", json!({"status": "sideways"})).await;
     assert_eq!(bad["result"]["isError"], true, "an unknown status: {bad}");
     let unknown = m.call("reboot_everything", json!({})).await;

@@ -281,7 +281,6 @@ async fn list_checks(s: Services, a: Value) -> Result<Value, ToolError> {
     if let Some(status) = a.status {
         checks.retain(|c| c.state.status == status);
     }
-    checks.sort_by(|x, y| x.spec.name.cmp(&y.spec.name));
     Ok(json!({"count": checks.len(), "checks": to_value(&checks)?}))
 }
 
