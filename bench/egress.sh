@@ -4,7 +4,9 @@
 # the kernel's per-socket count (`ss -ti` bytes_received). Scenarios: the dashboard's fleet view (10
 # simulated servers plus the host), a server's detail view with its live chart, a hidden tab, the web
 # app's polling of /api/servers and /api/metrics every 5 s; the same polling as Chromium sends it (every
-# coding, `Available-Dictionary`: answers as `dcb` against the previous one, RFC 9842); and the "before"
+# coding, `Available-Dictionary`: answers as `dcb` against the previous one, RFC 9842), over HTTP/1.1 and
+# over HTTPS (Chromium keeps dictionaries only in a secure context, so over plain HTTP only for
+# localhost); the same over HTTPS from a browser that keeps no dictionaries (Firefox, Safari); and the "before"
 # client of each (the old dashboard's socket: no subscription, no permessage-deflate; polling without
 # If-None-Match).
 # And one agent at its default interval (5 s) through a byte-counting relay, before (the version 1
