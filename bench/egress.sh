@@ -43,7 +43,7 @@ env PORT="$TLS_PORT" HOST=127.0.0.1 OPENMANAGER_DATA_DIR="$data/tls-hub" OPENMAN
   OPENMANAGER_ADMIN_TOKEN="$BENCH_TOKEN" OPENMANAGER_TLS__MODE=self-signed OPENMANAGER_RATE_LIMIT__ENABLED=false \
   "${guard[@]}" "$BIN" >/dev/null 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 200); do curl -fsSk -o /dev/null "https://127.0.0.1:$TLS_PORT/api/health" && break; sleep 0.05; done
+for _ in $(seq 1 200); do curl -fsk -o /dev/null "https://127.0.0.1:$TLS_PORT/api/health" && break; sleep 0.05; done
 sleep 2
 # The dictionary pollers decode dcb with Google's brotli C decoder (1.2 exports the dictionary call),
 # and the HTTPS one speaks HTTP/2 through the h2 package; both installed once into a cache venv;

@@ -139,15 +139,20 @@ def decode_dcb(body, dictionary):
 dict_stats = {"dcb": 0, "br": 0, "gzip": 0, "identity": 0, "304": 0}
 
 
-def chromium_request(path, tags, dicts):
-    """The headers Chromium sends on a polled fetch: its codings and Sec-Fetch-*, If-None-Match for a
-    kept tag, and dcb/dcz with Available-Dictionary only while it holds a dictionary for the URL (RFC
-    9842 6.1). Lower-case names, so the HTTP/1.1 and HTTP/2 pollers send the same."""
+def chromium_request(path, tags, dicts, chromium=True):
+    """The headers Chromium sends on a polled fetch: its codings, Sec-Fetch-* and (in a secure
+    context, the only one where it keeps dictionaries) its Sec-CH-UA client hints, If-None-Match for
+    a kept tag, and dcb/dcz with Available-Dictionary only while it holds a dictionary for the URL
+    (RFC 9842 6.1). Lower-case names, so the HTTP/1.1 and HTTP/2 pollers send the same. Without
+    `chromium`: Firefox's or Safari's fetch (the same codings and Sec-Fetch-*, no client hints)."""
     h = {"authorization": f"Bearer {TOKEN}", "accept-encoding": "gzip, deflate, br, zstd",
          "sec-fetch-mode": "cors", "sec-fetch-site": "same-origin", "sec-fetch-dest": "empty"}
+    if chromium:
+        h.update({"sec-ch-ua": '"Chromium";v="130", "Google Chrome";v="130", "Not?A_Brand";v="99"',
+                  "sec-ch-ua-mobile": "?0", "sec-ch-ua-platform": '"Linux"'})
     if path in tags:
         h["if-none-match"] = tags[path]
-    if path in dicts:
+    if chromium and path in dicts:
         h["accept-encoding"] += ", dcb, dcz"
         h["available-dictionary"] = ":" + base64.b64encode(hashlib.sha256(dicts[path]).digest()).decode() + ":"
     return h
@@ -305,13 +310,13 @@ class H2Client:
 def h2_dict_poller(name, dictionaries=True):
     """The Chromium poller above, over HTTPS and HTTP/2: HPACK sends the repeated headers as table
     references, so an answer costs little more than its dcb body and the TLS record around it.
-    Without `dictionaries` it is a browser that keeps none (Firefox and Safari today): the same
-    headers (they send Sec-Fetch-* and the same codings), never `dcb`, so every answer is br."""
+    Without `dictionaries` it is a browser that keeps none (Firefox and Safari today): Sec-Fetch-*
+    and the same codings, no client hints, If-None-Match with the tag it was given."""
     c = H2Client(); tags = {}; dicts = {}; end = time.time() + DURATION
     done_bytes = 0; done_kernel = 0; reconnects = 0
     while time.time() < end:
         for path in ("/api/servers", "/api/metrics"):
-            h = chromium_request(path, tags, dicts)
+            h = chromium_request(path, tags, dicts, dictionaries)
             for attempt in range(2):
                 try:
                     status, got, body = c.get(path, h)
@@ -324,8 +329,6 @@ def h2_dict_poller(name, dictionaries=True):
             else:
                 continue
             chromium_answer(path, status, got.get, body, tags, dicts, h2_stats if dictionaries else h2_plain_stats)
-            if not dictionaries:
-                dicts.clear()
         time.sleep(max(0.0, min(5.0, end - time.time())))
     kernel = kernel_received(c.raw)
     results[name] = (done_bytes + c.read_bytes, None if kernel is None else done_kernel + kernel)

@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 /// dictionary codings without one, RFC 9842 section 6.1).
 const CHROMIUM: &str = "gzip, deflate, br, zstd, dcb, dcz";
 const CHROMIUM_FIRST: &str = "gzip, deflate, br, zstd";
+/// The client hint Chromium sends in a secure context (the only place it keeps dictionaries).
+const CH_UA: &str = "\"Chromium\";v=\"130\", \"Not?A_Brand\";v=\"99\"";
 
 fn b64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -77,11 +79,28 @@ async fn a_second_poll_comes_as_dcb_against_the_first_and_decodes_to_the_plain_a
     assert_eq!(curl.headers()["cache-control"], "private, no-cache");
     assert_eq!(curl.headers()["vary"], "accept-encoding");
 
-    // A browser's first poll: no dictionary yet, so no dcb listed; it is offered one.
+    // Firefox and Safari: a fetch with the same codings, but no client hints and no dictionaries.
+    // Not offered one, so they keep the tag, and an unchanged answer is a 304.
+    let firefox = || {
+        s.get_auth("/api/servers")
+            .header("accept-encoding", CHROMIUM_FIRST)
+            .header("sec-fetch-mode", "cors")
+            .header("sec-fetch-site", "cross-site")
+    };
+    let ff = firefox().send().await.unwrap();
+    assert!(ff.headers().get("use-as-dictionary").is_none());
+    assert_eq!(ff.headers()["cache-control"], "private, no-cache");
+    assert_eq!(ff.headers()["vary"], "accept-encoding");
+    let tag = ff.headers()["etag"].clone();
+    let again = firefox().header("if-none-match", tag).send().await.unwrap();
+    assert_eq!(again.status(), 304, "the registered servers' data does not move");
+
+    // Chromium's first poll: no dictionary yet, so no dcb listed; it is offered one.
     let first = s
         .get_auth("/api/servers")
         .header("accept-encoding", CHROMIUM_FIRST)
         .header("sec-fetch-mode", "cors")
+        .header("sec-ch-ua", CH_UA)
         .send()
         .await
         .unwrap();
@@ -108,6 +127,7 @@ async fn a_second_poll_comes_as_dcb_against_the_first_and_decodes_to_the_plain_a
                 .get_auth("/api/servers")
                 .header("accept-encoding", CHROMIUM)
                 .header("sec-fetch-mode", "cors")
+                .header("sec-ch-ua", CH_UA)
                 .header("available-dictionary", available(&dictionary))
                 .send()
                 .await

@@ -3,11 +3,12 @@
 //! values), so `ETag` rarely saves it, but it differs from the last one in a few numbers: sent as
 //! `dcb` against the answer the client already holds it is a few dozen bytes, not 1.5 KB of br.
 //!
-//! Who is offered a dictionary: a client whose `Accept-Encoding` lists `dcb`, and a browser's
-//! fetch (`Sec-Fetch-Mode`). The second is needed to start at all: a client must not list `dcb`
-//! while it holds no dictionary (RFC 9842 section 6.1), so Chromium's first poll says only
-//! `gzip, deflate, br, zstd`. Other clients (curl, SDKs, agents) are untouched and pay no header
-//! bytes for it. An offered answer carries `Use-As-Dictionary: match="<path>"` and is kept in a
+//! Who is offered a dictionary: a client whose `Accept-Encoding` lists `dcb`, and a fetch from
+//! Chromium (`Sec-Fetch-Mode` and `Sec-CH-UA`, `wire::keeps_dictionaries`). The second is needed
+//! to start at all: a client must not list `dcb` while it holds no dictionary (RFC 9842 section
+//! 6.1), so Chromium's first poll says only `gzip, deflate, br, zstd`. Other clients (curl, SDKs,
+//! agents, and Firefox and Safari, which keep no dictionaries) are untouched: they keep their
+//! `ETag` and 304s and pay no header bytes for it. An offered answer carries `Use-As-Dictionary: match="<path>"` and is kept in a
 //! small bounded store (`store`); when a request lists `dcb` and its `Available-Dictionary` names
 //! an answer still kept for that path, the new answer goes out as `dcb` against it; otherwise as
 //! before (br or gzip by the compression layer outside). Both carry `Vary: *` (see `VARY`).
@@ -55,7 +56,7 @@ const DCB: HeaderValue = HeaderValue::from_static("dcb");
 
 pub async fn transport(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let takes_dcb = wire::accepts(req.headers(), "dcb");
-    let browser = req.headers().contains_key("sec-fetch-mode");
+    let browser = wire::keeps_dictionaries(req.headers());
     if !super::etag::polled(req.method(), req.uri().path()) || !(takes_dcb || browser) {
         return next.run(req).await;
     }

@@ -35,6 +35,15 @@ pub fn accepts(headers: &HeaderMap, coding: &str) -> bool {
     )
 }
 
+/// Whether a request without `dcb` comes from a browser that may keep a dictionary: a fetch
+/// (`Sec-Fetch-Mode`) from Chromium (`Sec-CH-UA`). Chromium keeps dictionaries only in a secure
+/// context (HTTPS, or localhost), the only place it sends `Sec-CH-UA` too. Firefox and Safari send
+/// `Sec-Fetch-Mode` but keep no dictionaries and send no `Sec-CH-UA`: an offer would cost them
+/// their 304s (an offered answer carries `Vary: *` and no `ETag`) for nothing.
+pub fn keeps_dictionaries(headers: &HeaderMap) -> bool {
+    headers.contains_key("sec-fetch-mode") && headers.contains_key("sec-ch-ua")
+}
+
 /// The hash `Available-Dictionary` names: a structured-field byte sequence, `:<base64>:`, of a
 /// SHA-256 (RFC 9842 section 2.2). Anything else (another length, bad base64) is no dictionary.
 pub fn available_dictionary(headers: &HeaderMap) -> Option<Hash> {
@@ -206,6 +215,18 @@ mod tests {
         assert!(!accepts(&headers(&[("accept-encoding", "dcb;q=0")]), "dcb"));
         assert!(!accepts(&headers(&[("accept-encoding", "xdcb")]), "dcb"));
         assert!(!accepts(&HeaderMap::new(), "dcb"));
+    }
+
+    #[test]
+    fn only_chromium_fetches_are_taken_to_keep_dictionaries() {
+        let fetch = [("sec-fetch-mode", "cors"), ("sec-fetch-site", "cross-site")];
+        let chromium = [fetch[0], fetch[1], ("sec-ch-ua", "\"Chromium\";v=\"130\", \"Not?A_Brand\";v=\"99\"")];
+        assert!(keeps_dictionaries(&headers(&chromium)));
+        // Firefox and Safari: a fetch, no client hints.
+        assert!(!keeps_dictionaries(&headers(&fetch)));
+        // Client hints without fetch metadata; and curl, with neither.
+        assert!(!keeps_dictionaries(&headers(&[chromium[2]])));
+        assert!(!keeps_dictionaries(&HeaderMap::new()));
     }
 
     #[test]
