@@ -200,7 +200,9 @@ async fn a_successor_that_fails_leaves_the_old_server_serving() {
     let bin_dir = tempfile::tempdir().unwrap();
     let bin = bin_dir.path().join("openmanager");
     std::fs::copy(common::binary(), &bin).unwrap();
-    let mut s = Server::builder().binary(&bin).server("handover_timeout_ms = 500").start();
+    // Long enough for the good release at the end to get ready on a loaded machine (CI saw a debug
+    // build miss 500 ms while other suites ran); the one that never gets ready waits it out once.
+    let mut s = Server::builder().binary(&bin).server("handover_timeout_ms = 5000").start();
     let old = s.pid();
 
     // A release that exits at once.
