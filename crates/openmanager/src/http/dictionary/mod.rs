@@ -8,10 +8,11 @@
 //! to start at all: a client must not list `dcb` while it holds no dictionary (RFC 9842 section
 //! 6.1), so Chromium's first poll says only `gzip, deflate, br, zstd`. Other clients (curl, SDKs,
 //! agents, and Firefox and Safari, which keep no dictionaries) are untouched: they keep their
-//! `ETag` and 304s and pay no header bytes for it. An offered answer carries `Use-As-Dictionary: match="<path>"` and is kept in a
-//! small bounded store (`store`); when a request lists `dcb` and its `Available-Dictionary` names
-//! an answer still kept for that path, the new answer goes out as `dcb` against it; otherwise as
-//! before (br or gzip by the compression layer outside). Both carry `Vary: *` (see `VARY`).
+//! `ETag` and 304s and pay no header bytes for it. An offered answer carries
+//! `Use-As-Dictionary: match="<path>"` and is kept in a small bounded store (`store`); when a
+//! request lists `dcb` and its `Available-Dictionary` names an answer still kept for that path,
+//! the new answer goes out as `dcb` against it; otherwise as before (br or gzip by the compression
+//! layer outside). Both carry `Vary: *` (see `VARY`).
 //!
 //! It sits inside compression (so it sees the JSON, and a `dcb` answer is left alone there) and
 //! outside the ETag layer (so a 304 passes, and the data's tag is the same in every encoding).
