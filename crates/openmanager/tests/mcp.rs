@@ -164,6 +164,19 @@ async fn every_tool_answers_over_streamable_http() {
     }
     let bad = m.call("list_checks", json!({"status": "sideways"})).await;
     assert_eq!(bad["result"]["isError"], true, "an unknown status: {bad}");
+    // In the endpoint's order (by id), not by name: ids and names that sort the other way round.
+    for (id, name) in [("a-check", "zeta port"), ("b-check", "alpha port")] {
+        let check =
+            json!({"id": id, "name": name, "kind": "tcp", "target": closed.to_string(), "intervalSeconds": 3600});
+        let res = s.client().post(s.url("/api/checks")).bearer_auth(ADMIN_TOKEN).json(&check).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let ids = |list: &Value| list.as_array().unwrap().iter().map(|c| c["id"].clone()).collect::<Vec<_>>();
+    let endpoint: Value = s.get_auth("/api/checks").send().await.unwrap().json().await.unwrap();
+    let tool = m.call("list_checks", json!({})).await;
+    let listed = ids(&tool["result"]["structuredContent"]["checks"]);
+    assert_eq!(listed, ids(&endpoint["data"]), "{tool}");
+    assert_eq!(listed[..2], [json!("a-check"), json!("b-check")], "{tool}");
     let unknown = m.call("reboot_everything", json!({})).await;
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
 
